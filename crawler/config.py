@@ -1,0 +1,96 @@
+"""Crawl configuration: a TOML file (for nightly runs) or command-line paths and options.
+
+```toml
+store = "sqlite:///lineage/lineage.db"
+
+[defaults]                      # apply to every source unless it says otherwise
+dialect = "postgres"
+namespace = "postgres://warehouse:5432"
+database = "credit"
+
+[[sources]]
+path = "elt/"                   # a file, a directory or a glob; relative to this file
+[[sources]]
+path = "traces/*.jsonl"
+type = "sql_trace"
+fields = { query = "query_text", user = "usename" }
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from crawler.errors import ConfigError
+from crawler.sources import FieldMap, SourceSpec
+
+_SPEC_KEYS = {"path", "type", "dialect", "namespace", "database", "schema", "fields"}
+_DEFAULT_KEYS = _SPEC_KEYS - {"path", "type"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CrawlConfig:
+    store: str | None
+    sources: tuple[SourceSpec, ...]
+
+
+def load(path: str | Path, overrides: Mapping[str, str | None] | None = None) -> CrawlConfig:
+    """Read a crawl config; ``overrides`` (from the command line) win over its defaults."""
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"no such config file: {path}") from error
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    unknown = set(document) - {"store", "defaults", "sources"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    defaults = _table(document.get("defaults", {}), _DEFAULT_KEYS, f"{path} [defaults]")
+    defaults.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    sources = document.get("sources") or []
+    if not isinstance(sources, list) or not sources:
+        raise ConfigError(f"{path}: no [[sources]] to crawl")
+    specs = []
+    for number, source in enumerate(sources, start=1):
+        settings = {**defaults, **_table(source, _SPEC_KEYS, f"{path} source {number}")}
+        if "path" not in settings:
+            raise ConfigError(f"{path} source {number}: no path")
+        settings["path"] = str(path.parent / settings["path"])
+        specs.append(spec_of(settings))
+    store = document.get("store")
+    return CrawlConfig(store=_relative_store(store, path.parent) if store else None, sources=tuple(specs))
+
+
+def from_paths(paths: Sequence[str], options: Mapping[str, Any]) -> CrawlConfig:
+    """The config of ``lineage crawl PATH... --dialect D ...``."""
+    settings = {k: v for k, v in options.items() if v is not None}
+    return CrawlConfig(store=None, sources=tuple(spec_of({**settings, "path": p}) for p in paths))
+
+
+def spec_of(settings: Mapping[str, Any]) -> SourceSpec:
+    fields = settings.get("fields")
+    if fields is not None and not isinstance(fields, Mapping):
+        raise ConfigError("fields must be a table of trace field names")
+    return SourceSpec(**{**settings, "fields": FieldMap.of(fields)})
+
+
+def _table(value: Any, allowed: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a table")
+    unknown = set(value) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    return dict(value)
+
+
+def _relative_store(url: str, base: Path) -> str:
+    """A relative SQLite path in a config file is relative to that file."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(base / url[len(prefix):])
+    return url

@@ -1,0 +1,160 @@
+"""How the CLI shows things: text for people (rich tables), plain data for ``--json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+import graph
+from crawler.crawl import CrawlReport
+from graph.lineage import ImpactRow, LineageIndex, LineageView, owners
+from parsers import ParseIssue
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _table(*columns: str, title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def crawl_report(report: CrawlReport, url: str) -> None:
+    counts = report.graph
+    console.print(
+        f"Crawled {report.files} file(s), {report.records} record(s) in {report.seconds:.2f}s into {url}\n"
+        f"  events: {report.events} ({report.written} new, {report.already_seen} already stored)\n"
+        f"  graph:  {counts.get('dataset', 0)} datasets, {counts.get('job', 0)} jobs, "
+        f"{counts.get('run', 0)} runs, "
+        f"{sum(v for k, v in counts.items() if k.isupper() and k != 'OF')} edges\n"
+        f"  issues: {report.issues}"
+        + (" (" + ", ".join(f"{code}: {n}" for code, n in report.issues_by_code.items()) + ")" if report.issues else "")
+    )
+    if report.issue_sample:
+        issues_text(list(report.issue_sample[:5]))
+
+
+def _where(issue: ParseIssue) -> str:
+    origin = issue.origin
+    where = origin.path
+    if origin.line is not None:
+        where += f":{origin.line}"
+    if origin.byte_offset is not None:
+        where += f" @{origin.byte_offset}"
+    return where
+
+
+def issues_text(issues: list[ParseIssue]) -> None:
+    if not issues:
+        console.print("No issues.")
+        return
+    table = _table("severity", "code", "where", "message")
+    for issue in issues:
+        table.add_row(issue.severity, issue.code, _where(issue), issue.message)
+    console.print(table)
+
+
+def view_json(view: LineageView) -> dict[str, Any]:
+    return {
+        "root": view.root,
+        "direction": view.direction,
+        "nodes": [
+            {**node.to_dict(), "distance": view.distance[node_id]}
+            for node_id, node in sorted(view.nodes.items(), key=lambda item: (view.distance[item[0]], item[0]))
+        ],
+        "edges": [edge.to_dict() for edge in view.edges],
+    }
+
+
+def view_text(view: LineageView) -> None:
+    root = view.nodes.get(view.root)
+    console.print(f"{view.direction} of {root.kind if root else ''} {root.name if root else view.root}")
+    table = _table("distance", "kind", "name", "last seen")
+    others = [node for node_id, node in view.nodes.items() if node_id != view.root]
+    for node in sorted(others, key=lambda n: (view.distance[n.id], n.kind, n.name)):
+        table.add_row(str(view.distance[node.id]), node.kind, node.title, node.last_seen or "")
+    if table.row_count:
+        console.print(table)
+    else:
+        console.print(f"nothing {view.direction}")
+
+
+def impact_json(root: graph.Node, rows: list[ImpactRow]) -> dict[str, Any]:
+    return {
+        "root": root.to_dict(),
+        "impacted": [
+            {"id": r.node.id, "kind": r.node.kind, "name": r.node.title, "distance": r.distance,
+             "last_seen": r.last_seen, "owners": list(r.owners)}
+            for r in rows
+        ],
+    }
+
+
+def impact_text(root: graph.Node, rows: list[ImpactRow]) -> None:
+    datasets = sum(1 for r in rows if r.node.kind == "dataset")
+    console.print(f"Changing {root.name} touches {datasets} dataset(s) and {len(rows) - datasets} job(s)")
+    table = _table("distance", "kind", "name", "last used", "owners")
+    for r in rows:
+        table.add_row(str(r.distance), r.node.kind, r.node.title, r.last_seen or "", ", ".join(r.owners))
+    if rows:
+        console.print(table)
+
+
+def node_details(store: graph.Store, index: LineageIndex, node: graph.Node) -> dict[str, Any]:
+    """A node with its direct edges, each with the evidence (log line and SQL) behind it."""
+    flow = index.graph
+    keys = [data["edge"].key for _, _, data in flow.in_edges(node.id, data=True)]
+    keys += [data["edge"].key for _, _, data in flow.out_edges(node.id, data=True)]
+    edges = []
+    for key in sorted(keys):
+        edge = flow.edges[key[0], key[2]]["edge"]
+        edges.append({**edge.to_dict(), "evidence": [e.to_dict() for e in store.evidence(key)]})
+    usage = [
+        {"user": u.user, "role": u.role, "count": u.count, "last_seen": u.last_seen}
+        for u in store.usage(node.id)
+    ]
+    return {"node": node.to_dict(), "owners": list(owners(store, node.id)), "usage": usage, "edges": edges}
+
+
+def node_text(details: dict[str, Any]) -> None:
+    node = details["node"]
+    console.print(f"[bold]{node.get('label') or node['name']}[/bold]  ({node['kind']})")
+    for key in ("id", "namespace", "first_seen", "last_seen"):
+        if node.get(key):
+            console.print(f"  {key}: {node[key]}")
+    for key, value in sorted(node.get("props", {}).items()):
+        console.print(f"  {key}: {value}")
+    if details["owners"]:
+        console.print(f"  owners: {', '.join(details['owners'])}")
+    for edge in details["edges"]:
+        console.print(f"\n{edge['kind']}: {edge['src']} -> {edge['dst']}  (seen {edge['count']}x,"
+                      f" {edge.get('first_seen', '?')} .. {edge.get('last_seen', '?')})")
+        for evidence in edge["evidence"][:2]:
+            origin = evidence["origin"]
+            console.print(f"  from {origin['path']}:{origin.get('line', '?')}", style="dim")
+            console.print(f"  {evidence.get('sql', '')}", markup=False)
+
+
+def nodes_text(nodes: list[graph.Node]) -> None:
+    if not nodes:
+        console.print("No match.")
+        return
+    table = _table("kind", "name", "namespace", "last seen")
+    for node in nodes:
+        table.add_row(node.kind, node.title, node.namespace or "", node.last_seen or "")
+    console.print(table)
+
+
+def sql_text(result: dict[str, Any]) -> None:
+    table = _table("line", "statement", "reads", "writes")
+    for statement in result["statements"]:
+        table.add_row(str(statement["line"]), statement["kind"], "\n".join(statement["sources"]),
+                      "\n".join(statement["targets"]))
+    console.print(table)
+    console.print(f"sources: {', '.join(result['sources']) or '-'}")
+    console.print(f"targets: {', '.join(result['targets']) or '-'}")
+    for issue in result["issues"]:
+        console.print(f"{issue['severity']}: line {issue['line']}: {issue['message']}", markup=False)

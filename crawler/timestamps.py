@@ -1,0 +1,50 @@
+"""Timestamps as logs write them, made comparable: ISO 8601 in UTC, always to the millisecond,
+so that text order is time order in every store.
+
+>>> normalize("2024-05-01 02:00:00+02:00")
+'2024-05-01T00:00:00.000Z'
+>>> normalize(1714521600)
+'2024-05-01T00:00:00.000Z'
+>>> normalize("2024-05-01T00:00:00") # a naive time is taken as UTC
+'2024-05-01T00:00:00.000Z'
+>>> normalize("yesterday") is None
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+_EPOCH_MILLIS_ABOVE = 10**11  # larger epoch numbers are milliseconds (after 1973 in ms)
+
+
+def normalize(value: object) -> str | None:
+    """The canonical form of a timestamp, or None if it cannot be read."""
+    moment = _parse(value)
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _parse(value: object) -> dt.datetime | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if value > _EPOCH_MILLIS_ABOVE else value
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.replace(".", "", 1).isdigit():
+            return _parse(float(text))
+        try:
+            return dt.datetime.fromisoformat(text.replace(" UTC", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def from_epoch(seconds: float) -> str:
+    """A file's modification time, in the canonical form."""
+    return normalize(seconds) or ""

@@ -1,0 +1,93 @@
+"""What the graph holds: nodes and edges as the stores return them, and their ids.
+
+Node ids are built here and only here, from the parsers' refs:
+
+>>> from parsers import DatasetRef
+>>> dataset_id(DatasetRef(namespace="postgres://db:5432", name="credit.raw.customers"))
+'dataset:postgres://db:5432/credit.raw.customers'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+from parsers import DatasetRef, JobRef
+
+NodeKind = Literal["dataset", "job", "run", "column", "model", "model_version", "source"]
+EdgeKind = Literal["READS", "WRITES", "FEEDS", "OF", "IN", "DERIVES", "TRAINED_ON", "PRODUCED"]
+
+# Edges that carry data from one node to the next, as traversal follows them.
+FLOW_EDGES: tuple[EdgeKind, ...] = ("READS", "WRITES")
+
+
+def dataset_id(ref: DatasetRef) -> str:
+    return f"dataset:{ref.namespace}/{ref.name}"
+
+
+def job_id(ref: JobRef) -> str:
+    return f"job:{ref.namespace}/{ref.name}"
+
+
+def run_id(run: str) -> str:
+    return f"run:{run}"
+
+
+def kind_of(node_id: str) -> str:
+    return node_id.split(":", 1)[0]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    id: str
+    kind: str
+    name: str
+    namespace: str | None = None
+    label: str | None = None
+    props: dict[str, Any] = dataclasses.field(default_factory=dict)
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in sorted(dataclasses.asdict(self).items()) if v not in (None, {}, [])}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Edge:
+    src: str
+    dst: str
+    kind: str
+    count: int = 1
+    confidence: float = 1.0
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.src, self.kind, self.dst)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in sorted(dataclasses.asdict(self).items()) if v is not None}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    """Who read or wrote a node, how often, and when."""
+
+    node: str
+    user: str
+    role: Literal["read", "write"]
+    count: int
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WriteStats:
+    events: int = 0
+    written: int = 0
+    already_seen: int = 0

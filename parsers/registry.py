@@ -1,0 +1,38 @@
+"""Which parser reads which source type: crawlers name the type, this maps it to a parser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from parsers.errors import UnknownSourceTypeError
+from parsers.model import ParseResult, SourceRecord
+from parsers.sql.events import parse_sql_record
+
+Parser = Callable[[SourceRecord], ParseResult]
+
+_PARSERS: dict[str, Parser] = {}
+
+
+def register(*source_types: str) -> Callable[[Parser], Parser]:
+    def add(parser: Parser) -> Parser:
+        for source_type in source_types:
+            _PARSERS[source_type] = parser
+        return parser
+
+    return add
+
+
+register("sql_file", "sql_trace")(parse_sql_record)
+
+
+def parse(record: SourceRecord) -> ParseResult:
+    """Parse one record with the parser registered for its source type."""
+    parser = _PARSERS.get(record.source_type)
+    if parser is None:
+        known = ", ".join(sorted(_PARSERS))
+        raise UnknownSourceTypeError(f"no parser for source type {record.source_type!r} (known: {known})")
+    return parser(record)
+
+
+def source_types() -> list[str]:
+    return sorted(_PARSERS)

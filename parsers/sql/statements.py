@@ -1,0 +1,161 @@
+"""Split SQL text into statements, and fingerprint and redact each one from its tokens.
+
+The text is tokenized once; the same tokens give the statement boundaries, the fingerprint
+(literals abstracted, so repeats of a template share it), the redacted text that is stored,
+and the input of the parser.
+
+>>> [s.redacted for s in split("insert into t select * from s where id in (1, 2, 3); select 'x'", "postgres")]
+['insert into t select * from s where id in (?, ?, ?)', 'select ?']
+>>> a, b = split("select * from t where id = 1; SELECT * FROM t WHERE id = 42", "postgres")
+>>> a.fingerprint == b.fingerprint
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from parsers.fingerprint import digest
+
+LITERAL_TOKENS = frozenset(
+    {
+        TokenType.STRING,
+        TokenType.NUMBER,
+        TokenType.BIT_STRING,
+        TokenType.HEX_STRING,
+        TokenType.BYTE_STRING,
+        TokenType.NATIONAL_STRING,
+        TokenType.NATIONAL_RAW_STRING,
+        TokenType.RAW_STRING,
+        TokenType.UNICODE_STRING,
+    }
+)
+
+# Statements whose literals name datasets (file paths, stages): their fingerprint keeps them.
+_LITERALS_NAME_DATASETS = frozenset({"copy", "unload", "load", "export"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Statement:
+    """One statement of a text: where it stands, its tokens, fingerprint and redacted text."""
+
+    text: str
+    start: int
+    line: int
+    tokens: tuple[Token, ...]
+    fingerprint: str
+    redacted: str
+    cacheable: bool
+
+
+def split(sql: str, dialect: str | Dialect) -> list[Statement]:
+    """Statements of ``sql`` in order; a text the tokenizer rejects falls back to ``;`` splits."""
+    dialect = Dialect.get_or_raise(dialect)
+    try:
+        tokens = dialect.tokenize(sql)
+    except TokenError:
+        return _split_untokenizable(sql)
+    statements = []
+    for chunk in _chunks(tokens):
+        statements.append(_statement(sql, chunk))
+    return statements
+
+
+def _chunks(tokens: list[Token]) -> list[list[Token]]:
+    chunks: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            chunks.append([])
+        else:
+            chunks[-1].append(token)
+    return [chunk for chunk in chunks if chunk]
+
+
+def _statement(sql: str, tokens: list[Token]) -> Statement:
+    start, end = tokens[0].start, tokens[-1].end + 1
+    literals = [token for index, token in enumerate(tokens) if _is_literal(tokens, index)]
+    first_word = tokens[0].text.lower()
+    return Statement(
+        text=sql[start:end],
+        start=start,
+        line=tokens[0].line,
+        tokens=tuple(tokens),
+        fingerprint=_fingerprint(tokens, keep_literals=first_word in _LITERALS_NAME_DATASETS),
+        redacted=_redact(sql, start, end, literals),
+        cacheable=first_word not in _LITERALS_NAME_DATASETS,
+    )
+
+
+def _is_literal(tokens: list[Token], index: int) -> bool:
+    token = tokens[index]
+    if token.token_type not in LITERAL_TOKENS:
+        return False
+    # `$1` is a placeholder, not a literal: the number belongs to the parameter.
+    return not (index and tokens[index - 1].token_type == TokenType.PARAMETER)
+
+
+def _fingerprint(tokens: list[Token], *, keep_literals: bool) -> str:
+    words: list[str] = []
+    for index, token in enumerate(tokens):
+        if not keep_literals and _is_literal(tokens, index):
+            word = "?"
+        elif token.token_type == TokenType.IDENTIFIER:
+            word = f'"{token.text}"'
+        else:
+            word = token.text.lower()
+        words.append(word)
+        _collapse_lists(words)
+    return digest(" ".join(words))
+
+
+def _collapse_lists(words: list[str]) -> None:
+    """`(?, ?, ?)` and `(?), (?)` collapse, so IN-lists and VALUES rows of any length match."""
+    if words[-3:] == ["?", ",", "?"]:
+        del words[-2:]
+    elif words[-6:] == ["(", "?", ")", ",", "(", "?"]:
+        del words[-4:]
+
+
+def _redact(sql: str, start: int, end: int, literals: list[Token]) -> str:
+    parts = []
+    cursor = start
+    for token in literals:
+        parts.append(sql[cursor : token.start])
+        parts.append("?")
+        cursor = token.end + 1
+    parts.append(sql[cursor:end])
+    return "".join(parts)
+
+
+_STATEMENT_END = re.compile(r";\s*")
+_LOOSE_LITERAL = re.compile(r"'(?:[^']|'')*'?|\b\d+(?:\.\d+)?\b")
+
+
+def _split_untokenizable(sql: str) -> list[Statement]:
+    """Last resort for text the tokenizer cannot read (an unterminated quote, say)."""
+    statements = []
+    cursor = 0
+    for piece in _STATEMENT_END.split(sql):
+        start = sql.find(piece, cursor) if piece else cursor
+        cursor = start + len(piece)
+        text = piece.strip()
+        if not text:
+            continue
+        offset = start + (len(piece) - len(piece.lstrip()))
+        statements.append(
+            Statement(
+                text=text,
+                start=offset,
+                line=sql.count("\n", 0, offset) + 1,
+                tokens=(),
+                fingerprint=digest(text),
+                redacted=_LOOSE_LITERAL.sub("?", text),
+                cacheable=False,
+            )
+        )
+    return statements

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler import config as crawl_config
+from crawler.errors import ConfigError, SourceNotFoundError
+from crawler.sources import FieldMap, SourceSpec, discover, read
+from parsers import ParseIssue, SourceRecord
+
+
+def _read_all(spec: SourceSpec) -> list[SourceRecord | ParseIssue]:
+    return [item for path, kind in discover(spec) for item in read(spec, path, kind)]
+
+
+def test_a_sql_file_is_one_record_with_its_origin_and_defaults(tmp_path: Path) -> None:
+    script = tmp_path / "elt.sql"
+    script.write_text("insert into a select * from b;\ninsert into c select * from a;\n", encoding="utf-8")
+    (record,) = _read_all(SourceSpec(path=str(script), dialect="postgres", database="credit"))
+    assert isinstance(record, SourceRecord)
+    assert record.source_type == "sql_file"
+    assert record.origin.path == str(script.resolve())
+    assert (record.origin.line, record.origin.byte_offset) == (1, 0)
+    assert (record.dialect, record.database) == ("postgres", "credit")
+    assert record.timestamp is not None and record.timestamp.endswith("Z")
+
+
+def test_a_trace_maps_its_fields_and_keeps_byte_offsets(tmp_path: Path) -> None:
+    lines = [
+        {"q": "select 1", "ctx": {"user": "ana", "db": "credit"}, "at": "2026-11-25T06:00:00+01:00"},
+        {"q": "insert into t select * from s", "ctx": {"user": "svc", "db": "credit"}, "at": 1764050400},
+    ]
+    trace = tmp_path / "trace.jsonl"
+    text = "\n".join(json.dumps(line) for line in lines) + "\n"
+    trace.write_text(text, encoding="utf-8")
+    fields = FieldMap.of({"query": "q", "user": "ctx.user", "database": "ctx.db", "timestamp": "at"})
+    first, second = _read_all(SourceSpec(path=str(trace), fields=fields, dialect="postgres"))
+    assert isinstance(first, SourceRecord) and isinstance(second, SourceRecord)
+    assert (first.text, first.user, first.database) == ("select 1", "ana", "credit")
+    assert first.timestamp == "2026-11-25T05:00:00.000Z"
+    assert second.timestamp == "2025-11-25T06:00:00.000Z"
+    assert (second.origin.line, second.origin.byte_offset) == (2, len(text.splitlines(keepends=True)[0]))
+
+
+def test_bad_lines_become_issues_and_reading_goes_on(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    good = json.dumps({"query": "select * from t"})
+    trace.write_bytes(
+        b"not json at all\n" + good.encode() + b"\n" + b'["a list"]\n' + b'{"query": ""}\n'
+        + b'{"query": "select \xff from t"}\n' + good.encode()[:-3]  # cut short: still being written
+    )
+    items = _read_all(SourceSpec(path=str(trace)))
+    issues = [item for item in items if isinstance(item, ParseIssue)]
+    records = [item for item in items if isinstance(item, SourceRecord)]
+    assert [i.code for i in issues] == ["bad_json", "bad_json", "missing_query", "bad_encoding", "bad_json"]
+    assert [i.origin.line for i in issues] == [1, 3, 4, 5, 6]
+    assert "cut short" in issues[-1].message
+    assert [r.origin.line for r in records] == [2, 5]
+    assert records[1].text == "select \ufffd from t"
+    assert all(i.snippet is None for i in issues), "unreadable lines cannot be redacted, so are not copied"
+
+
+def test_directories_are_walked_by_suffix(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.sql").write_text("select 1", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("", encoding="utf-8")
+    found = discover(SourceSpec(path=str(tmp_path)))
+    assert [(p.name, kind) for p, kind in found] == [("x.sql", "sql_file"), ("b.jsonl", "sql_trace")]
+
+
+def test_a_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceNotFoundError, match="no such file or directory"):
+        discover(SourceSpec(path=str(tmp_path / "nope.sql")))
+
+
+def test_an_unknown_source_type_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown source type 'kafka'"):
+        discover(SourceSpec(path=str(tmp_path), type="kafka"))
+
+
+def test_config_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "crawl.toml").write_text(
+        '[defaults]\ndialect = "postgres"\n[[sources]]\npath = "logs"\nfields = { query = "sql" }\n',
+        encoding="utf-8",
+    )
+    config = crawl_config.load(tmp_path / "crawl.toml", {"database": "credit", "dialect": None})
+    (spec,) = config.sources
+    assert spec.path == str(tmp_path / "logs")
+    assert (spec.dialect, spec.database, spec.fields.query) == ("postgres", "credit", "sql")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[sources]]\npath = 1\n[bogus]\n", "unknown setting"),
+        ("store = 'x'\n", "no \\[\\[sources\\]\\]"),
+        ("[[sources]]\ntype = 'sql_file'\n", "no path"),
+        ("[[sources]]\npath = 'x'\nfields = { nope = 'a' }\n", "unknown trace field"),
+        ("[[sources\n", "not valid TOML"),
+    ],
+    ids=["unknown-table", "no-sources", "no-path", "unknown-field", "bad-toml"],
+)
+def test_bad_configs_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "crawl.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        crawl_config.load(tmp_path / "crawl.toml")

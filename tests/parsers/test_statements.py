@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from parsers.sql.statements import split
+
+
+def test_split_keeps_each_statements_place() -> None:
+    sql = "-- nightly\nBEGIN;\ninsert into a\nselect * from b;\n\n  delete from c where id = 1;"
+    statements = split(sql, "postgres")
+    assert [s.line for s in statements] == [2, 3, 6]
+    assert [sql[s.start: s.start + len(s.text)] for s in statements] == [s.text for s in statements]
+    assert statements[1].text == "insert into a\nselect * from b"
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("select * from t where id = 1", "SELECT * FROM t WHERE id = 982"),
+        ("select * from t where id in (1, 2)", "select * from t where id in (7, 8, 9, 10)"),
+        ("insert into t values (1, 'a'), (2, 'b')", "insert into t values (3, 'c')"),
+        ("select * from t where d > '2024-01-01'", "select * from t where d > '2026-11-25'"),
+    ],
+    ids=["number", "in-list", "values-rows", "date-string"],
+)
+def test_literals_do_not_change_the_fingerprint(one: str, other: str) -> None:
+    assert split(one, "postgres")[0].fingerprint == split(other, "postgres")[0].fingerprint
+
+
+def test_different_templates_have_different_fingerprints() -> None:
+    a, b, c = split("select a from t; select b from t; select a from u", "postgres")
+    assert len({a.fingerprint, b.fingerprint, c.fingerprint}) == 3
+
+
+def test_redaction_removes_every_literal_and_keeps_placeholders() -> None:
+    (statement,) = split(
+        "update cards set limit_usd = 20000.50, holder = 'Jane O''Neil' where ssn = E'123-45' and id = $1",
+        "postgres",
+    )
+    assert statement.redacted == "update cards set limit_usd = ?, holder = ? where ssn = ? and id = $1"
+
+
+def test_paths_in_copy_are_kept_in_the_fingerprint() -> None:
+    a, b = split("copy t from '/data/a.csv'; copy t from '/data/b.csv'", "postgres")
+    assert a.fingerprint != b.fingerprint
+    assert not a.cacheable
+
+
+def test_untokenizable_text_still_splits_and_is_redacted() -> None:
+    statements = split("select 1 from t;\nselect 'unterminated from u where ssn = 123", "postgres")
+    assert [s.line for s in statements] == [1, 2]
+    assert "123" not in statements[1].redacted
+    assert statements[1].tokens == ()

@@ -1,0 +1,102 @@
+"""The `lineage` program as a user runs it: in a real subprocess for the error paths, so a
+traceback cannot hide."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import main
+
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_help_lists_the_commands() -> None:
+    text = run("--help")
+    for command in ("crawl", "upstream", "downstream", "impact", "show", "search", "sql", "export", "serve"):
+        assert command in text
+
+
+def test_crawl_then_query(tmp_path: Path, demo_copy: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    report = json.loads(run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store, "--json"))
+    assert report["files"] == 2 and report["written"] > 0 and report["issues_by_code"]
+    up = json.loads(run("upstream", "credit_scores", "--store", store, "--json"))
+    assert "credit.raw.customers" in {n["name"] for n in up["nodes"]}
+    shallow = json.loads(run("upstream", "credit_scores", "--depth", "1", "--store", store, "--json"))
+    assert "credit.raw.customers" not in {n["name"] for n in shallow["nodes"]}
+    down = json.loads(run("downstream", "raw.customers", "--store", store, "--json"))
+    assert "credit.reporting.limit_decisions" in {n["name"] for n in down["nodes"]}
+    impact = json.loads(run("impact", "staging.customers", "--store", store, "--json"))
+    assert {"credit.ml.credit_scores", "credit.ml.prediction_log"} <= {r["name"] for r in impact["impacted"]}
+    show = json.loads(run("show", "ml.credit_scores", "--store", store, "--json"))
+    assert any("insert into ml.credit_scores" in e["evidence"][0]["sql"].lower() for e in show["edges"])
+    found = json.loads(run("search", "scores", "--kind", "dataset", "--store", store, "--json"))
+    assert found[0]["name"] == "credit.ml.credit_scores"
+    assert "credit.ml.credit_scores" in run("upstream", "credit_scores", "--store", store)
+    issues = json.loads(run("issues", "--store", store, "--json"))
+    assert {i["code"] for i in issues} == {"bad_json", "unparseable_sql"}
+
+
+def test_crawl_of_paths_with_options(tmp_path: Path) -> None:
+    script = tmp_path / "a.sql"
+    script.write_text("insert into mart.c select * from stg.b;", encoding="utf-8")
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    run("crawl", str(script), "--dialect", "snowflake", "--default-db", "DW", "--store", store)
+    up = json.loads(run("upstream", "C", "--store", store, "--json"))
+    assert {n["name"] for n in up["nodes"] if n["kind"] == "dataset"} == {"DW.MART.C", "DW.STG.B"}
+
+
+def test_export_is_byte_identical_for_the_same_graph(tmp_path: Path, demo_copy: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store)
+    first = run("export", "--store", store)
+    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store)
+    assert run("export", "--store", store) == first
+    document = json.loads(first)
+    assert document["edges"] == sorted(document["edges"], key=lambda e: (e["src"], e["kind"], e["dst"]))
+    assert all("evidence" in e for e in document["edges"] if e["kind"] != "OF")
+
+
+def test_sql_prints_lineage_without_a_store() -> None:
+    result = json.loads(run("sql", "-e", "with x as (select * from a) insert into b select * from x",
+                            "--dialect", "postgres", "--default-db", "credit", "--json"))
+    assert (result["sources"], result["targets"]) == (["credit.public.a"], ["credit.public.b"])
+    assert set(result) >= {"id", "sources", "targets", "column_lineage", "issues", "confidence"}
+    text = run("sql", str(DEMO / "elt" / "nightly_credit_elt.sql"), "--dialect", "postgres")
+    assert "MERGE" in text and "staging.payment_history" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["upstream", "no_such_table"], "no dataset or job named 'no_such_table'"),
+        (["crawl", "/nonexistent/x.sql"], "no such file or directory"),
+        (["crawl", "--config", "/nonexistent/crawl.toml"], "no such config file"),
+        (["sql", "-e", "select 1", "--dialect", "klingon"], "unknown SQL dialect 'klingon'"),
+        (["upstream", "x", "--store", "redis://localhost"], "no store backend"),
+        (["upstream", "x", "--depth", "0"], "Invalid value for '--depth'"),
+        (["crawl"], "nothing to crawl"),
+    ],
+    ids=["unknown-name", "missing-file", "missing-config", "bad-dialect", "bad-store", "bad-depth", "no-paths"],
+)
+def test_mistakes_get_one_clear_line_and_a_non_zero_exit(
+    args: list[str], message: str, demo_store_url: str
+) -> None:
+    if "--store" not in args:
+        args = [*args, "--store", demo_store_url] if args[0] != "sql" else args
+    result = subprocess.run([sys.executable, "-m", "crawler", *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
