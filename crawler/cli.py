@@ -7,6 +7,7 @@ exit, never a traceback.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -80,6 +81,8 @@ def _emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
 @click.version_option(package_name="lineage-crawler")
 def main() -> None:
     """Lineage Crawler: data lineage inferred from the logs your systems already write."""
+    # sqlglot logs every statement it keeps as an opaque command; crawls report those as issues.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 @main.command()

@@ -114,7 +114,7 @@ def details(index: LineageIndex, node: Node) -> html.Div:
     keys = sorted([data["edge"].key for *_, data in flow.in_edges(node.id, data=True)]
                   + [data["edge"].key for *_, data in flow.out_edges(node.id, data=True)])
     return html.Div([
-        html.Table([html.Tr([html.Th(k, style={"textAlign": "left", "paddingRight": "10px"}), html.Td(v)])
+        html.Table([html.Tr([html.Th(k, style=styles.TH), html.Td(v)])
                     for k, v in rows]),
         html.H3("Evidence"),
         html.Div([edge_evidence(index, key, node.id) for key in keys], id="node-evidence"),

@@ -39,6 +39,7 @@ HEADER = {"display": "flex", "alignItems": "center", "gap": "24px", "borderBotto
 SEARCH_BOX = {"width": "420px", "padding": "6px 10px", "fontSize": "15px"}
 GRAPH_BOX = {"width": "100%", "height": "560px", "border": "1px solid #e2e8f0", "borderRadius": "6px"}
 COLUMNS = {"display": "grid", "gridTemplateColumns": "minmax(0, 3fr) minmax(300px, 1fr)", "gap": "16px"}
+TH = {"textAlign": "left", "paddingRight": "10px", "whiteSpace": "nowrap", "verticalAlign": "top"}
 DETAILS = {"overflowWrap": "anywhere", "minWidth": 0}
 SQL = {"whiteSpace": "pre-wrap", "background": "#f7fafc", "padding": "8px", "fontSize": "12px",
        "border": "1px solid #edf2f7", "borderRadius": "4px", "margin": "4px 0 12px 0"}
