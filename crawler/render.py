@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -13,6 +14,8 @@ from graph.lineage import ImpactRow, LineageIndex, LineageView, owners
 from parsers import ParseIssue
 
 console = Console(highlight=False, soft_wrap=True)
+if not console.is_terminal:
+    console.width = 160  # piped or logged from cron: no terminal to fit, keep table rows whole
 
 
 def _table(*columns: str, title: str | None = None) -> Table:
@@ -39,12 +42,20 @@ def crawl_report(report: CrawlReport, url: str) -> None:
 
 def _where(issue: ParseIssue) -> str:
     origin = issue.origin
-    where = origin.path
+    where = _short_path(origin.path)
     if origin.line is not None:
         where += f":{origin.line}"
     if origin.byte_offset is not None:
         where += f" @{origin.byte_offset}"
     return where
+
+
+def _short_path(path: str) -> str:
+    """Paths under the working directory are shown relative to it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 def issues_text(issues: list[ParseIssue]) -> None:

@@ -157,7 +157,7 @@ def _trace_line(spec: SourceSpec, raw: bytes, where: str, number: int, start: in
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as error:
-        yield _bad_line("bad_json", problem or f"not JSON: {error.msg} at column {error.colno}", origin)
+        yield _bad_line("bad_json", problem or f"not JSON: {error}", origin)
         return
     if not isinstance(obj, dict):
         yield _bad_line("bad_json", "a trace line must be a JSON object", origin)
