@@ -6,6 +6,7 @@ exit, never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -23,7 +24,8 @@ from crawler.crawl import crawl as run_crawl
 from crawler.errors import CrawlerError
 from crawler.sources import source_types
 from graph.errors import GraphError
-from graph.export import dumps, export
+from crawler.timestamps import normalize
+from graph.export import dumps, export, load
 from graph.lineage import Direction
 from parsers import NameContext
 from parsers.errors import ParsersError
@@ -65,9 +67,8 @@ def dialect_options(function: F) -> F:
     return function
 
 
-def _open(url: str) -> tuple[graph.Store, graph.LineageIndex]:
-    store = graph.open_store(url, read_only=True)
-    return store, graph.LineageIndex(store)
+def _open(url: str) -> graph.Store:
+    return graph.open_store(url, read_only=True)
 
 
 def _emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
@@ -92,10 +93,12 @@ def main() -> None:
 @dialect_options
 @click.option("--namespace", help="Namespace of the datasets, e.g. postgres://host:5432.")
 @click.option("--type", "source_type", type=click.Choice(source_types()), help="Read every path as this type.")
+@click.option("--stale-after", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Days unseen before an edge is marked stale (removed on a later crawl); 0 keeps everything.")
 @json_option
 def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, dialect: str | None,
           database: str | None, schema: str | None, namespace: str | None, source_type: str | None,
-          as_json: bool) -> None:
+          stale_after: int, as_json: bool) -> None:
     """Crawl SQL files and query traces (files, directories or globs) into the store."""
     options = {"dialect": dialect, "database": database, "schema": schema, "namespace": namespace}
     if config_file:
@@ -110,40 +113,79 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
     url = store_url if explicit or not settings.store else settings.store
     store = graph.open_store(url)
     try:
-        report = run_crawl(settings.sources, store)
+        report = run_crawl(settings.sources, store,
+                           stale_after=dt.timedelta(days=stale_after) if stale_after else None)
     finally:
         store.close()
     _emit(as_json, report.to_dict(), lambda: render.crawl_report(report, url))
 
 
-def _walk(name: str, direction: Direction, depth: int | None, store_url: str, as_json: bool) -> None:
-    store, index = _open(store_url)
-    root = graph.resolve(index, name)
-    view = graph.lineage(index, root.id, direction, depth)
-    _emit(as_json, render.view_json(view), lambda: render.view_text(view))
+def _walk(name: str, direction: Direction, options: dict[str, Any]) -> None:
+    store = _open(options["store_url"])
+    root = graph.resolve(store, name)
+    kinds = set(options["kinds"]) if options["kinds"] else None
+    view = graph.lineage(store, root.id, direction, options["depth"], as_of=_as_of(options["as_of"]), kinds=kinds)
+    _emit(options["as_json"], render.view_json(view), lambda: render.view_text(view))
 
 
-depth_option = click.option("--depth", type=click.IntRange(min=1), help="How many jobs away to go (all by default).")
+def _as_of(value: str | None) -> str | None:
+    if value is None:
+        return None
+    stamp = normalize(value)
+    if stamp is None:
+        raise click.BadParameter(f"{value!r} is not a date or time (use ISO 8601, e.g. 2026-11-01)", param_hint="--as-of")
+    return stamp
+
+
+def walk_options(function: F) -> F:
+    for option in reversed([
+        click.argument("name"),
+        click.option("--depth", type=click.IntRange(min=1), help="How many jobs away to go (all by default)."),
+        click.option("--as-of", "as_of", help="The graph as it was at this time (ISO 8601)."),
+        click.option("--kind", "kinds", multiple=True, type=click.Choice(["dataset", "job", "model_version", "column"]),
+                     help="Only list nodes of this kind (repeatable)."),
+        store_option,
+        json_option,
+    ]):
+        function = option(function)
+    return function
+
+
+@main.command()
+@walk_options
+def upstream(name: str, **options: Any) -> None:
+    """Datasets and jobs upstream of NAME (a dataset, job or column): where its data comes from."""
+    _walk(name, "upstream", options)
+
+
+@main.command()
+@walk_options
+def downstream(name: str, **options: Any) -> None:
+    """Datasets and jobs downstream of NAME (a dataset, job or column): where its data goes."""
+    _walk(name, "downstream", options)
+
+
+@main.command(name="path")
+@click.argument("source")
+@click.argument("target")
+@store_option
+@json_option
+def path_command(source: str, target: str, store_url: str, as_json: bool) -> None:
+    """The chain of jobs and datasets that carries data from SOURCE to TARGET."""
+    store = _open(store_url)
+    chain = graph.path(store, graph.resolve(store, source).id, graph.resolve(store, target).id)
+    _emit(as_json, [node.to_dict() for node in chain], lambda: render.path_text(chain, source, target))
 
 
 @main.command()
 @click.argument("name")
-@depth_option
 @store_option
 @json_option
-def upstream(name: str, depth: int | None, store_url: str, as_json: bool) -> None:
-    """Datasets and jobs upstream of NAME (a dataset or job): where its data comes from."""
-    _walk(name, "upstream", depth, store_url, as_json)
-
-
-@main.command()
-@click.argument("name")
-@depth_option
-@store_option
-@json_option
-def downstream(name: str, depth: int | None, store_url: str, as_json: bool) -> None:
-    """Datasets and jobs downstream of NAME (a dataset or job): where its data goes."""
-    _walk(name, "downstream", depth, store_url, as_json)
+def history(name: str, store_url: str, as_json: bool) -> None:
+    """When each edge of NAME appeared, was last seen, went stale and disappeared."""
+    store = _open(store_url)
+    rows = graph.history(store, graph.resolve(store, name).id)
+    _emit(as_json, render.history_json(rows), lambda: render.history_text(rows))
 
 
 @main.command()
@@ -152,9 +194,9 @@ def downstream(name: str, depth: int | None, store_url: str, as_json: bool) -> N
 @json_option
 def impact(name: str, store_url: str, as_json: bool) -> None:
     """Everything downstream of NAME that a change to it would touch, with owners and last use."""
-    store, index = _open(store_url)
-    root = graph.resolve(index, name)
-    rows = graph.impact(index, root.id)
+    store = _open(store_url)
+    root = graph.resolve(store, name)
+    rows = graph.impact(store, root.id)
     _emit(as_json, render.impact_json(root, rows), lambda: render.impact_text(root, rows))
 
 
@@ -164,9 +206,9 @@ def impact(name: str, store_url: str, as_json: bool) -> None:
 @json_option
 def show(name: str, store_url: str, as_json: bool) -> None:
     """A node's details: kind, first and last seen, users, and the evidence behind its edges."""
-    store, index = _open(store_url)
-    node = graph.resolve(index, name)
-    details = render.node_details(store, index, node)
+    store = _open(store_url)
+    node = graph.resolve(store, name)
+    details = render.node_details(store, node)
     _emit(as_json, details, lambda: render.node_text(details))
 
 
@@ -178,8 +220,8 @@ def show(name: str, store_url: str, as_json: bool) -> None:
 @json_option
 def search(text: str, kind: str | None, limit: int, store_url: str, as_json: bool) -> None:
     """Datasets and jobs whose name contains TEXT, best match first."""
-    store, index = _open(store_url)
-    found = graph.search(index, text, kind=kind, limit=limit)
+    store = _open(store_url)
+    found = graph.search(store, text, kind=kind, limit=limit)
     _emit(as_json, [node.to_dict() for node in found], lambda: render.nodes_text(found))
 
 
@@ -212,6 +254,24 @@ def export_command(fmt: str, output: str | None, store_url: str) -> None:
         Path(output).write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@store_option
+def import_command(file: str, store_url: str) -> None:
+    """Load an export (from `lineage export`, of any store) into the store."""
+    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise click.ClickException(f"{file} is not JSON: {error}") from error
+    store = graph.open_store(store_url)
+    try:
+        loaded = load(store, document)
+    finally:
+        store.close()
+    click.echo(f"Loaded {loaded} nodes, runs and edges into {store_url}")
 
 
 @main.command()

@@ -13,9 +13,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import graph
 import parsers
 from crawler.sources import SourceSpec, discover, read
 from graph import Store
+from graph.gc import DEFAULT_STALE_AFTER, collect
+from graph.ranking import update_ranks
 from parsers import LineageEvent, ParseIssue
 
 ISSUE_SAMPLE = 20
@@ -36,6 +39,8 @@ class CrawlReport:
     issue_sample: tuple[ParseIssue, ...]
     timings: dict[str, float]
     graph: dict[str, int]
+    garbage: dict[str, dict[str, int]]
+    notes: tuple[str, ...] = ()
 
     @property
     def issues(self) -> int:
@@ -61,8 +66,10 @@ class _Tally:
                 self.sample.append(issue)
 
 
-def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 500) -> CrawlReport:
-    """Crawl every source of ``specs`` into ``store``."""
+def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 500,
+          stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER) -> CrawlReport:
+    """Crawl every source of ``specs`` into ``store``, then age out stale edges (unless
+    ``stale_after`` is None) and rerank."""
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     tally = _Tally()
@@ -70,6 +77,10 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 500) -
     for spec, path, source_type in files:
         tally.counts["files"] += 1
         _crawl_file(spec, path, source_type, store, tally, batch_size)
+    garbage, notes = _collect(store, stale_after, tally)
+    clock = time.perf_counter()
+    update_ranks(store)
+    tally.timings["rank"] += time.perf_counter() - clock
     report = CrawlReport(
         started_at=started_at,
         seconds=round(time.perf_counter() - started, 3),
@@ -82,9 +93,23 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 500) -
         issue_sample=tuple(tally.sample),
         timings={name: round(seconds, 3) for name, seconds in sorted(tally.timings.items())},
         graph=store.counts(),
+        garbage=garbage,
+        notes=notes,
     )
     store.save_report(report.to_dict())
     return report
+
+
+def _collect(store: Store, stale_after: dt.timedelta | None, tally: _Tally) -> tuple[dict[str, dict[str, int]],
+                                                                                   tuple[str, ...]]:
+    if stale_after is None:
+        return {}, ()
+    clock = time.perf_counter()
+    collected = collect(store, dt.datetime.now(dt.UTC), stale_after=stale_after)
+    tally.timings["gc"] += time.perf_counter() - clock
+    garbage = {"marked_stale": collected.marked, "removed_edges": collected.removed_edges,
+               "removed_nodes": collected.removed_nodes, "held_back": collected.held_back}
+    return {k: v for k, v in garbage.items() if v}, tuple(collected.messages())
 
 
 def _crawl_file(spec: SourceSpec, path: Any, source_type: str, store: Store, tally: _Tally, batch_size: int) -> None:
@@ -109,7 +134,7 @@ def _crawl_file(spec: SourceSpec, path: Any, source_type: str, store: Store, tal
 
 def _flush(store: Store, events: list[LineageEvent], issues: list[ParseIssue], tally: _Tally) -> None:
     clock = time.perf_counter()
-    stats = store.write(events)
+    stats = graph.write(store, events)
     store.add_issues(issues)
     tally.timings["write"] += time.perf_counter() - clock
     tally.counts.update(events=stats.events, written=stats.written, already_seen=stats.already_seen)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 import graph
 from crawler.crawl import CrawlReport
-from graph.lineage import ImpactRow, LineageIndex, LineageView, owners
+from graph.lineage import HistoryRow, ImpactRow, LineageView, direct_edges, owners, top_users
 from parsers import ParseIssue
 
 console = Console(highlight=False, soft_wrap=True)
@@ -36,6 +36,10 @@ def crawl_report(report: CrawlReport, url: str) -> None:
         f"  issues: {report.issues}"
         + (" (" + ", ".join(f"{code}: {n}" for code, n in report.issues_by_code.items()) + ")" if report.issues else "")
     )
+    for kind, counts in report.garbage.items():
+        console.print(f"  {kind.replace('_', ' ')}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    for note in report.notes:
+        console.print(f"  note: {note}")
     if report.issue_sample:
         issues_text(list(report.issue_sample[:5]))
 
@@ -114,20 +118,16 @@ def impact_text(root: graph.Node, rows: list[ImpactRow]) -> None:
         console.print(table)
 
 
-def node_details(store: graph.Store, index: LineageIndex, node: graph.Node) -> dict[str, Any]:
+def node_details(store: graph.Store, node: graph.Node) -> dict[str, Any]:
     """A node with its direct edges, each with the evidence (log line and SQL) behind it."""
-    flow = index.graph
-    keys = [data["edge"].key for _, _, data in flow.in_edges(node.id, data=True)]
-    keys += [data["edge"].key for _, _, data in flow.out_edges(node.id, data=True)]
-    edges = []
-    for key in sorted(keys):
-        edge = flow.edges[key[0], key[2]]["edge"]
-        edges.append({**edge.to_dict(), "evidence": [e.to_dict() for e in store.evidence(key)]})
-    usage = [
-        {"user": u.user, "role": u.role, "count": u.count, "last_seen": u.last_seen}
-        for u in store.usage(node.id)
-    ]
-    return {"node": node.to_dict(), "owners": list(owners(store, node.id)), "usage": usage, "edges": edges}
+    edges = [{**edge.to_dict(), "evidence": [e.to_dict() for e in store.evidence(edge.key)]}
+             for edge in direct_edges(store, node.id)]
+    usage = [{"user": u.user, "role": u.role, "count": u.count, "last_seen": u.last_seen}
+             for u in store.usage(node.id)]
+    members = [{"name": m.name, "count": m.count, "first_seen": m.first_seen, "last_seen": m.last_seen}
+               for m in store.members(node.id)]
+    return {"node": node.to_dict(), "owners": list(owners(store, node.id)),
+            "top_users": list(top_users(store, node.id)), "usage": usage, "members": members, "edges": edges}
 
 
 def node_text(details: dict[str, Any]) -> None:
@@ -138,8 +138,14 @@ def node_text(details: dict[str, Any]) -> None:
             console.print(f"  {key}: {node[key]}")
     for key, value in sorted(node.get("props", {}).items()):
         console.print(f"  {key}: {value}")
-    if details["owners"]:
-        console.print(f"  owners: {', '.join(details['owners'])}")
+    for key in ("owners", "top_users"):
+        if details[key]:
+            console.print(f"  {key.replace('_', ' ')}: {', '.join(details[key])}")
+    if details["members"]:
+        console.print(f"  members ({len(details['members'])}):")
+        for member in details["members"][:10]:
+            console.print(f"    {member['name']}  (seen {member['count']}x, {member.get('first_seen')} .. "
+                          f"{member.get('last_seen')})")
     for edge in details["edges"]:
         console.print(f"\n{edge['kind']}: {edge['src']} -> {edge['dst']}  (seen {edge['count']}x,"
                       f" {edge.get('first_seen', '?')} .. {edge.get('last_seen', '?')})")
@@ -169,3 +175,24 @@ def sql_text(result: dict[str, Any]) -> None:
     console.print(f"targets: {', '.join(result['targets']) or '-'}")
     for issue in result["issues"]:
         console.print(f"{issue['severity']}: line {issue['line']}: {issue['message']}", markup=False)
+
+
+def path_text(chain: list[graph.Node], source: str, target: str) -> None:
+    if not chain:
+        console.print(f"No lineage path between {source} and {target}.")
+        return
+    console.print(" -> ".join(node.title for node in chain), markup=False)
+
+
+def history_json(rows: list[HistoryRow]) -> list[dict[str, Any]]:
+    return [{"src": r.edge.src, "kind": r.edge.kind, "dst": r.edge.dst, "appeared": r.appeared,
+             "last_seen": r.last_seen, "stale_since": r.stale_since, "disappeared": r.disappeared,
+             "count": r.edge.count} for r in rows]
+
+
+def history_text(rows: list[HistoryRow]) -> None:
+    table = _table("appeared", "last seen", "stale since", "disappeared", "edge")
+    for r in rows:
+        table.add_row(r.appeared or "", r.last_seen or "", r.stale_since or "", r.disappeared or "",
+                      f"{r.edge.src} -{r.edge.kind}-> {r.edge.dst}")
+    console.print(table)

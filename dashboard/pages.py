@@ -10,19 +10,19 @@ from dash import dcc, html
 
 from dashboard import ids, styles
 from dashboard.elements import elements, node_href
-from graph import LineageIndex, Node, NodeNotFoundError, neighbourhood, search
-from graph.lineage import owners
+from graph import Edge, Member, Node, Store, neighbourhood, search
+from graph.lineage import direct_edges, owners, top_users
 
 DEFAULT_DEPTH = 3
 
 
-def route(index: LineageIndex, pathname: str | None) -> Any:
+def route(store: Store, pathname: str | None) -> Any:
     """The page for a path: a node page for ``/node/<id>``, else the home page."""
     path = pathname or "/"
     if path.startswith("/node/"):
-        return node_page(index, unquote(path.removeprefix("/node/")))
+        return node_page(store, unquote(path.removeprefix("/node/")))
     if path == "/":
-        return home_page(index)
+        return home_page(store)
     return not_found(f"No page at {path}.")
 
 
@@ -30,11 +30,10 @@ def not_found(message: str) -> html.Div:
     return html.Div([html.H2("Not found"), html.P(message), dcc.Link("Back to search", href="/")])
 
 
-def home_page(index: LineageIndex) -> html.Div:
-    store = index.store
+def home_page(store: Store) -> html.Div:
     counts = store.counts()
     reports = store.reports(limit=1)
-    top = search(index, "", kind="dataset", limit=15)
+    top = search(store, "", kind="dataset", limit=15)
     return html.Div([
         html.H2("Datasets"),
         html.P(f"{counts.get('dataset', 0)} datasets, {counts.get('job', 0)} jobs, {counts.get('run', 0)} runs "
@@ -65,12 +64,11 @@ def node_list(nodes: list[Node]) -> html.Ul:
     ], className="node-list")
 
 
-def node_page(index: LineageIndex, node_id: str, depth: int = DEFAULT_DEPTH) -> html.Div:
-    try:
-        node = index.node(node_id)
-    except NodeNotFoundError:
+def node_page(store: Store, node_id: str, depth: int = DEFAULT_DEPTH) -> html.Div:
+    node = store.node(node_id)
+    if node is None or node.kind == "run":
         return not_found(f"No dataset or job with id {node_id}.")
-    view = neighbourhood(index, node.id, depth)
+    view = neighbourhood(store, node.id, depth)
     return html.Div([
         html.H2(node.title, id="node-title"),
         html.Div([
@@ -84,7 +82,7 @@ def node_page(index: LineageIndex, node_id: str, depth: int = DEFAULT_DEPTH) -> 
                 html.Div(id=ids.EDGE_DETAILS, children=html.P(
                     "Click an edge to see the log lines and SQL behind it.", style=styles.MUTED)),
             ]),
-            details(index, node),
+            details(store, node),
         ], style=styles.COLUMNS),
     ])
 
@@ -99,25 +97,23 @@ def legend() -> html.Div:
                     style={**styles.MUTED, "margin": "6px 0"})
 
 
-def details(index: LineageIndex, node: Node) -> html.Div:
+def details(store: Store, node: Node) -> html.Div:
     """The node's facts, and for each of its edges the SQL behind it."""
-    store = index.store
     rows = [("kind", node.props.get("kind", node.kind) if node.kind == "dataset" else node.kind),
             ("name", node.name), ("namespace", node.namespace or ""),
             ("first seen", node.first_seen or ""), ("last seen", node.last_seen or "")]
     if node.kind == "job":
         rows.append(("statement", node.props.get("statement_kind", "")))
-    found_owners = owners(store, node.id)
-    if found_owners:
-        rows.append(("owners", ", ".join(found_owners)))
-    flow = index.graph
-    keys = sorted([data["edge"].key for *_, data in flow.in_edges(node.id, data=True)]
-                  + [data["edge"].key for *_, data in flow.out_edges(node.id, data=True)])
+    for label, users in (("owners", owners(store, node.id)), ("top users", top_users(store, node.id))):
+        if users:
+            rows.append((label, ", ".join(users)))
+    members = store.members(node.id)
     return html.Div([
         html.Table([html.Tr([html.Th(k, style=styles.TH), html.Td(v)])
                     for k, v in rows]),
+        member_list(members) if members else html.Div(),
         html.H3("Evidence"),
-        html.Div([edge_evidence(index, key, node.id) for key in keys], id="node-evidence"),
+        html.Div([edge_evidence(store, edge, node.id) for edge in direct_edges(store, node.id)], id="node-evidence"),
     ], style=styles.DETAILS)
 
 
@@ -126,15 +122,24 @@ _VERBS = {("READS", True): "read by", ("READS", False): "reads",
           ("WRITES", True): "writes", ("WRITES", False): "written by"}
 
 
-def edge_evidence(index: LineageIndex, key: tuple[str, str, str], seen_from: str) -> html.Div:
+def member_list(members: list[Member]) -> html.Div:
+    """The concrete paths or tables of a clustered dataset, each with its own time span."""
+    return html.Div([
+        html.H3(f"Members ({len(members)})"),
+        html.Ul([html.Li([html.Code(m.name),
+                          html.Span(f"  seen {m.count}x, {m.first_seen or '?'} .. {m.last_seen or '?'}",
+                                    style=styles.MUTED)]) for m in members[:50]]),
+    ], id="node-members")
+
+
+def edge_evidence(store: Store, edge: Edge, seen_from: str) -> html.Div:
     """One edge as seen from one of its ends: the other end, how often and when it was seen,
     and the log lines and SQL behind it."""
-    src, kind, dst = key
-    edge = index.graph.edges[src, dst]["edge"]
-    evidence = index.store.evidence(key)
-    from_source = seen_from == src
-    other = index.graph.nodes[dst if from_source else src]["node"]
-    verb = _VERBS.get((kind, from_source), kind)
+    evidence = store.evidence(edge.key)
+    from_source = seen_from == edge.src
+    other_id = edge.dst if from_source else edge.src
+    other = store.node(other_id) or Node(id=other_id, kind="unknown", name=other_id)
+    verb = _VERBS.get((edge.kind, from_source), edge.kind)
     items: list[Any] = []
     shown: set[str] = set()
     for sample in evidence:

@@ -11,6 +11,10 @@ class UnknownStoreError(GraphError):
     """A store URL whose scheme no backend is registered for, or that is malformed."""
 
 
+class StoreUnavailableError(GraphError):
+    """A store server that cannot be reached or refuses the credentials."""
+
+
 class NodeNotFoundError(GraphError):
     """A name that matches no node."""
 

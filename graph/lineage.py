@@ -1,30 +1,38 @@
-"""Lineage questions, written once above the store interface, answered with networkx.
+"""Lineage questions, written once above the store interface.
 
-The traversal index is a directed graph of datasets and jobs in the direction data flows
-(dataset -> job that reads it -> dataset it writes), rebuilt when the store's generation moves.
-Distances count jobs crossed: a dataset one job downstream is at distance 1.
+Traversal asks the store for one layer of neighbours at a time, so it works the same on SQLite
+and on Neo4j, and reads only the part of the graph it needs. Distances count jobs crossed: a
+dataset one job downstream is at distance 1 (reads and writes are half a step each; a model
+trained on a dataset, or a column derived from another, is one step).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import threading
-from collections.abc import Iterable
+import math
+from collections.abc import Collection
 from typing import Literal
 
 import networkx as nx
 
 from graph.errors import AmbiguousNameError, NodeNotFoundError
-from graph.model import FLOW_EDGES, Edge, Node
+from graph.model import EDGE_KINDS, Edge, Node
 from graph.store import Store
 
 Direction = Literal["upstream", "downstream"]
 
+# How data moves along each kind of edge: +1 from src to dst, -1 from dst to src.
+DATASET_FLOW = {"READS": 1, "WRITES": 1, "TRAINED_ON": -1}
+COLUMN_FLOW = {"DERIVES": 1}
+HALF_STEPS = {"READS": 1, "WRITES": 1, "TRAINED_ON": 2, "DERIVES": 2}
+MAX_PATH_DEPTH = 30
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LineageView:
-    """The part of the graph around a root: nodes with their distance, and the edges among them."""
+    """The part of the graph around a root: nodes with their distance, and the edges among them.
+    Upstream distances are negative when a view holds both directions."""
 
     root: str
     direction: Literal["upstream", "downstream", "both"]
@@ -34,7 +42,16 @@ class LineageView:
 
     def datasets(self) -> list[Node]:
         return sorted((n for n in self.nodes.values() if n.kind == "dataset" and n.id != self.root),
-                      key=lambda n: (self.distance[n.id], n.name))
+                      key=lambda n: (abs(self.distance[n.id]), n.name))
+
+    def graph(self) -> nx.DiGraph:
+        """The view as a networkx graph in the direction data flows."""
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self.nodes)
+        for edge in self.edges:
+            src, dst = (edge.src, edge.dst) if _flow_of(edge.kind) > 0 else (edge.dst, edge.src)
+            graph.add_edge(src, dst, edge=edge)
+        return graph
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,145 +62,176 @@ class ImpactRow:
     owners: tuple[str, ...]
 
 
-class LineageIndex:
-    """The flow graph of one store, cached until the store changes."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._generation = -1
-        self._graph: nx.DiGraph = nx.DiGraph()
-
-    @property
-    def graph(self) -> nx.DiGraph:
-        with self._lock:
-            generation = self.store.generation()
-            if generation != self._generation:
-                self._graph = _flow_graph(self.store)
-                self._generation = generation
-            return self._graph
-
-    def node(self, node_id: str) -> Node:
-        data = self.graph.nodes.get(node_id)
-        if data is not None:
-            return data["node"]
-        node = self.store.node(node_id)
-        if node is None:
-            raise NodeNotFoundError(node_id, [])
-        return node
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryRow:
+    edge: Edge
+    appeared: str | None
+    last_seen: str | None
+    stale_since: str | None
+    disappeared: str | None
 
 
-def _flow_graph(store: Store) -> nx.DiGraph:
-    graph = nx.DiGraph()
+def _flow_of(kind: str) -> int:
+    return DATASET_FLOW.get(kind) or COLUMN_FLOW.get(kind) or 1
+
+
+def lineage(store: Store, root: str, direction: Direction, depth: int | None = None, *,
+            as_of: str | None = None, kinds: Collection[str] | None = None) -> LineageView:
+    """Everything up- or downstream of ``root`` within ``depth`` jobs (all of it when None),
+    as the graph was at ``as_of`` (now when None), keeping only nodes of ``kinds`` (and the root)."""
+    root_node = store.node(root)
+    if root_node is None:
+        raise NodeNotFoundError(root, [])
+    flow = COLUMN_FLOW if root_node.kind == "column" else DATASET_FLOW
+    half_steps, edges = _walk(store, root, flow, direction, None if depth is None else 2 * depth, as_of)
+    found = {node.id: node for node in store.nodes(ids=list(half_steps), include_removed=as_of is not None)
+             if node.removed_at is None or (as_of is not None and node.removed_at > as_of)}
+    found[root] = root_node
+    keep = {n for n, node in found.items() if kinds is None or node.kind in kinds or n == root}
+    return LineageView(
+        root=root, direction=direction,
+        nodes={n: found[n] for n in sorted(keep) if n in found},
+        distance={n: math.ceil(half_steps[n] / 2) for n in keep},
+        edges=tuple(sorted((e for e in edges if e.src in keep and e.dst in keep), key=lambda e: e.key)),
+    )
+
+
+def _walk(store: Store, root: str, flow: dict[str, int], direction: Direction, cutoff: int | None,
+          as_of: str | None) -> tuple[dict[str, int], list[Edge]]:
+    """Shortest half-step distances from ``root`` (a bucketed Dijkstra: steps are 1 or 2)."""
+    sign = 1 if direction == "downstream" else -1
+    outgoing = [kind for kind, way in flow.items() if way == sign]
+    incoming = [kind for kind, way in flow.items() if way == -sign]
+    best = {root: 0}
+    buckets: dict[int, set[str]] = {0: {root}}
+    edges: dict[tuple[str, str, str], Edge] = {}
+    while buckets:
+        level = min(buckets)
+        frontier = {node for node in buckets.pop(level) if best[node] == level}
+        for edge in store.neighbors(frontier, outgoing=outgoing, incoming=incoming, as_of=as_of):
+            forward = edge.src in frontier and edge.kind in outgoing
+            other = edge.dst if forward else edge.src
+            reached = level + HALF_STEPS.get(edge.kind, 2)
+            if cutoff is not None and reached > cutoff:
+                continue
+            edges[edge.key] = edge
+            if reached < best.get(other, reached + 1):
+                best[other] = reached
+                buckets.setdefault(reached, set()).add(other)
+    return best, list(edges.values())
+
+
+def neighbourhood(store: Store, root: str, depth: int = 2, *, as_of: str | None = None) -> LineageView:
+    """Upstream and downstream of ``root`` together, as the node page draws them."""
+    up = lineage(store, root, "upstream", depth, as_of=as_of)
+    down = lineage(store, root, "downstream", depth, as_of=as_of)
+    distance = {**{k: -v for k, v in up.distance.items()}, **down.distance}
+    edges = {edge.key: edge for edge in (*up.edges, *down.edges)}
+    return LineageView(root=root, direction="both", nodes={**up.nodes, **down.nodes}, distance=distance,
+                       edges=tuple(edges[key] for key in sorted(edges)))
+
+
+def impact(store: Store, root: str) -> list[ImpactRow]:
+    """What changing ``root`` touches: every downstream dataset, job and model, nearest first,
+    with when it was last used and who owns it (its most frequent writers)."""
+    view = lineage(store, root, "downstream")
+    last_use: dict[str, str] = {}
+    for edge in view.edges:
+        target = edge.dst if _flow_of(edge.kind) > 0 else edge.src
+        if edge.last_seen and edge.last_seen > last_use.get(target, ""):
+            last_use[target] = edge.last_seen
+    rows = [
+        ImpactRow(node=node, distance=view.distance[node_id], last_seen=last_use.get(node_id, node.last_seen),
+                  owners=owners(store, node_id))
+        for node_id, node in view.nodes.items() if node_id != root
+    ]
+    return sorted(rows, key=lambda r: (r.distance, r.node.kind, r.node.name))
+
+
+def owners(store: Store, node_id: str, limit: int = 3) -> tuple[str, ...]:
+    writers = sorted((u for u in store.usage(node_id) if u.role == "write"), key=lambda u: (-u.count, u.user))
+    return tuple(u.user for u in writers[:limit])
+
+
+def top_users(store: Store, node_id: str, limit: int = 5) -> tuple[str, ...]:
+    readers = sorted((u for u in store.usage(node_id) if u.role == "read"), key=lambda u: (-u.count, u.user))
+    return tuple(u.user for u in readers[:limit])
+
+
+def path(store: Store, source: str, target: str, *, as_of: str | None = None) -> list[Node]:
+    """The shortest chain of datasets and jobs along which data goes from ``source`` to
+    ``target`` (either way round); empty when they are not connected."""
+    for start, end in ((source, target), (target, source)):
+        view = lineage(store, start, "downstream", MAX_PATH_DEPTH, as_of=as_of)
+        if end in view.nodes:
+            return [view.nodes[n] for n in nx.shortest_path(view.graph(), start, end)]
+    return []
+
+
+def history(store: Store, node_id: str) -> list[HistoryRow]:
+    """When each edge of a node appeared, was last seen, went stale and disappeared."""
+    every = EDGE_KINDS
+    edges = store.neighbors([node_id], outgoing=every, incoming=every, include_removed=True)
+    rows = [HistoryRow(edge=e, appeared=e.first_seen, last_seen=e.last_seen, stale_since=e.stale_since,
+                       disappeared=e.removed_at) for e in {e.key: e for e in edges}.values()]
+    return sorted(rows, key=lambda r: (r.appeared or "", r.edge.key))
+
+
+def resolve(store: Store, name: str) -> Node:
+    """The node a user means: an id, a full ``namespace/name``, a name, or a dotted tail of one
+    (``scores`` and ``ml.scores`` both find ``credit.ml.scores``), or a job's title."""
+    direct = store.node(name)
+    if direct is not None and direct.removed_at is None:
+        return direct
     for kind in ("dataset", "job"):
-        for node in store.nodes(kind):
-            graph.add_node(node.id, node=node)
-    for edge in store.edges(FLOW_EDGES):
-        graph.add_edge(edge.src, edge.dst, edge=edge)
-    return graph
-
-
-def resolve(index: LineageIndex, name: str) -> Node:
-    """The dataset or job a user means: an id, a full ``namespace/name``, a name or its tail.
-
-    Tails match at dots: ``scores`` and ``ml.scores`` both find ``credit.ml.scores``.
-    """
-    graph = index.graph
-    if name in graph:
-        return graph.nodes[name]["node"]
-    nodes: list[Node] = [data["node"] for _, data in graph.nodes(data=True)]
+        node = store.node(f"{kind}:{name}")
+        if node is not None and node.removed_at is None:
+            return node
+    candidates = [n for n in store.find(name, limit=5000) if n.kind in ("dataset", "job", "model", "model_version")]
     for matches in (
-        [n for n in nodes if f"{n.namespace}/{n.name}" == name or n.name == name],
-        [n for n in nodes if n.name.endswith("." + name) or n.name.endswith("/" + name)],
-        [n for n in nodes if n.kind == "job" and n.label == name],
+        [n for n in candidates if n.name == name or n.label == name],
+        [n for n in candidates if n.name.endswith(("." + name, "/" + name))],
     ):
         if len(matches) == 1:
             return matches[0]
         if matches:
             raise AmbiguousNameError(name, sorted(f"{n.namespace}/{n.name}" for n in matches))
-    close = difflib.get_close_matches(name, sorted({n.name for n in nodes}), n=3, cutoff=0.6)
-    raise NodeNotFoundError(name, close)
+    raise NodeNotFoundError(name, _suggestions(store, name))
 
 
-def lineage(index: LineageIndex, root: str, direction: Direction, depth: int | None = None) -> LineageView:
-    """Everything up- or downstream of ``root`` within ``depth`` jobs (all of it when None)."""
-    graph = index.graph
-    if root not in graph:
-        index.node(root)  # raises when the node does not exist at all
-        return LineageView(root=root, direction=direction, nodes={}, distance={}, edges=())
-    walk = graph.reverse(copy=False) if direction == "upstream" else graph
-    cutoff = None if depth is None else 2 * depth
-    hops = nx.single_source_shortest_path_length(walk, root, cutoff=cutoff)
-    distance = {node_id: (hop + 1) // 2 for node_id, hop in hops.items()}
-    nodes = {node_id: graph.nodes[node_id]["node"] for node_id in hops}
-    edges = tuple(
-        sorted((data["edge"] for src, dst, data in graph.subgraph(hops).edges(data=True)), key=lambda e: e.key)
-    )
-    return LineageView(root=root, direction=direction, nodes=nodes, distance=distance, edges=edges)
+def _suggestions(store: Store, name: str) -> list[str]:
+    tail = name.rsplit(".", 1)[-1]
+    pool = {n.name for prefix in {name[:3], tail[:3]} for n in store.find(prefix, limit=2000)}
+    return difflib.get_close_matches(name, sorted(pool), n=3, cutoff=0.6)
 
 
-def neighbourhood(index: LineageIndex, root: str, depth: int = 2) -> LineageView:
-    """Upstream and downstream of ``root`` together, as the node page draws them."""
-    up = lineage(index, root, "upstream", depth)
-    down = lineage(index, root, "downstream", depth)
-    nodes = {**up.nodes, **down.nodes}
-    distance = {**{k: -v for k, v in up.distance.items()}, **down.distance}
-    edges = {edge.key: edge for edge in (*up.edges, *down.edges)}
-    return LineageView(root=root, direction="both", nodes=nodes, distance=distance,
-                       edges=tuple(edges[key] for key in sorted(edges)))
-
-
-def impact(index: LineageIndex, root: str) -> list[ImpactRow]:
-    """What changing ``root`` touches: every downstream dataset and job, nearest first,
-    with when it was last used and who owns it (its most frequent writers)."""
-    view = lineage(index, root, "downstream")
-    rows = []
-    for node_id, node in view.nodes.items():
-        if node_id == root:
-            continue
-        incoming = [e for e in view.edges if e.dst == node_id]
-        last_seen = max((e.last_seen for e in incoming if e.last_seen), default=node.last_seen)
-        rows.append(ImpactRow(node=node, distance=view.distance[node_id], last_seen=last_seen,
-                              owners=owners(index.store, node_id)))
-    return sorted(rows, key=lambda r: (r.distance, r.node.kind, r.node.name))
-
-
-def owners(store: Store, node_id: str, limit: int = 3) -> tuple[str, ...]:
-    writers = [u for u in store.usage(node_id) if u.role == "write"]
-    writers.sort(key=lambda u: (-u.count, u.user))
-    return tuple(u.user for u in writers[:limit])
-
-
-def search(index: LineageIndex, text: str, kind: str | None = None, limit: int = 20) -> list[Node]:
+def search(store: Store, text: str, kind: str | None = None, limit: int = 20) -> list[Node]:
     """Datasets and jobs whose name holds ``text``: exact names first, then names ending in it,
-    then the rest; among equals, the more connected first (Goods ranks by fan-out too)."""
+    then the rest; among equals the higher ranked (Goods ranks by lineage fan-out)."""
     needle = text.strip().lower()
-    graph = index.graph
     scored = []
-    for node_id, data in graph.nodes(data=True):
-        node: Node = data["node"]
-        if kind and node.kind != kind:
-            continue
+    for node in store.find(needle, kind=kind, limit=max(200, limit * 10)):
         rank = _match_rank(node, needle)
         if rank is not None:
-            scored.append((rank, -graph.degree(node_id), node.name, node))
+            scored.append((rank, -float(node.props.get("rank", 0.0)), node.name, node))
     scored.sort(key=lambda item: item[:3])
     return [node for *_, node in scored[:limit]]
 
 
 def _match_rank(node: Node, needle: str) -> int | None:
     name = node.name.lower()
-    label = (node.label or "").lower()
     if not needle:
         return 3
     if name == needle or name.rsplit(".", 1)[-1] == needle:
         return 0
     if name.endswith(needle):
         return 1
-    if needle in name or needle in label:
+    if needle in name or needle in (node.label or "").lower():
         return 2
     return None
 
 
-def edges_of(view: LineageView, node_id: str) -> Iterable[Edge]:
-    return (edge for edge in view.edges if node_id in (edge.src, edge.dst))
+def direct_edges(store: Store, node_id: str) -> list[Edge]:
+    """A node's own lineage edges (reads, writes, training), as the details panel lists them."""
+    kinds = list(DATASET_FLOW)
+    return sorted(store.neighbors([node_id], outgoing=kinds, incoming=kinds), key=lambda e: e.key)

@@ -5,6 +5,8 @@ Node ids are built here and only here, from the parsers' refs:
 >>> from parsers import DatasetRef
 >>> dataset_id(DatasetRef(namespace="postgres://db:5432", name="credit.raw.customers"))
 'dataset:postgres://db:5432/credit.raw.customers'
+>>> column_id(DatasetRef(namespace="postgres://db:5432", name="credit.raw.customers"), "email")
+'column:postgres://db:5432/credit.raw.customers#email'
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from parsers import DatasetRef, JobRef
+from parsers import DatasetRef, JobRef, ModelRef
 
-NodeKind = Literal["dataset", "job", "run", "column", "model", "model_version", "source"]
-EdgeKind = Literal["READS", "WRITES", "FEEDS", "OF", "IN", "DERIVES", "TRAINED_ON", "PRODUCED"]
-
-# Edges that carry data from one node to the next, as traversal follows them.
-FLOW_EDGES: tuple[EdgeKind, ...] = ("READS", "WRITES")
+NodeKind = Literal["dataset", "column", "job", "run", "model", "model_version", "source"]
+NODE_KINDS: tuple[str, ...] = ("dataset", "column", "job", "run", "model", "model_version", "source")
+EDGE_KINDS: tuple[str, ...] = ("READS", "WRITES", "FEEDS", "OF", "IN", "DERIVES", "TRAINED_ON", "PRODUCED")
 
 
 def dataset_id(ref: DatasetRef) -> str:
     return f"dataset:{ref.namespace}/{ref.name}"
+
+
+def column_id(ref: DatasetRef, column: str) -> str:
+    return f"column:{ref.namespace}/{ref.name}#{column}"
 
 
 def job_id(ref: JobRef) -> str:
@@ -31,6 +35,14 @@ def job_id(ref: JobRef) -> str:
 
 def run_id(run: str) -> str:
     return f"run:{run}"
+
+
+def model_id(ref: ModelRef) -> str:
+    return f"model:{ref.name}"
+
+
+def model_version_id(ref: ModelRef) -> str:
+    return f"model_version:{ref.name}/{ref.version or 'unversioned'}"
 
 
 def kind_of(node_id: str) -> str:
@@ -47,6 +59,7 @@ class Node:
     props: dict[str, Any] = dataclasses.field(default_factory=dict)
     first_seen: str | None = None
     last_seen: str | None = None
+    removed_at: str | None = None
 
     @property
     def title(self) -> str:
@@ -65,13 +78,16 @@ class Edge:
     confidence: float = 1.0
     first_seen: str | None = None
     last_seen: str | None = None
+    props: dict[str, Any] = dataclasses.field(default_factory=dict)
+    stale_since: str | None = None
+    removed_at: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.src, self.kind, self.dst)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in sorted(dataclasses.asdict(self).items()) if v is not None}
+        return {k: v for k, v in sorted(dataclasses.asdict(self).items()) if v not in (None, {})}
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +97,17 @@ class Usage:
     node: str
     user: str
     role: Literal["read", "write"]
+    count: int
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Member:
+    """A concrete path or table of a clustered dataset, with its own first and last seen."""
+
+    dataset: str
+    name: str
     count: int
     first_seen: str | None = None
     last_seen: str | None = None

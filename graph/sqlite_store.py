@@ -1,5 +1,5 @@
 """The embedded default store: one SQLite file in WAL mode, so the dashboard reads while a crawl
-writes. Every query is parameterized.
+writes. Every query is parameterized; removal is soft (``removed_at``) so ``as_of`` sees the past.
 """
 
 from __future__ import annotations
@@ -7,26 +7,28 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from graph.batch import EVIDENCE_SAMPLE, Batch
 from graph.errors import UnknownStoreError
-from graph.model import Edge, Node, Usage, WriteStats, dataset_id, job_id, run_id
-from graph.store import EVIDENCE_SAMPLE, register_backend
-from parsers import Evidence, LineageEvent, Origin, ParseIssue
+from graph.model import Edge, Member, Node, Usage
+from graph.store import EdgeKey, register_backend
+from parsers import Evidence, Origin, ParseIssue
 from parsers.fingerprint import digest
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS nodes (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT, name TEXT NOT NULL, label TEXT,
-    props TEXT NOT NULL DEFAULT '{}', first_seen TEXT, last_seen TEXT);
+    props TEXT NOT NULL DEFAULT '{}', first_seen TEXT, last_seen TEXT, removed_at TEXT);
 CREATE INDEX IF NOT EXISTS nodes_by_kind ON nodes (kind, name);
 CREATE TABLE IF NOT EXISTS edges (
     src TEXT NOT NULL, kind TEXT NOT NULL, dst TEXT NOT NULL, count INTEGER NOT NULL,
-    confidence REAL NOT NULL, first_seen TEXT, last_seen TEXT,
+    confidence REAL NOT NULL, first_seen TEXT, last_seen TEXT, props TEXT NOT NULL DEFAULT '{}',
+    stale_since TEXT, removed_at TEXT,
     PRIMARY KEY (src, kind, dst)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_by_dst ON edges (dst, kind);
 CREATE TABLE IF NOT EXISTS evidence (
@@ -39,6 +41,9 @@ CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job);
 CREATE TABLE IF NOT EXISTS usage (
     node TEXT NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL, count INTEGER NOT NULL,
     first_seen TEXT, last_seen TEXT, PRIMARY KEY (node, user, role)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members (
+    dataset TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL,
+    first_seen TEXT, last_seen TEXT, PRIMARY KEY (dataset, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS issues (
     key TEXT PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL,
     path TEXT NOT NULL, line INTEGER, byte_offset INTEGER, snippet TEXT);
@@ -51,25 +56,33 @@ _SPAN = """first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(
            last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen))"""
 
 _UPSERT_NODE = f"""
-INSERT INTO nodes (id, kind, namespace, name, label, props, first_seen, last_seen)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO nodes (id, kind, namespace, name, label, props, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
-    label = coalesce(excluded.label, label),
-    props = json_patch(props, excluded.props),
-    {_SPAN}
+    label = coalesce(excluded.label, label), props = json_patch(props, excluded.props), removed_at = NULL, {_SPAN}
 """
-
 _UPSERT_EDGE = f"""
-INSERT INTO edges (src, kind, dst, count, confidence, first_seen, last_seen) VALUES (?, ?, ?, 1, ?, ?, ?)
+INSERT INTO edges (src, kind, dst, count, confidence, first_seen, last_seen, props) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (src, kind, dst) DO UPDATE SET
-    count = count + 1, confidence = max(confidence, excluded.confidence), {_SPAN}
-RETURNING count
+    count = count + excluded.count, confidence = max(confidence, excluded.confidence),
+    props = json_patch(props, excluded.props), stale_since = NULL, removed_at = NULL, {_SPAN}
 """
-
+# Evidence item i of a batch row lands after what the edge had: ordinal = old count + i.
+_ADD_EVIDENCE = """
+INSERT OR IGNORE INTO evidence (src, kind, dst, ordinal, data)
+SELECT src, kind, dst, count - ? + ?, ? FROM edges WHERE src = ? AND kind = ? AND dst = ? AND count - ? + ? <= ?
+"""
 _UPSERT_USAGE = f"""
-INSERT INTO usage (node, user, role, count, first_seen, last_seen) VALUES (?, ?, ?, 1, ?, ?)
-ON CONFLICT (node, user, role) DO UPDATE SET count = count + 1, {_SPAN}
+INSERT INTO usage (node, user, role, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (node, user, role) DO UPDATE SET count = count + excluded.count, {_SPAN}
 """
+_UPSERT_MEMBER = f"""
+INSERT INTO members (dataset, name, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (dataset, name) DO UPDATE SET count = count + excluded.count, {_SPAN}
+"""
+_NODE_COLUMNS = "id, kind, namespace, name, label, props, first_seen, last_seen, removed_at"
+_EDGE_COLUMNS = "src, kind, dst, count, confidence, first_seen, last_seen, props, stale_since, removed_at"
+_RUN_COLUMNS = "id, job, started_at, user, session_id, status, statement_kind"
+_CHUNK = 500  # ids per IN (...) list
 
 
 class SqliteStore:
@@ -102,67 +115,45 @@ class SqliteStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._read_only:
-            connection = sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=30)
-        else:
-            connection = sqlite3.connect(self._path, timeout=30)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
+            return sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=30)
+        connection = sqlite3.connect(self._path, timeout=30)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
         return connection
 
     # -- writes ------------------------------------------------------------------------------
 
-    def write(self, events: Sequence[LineageEvent]) -> WriteStats:
-        written = 0
+    def known_runs(self, run_ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        for chunk in _chunks(run_ids):
+            rows = self._db.execute(f"SELECT id FROM runs WHERE id IN ({_marks(chunk)})", chunk)
+            known.update(row[0] for row in rows)
+        return known
+
+    def apply(self, batch: Batch) -> None:
+        if not batch:
+            return
         with self._db as db:
-            for event in events:
-                if self._write_event(db, event):
-                    written += 1
-            if written:
-                db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-        return WriteStats(events=len(events), written=written, already_seen=len(events) - written)
+            db.executemany(_UPSERT_NODE, [
+                (n.id, n.kind, n.namespace, n.name, n.label, json.dumps(n.props, sort_keys=True), n.first_seen,
+                 n.last_seen) for n in batch.nodes.values()])
+            db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                (r.id, r.job, r.started_at, r.user, r.session_id, r.status, r.statement_kind)
+                for r in batch.runs.values()])
+            db.executemany(_UPSERT_EDGE, [
+                (e.src, e.kind, e.dst, e.count, e.confidence, e.first_seen, e.last_seen,
+                 json.dumps(e.props, sort_keys=True)) for e in batch.edges.values()])
+            db.executemany(_ADD_EVIDENCE, [
+                (e.count, i, data, e.src, e.kind, e.dst, e.count, i, EVIDENCE_SAMPLE)
+                for e in batch.edges.values() for i, data in enumerate(e.evidence, start=1)])
+            db.executemany(_UPSERT_USAGE, [
+                (u.node, u.key, u.role, u.count, u.first_seen, u.last_seen) for u in batch.usage.values()])
+            db.executemany(_UPSERT_MEMBER, [
+                (m.node, m.key, m.count, m.first_seen, m.last_seen) for m in batch.members.values()])
+            self._bump(db)
 
-    def _write_event(self, db: sqlite3.Connection, event: LineageEvent) -> bool:
-        """Store one event unless its run is stored already (this is what makes crawls idempotent)."""
-        run = event.run
-        job = job_id(event.job)
-        when = event.evidence.timestamp
-        if run is not None:
-            inserted = db.execute(
-                "INSERT OR IGNORE INTO runs (id, job, started_at, user, session_id, status, statement_kind)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id(run.run_id), job, run.started_at, run.user, run.session_id, run.status,
-                 event.statement_kind),
-            ).rowcount
-            if not inserted:
-                return False
-        props = {"statement_kind": event.statement_kind}
-        db.execute(_UPSERT_NODE, (job, "job", event.job.namespace, event.job.name, event.job_title,
-                                  json.dumps(props), when, when))
-        for ref in (*event.inputs, *event.outputs):
-            kind = event.dataset_kinds.get(ref.qualified)
-            db.execute(_UPSERT_NODE, (dataset_id(ref), "dataset", ref.namespace, ref.name, None,
-                                      json.dumps({"kind": kind} if kind else {}), when, when))
-        evidence = event.evidence.to_json()
-        edges = [(dataset_id(ref), "READS", job) for ref in event.inputs]
-        edges += [(job, "WRITES", dataset_id(ref)) for ref in event.outputs]
-        edges += [(dataset_id(i), "FEEDS", dataset_id(o)) for i in event.inputs for o in event.outputs]
-        for src, kind, dst in edges:
-            self._upsert_edge(db, (src, kind, dst), event.confidence, when, evidence)
-        user = run.user if run is not None else None
-        if user:
-            for role, refs in (("read", event.inputs), ("write", event.outputs)):
-                for ref in refs:
-                    db.execute(_UPSERT_USAGE, (dataset_id(ref), user, role, when, when))
-        return True
-
-    def _upsert_edge(
-        self, db: sqlite3.Connection, key: tuple[str, str, str], confidence: float, when: str | None,
-        evidence: str,
-    ) -> None:
-        (count,) = db.execute(_UPSERT_EDGE, (*key, confidence, when, when)).fetchone()
-        if count <= EVIDENCE_SAMPLE:
-            db.execute("INSERT INTO evidence (src, kind, dst, ordinal, data) VALUES (?, ?, ?, ?, ?)",
-                       (*key, count, evidence))
+    def _bump(self, db: sqlite3.Connection) -> None:
+        db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int:
         added = 0
@@ -182,32 +173,55 @@ class SqliteStore:
         with self._db as db:
             db.execute("INSERT INTO crawls (report) VALUES (?)", (json.dumps(report, sort_keys=True),))
 
+    def set_stale(self, edges: Sequence[EdgeKey], since: str | None) -> None:
+        with self._db as db:
+            db.executemany("UPDATE edges SET stale_since = ? WHERE src = ? AND kind = ? AND dst = ?",
+                           [(since, *key) for key in edges])
+            self._bump(db)
+
+    def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str) -> None:
+        with self._db as db:
+            db.executemany("UPDATE edges SET removed_at = ? WHERE src = ? AND kind = ? AND dst = ?",
+                           [(at, *key) for key in edges])
+            db.executemany("UPDATE nodes SET removed_at = ? WHERE id = ?", [(at, node) for node in nodes])
+            self._bump(db)
+
+    def set_ranks(self, ranks: dict[str, float]) -> None:
+        with self._db as db:
+            db.executemany("UPDATE nodes SET props = json_set(props, '$.rank', ?) WHERE id = ?",
+                           [(round(rank, 8), node) for node, rank in ranks.items()])
+            self._bump(db)
+
     # -- reads -------------------------------------------------------------------------------
 
     def node(self, node_id: str) -> Node | None:
         if node_id.startswith("run:"):
             return next(self._runs("WHERE id = ?", (node_id,)), None)
-        row = self._db.execute(
-            "SELECT id, kind, namespace, name, label, props, first_seen, last_seen FROM nodes WHERE id = ?",
-            (node_id,),
-        ).fetchone()
+        row = self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id = ?", (node_id,)).fetchone()
         return _node(row) if row else None
 
-    def nodes(self, kind: str | None = None) -> Iterator[Node]:
-        if kind == "run":
-            yield from self._runs("", ())
+    def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
+              include_removed: bool = False) -> Iterator[Node]:
+        if ids is not None:
+            for chunk in _chunks(ids):
+                rows = self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN ({_marks(chunk)})", chunk)
+                yield from (_node(row) for row in rows if include_removed or row[-1] is None)
+                yield from self._runs(f"WHERE id IN ({_marks(chunk)})", tuple(chunk))
             return
-        query = "SELECT id, kind, namespace, name, label, props, first_seen, last_seen FROM nodes"
-        rows = self._db.execute(query + " WHERE kind = ? ORDER BY id", (kind,)) if kind else \
-            self._db.execute(query + " ORDER BY id")
-        yield from (_node(row) for row in rows)
-        if kind is None:
+        if kind != "run":
+            where = [] if include_removed else ["removed_at IS NULL"]
+            params: tuple[Any, ...] = ()
+            if kind:
+                where.append("kind = ?")
+                params = (kind,)
+            clause = f" WHERE {' AND '.join(where)}" if where else ""
+            rows = self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes{clause} ORDER BY id", params)
+            yield from (_node(row) for row in rows)
+        if kind in (None, "run"):
             yield from self._runs("", ())
 
     def _runs(self, where: str, params: tuple[Any, ...]) -> Iterator[Node]:
-        rows = self._db.execute(
-            "SELECT id, job, started_at, user, session_id, status, statement_kind FROM runs "
-            + where + " ORDER BY id", params)
+        rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY id", params)
         for rid, job, started_at, user, session_id, status, statement_kind in rows:
             props = {"job": job, "user": user, "session_id": session_id, "status": status,
                      "statement_kind": statement_kind}
@@ -215,22 +229,44 @@ class SqliteStore:
                        props={k: v for k, v in props.items() if v is not None},
                        first_seen=started_at, last_seen=started_at)
 
-    def edges(self, kinds: Sequence[str] | None = None) -> Iterator[Edge]:
+    def find(self, text: str, kind: str | None = None, limit: int = 200) -> list[Node]:
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = (f"SELECT {_NODE_COLUMNS} FROM nodes WHERE removed_at IS NULL AND kind != 'column'"
+                 " AND (lower(name) LIKE ? ESCAPE '\\' OR lower(coalesce(label, '')) LIKE ? ESCAPE '\\')")
+        params: list[Any] = [pattern, pattern]
+        if kind:
+            query += " AND kind = ?"
+            params.append(kind)
+        query += " ORDER BY coalesce(json_extract(props, '$.rank'), 0) DESC, name LIMIT ?"
+        return [_node(row) for row in self._db.execute(query, [*params, limit])]
+
+    def edges(self, kinds: Sequence[str] | None = None, *, include_removed: bool = False) -> Iterator[Edge]:
         wanted = list(kinds) if kinds else None
-        if wanted is None or set(wanted) - {"OF"}:
-            query = "SELECT src, kind, dst, count, confidence, first_seen, last_seen FROM edges"
-            if wanted:
-                query += f" WHERE kind IN ({', '.join('?' for _ in wanted)})"
-            for src, kind, dst, count, confidence, first_seen, last_seen in self._db.execute(
-                query + " ORDER BY src, kind, dst", wanted or ()
-            ):
-                yield Edge(src=src, kind=kind, dst=dst, count=count, confidence=confidence,
-                           first_seen=first_seen, last_seen=last_seen)
+        where = [] if include_removed else ["removed_at IS NULL"]
+        if wanted:
+            where.append(f"kind IN ({_marks(wanted)})")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._db.execute(f"SELECT {_EDGE_COLUMNS} FROM edges{clause} ORDER BY src, kind, dst", wanted or ())
+        yield from (_edge(row) for row in rows)
         if wanted is None or "OF" in wanted:
             for rid, job, started_at in self._db.execute("SELECT id, job, started_at FROM runs ORDER BY id"):
                 yield Edge(src=rid, kind="OF", dst=job, first_seen=started_at, last_seen=started_at)
 
-    def evidence(self, edge: tuple[str, str, str]) -> list[Evidence]:
+    def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
+                  as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
+        ids = list(node_ids)
+        live, live_params = _liveness(as_of, include_removed)
+        found: list[Edge] = []
+        for column, kinds in (("src", outgoing), ("dst", incoming)):
+            if not kinds:
+                continue
+            for chunk in _chunks(ids):
+                query = (f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {column} IN ({_marks(chunk)})"
+                         f" AND kind IN ({_marks(kinds)}){live}")
+                found.extend(_edge(row) for row in self._db.execute(query, [*chunk, *kinds, *live_params]))
+        return found
+
+    def evidence(self, edge: EdgeKey) -> list[Evidence]:
         rows = self._db.execute(
             "SELECT data FROM evidence WHERE src = ? AND kind = ? AND dst = ? ORDER BY ordinal", edge)
         return [Evidence.from_dict(json.loads(data)) for (data,) in rows]
@@ -240,6 +276,12 @@ class SqliteStore:
         rows = self._db.execute(query + " WHERE node = ? ORDER BY node, role, user", (node_id,)) if node_id \
             else self._db.execute(query + " ORDER BY node, role, user")
         return [Usage(node=n, user=u, role=r, count=c, first_seen=f, last_seen=la) for n, u, r, c, f, la in rows]
+
+    def members(self, node_id: str | None = None) -> list[Member]:
+        query = "SELECT dataset, name, count, first_seen, last_seen FROM members"
+        rows = self._db.execute(query + " WHERE dataset = ? ORDER BY dataset, name", (node_id,)) if node_id \
+            else self._db.execute(query + " ORDER BY dataset, name")
+        return [Member(dataset=d, name=n, count=c, first_seen=f, last_seen=la) for d, n, c, f, la in rows]
 
     def issues(self, limit: int | None = None) -> list[ParseIssue]:
         rows = self._db.execute(
@@ -256,11 +298,13 @@ class SqliteStore:
         return [json.loads(report) for (report,) in rows]
 
     def counts(self) -> dict[str, int]:
-        """Nodes by kind and edges by kind, e.g. ``{"dataset": 9, "job": 12, "READS": 20, ...}``."""
-        counts = dict(self._db.execute("SELECT kind, count(*) FROM nodes GROUP BY kind").fetchall())
-        counts.update(self._db.execute("SELECT kind, count(*) FROM edges GROUP BY kind").fetchall())
-        (runs,) = self._db.execute("SELECT count(*) FROM runs").fetchone()
-        counts.update({"run": runs, "OF": runs, "issue": self._db.execute("SELECT count(*) FROM issues").fetchone()[0]})
+        """Live nodes and edges by kind, runs and issues: ``{"dataset": 9, "READS": 20, ...}``."""
+        db = self._db
+        counts = dict(db.execute("SELECT kind, count(*) FROM nodes WHERE removed_at IS NULL GROUP BY kind"))
+        counts.update(db.execute("SELECT kind, count(*) FROM edges WHERE removed_at IS NULL GROUP BY kind"))
+        (runs,) = db.execute("SELECT count(*) FROM runs").fetchone()
+        (issues,) = db.execute("SELECT count(*) FROM issues").fetchone()
+        counts.update({"run": runs, "OF": counts.get("OF", 0) + runs, "issue": issues})
         return {kind: count for kind, count in sorted(counts.items()) if count}
 
     def generation(self) -> int:
@@ -275,10 +319,35 @@ class SqliteStore:
         self._memory = None
 
 
+def _liveness(as_of: str | None, include_removed: bool) -> tuple[str, list[str]]:
+    """The SQL condition for an edge to count: live now, live at ``as_of``, or any."""
+    if include_removed:
+        return "", []
+    if as_of is None:
+        return " AND removed_at IS NULL", []
+    return " AND (first_seen IS NULL OR first_seen <= ?) AND (removed_at IS NULL OR removed_at > ?)", [as_of, as_of]
+
+
+def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
+    items = list(items)
+    for start in range(0, len(items), _CHUNK):
+        yield items[start: start + _CHUNK]
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in items)
+
+
 def _node(row: tuple[Any, ...]) -> Node:
-    node_id, kind, namespace, name, label, props, first_seen, last_seen = row
-    return Node(id=node_id, kind=kind, namespace=namespace, name=name, label=label,
-                props=json.loads(props), first_seen=first_seen, last_seen=last_seen)
+    node_id, kind, namespace, name, label, props, first_seen, last_seen, removed_at = row
+    return Node(id=node_id, kind=kind, namespace=namespace, name=name, label=label, props=json.loads(props),
+                first_seen=first_seen, last_seen=last_seen, removed_at=removed_at)
+
+
+def _edge(row: tuple[Any, ...]) -> Edge:
+    src, kind, dst, count, confidence, first_seen, last_seen, props, stale_since, removed_at = row
+    return Edge(src=src, kind=kind, dst=dst, count=count, confidence=confidence, first_seen=first_seen,
+                last_seen=last_seen, props=json.loads(props), stale_since=stale_since, removed_at=removed_at)
 
 
 def open_sqlite(url: str, read_only: bool) -> SqliteStore:

@@ -1,41 +1,63 @@
 """The narrow store interface every backend fills, and the registry of backends by URL scheme.
 
-Lineage algorithms (:mod:`graph.lineage`) are written once above this interface.
+A backend stores rows (``apply`` a folded :class:`graph.batch.Batch`) and answers a few reads;
+ingestion (:mod:`graph.ingest`), lineage questions (:mod:`graph.lineage`), ranking and garbage
+collection are written once above it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from graph.batch import Batch
 from graph.errors import UnknownStoreError
-from graph.model import Edge, Node, Usage, WriteStats
-from parsers import Evidence, LineageEvent, ParseIssue
+from graph.model import Edge, Member, Node, Usage
+from parsers import Evidence, ParseIssue
 
-EVIDENCE_SAMPLE = 5  # evidence items kept per edge: the first ones seen
+EdgeKey = tuple[str, str, str]
 
 
 class Store(Protocol):
-    """What a lineage store does. Writes are idempotent: a run already stored is skipped."""
+    """What a lineage store does. ``apply`` is one transaction; reads see only live (not removed)
+    nodes and edges unless asked for removed ones or for the graph ``as_of`` a time."""
 
     url: str
 
-    def write(self, events: Sequence[LineageEvent]) -> WriteStats: ...
+    # -- writes
+    def known_runs(self, run_ids: Sequence[str]) -> set[str]: ...
+
+    def apply(self, batch: Batch) -> None: ...
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int: ...
 
     def save_report(self, report: dict[str, Any]) -> None: ...
 
+    def set_stale(self, edges: Sequence[EdgeKey], since: str | None) -> None: ...
+
+    def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str) -> None: ...
+
+    def set_ranks(self, ranks: dict[str, float]) -> None: ...
+
+    # -- reads
     def node(self, node_id: str) -> Node | None: ...
 
-    def nodes(self, kind: str | None = None) -> Iterator[Node]: ...
+    def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
+              include_removed: bool = False) -> Iterator[Node]: ...
 
-    def edges(self, kinds: Sequence[str] | None = None) -> Iterator[Edge]: ...
+    def find(self, text: str, kind: str | None = None, limit: int = 200) -> list[Node]: ...
 
-    def evidence(self, edge: tuple[str, str, str]) -> list[Evidence]: ...
+    def edges(self, kinds: Sequence[str] | None = None, *, include_removed: bool = False) -> Iterator[Edge]: ...
+
+    def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
+                  as_of: str | None = None, include_removed: bool = False) -> list[Edge]: ...
+
+    def evidence(self, edge: EdgeKey) -> list[Evidence]: ...
 
     def usage(self, node_id: str | None = None) -> list[Usage]: ...
+
+    def members(self, node_id: str | None = None) -> list[Member]: ...
 
     def issues(self, limit: int | None = None) -> list[ParseIssue]: ...
 
@@ -57,7 +79,8 @@ def register_backend(scheme: str, opener: Opener) -> None:
 
 
 def open_store(url: str, *, read_only: bool = False) -> Store:
-    """Open the store a URL names: ``sqlite:///path/lineage.db`` (the default backend).
+    """Open the store a URL names: ``sqlite:///path/lineage.db`` (the default backend) or
+    ``neo4j://user:password@host:7687``.
 
     >>> store = open_store("sqlite:///:memory:")
     >>> store.generation()
@@ -69,3 +92,4 @@ def open_store(url: str, *, read_only: bool = False) -> Store:
         known = ", ".join(f"{name}://" for name in sorted(_BACKENDS))
         raise UnknownStoreError(f"no store backend for {url!r} (known: {known})")
     return opener(url, read_only)
+

@@ -3,8 +3,8 @@
 >>> from parsers import Origin, SourceRecord, parse
 >>> result = parse(SourceRecord(source_type="sql_file", origin=Origin(path="/x.sql", line=1),
 ...                             text="create view v as select * from t", dialect="postgres"))
->>> [(d.name, result.events[0].dataset_kinds.get(d.qualified)) for d in result.events[0].outputs]
-[('public.v', 'view')]
+>>> [(d.name, result.events[0].dataset_facets[d.qualified]) for d in result.events[0].outputs]
+[('public.v', {'kind': 'view'})]
 """
 
 from __future__ import annotations

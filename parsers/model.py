@@ -84,7 +84,7 @@ def _decode(kind: Any, value: Any) -> Any:
         (item_kind, _ellipsis) = typing.get_args(kind)
         return tuple(_decode(item_kind, item) for item in value)
     if origin in (dict, Mapping) or kind is dict:
-        return dict(value)
+        return {key: dict(item) if isinstance(item, Mapping) else item for key, item in value.items()}
     if origin is Literal or kind is Any:
         return value
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
@@ -147,6 +147,9 @@ class DatasetRef(Record):
 
     namespace: str
     name: str
+    # The concrete path or table a clustered dataset was seen as (a partition, a shard):
+    # kept for the member list, not part of the identity.
+    member: str | None = dataclasses.field(default=None, compare=False)
 
     @property
     def qualified(self) -> str:
@@ -229,7 +232,9 @@ class LineageEvent(Record):
     column_edges: tuple[ColumnEdge, ...] = ()
     run: RunRef | None = None
     job_title: str | None = None
-    dataset_kinds: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Metadata found about datasets, by qualified name: {"kind": "view", "schema": {...}, ...}
+    dataset_facets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    produced: tuple[ModelRef, ...] = ()
     confidence: float = 1.0
     issues: tuple[ParseIssue, ...] = ()
 

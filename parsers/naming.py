@@ -17,6 +17,7 @@ folds them, and the log's default database and schema qualify bare names.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -60,7 +61,7 @@ def parse_table(name: str, context: NameContext) -> exp.Table:
 def table_ref(table: exp.Table, context: NameContext) -> DatasetRef:
     """The dataset a table expression names, qualified and case-folded."""
     parts = [_fold(part, context.dialect) for part in table.parts]
-    return DatasetRef(namespace=context.namespace, name=".".join(_qualify(parts, context)))
+    return clustered(DatasetRef(namespace=context.namespace, name=".".join(_qualify(parts, context))))
 
 
 def _fold(identifier: exp.Expr, dialect: Dialect) -> str:
@@ -88,3 +89,119 @@ def _fold_default(name: str, dialect: Dialect) -> str:
     except in engines that ignore case even when quoted (SQL Server, BigQuery datasets)."""
     return dialect.normalize_identifier(exp.to_identifier(name, quoted=True)).name
 
+
+
+# -- Goods-style clustering ------------------------------------------------------------------
+# A path or table name that varies by date, partition, shard or version is one logical
+# dataset. Each variable part becomes a placeholder; the cluster is the name with all of
+# them abstracted (the top-most pattern), so every member maps to exactly one stable cluster.
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_DATE = r"(?:19|20)\d\d(?:-?(?:0[1-9]|1[0-2]))(?:-?(?:0[1-9]|[12]\d|3[01]))"
+_TIME = r"(?:T?[01]\d|2[0-3])(?::?[0-5]\d){1,2}(?:Z)?"
+_SEGMENT_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), placeholder)
+    for pattern, placeholder in (
+        (r"^([A-Za-z_][\w.-]*)=.*$", r"{\1}"),                      # k=v partition: dt=2024-01-01
+        (rf"^{_UUID}$", "{uuid}"),
+        (rf"^{_DATE}(?:[T_ -]?{_TIME})?$", "{date}"),              # 2024-01-01, 20240101T0300
+        (r"^(?:19|20)\d\d$", "{yyyy}"),                            # 2024/01/02 as three folders
+        (r"^[a-z][a-z0-9-]*\d+(?:\.[a-z][a-z0-9-]*){2,}$", "{host}"),  # web-03.prod.bank.internal
+        (r"^v?\d+(?:\.\d+)+$", "{version}"),                        # 1.2.3, v2.0
+        (r"^v\d+$", "{version}"),
+        (r"^(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,40}$", "{hex}"),  # git shas, content hashes
+        (r"^\d+$", "{n}"),
+    )
+)
+_INNER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), placeholder)
+    for pattern, placeholder in (
+        (_UUID, "{uuid}"),
+        (rf"(?<![0-9]){_DATE}(?:[T_]?{_TIME})?(?![0-9])", "{date}"),
+        (r"(?<=[_-])(?:shard|part|p)[_-]?\d+(?:-of-\d+)?$", "{shard}"),
+        (r"(?<=[_-])\d{3,}(?:-of-\d+)?$", "{shard}"),
+    )
+)
+# Files that are pieces of a dataset directory, not datasets: Spark/Hadoop part files, markers.
+_PIECE = re.compile(r"^(?:part-\d+.*|_SUCCESS|_committed_.*|_started_.*|\..*\.crc|.*\.crc)$", re.IGNORECASE)
+
+
+def cluster_path(path: str) -> str:
+    """The logical dataset a file path belongs to.
+
+    >>> cluster_path("/lake/events/dt=2024-01-01/part-0001.parquet")
+    '/lake/events/{dt}'
+    >>> cluster_path("/exports/2024/01/02/report.csv")
+    '/exports/{yyyy}/{n}/{n}/report.csv'
+    >>> cluster_path("/ml/models/credit-limit/v7/model.pkl")
+    '/ml/models/credit-limit/{version}/model.pkl'
+    >>> cluster_path("/landing/payments/payments_20261125.csv")
+    '/landing/payments/payments_{date}.csv'
+    """
+    segments = path.split("/")
+    if len(segments) > 1 and _PIECE.match(segments[-1]):
+        segments = segments[:-1]
+    return "/".join(_abstract_segment(segment) for segment in segments)
+
+
+def cluster_table(name: str) -> str:
+    """The logical table a dated or sharded table name belongs to.
+
+    >>> cluster_table("analytics.events_20240101")
+    'analytics.events_{date}'
+    >>> cluster_table("shop.orders_shard_07")
+    'shop.orders_{shard}'
+    >>> cluster_table("credit.ml.credit_scores")
+    'credit.ml.credit_scores'
+    """
+    *qualifier, table = name.split(".")
+    return ".".join([*qualifier, _abstract_inner(table)])
+
+
+def _abstract_segment(segment: str) -> str:
+    if not segment:
+        return segment
+    for pattern, placeholder in _SEGMENT_RULES:
+        if pattern.match(segment):
+            return pattern.sub(placeholder, segment)
+    stem, dot, suffix = segment.partition(".")
+    return _abstract_inner(stem) + dot + suffix
+
+
+def _abstract_inner(text: str) -> str:
+    for pattern, placeholder in _INNER_RULES:
+        text = pattern.sub(placeholder, text)
+    return text
+
+
+def clustered(ref: DatasetRef) -> DatasetRef:
+    """``ref`` as its cluster, remembering the concrete name as the member (if it differs)."""
+    is_path = ref.name.startswith("/") or not _is_table_namespace(ref.namespace)
+    name = cluster_path(ref.name) if is_path else cluster_table(ref.name)
+    if name == ref.name:
+        return ref
+    return DatasetRef(namespace=ref.namespace, name=name, member=ref.name)
+
+
+_FILE_SCHEMES = ("file", "s3", "s3a", "gs", "hdfs", "abfss", "wasbs", "dbfs")
+
+
+def _is_table_namespace(namespace: str) -> bool:
+    return namespace.split(":", 1)[0] not in _FILE_SCHEMES
+
+
+def file_ref(uri: str) -> DatasetRef:
+    """A file or object-store path as a clustered dataset: ``s3://bucket/key`` or ``/abs/path``.
+
+    >>> file_ref("s3://lake/events/dt=2024-01-01/part-0001.parquet")
+    DatasetRef(namespace='s3://lake', name='events/{dt}', member='events/dt=2024-01-01/part-0001.parquet')
+    >>> file_ref("/data/exports/2024-05-01.csv").name
+    '/data/exports/{date}.csv'
+    """
+    if "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        authority, _, key = rest.partition("/")
+        if scheme != "file":
+            return clustered(DatasetRef(namespace=f"{scheme}://{authority}", name=key))
+        uri = "/" + key
+    return clustered(DatasetRef(namespace="file", name=uri))

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crawler import config as crawl_config
 from crawler.crawl import crawl
-from graph import LineageIndex, open_store
+from graph import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "fixtures" / "demo"
@@ -41,7 +42,7 @@ def demo_store_url(demo_copy: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def demo_index(demo_store_url: str) -> LineageIndex:
+def demo_store(demo_store_url: str) -> Iterator[Store]:
     store = open_store(demo_store_url, read_only=True)
-    yield LineageIndex(store)
+    yield store
     store.close()

@@ -4,55 +4,51 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import networkx as nx
-
 from crawler import config as crawl_config
 from crawler.crawl import crawl
-from graph import LineageIndex, lineage, open_store, resolve
+from graph import Store, lineage, open_store, path, resolve
 from graph.export import dumps, export
 
 CREDIT = "postgres://warehouse.bank.internal:5432/credit"
 
 
-def test_the_scores_come_from_the_raw_tables_along_the_elt_path(demo_index: LineageIndex) -> None:
-    scores = resolve(demo_index, "ml.credit_scores")
+def test_the_scores_come_from_the_raw_tables_along_the_elt_path(demo_store: Store) -> None:
+    scores = resolve(demo_store, "ml.credit_scores")
     assert scores.id == f"dataset:{CREDIT}.ml.credit_scores"
-    view = lineage(demo_index, scores.id, "upstream")
+    view = lineage(demo_store, scores.id, "upstream")
     upstream = {n.name for n in view.nodes.values() if n.kind == "dataset"}
     assert {"credit.raw.customers", "credit.raw.credit_inquiries", "credit.raw.payments",
             "credit.raw.card_accounts", "credit.raw.bureau_reports"} <= upstream
     assert "credit.raw.default_outcomes" not in upstream, "training labels do not feed the scores"
-    flow = demo_index.graph
-    path = nx.shortest_path(flow, f"dataset:{CREDIT}.raw.customers", scores.id)
-    datasets = [flow.nodes[n]["node"].name for n in path if n.startswith("dataset:")]
+    chain = path(demo_store, f"dataset:{CREDIT}.raw.customers", scores.id)
+    datasets = [node.name for node in chain if node.kind == "dataset"]
     assert datasets == ["credit.raw.customers", "credit.staging.customers",
                         "credit.features.customer_features", "credit.ml.credit_scores"]
 
 
-def test_ctes_and_aliases_never_become_datasets(demo_index: LineageIndex) -> None:
-    names = {data["node"].name.rsplit(".", 1)[-1] for _, data in demo_index.graph.nodes(data=True)
-             if data["node"].kind == "dataset"}
+def test_ctes_and_aliases_never_become_datasets(demo_store: Store) -> None:
+    names = {node.name.rsplit(".", 1)[-1] for node in demo_store.nodes("dataset")}
     assert not names & {"recent", "inquiries", "lateness", "p", "h", "r", "c", "f", "s"}
 
 
-def test_the_trace_resolves_bare_names_with_its_schema(demo_index: LineageIndex) -> None:
-    readers = lineage(demo_index, resolve(demo_index, "ml.credit_scores").id, "downstream", depth=1)
+def test_the_trace_resolves_bare_names_with_its_schema(demo_store: Store) -> None:
+    readers = lineage(demo_store, resolve(demo_store, "ml.credit_scores").id, "downstream", depth=1)
     titles = {n.title for n in readers.nodes.values() if n.kind == "job"}
     assert "SELECT from credit.ml.credit_scores" in titles  # `FROM credit_scores` with search_schema=ml
 
 
-def test_the_view_is_a_view_and_the_evidence_is_redacted(demo_index: LineageIndex) -> None:
-    view = resolve(demo_index, "reporting.limit_decisions")
+def test_the_view_is_a_view_and_the_evidence_is_redacted(demo_store: Store) -> None:
+    view = resolve(demo_store, "reporting.limit_decisions")
     assert view.props.get("kind") == "view"
-    inquiries = resolve(demo_index, "raw.credit_inquiries").id
-    ingest = next(key for key in demo_index.graph.in_edges(inquiries))
-    evidence = demo_index.store.evidence((ingest[0], "WRITES", inquiries))
+    inquiries = resolve(demo_store, "raw.credit_inquiries").id
+    (ingest,) = demo_store.neighbors([inquiries], incoming=["WRITES"])
+    evidence = demo_store.evidence(ingest.key)
     assert len(evidence) == 5
     assert all("lender-" not in (e.sql or "") and "VALUES (?, ?, ?, ?)" in (e.sql or "") for e in evidence)
 
 
-def test_bad_records_are_quarantined_with_their_place(demo_index: LineageIndex) -> None:
-    issues = demo_index.store.issues()
+def test_bad_records_are_quarantined_with_their_place(demo_store: Store) -> None:
+    issues = demo_store.issues()
     assert sorted((i.code, i.origin.line) for i in issues) == [("bad_json", 132), ("unparseable_sql", 58)]
     assert all(i.origin.path.endswith("query_trace.jsonl") and i.origin.byte_offset for i in issues)
 

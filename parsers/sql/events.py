@@ -59,14 +59,14 @@ def _event(
     record: SourceRecord, record_key: str, lineage: StatementLineage, context: NameContext, origin: Origin
 ) -> LineageEvent:
     fingerprint = lineage.statement.fingerprint
-    kinds = {ref.qualified: lineage.output_kind for ref in lineage.outputs if lineage.output_kind != "table"}
+    facets = {ref.qualified: {"kind": lineage.output_kind} for ref in lineage.outputs}
     return LineageEvent(
         job=JobRef(namespace=context.namespace, name=f"sql:{fingerprint}"),
         job_title=_title(lineage),
         statement_kind=lineage.kind,
         inputs=lineage.inputs,
         outputs=lineage.outputs,
-        dataset_kinds=kinds,
+        dataset_facets=facets,
         run=RunRef(
             run_id=digest(f"{record_key}\0{lineage.statement.start}"),
             started_at=record.timestamp,

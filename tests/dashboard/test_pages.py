@@ -9,7 +9,7 @@ from dash import html
 from dashboard import callbacks, pages
 from dashboard.app import create_app
 from dashboard.elements import elements, node_href
-from graph import LineageIndex, neighbourhood, resolve
+from graph import Store, neighbourhood, resolve
 
 
 def _text(component: Any) -> str:
@@ -30,23 +30,23 @@ def _find(component: Any, kind: type) -> list[Any]:
     return found
 
 
-def test_elements_color_each_side_and_link_every_node(demo_index: LineageIndex) -> None:
-    root = resolve(demo_index, "features.customer_features").id
-    view = neighbourhood(demo_index, root, depth=1)
+def test_elements_color_each_side_and_link_every_node(demo_store: Store) -> None:
+    root = resolve(demo_store, "features.customer_features").id
+    view = neighbourhood(demo_store, root, depth=1)
     built = elements(view)
     nodes = {e["data"]["id"]: e for e in built if "source" not in e["data"]}
     edges = [e for e in built if "source" in e["data"]]
     assert nodes[root]["classes"] == "dataset root"
-    assert "upstream" in nodes[resolve(demo_index, "staging.customers").id]["classes"]
-    assert "downstream" in nodes[resolve(demo_index, "ml.credit_scores").id]["classes"]
+    assert "upstream" in nodes[resolve(demo_store, "staging.customers").id]["classes"]
+    assert "downstream" in nodes[resolve(demo_store, "ml.credit_scores").id]["classes"]
     assert all(e["data"]["href"] == node_href(i) for i, e in nodes.items())
     assert {e["data"]["source"] for e in edges} | {e["data"]["target"] for e in edges} <= set(nodes)
     assert len(edges) == len(view.edges)
 
 
-def test_the_node_page_shows_details_graph_and_sql(demo_index: LineageIndex) -> None:
-    scores = resolve(demo_index, "ml.credit_scores")
-    page = pages.route(demo_index, node_href(scores.id))
+def test_the_node_page_shows_details_graph_and_sql(demo_store: Store) -> None:
+    scores = resolve(demo_store, "ml.credit_scores")
+    page = pages.route(demo_store, node_href(scores.id))
     text = _text(page)
     assert "credit.ml.credit_scores" in text and "first seen" in text
     assert "written by" in text and "read by" in text
@@ -55,21 +55,21 @@ def test_the_node_page_shows_details_graph_and_sql(demo_index: LineageIndex) -> 
     assert graph.children
 
 
-def test_unknown_pages_and_nodes_say_not_found(demo_index: LineageIndex) -> None:
-    assert "Not found" in _text(pages.route(demo_index, "/node/dataset%3Anope"))
-    assert "Not found" in _text(pages.route(demo_index, "/elsewhere"))
+def test_unknown_pages_and_nodes_say_not_found(demo_store: Store) -> None:
+    assert "Not found" in _text(pages.route(demo_store, "/node/dataset%3Anope"))
+    assert "Not found" in _text(pages.route(demo_store, "/elsewhere"))
 
 
-def test_the_home_page_lists_datasets_and_the_last_crawl(demo_index: LineageIndex) -> None:
-    text = _text(pages.route(demo_index, "/"))
+def test_the_home_page_lists_datasets_and_the_last_crawl(demo_store: Store) -> None:
+    text = _text(pages.route(demo_store, "/"))
     assert "credit.ml.credit_scores" in text
     assert "Last crawl" in text and "bad_json: 1" in text
 
 
-def test_search_callback(demo_index: LineageIndex) -> None:
-    assert callbacks.search_results(demo_index, "s") == []
-    assert "credit.ml.credit_scores" in _text(callbacks.search_results(demo_index, "credit_sc"))
-    assert "Nothing matches" in _text(callbacks.search_results(demo_index, "zzzz"))
+def test_search_callback(demo_store: Store) -> None:
+    assert callbacks.search_results(demo_store, "s") == []
+    assert "credit.ml.credit_scores" in _text(callbacks.search_results(demo_store, "credit_sc"))
+    assert "Nothing matches" in _text(callbacks.search_results(demo_store, "zzzz"))
 
 
 def test_tapping_a_node_opens_its_page() -> None:
@@ -77,15 +77,16 @@ def test_tapping_a_node_opens_its_page() -> None:
     assert callbacks.open_tapped(None) is None
 
 
-def test_tapping_an_edge_shows_its_evidence(demo_index: LineageIndex) -> None:
-    scores = resolve(demo_index, "ml.credit_scores").id
-    (src, _) = next(iter(demo_index.graph.in_edges(scores)))
+def test_tapping_an_edge_shows_its_evidence(demo_store: Store) -> None:
+    scores = resolve(demo_store, "ml.credit_scores").id
+    (writer,) = demo_store.neighbors([scores], incoming=["WRITES"])
+    src = writer.src
     tapped = {"id": f"{src}|WRITES|{scores}", "source": src, "target": scores}
-    assert "INSERT INTO ml.credit_scores" in _text(callbacks.show_edge(demo_index, tapped))
-    assert "gone" in _text(callbacks.show_edge(demo_index, {"id": "a|READS|b"}))
+    assert "INSERT INTO ml.credit_scores" in _text(callbacks.show_edge(demo_store, tapped))
+    assert "gone" in _text(callbacks.show_edge(demo_store, {"id": "a|READS|b"}))
 
 
-def test_the_app_builds_with_every_callback(demo_index: LineageIndex) -> None:
-    app = create_app(demo_index.store)
+def test_the_app_builds_with_every_callback(demo_store: Store) -> None:
+    app = create_app(demo_store)
     outputs = {key.split("@")[0] for key in app.callback_map}
     assert {"page.children", "search-results.children", "url.href", "edge-details.children"} <= outputs

@@ -44,7 +44,8 @@ INSTANCES = {
         statement_kind="INSERT", inputs=(FEATURES,), outputs=(SCORES,),
         column_edges=(ColumnEdge(source=ColumnRef(dataset=FEATURES, column="a"),
                                  target=ColumnRef(dataset=SCORES, column="b"), kind="indirect"),),
-        run=RunRef(run_id="r1"), dataset_kinds={SCORES.qualified: "view"}, confidence=0.5,
+        run=RunRef(run_id="r1"), dataset_facets={SCORES.qualified: {"kind": "view", "schema": {"score": "float"}}},
+        produced=(ModelRef(name="credit-limit", version="7"),), confidence=0.5,
         issues=(ParseIssue(code="x", message="y", origin=ORIGIN),),
     ),
 }

@@ -1,0 +1,193 @@
+"""Lineage events folded into the rows a store upserts: written once, applied by every backend.
+
+Folding first means a batch touches each node and edge once, however many events repeat it:
+counts add up, time spans widen, the first evidence is kept (at most ``EVIDENCE_SAMPLE``).
+A backend's ``apply`` merges a batch into what it holds with the same rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from graph.model import column_id, dataset_id, job_id, model_id, model_version_id, run_id
+from parsers import DatasetRef, LineageEvent
+
+EVIDENCE_SAMPLE = 5  # evidence items kept per edge: the first ones seen
+
+
+def earliest(a: str | None, b: str | None) -> str | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def latest(a: str | None, b: str | None) -> str | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class NodeRow:
+    id: str
+    kind: str
+    name: str
+    namespace: str | None = None
+    label: str | None = None
+    props: dict[str, Any] = dataclasses.field(default_factory=dict)
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class EdgeRow:
+    src: str
+    kind: str
+    dst: str
+    count: int = 0
+    confidence: float = 0.0
+    first_seen: str | None = None
+    last_seen: str | None = None
+    props: dict[str, Any] = dataclasses.field(default_factory=dict)
+    evidence: list[str] = dataclasses.field(default_factory=list)  # canonical JSON of Evidence
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class RunRow:
+    id: str
+    job: str
+    started_at: str | None = None
+    user: str | None = None
+    session_id: str | None = None
+    status: str = "completed"
+    statement_kind: str | None = None
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class CountRow:
+    """A counter with a time span: usage of a node by a user, or a member of a cluster."""
+
+    node: str
+    key: str
+    role: str = ""
+    count: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class Batch:
+    nodes: dict[str, NodeRow] = dataclasses.field(default_factory=dict)
+    edges: dict[tuple[str, str, str], EdgeRow] = dataclasses.field(default_factory=dict)
+    runs: dict[str, RunRow] = dataclasses.field(default_factory=dict)
+    usage: dict[tuple[str, str, str], CountRow] = dataclasses.field(default_factory=dict)
+    members: dict[tuple[str, str], CountRow] = dataclasses.field(default_factory=dict)
+
+    def node(self, node_id: str, kind: str, name: str, when: str | None, *, namespace: str | None = None,
+             label: str | None = None, props: dict[str, Any] | None = None) -> None:
+        row = self.nodes.get(node_id)
+        if row is None:
+            row = self.nodes[node_id] = NodeRow(id=node_id, kind=kind, name=name, namespace=namespace)
+        row.label = label or row.label
+        row.props.update(props or {})
+        row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, when)
+
+    def edge(self, src: str, kind: str, dst: str, when: str | None, *, confidence: float = 1.0,
+             evidence: str | None = None, props: dict[str, Any] | None = None, count: int = 1) -> None:
+        key = (src, kind, dst)
+        row = self.edges.get(key)
+        if row is None:
+            row = self.edges[key] = EdgeRow(src=src, kind=kind, dst=dst)
+        row.count += count
+        row.confidence = max(row.confidence, confidence)
+        row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, when)
+        row.props.update(props or {})
+        if evidence is not None and len(row.evidence) < EVIDENCE_SAMPLE:
+            row.evidence.append(evidence)
+
+    def count(self, table: str, node: str, key: str, when: str | None, role: str = "", count: int = 1) -> None:
+        rows: dict[Any, CountRow] = self.usage if table == "usage" else self.members
+        index = (node, key, role) if table == "usage" else (node, key)
+        row = rows.get(index)
+        if row is None:
+            row = rows[index] = CountRow(node=node, key=key, role=role)
+        row.count += count
+        row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, when)
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes or self.edges or self.runs)
+
+
+def batch_of(events: Iterable[LineageEvent]) -> Batch:
+    """Fold events into one batch of rows."""
+    batch = Batch()
+    for event in events:
+        _fold(batch, event)
+    return batch
+
+
+def _fold(batch: Batch, event: LineageEvent) -> None:
+    when = event.evidence.timestamp
+    evidence = event.evidence.to_json()
+    job = job_id(event.job)
+    batch.node(job, "job", event.job.name, when, namespace=event.job.namespace, label=event.job_title,
+               props={"statement_kind": event.statement_kind})
+    for ref in (*event.inputs, *event.outputs):
+        _dataset(batch, ref, when, event.dataset_facets.get(ref.qualified))
+    for ref in event.inputs:
+        batch.edge(dataset_id(ref), "READS", job, when, confidence=event.confidence, evidence=evidence)
+    for ref in event.outputs:
+        batch.edge(job, "WRITES", dataset_id(ref), when, confidence=event.confidence, evidence=evidence)
+        for source in event.inputs:
+            batch.edge(dataset_id(source), "FEEDS", dataset_id(ref), when, confidence=event.confidence,
+                       evidence=evidence)
+    _columns(batch, event, when, evidence)
+    _models(batch, event, when, evidence)
+    _run_and_usage(batch, event, job, when)
+
+
+def _dataset(batch: Batch, ref: DatasetRef, when: str | None, facets: dict[str, Any] | None) -> None:
+    props = dict(facets or {})
+    if props.get("kind") == "table":
+        del props["kind"]  # the default: never let it overwrite a view or file learned elsewhere
+    batch.node(dataset_id(ref), "dataset", ref.name, when, namespace=ref.namespace, props=props)
+    if ref.member is not None:
+        batch.count("members", dataset_id(ref), ref.member, when)
+
+
+def _columns(batch: Batch, event: LineageEvent, when: str | None, evidence: str) -> None:
+    for edge in event.column_edges:
+        ends = []
+        for column in (edge.source, edge.target):
+            node = column_id(column.dataset, column.column)
+            batch.node(node, "column", column.column, when, namespace=f"{column.dataset.qualified}")
+            batch.edge(node, "IN", dataset_id(column.dataset), when)
+            ends.append(node)
+        batch.edge(ends[0], "DERIVES", ends[1], when, confidence=event.confidence, evidence=evidence,
+                   props={"kind": edge.kind})
+
+
+def _models(batch: Batch, event: LineageEvent, when: str | None, evidence: str) -> None:
+    for model in event.produced:
+        version, parent = model_version_id(model), model_id(model)
+        batch.node(parent, "model", model.name, when)
+        batch.node(version, "model_version", f"{model.name} {model.version or ''}".strip(), when,
+                   props={"version": model.version} if model.version else {})
+        batch.edge(version, "OF", parent, when)
+        if event.run is not None:
+            batch.edge(run_id(event.run.run_id), "PRODUCED", version, when, evidence=evidence)
+        for ref in event.inputs:
+            batch.edge(version, "TRAINED_ON", dataset_id(ref), when, confidence=event.confidence,
+                       evidence=evidence)
+
+
+def _run_and_usage(batch: Batch, event: LineageEvent, job: str, when: str | None) -> None:
+    run = event.run
+    if run is None:
+        return
+    batch.runs[run_id(run.run_id)] = RunRow(
+        id=run_id(run.run_id), job=job, started_at=run.started_at, user=run.user, session_id=run.session_id,
+        status=run.status, statement_kind=event.statement_kind,
+    )
+    if run.user:
+        for role, refs in (("read", event.inputs), ("write", event.outputs)):
+            for ref in refs:
+                batch.count("usage", dataset_id(ref), run.user, when, role=role)

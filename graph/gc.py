@@ -1,0 +1,105 @@
+"""Two-phase garbage collection of edges that the logs stopped showing.
+
+A crawl marks live edges not seen for ``stale_after`` as stale, counting back from the newest
+time the logs show (not the wall clock, so crawling last year's logs does not age them all out);
+a later crawl removes those
+still stale (an edge seen again in between is live again: ``apply`` clears the mark). Nodes
+left without live edges go too. No crawl removes more than ``max_fraction`` of any kind of node
+or edge: past that it holds back and says so, since a sudden mass removal is more likely a
+source that went missing than a warehouse that changed. Removal is soft: ``as_of`` queries and
+node histories still see what was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections import Counter, defaultdict
+
+from graph.model import Edge
+from graph.store import EdgeKey, Store
+
+DEFAULT_STALE_AFTER = dt.timedelta(days=30)
+DEFAULT_MAX_FRACTION = 0.05
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CollectionReport:
+    marked: dict[str, int]
+    removed_edges: dict[str, int]
+    removed_nodes: dict[str, int]
+    held_back: dict[str, int]
+
+    def messages(self) -> list[str]:
+        return [f"held back removing {count} {kind} (over the {DEFAULT_MAX_FRACTION:.0%} per-crawl limit)"
+                for kind, count in sorted(self.held_back.items())]
+
+
+def collect(store: Store, now: dt.datetime, *, stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
+            max_fraction: float = DEFAULT_MAX_FRACTION) -> CollectionReport:
+    """Mark edges stale, remove those stale since an earlier crawl, then orphaned nodes."""
+    stamp = _stamp(now)
+    edges = list(store.edges())
+    newest = max((e.last_seen for e in edges if e.last_seen), default=None)
+    if newest is None:
+        return CollectionReport(marked={}, removed_edges={}, removed_nodes={}, held_back={})
+    threshold = _stamp(dt.datetime.fromisoformat(newest) - stale_after)
+    live_by_kind = Counter(e.kind for e in edges if not e.src.startswith("run:"))
+    stale = [e for e in edges if _is_stale(e, threshold)]
+    to_mark = [e.key for e in stale if e.stale_since is None]
+    candidates = [e for e in stale if e.stale_since is not None and e.stale_since < stamp]
+    held: Counter[str] = Counter()
+    removed = _capped(candidates, live_by_kind, max_fraction, held)
+    store.set_stale(to_mark, stamp)
+    orphans = _orphans(store, edges, {e.key for e in removed}, max_fraction, held)
+    store.remove([e.key for e in removed], [node for node, _ in orphans], stamp)
+    return CollectionReport(
+        marked=dict(Counter(key[1] for key in to_mark)),
+        removed_edges=dict(Counter(e.kind for e in removed)),
+        removed_nodes=dict(Counter(kind for _, kind in orphans)),
+        held_back=dict(held),
+    )
+
+
+def _stamp(moment: dt.datetime) -> str:
+    moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _is_stale(edge: Edge, threshold: str) -> bool:
+    # Runs are history, not state; an edge with no time at all cannot age.
+    return not edge.src.startswith("run:") and edge.last_seen is not None and edge.last_seen < threshold
+
+
+def _capped(edges: list[Edge], live: Counter[str], max_fraction: float, held: Counter[str]) -> list[Edge]:
+    by_kind: defaultdict[str, list[Edge]] = defaultdict(list)
+    for edge in sorted(edges, key=lambda e: (e.last_seen or "", e.key)):  # oldest go first
+        by_kind[edge.kind].append(edge)
+    kept = []
+    for kind, items in by_kind.items():
+        allowed = math.floor(live[kind] * max_fraction)
+        kept += items[:allowed]
+        if len(items) > allowed:
+            held[kind] += len(items) - allowed
+    return kept
+
+
+def _orphans(store: Store, edges: list[Edge], removed: set[EdgeKey], max_fraction: float,
+             held: Counter[str]) -> list[tuple[str, str]]:
+    # A run keeps no job alive: runs are history.
+    connected = {end for e in edges if e.key not in removed and not e.src.startswith("run:")
+                 for end in (e.src, e.dst)}
+    nodes = [n for n in store.nodes() if n.kind != "run"]
+    live = Counter(n.kind for n in nodes)
+    orphans: defaultdict[str, list[str]] = defaultdict(list)
+    for node in nodes:
+        if node.id not in connected:
+            orphans[node.kind].append(node.id)
+    result = []
+    for kind, ids in orphans.items():
+        allowed = math.floor(live[kind] * max_fraction)
+        result += [(node, kind) for node in ids[:allowed]]
+        if len(ids) > allowed:
+            held[kind] += len(ids) - allowed
+    return result

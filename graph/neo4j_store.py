@@ -1,0 +1,398 @@
+"""The Neo4j store: the same contract over Bolt with the official driver, for scale and sharing.
+
+Every node carries the label ``Node`` with a unique ``id`` (constraint created on open) and its
+kind as a property; relationships are typed by edge kind. Writes are batched ``UNWIND ... MERGE``
+in one managed transaction per batch (the driver retries transient errors). Every query is a
+constant string with parameters: relationship types come from the fixed list of edge kinds,
+never from data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import neo4j
+from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
+
+from graph.batch import EVIDENCE_SAMPLE, Batch, EdgeRow
+from graph.errors import StoreUnavailableError, UnknownStoreError
+from graph.model import EDGE_KINDS, Edge, Member, Node, Usage
+from graph.store import EdgeKey, register_backend
+from parsers import Evidence, Origin, ParseIssue
+from parsers.fingerprint import digest
+
+SCHEMA = (
+    "CREATE CONSTRAINT node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",
+    "CREATE INDEX node_kind IF NOT EXISTS FOR (n:Node) ON (n.kind)",
+    "CREATE TEXT INDEX node_search IF NOT EXISTS FOR (n:Node) ON (n.search)",
+    "CREATE CONSTRAINT usage_id IF NOT EXISTS FOR (u:Usage) REQUIRE u.id IS UNIQUE",
+    "CREATE INDEX usage_node IF NOT EXISTS FOR (u:Usage) ON (u.node)",
+    "CREATE CONSTRAINT member_id IF NOT EXISTS FOR (m:Member) REQUIRE m.id IS UNIQUE",
+    "CREATE INDEX member_dataset IF NOT EXISTS FOR (m:Member) ON (m.dataset)",
+    "CREATE CONSTRAINT issue_key IF NOT EXISTS FOR (i:Issue) REQUIRE i.key IS UNIQUE",
+    "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE",
+)
+
+_SPAN = """
+    {v}.first_seen = CASE WHEN {v}.first_seen IS NULL OR (r.first_seen IS NOT NULL AND r.first_seen < {v}.first_seen)
+                          THEN r.first_seen ELSE {v}.first_seen END,
+    {v}.last_seen = CASE WHEN {v}.last_seen IS NULL OR (r.last_seen IS NOT NULL AND r.last_seen > {v}.last_seen)
+                         THEN r.last_seen ELSE {v}.last_seen END"""
+
+_NODES = """
+UNWIND $rows AS r
+MERGE (n:Node {id: r.id})
+ON CREATE SET n.kind = r.kind, n.name = r.name, n.namespace = r.namespace
+SET n.label = coalesce(r.label, n.label), n.props = r.props, n.search = r.search, n.removed_at = null,
+""" + _SPAN.format(v="n")
+
+_RUNS = """
+UNWIND $rows AS r
+MERGE (x:Node {id: r.id})
+ON CREATE SET x.kind = 'run', x.name = r.name, x.job = r.job, x.user = r.user, x.session_id = r.session_id,
+              x.status = r.status, x.statement_kind = r.statement_kind, x.first_seen = r.started_at,
+              x.last_seen = r.started_at, x.props = '{}'
+WITH x, r
+MATCH (j:Node {id: r.job})
+MERGE (x)-[o:OF]->(j)
+ON CREATE SET o.count = 1, o.confidence = 1.0, o.first_seen = r.started_at, o.last_seen = r.started_at,
+              o.props = '{}', o.evidence = []
+"""
+
+# One query per edge kind: Cypher cannot take a relationship type as a parameter.
+_EDGE_TEMPLATE = """
+UNWIND $rows AS r
+MATCH (a:Node {id: r.src})
+MATCH (b:Node {id: r.dst})
+MERGE (a)-[e:%s]->(b)
+ON CREATE SET e.count = 0, e.confidence = 0.0, e.evidence = [], e.props = '{}'
+SET e.count = e.count + r.count,
+    e.confidence = CASE WHEN r.confidence > e.confidence THEN r.confidence ELSE e.confidence END,
+    e.evidence = (e.evidence + r.evidence)[0..$sample],
+    e.props = r.props, e.stale_since = null, e.removed_at = null,
+""" + _SPAN.format(v="e")
+_EDGE_UPSERTS = {kind: _EDGE_TEMPLATE % kind for kind in EDGE_KINDS}
+
+_COUNTERS = """
+UNWIND $rows AS r
+MERGE (u:%s {id: r.id})
+ON CREATE SET u.count = 0, u.node = r.node, u.key = r.key, u.role = r.role
+SET u.count = u.count + r.count,
+""" + _SPAN.format(v="u")
+_USAGE = _COUNTERS % "Usage"
+_MEMBERS = _COUNTERS % "Member"
+
+_EDGE_FIELDS = """a.id AS src, type(e) AS kind, b.id AS dst, e.count AS count, e.confidence AS confidence,
+    e.first_seen AS first_seen, e.last_seen AS last_seen, e.props AS props, e.stale_since AS stale_since,
+    e.removed_at AS removed_at"""
+_LIVE = " AND e.removed_at IS NULL"
+_AS_OF = " AND (e.first_seen IS NULL OR e.first_seen <= $as_of) AND (e.removed_at IS NULL OR e.removed_at > $as_of)"
+
+
+class Neo4jStore:
+    """Lineage in a Neo4j database, reached over Bolt."""
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = _redacted(url)
+        target, auth, self._database = _connection(url)
+        self._driver = neo4j.GraphDatabase.driver(target, auth=auth)
+        self._read_only = read_only
+        try:
+            self._driver.verify_connectivity()
+            if not read_only:
+                for statement in SCHEMA:
+                    self._driver.execute_query(statement, database_=self._database)
+                self._driver.execute_query("MERGE (m:Meta {key: 'generation'}) ON CREATE SET m.value = 0",
+                                           database_=self._database)
+        except AuthError as error:
+            self._driver.close()
+            raise StoreUnavailableError(f"Neo4j at {self.url} refused the credentials: {error.message}") from error
+        except (ServiceUnavailable, OSError) as error:
+            self._driver.close()
+            raise StoreUnavailableError(f"cannot reach Neo4j at {self.url}: is the server running? ({error})") from error
+
+    def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
+        records, _, _ = self._driver.execute_query(query, params, database_=self._database,
+                                                   routing_=neo4j.RoutingControl.READ)
+        return records
+
+    def _write(self, work: Any) -> Any:
+        with self._driver.session(database=self._database) as session:
+            return session.execute_write(work)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def known_runs(self, run_ids: Sequence[str]) -> set[str]:
+        records = self._read("MATCH (n:Node) WHERE n.id IN $ids RETURN n.id AS id", ids=list(run_ids))
+        return {record["id"] for record in records}
+
+    def apply(self, batch: Batch) -> None:
+        if batch:
+            self._write(lambda tx: self._apply(tx, batch))
+
+    def _apply(self, tx: neo4j.ManagedTransaction, batch: Batch) -> None:
+        tx.run(_NODES, rows=_node_rows(tx, batch))
+        tx.run(_RUNS, rows=[{"id": r.id, "name": r.id.removeprefix("run:"), "job": r.job, "user": r.user,
+                             "session_id": r.session_id, "status": r.status, "statement_kind": r.statement_kind,
+                             "started_at": r.started_at} for r in batch.runs.values()])
+        for kind, rows in _edge_rows(tx, batch).items():
+            tx.run(_EDGE_UPSERTS[kind], rows=rows, sample=EVIDENCE_SAMPLE)
+        tx.run(_USAGE, rows=[{"id": f"{u.node}|{u.key}|{u.role}", "node": u.node, "key": u.key, "role": u.role,
+                              "count": u.count, "first_seen": u.first_seen, "last_seen": u.last_seen}
+                             for u in batch.usage.values()])
+        tx.run(_MEMBERS, rows=[{"id": f"{m.node}|{m.key}", "node": m.node, "key": m.key, "role": "",
+                                "count": m.count, "first_seen": m.first_seen, "last_seen": m.last_seen}
+                               for m in batch.members.values()])
+        _bump(tx)
+
+    def add_issues(self, issues: Sequence[ParseIssue]) -> int:
+        rows: dict[str, dict[str, Any]] = {}
+        for issue in issues:
+            origin = issue.origin
+            key = digest(f"{issue.code}\0{origin.path}\0{origin.line}\0{origin.byte_offset}\0{issue.message}")
+            rows[key] = {"key": key, "code": issue.code, "severity": issue.severity, "message": issue.message,
+                         "path": origin.path, "line": origin.line, "byte_offset": origin.byte_offset,
+                         "snippet": issue.snippet}
+
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            result = tx.run("""UNWIND $rows AS r MERGE (i:Issue {key: r.key})
+                ON CREATE SET i += r, i.created = true
+                WITH i WHERE i.created REMOVE i.created RETURN count(i) AS added""", rows=list(rows.values()))
+            record = result.single()
+            return int(record["added"]) if record else 0
+
+        return self._write(work) if rows else 0
+
+    def save_report(self, report: dict[str, Any]) -> None:
+        self._write(lambda tx: tx.run(
+            """MERGE (m:Meta {key: 'crawls'}) ON CREATE SET m.value = 0 SET m.value = m.value + 1
+               CREATE (:Crawl {seq: m.value, report: $report})""", report=json.dumps(report, sort_keys=True)))
+
+    def set_stale(self, edges: Sequence[EdgeKey], since: str | None) -> None:
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            _set_edges(tx, edges, "stale_since", since)
+            _bump(tx)
+
+        self._write(work)
+
+    def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str) -> None:
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            _set_edges(tx, edges, "removed_at", at)
+            tx.run("UNWIND $ids AS id MATCH (n:Node {id: id}) SET n.removed_at = $at", ids=list(nodes), at=at)
+            _bump(tx)
+
+        self._write(work)
+
+    def set_ranks(self, ranks: dict[str, float]) -> None:
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            old = _props_of(tx, list(ranks))
+            rows = [{"id": node, "rank": round(rank, 8),
+                     "props": json.dumps({**old.get(node, {}), "rank": round(rank, 8)}, sort_keys=True)}
+                    for node, rank in ranks.items() if node in old]
+            tx.run("UNWIND $rows AS r MATCH (n:Node {id: r.id}) SET n.rank = r.rank, n.props = r.props", rows=rows)
+            _bump(tx)
+
+        self._write(work)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def node(self, node_id: str) -> Node | None:
+        records = self._read("MATCH (n:Node {id: $id}) RETURN n", id=node_id)
+        return _node(records[0]["n"]) if records else None
+
+    def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
+              include_removed: bool = False) -> Iterator[Node]:
+        conditions = ["($kind IS NULL OR n.kind = $kind)", "($ids IS NULL OR n.id IN $ids)"]
+        if not include_removed:
+            conditions.append("n.removed_at IS NULL")
+        query = f"MATCH (n:Node) WHERE {' AND '.join(conditions)} RETURN n ORDER BY n.id"
+        yield from (_node(r["n"]) for r in self._read(query, kind=kind, ids=list(ids) if ids is not None else None))
+
+    def find(self, text: str, kind: str | None = None, limit: int = 200) -> list[Node]:
+        records = self._read(
+            """MATCH (n:Node) WHERE n.search CONTAINS $text AND n.removed_at IS NULL
+                 AND NOT n.kind IN ['column', 'run'] AND ($kind IS NULL OR n.kind = $kind)
+               RETURN n ORDER BY coalesce(n.rank, 0.0) DESC, n.name LIMIT $limit""",
+            text=text.lower(), kind=kind, limit=limit)
+        return [_node(r["n"]) for r in records]
+
+    def edges(self, kinds: Sequence[str] | None = None, *, include_removed: bool = False) -> Iterator[Edge]:
+        live = "" if include_removed else _LIVE
+        records = self._read(
+            f"MATCH (a:Node)-[e]->(b:Node) WHERE ($kinds IS NULL OR type(e) IN $kinds){live} "
+            f"RETURN {_EDGE_FIELDS} ORDER BY src, kind, dst", kinds=list(kinds) if kinds else None)
+        yield from (_edge(r) for r in records)
+
+    def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
+                  as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
+        live = "" if include_removed else _AS_OF if as_of is not None else _LIVE
+        ids = list(node_ids)
+        found: list[Edge] = []
+        for pattern, kinds in (("(a:Node {id: id})-[e]->(b:Node)", outgoing), ("(a:Node)-[e]->(b:Node {id: id})", incoming)):
+            if kinds and ids:
+                records = self._read(
+                    f"UNWIND $ids AS id MATCH {pattern} WHERE type(e) IN $kinds{live} RETURN {_EDGE_FIELDS}",
+                    ids=ids, kinds=list(kinds), as_of=as_of)
+                found.extend(_edge(r) for r in records)
+        return found
+
+    def evidence(self, edge: EdgeKey) -> list[Evidence]:
+        src, kind, dst = edge
+        records = self._read("MATCH (a:Node {id: $src})-[e]->(b:Node {id: $dst}) WHERE type(e) = $kind "
+                             "RETURN e.evidence AS evidence", src=src, dst=dst, kind=kind)
+        if not records:
+            return []
+        return [Evidence.from_dict(json.loads(item)) for item in records[0]["evidence"] or []]
+
+    def usage(self, node_id: str | None = None) -> list[Usage]:
+        records = self._read("MATCH (u:Usage) WHERE $node IS NULL OR u.node = $node RETURN u "
+                             "ORDER BY u.node, u.role, u.key", node=node_id)
+        return [Usage(node=u["node"], user=u["key"], role=u["role"], count=u["count"], first_seen=u.get("first_seen"),
+                      last_seen=u.get("last_seen")) for u in (r["u"] for r in records)]
+
+    def members(self, node_id: str | None = None) -> list[Member]:
+        records = self._read("MATCH (m:Member) WHERE $node IS NULL OR m.node = $node RETURN m "
+                             "ORDER BY m.node, m.key", node=node_id)
+        return [Member(dataset=m["node"], name=m["key"], count=m["count"], first_seen=m.get("first_seen"),
+                       last_seen=m.get("last_seen")) for m in (r["m"] for r in records)]
+
+    def issues(self, limit: int | None = None) -> list[ParseIssue]:
+        records = self._read("MATCH (i:Issue) RETURN i ORDER BY i.path, i.byte_offset, i.line, i.code "
+                             "LIMIT $limit", limit=limit if limit is not None else 2**62)
+        return [ParseIssue(code=i["code"], severity=i["severity"], message=i["message"], snippet=i.get("snippet"),
+                           origin=Origin(path=i["path"], line=i.get("line"), byte_offset=i.get("byte_offset")))
+                for i in (r["i"] for r in records)]
+
+    def reports(self, limit: int = 10) -> list[dict[str, Any]]:
+        records = self._read("MATCH (c:Crawl) RETURN c.report AS report ORDER BY c.seq DESC LIMIT $limit",
+                             limit=limit)
+        return [json.loads(r["report"]) for r in records]
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self._read("MATCH (n:Node) WHERE n.removed_at IS NULL RETURN n.kind AS kind, count(*) AS n"):
+            counts[record["kind"]] = record["n"]
+        for record in self._read("MATCH ()-[e]->() WHERE e.removed_at IS NULL RETURN type(e) AS kind, count(*) AS n"):
+            counts[record["kind"]] = record["n"]
+        counts["issue"] = self._read("MATCH (i:Issue) RETURN count(i) AS n")[0]["n"]
+        return {kind: count for kind, count in sorted(counts.items()) if count}
+
+    def generation(self) -> int:
+        records = self._read("MATCH (m:Meta {key: 'generation'}) RETURN m.value AS value")
+        return int(records[0]["value"]) if records else 0
+
+    def wipe(self) -> None:
+        """Delete everything (for tests and `lineage import` into a fresh database)."""
+        self._driver.execute_query("MATCH (n) DETACH DELETE n", database_=self._database)
+        self._driver.execute_query("MERGE (m:Meta {key: 'generation'}) ON CREATE SET m.value = 0",
+                                   database_=self._database)
+
+    def close(self) -> None:
+        self._driver.close()
+
+
+def _node_rows(tx: neo4j.ManagedTransaction, batch: Batch) -> list[dict[str, Any]]:
+    old = _props_of(tx, list(batch.nodes))
+    return [{"id": n.id, "kind": n.kind, "name": n.name, "namespace": n.namespace, "label": n.label,
+             "props": json.dumps(_merged(old.get(n.id), n.props), sort_keys=True),
+             "search": f"{n.name} {n.label or ''}".lower(), "first_seen": n.first_seen, "last_seen": n.last_seen}
+            for n in batch.nodes.values()]
+
+
+def _edge_rows(tx: neo4j.ManagedTransaction, batch: Batch) -> dict[str, list[dict[str, Any]]]:
+    old = _edge_props_of(tx, [e for e in batch.edges.values() if e.props])
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for e in batch.edges.values():
+        by_kind.setdefault(e.kind, []).append({
+            "src": e.src, "dst": e.dst, "count": e.count, "confidence": e.confidence, "first_seen": e.first_seen,
+            "last_seen": e.last_seen, "evidence": e.evidence,
+            "props": json.dumps(_merged(old.get((e.src, e.kind, e.dst)), e.props), sort_keys=True)})
+    return by_kind
+
+
+def _bump(tx: neo4j.ManagedTransaction) -> None:
+    tx.run("MERGE (m:Meta {key: 'generation'}) ON CREATE SET m.value = 0 SET m.value = m.value + 1")
+
+
+def _set_edges(tx: neo4j.ManagedTransaction, edges: Sequence[EdgeKey], field: str, value: str | None) -> None:
+    rows = [{"src": src, "kind": kind, "dst": dst} for src, kind, dst in edges]
+    query = ("UNWIND $rows AS r MATCH (a:Node {id: r.src})-[e]->(b:Node {id: r.dst}) WHERE type(e) = r.kind "
+             + ("SET e.stale_since = $value" if field == "stale_since" else "SET e.removed_at = $value"))
+    tx.run(query, rows=rows, value=value)
+
+
+def _props_of(tx: neo4j.ManagedTransaction, ids: list[str]) -> dict[str, dict[str, Any]]:
+    result = tx.run("MATCH (n:Node) WHERE n.id IN $ids RETURN n.id AS id, n.props AS props", ids=ids)
+    return {r["id"]: json.loads(r["props"] or "{}") for r in result}
+
+
+def _edge_props_of(tx: neo4j.ManagedTransaction, rows: list[EdgeRow]) -> dict[EdgeKey, dict[str, Any]]:
+    if not rows:
+        return {}
+    keys = [{"src": r.src, "kind": r.kind, "dst": r.dst} for r in rows]
+    result = tx.run("UNWIND $keys AS k MATCH (a:Node {id: k.src})-[e]->(b:Node {id: k.dst}) WHERE type(e) = k.kind "
+                    "RETURN k.src AS src, k.kind AS kind, k.dst AS dst, e.props AS props", keys=keys)
+    return {(r["src"], r["kind"], r["dst"]): json.loads(r["props"] or "{}") for r in result}
+
+
+def _merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Merge as SQLite's json_patch does: new keys win, nested objects merge, nulls delete."""
+    merged = dict(old or {})
+    for key, value in new.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _node(n: Any) -> Node:
+    if n["kind"] == "run":
+        props = {k: n.get(k) for k in ("job", "user", "session_id", "status", "statement_kind")}
+        return Node(id=n["id"], kind="run", name=n["name"], props={k: v for k, v in props.items() if v is not None},
+                    first_seen=n.get("first_seen"), last_seen=n.get("last_seen"))
+    return Node(id=n["id"], kind=n["kind"], name=n["name"], namespace=n.get("namespace"), label=n.get("label"),
+                props=json.loads(n.get("props") or "{}"), first_seen=n.get("first_seen"),
+                last_seen=n.get("last_seen"), removed_at=n.get("removed_at"))
+
+
+def _edge(r: Any) -> Edge:
+    return Edge(src=r["src"], kind=r["kind"], dst=r["dst"], count=r["count"], confidence=r["confidence"],
+                first_seen=r["first_seen"], last_seen=r["last_seen"], props=json.loads(r["props"] or "{}"),
+                stale_since=r["stale_since"], removed_at=r["removed_at"])
+
+
+def _connection(url: str) -> tuple[str, tuple[str, str] | None, str | None]:
+    """The Bolt address, credentials and database of ``neo4j://user:password@host:7687/database``."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise UnknownStoreError(f"bad Neo4j store URL {_redacted(url)!r}: use neo4j://user:password@host:7687")
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    auth = (unquote(parts.username or "neo4j"), unquote(parts.password)) if parts.password else None
+    database = parts.path.strip("/") or None
+    return urlunsplit((parts.scheme, netloc, "", "", "")), auth, database
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages and reports."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def open_neo4j(url: str, read_only: bool) -> Neo4jStore:
+    try:
+        return Neo4jStore(url, read_only=read_only)
+    except Neo4jError as error:
+        raise StoreUnavailableError(f"Neo4j at {_redacted(url)} failed: {error.message}") from error
+
+
+for _scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
+    register_backend(_scheme, open_neo4j)

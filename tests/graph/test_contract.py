@@ -1,0 +1,293 @@
+"""The store contract: the same behaviour on every backend (see conftest: sqlite and neo4j)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import graph
+from graph import AmbiguousNameError, NodeNotFoundError, Store, impact, lineage, resolve, search
+from graph.batch import EVIDENCE_SAMPLE
+from graph.export import dumps, export, load
+from graph.gc import collect
+from graph.ranking import update_ranks
+from parsers import ColumnEdge, ColumnRef, ModelRef, Origin, ParseIssue
+from tests.graph.conftest import Factory
+from tests.graph.helpers import ds, event
+
+# raw.a ─j1─► stg.b ─j2─► mart.c ─j3─► mart.d ;  other.b ─j4─► mart.c ;  mart.c read by query q
+CHAIN = [
+    event("j1", ["raw.a"], ["stg.b"], run="r1", user="etl"),
+    event("j2", ["stg.b"], ["mart.c"], run="r2", user="etl", when="2026-11-20T00:00:00.000Z"),
+    event("j3", ["mart.c"], ["mart.d"], run="r3", user="bi"),
+    event("j3", ["mart.c"], ["mart.d"], run="r4", user="bi"),
+    event("j3", ["mart.c"], ["mart.d"], run="r5", user="etl"),
+    event("j4", ["other.b"], ["mart.c"], run="r6", user="etl"),
+    event("q", ["mart.c"], [], run="r7", user="ana"),
+]
+
+
+def _names(view: graph.LineageView, kind: str = "dataset") -> set[str]:
+    return {n.name for n in view.nodes.values() if n.kind == kind}
+
+
+@pytest.fixture
+def chain(store: Store) -> Store:
+    graph.write(store, CHAIN)
+    return store
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+def test_writing_the_same_runs_twice_changes_nothing(store: Store) -> None:
+    first = graph.write(store, CHAIN)
+    before = dumps(export(store))
+    second = graph.write(store, CHAIN)
+    assert (first.written, second.written, second.already_seen) == (7, 0, 7)
+    assert dumps(export(store)) == before
+
+
+def test_a_run_repeated_within_one_batch_counts_once(store: Store) -> None:
+    stats = graph.write(store, [CHAIN[0], CHAIN[0]])
+    assert (stats.written, stats.already_seen) == (1, 1)
+    (reads,) = store.edges(["READS"])
+    assert reads.count == 1
+
+
+def test_each_new_run_counts_and_widens_the_time_span(store: Store) -> None:
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1", when="2026-11-25T06:00:00.000Z")])
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r2", when="2026-11-24T06:00:00.000Z"),
+                        event("j1", ["raw.a"], ["stg.b"], run="r3", when=None)])  # type: ignore[arg-type]
+    (feeds,) = store.edges(["FEEDS"])
+    assert (feeds.count, feeds.first_seen, feeds.last_seen) == (3, "2026-11-24T06:00:00.000Z",
+                                                                 "2026-11-25T06:00:00.000Z")
+    assert sorted(e.kind for e in store.edges()) == ["FEEDS", "OF", "OF", "OF", "READS", "WRITES"]
+    (job,) = store.nodes("job")
+    assert (job.first_seen, job.last_seen, job.label) == ("2026-11-24T06:00:00.000Z", "2026-11-25T06:00:00.000Z",
+                                                          "INSERT stg.b")
+
+
+def test_evidence_is_a_capped_sample_of_the_first_runs_across_batches(store: Store) -> None:
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1", line=1)])
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run=f"r{i}", line=i) for i in range(2, 9)])
+    (reads,) = store.edges(["READS"])
+    evidence = store.evidence(reads.key)
+    assert reads.count == 8
+    assert [e.origin.line for e in evidence] == list(range(1, EVIDENCE_SAMPLE + 1))
+    assert evidence[0].sql == "-- j1"
+
+
+def test_usage_counts_readers_and_writers(chain: Store) -> None:
+    usage = {(u.user, u.role): u.count for u in chain.usage("dataset:postgres://warehouse:5432/mart.c")}
+    assert usage == {("etl", "write"): 2, ("bi", "read"): 2, ("etl", "read"): 1, ("ana", "read"): 1}
+
+
+def test_runs_are_nodes_of_their_job(chain: Store) -> None:
+    run = chain.node("run:r3")
+    assert run is not None and run.kind == "run"
+    assert run.props["job"] == "job:postgres://warehouse:5432/j3" and run.props["user"] == "bi"
+    assert len(list(chain.nodes("run"))) == 7
+
+
+def test_issues_are_stored_once(store: Store) -> None:
+    issue = ParseIssue(code="bad_json", message="not JSON", origin=Origin(path="/q.jsonl", line=3, byte_offset=90))
+    assert store.add_issues([issue, issue]) == 1
+    assert store.add_issues([issue]) == 0
+    assert store.issues() == [issue]
+
+
+def test_generation_moves_only_when_something_is_written(store: Store) -> None:
+    start = store.generation()
+    graph.write(store, CHAIN[:1])
+    moved = store.generation()
+    graph.write(store, CHAIN[:1])
+    assert start < moved == store.generation()
+
+
+def test_clustered_datasets_keep_their_members(store: Store) -> None:
+    day1 = ds("events_{date}").__class__(namespace="s3://lake", name="events/{dt}", member="events/dt=2026-11-01")
+    day2 = day1.__class__(namespace="s3://lake", name="events/{dt}", member="events/dt=2026-11-02")
+    graph.write(store, [event("load", [], [], run="x0")])
+    batch = [event("load", ["raw.a"], ["stg.b"], run="x1", when="2026-11-01T00:00:00.000Z")]
+    graph.write(store, [batch[0].__class__(**{**_fields(batch[0]), "outputs": (day1,)}),
+                        batch[0].__class__(**{**_fields(batch[0]), "outputs": (day2,), "run": _run("x2")}),
+                        batch[0].__class__(**{**_fields(batch[0]), "outputs": (day2,), "run": _run("x3")})])
+    (cluster,) = [n for n in store.nodes("dataset") if n.namespace == "s3://lake"]
+    assert cluster.name == "events/{dt}"
+    members = {m.name: m.count for m in store.members(cluster.id)}
+    assert members == {"events/dt=2026-11-01": 1, "events/dt=2026-11-02": 2}
+
+
+def _fields(value: object) -> dict[str, object]:
+    return {name: getattr(value, name) for name in value.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+def _run(run_id: str) -> object:
+    from parsers import RunRef
+    return RunRef(run_id=run_id, started_at="2026-11-02T00:00:00.000Z", user="etl")
+
+
+def test_columns_and_model_provenance(store: Store) -> None:
+    base = event("train", ["ml.training_set"], [], run="t1")
+    columns = (ColumnEdge(source=ColumnRef(dataset=ds("raw.a"), column="income"),
+                          target=ColumnRef(dataset=ds("stg.b"), column="income_band"), kind="direct"),)
+    graph.write(store, [
+        base.__class__(**{**_fields(base), "produced": (ModelRef(name="credit-limit", version="7"),)}),
+        base.__class__(**{**_fields(CHAIN[0]), "column_edges": columns}),
+    ])
+    version = store.node("model_version:credit-limit/7")
+    assert version is not None and version.kind == "model_version"
+    kinds = {e.kind for e in store.edges()}
+    assert {"TRAINED_ON", "PRODUCED", "OF", "IN", "DERIVES"} <= kinds
+    up = lineage(store, version.id, "upstream")
+    assert _names(up) == {"ml.training_set"}
+    col = "column:postgres://warehouse:5432/stg.b#income_band"
+    assert set(lineage(store, col, "upstream").nodes) == {col, "column:postgres://warehouse:5432/raw.a#income"}
+    (derives,) = store.edges(["DERIVES"])
+    assert derives.props == {"kind": "direct"}
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+def test_upstream_follows_jobs_back_to_the_sources(chain: Store) -> None:
+    root = resolve(chain, "mart.d").id
+    view = lineage(chain, root, "upstream")
+    assert _names(view) == {"mart.d", "mart.c", "stg.b", "other.b", "raw.a"}
+    assert {view.nodes[k].name: d for k, d in view.distance.items() if view.nodes[k].kind == "dataset"} == {
+        "mart.d": 0, "mart.c": 1, "stg.b": 2, "other.b": 2, "raw.a": 3}
+    assert {e.kind for e in view.edges} == {"READS", "WRITES"}
+
+
+def test_depth_counts_jobs(chain: Store) -> None:
+    root = resolve(chain, "mart.d").id
+    assert _names(lineage(chain, root, "upstream", depth=1)) == {"mart.d", "mart.c"}
+    assert _names(lineage(chain, root, "upstream", depth=2)) == {"mart.d", "mart.c", "stg.b", "other.b"}
+
+
+def test_downstream_includes_readers_that_write_nothing(chain: Store) -> None:
+    view = lineage(chain, resolve(chain, "raw.a").id, "downstream")
+    assert _names(view) == {"raw.a", "stg.b", "mart.c", "mart.d"}
+    assert _names(view, "job") == {"j1", "j2", "j3", "q"}
+
+
+def test_kind_filter_keeps_the_root_and_the_kind(chain: Store) -> None:
+    view = lineage(chain, resolve(chain, "raw.a").id, "downstream", kinds={"job"})
+    assert {n.kind for n in view.nodes.values()} == {"job", "dataset"}
+    assert _names(view) == {"raw.a"}
+
+
+def test_impact_lists_distance_last_use_and_owners(chain: Store) -> None:
+    rows = impact(chain, resolve(chain, "stg.b").id)
+    by_name = {(r.node.kind, r.node.name): r for r in rows}
+    assert by_name["dataset", "mart.c"].distance == 1
+    assert by_name["dataset", "mart.d"].distance == 2
+    assert by_name["dataset", "mart.d"].owners == ("bi", "etl")
+    assert by_name["dataset", "mart.c"].owners == ("etl",)
+    assert by_name["job", "j2"].last_seen == "2026-11-20T00:00:00.000Z"
+    assert [r.distance for r in rows] == sorted(r.distance for r in rows)
+    assert ("dataset", "other.b") not in by_name
+
+
+def test_path_between_two_nodes_either_way(chain: Store) -> None:
+    a, d = resolve(chain, "raw.a").id, resolve(chain, "mart.d").id
+    assert [n.name for n in graph.path(chain, a, d)] == ["raw.a", "j1", "stg.b", "j2", "mart.c", "j3", "mart.d"]
+    assert [n.name for n in graph.path(chain, d, a)][0] == "raw.a"
+    assert graph.path(chain, a, resolve(chain, "other.b").id) == []
+
+
+def test_resolve_takes_tails_ids_and_full_names(chain: Store) -> None:
+    d = resolve(chain, "d")
+    assert d.name == "mart.d"
+    assert resolve(chain, d.id) == d
+    assert resolve(chain, "postgres://warehouse:5432/mart.d") == d
+
+
+def test_resolve_refuses_ambiguous_and_unknown_names(chain: Store) -> None:
+    with pytest.raises(AmbiguousNameError, match="matches 2 nodes"):
+        resolve(chain, "b")
+    with pytest.raises(NodeNotFoundError, match="did you mean mart.c"):
+        resolve(chain, "mart.cc")
+
+
+def test_search_ranks_exact_names_first_then_by_pagerank(chain: Store) -> None:
+    update_ranks(chain)
+    assert {n.name for n in search(chain, "b", kind="dataset")} == {"stg.b", "other.b"}
+    assert [n.name for n in search(chain, "c")][0] == "mart.c", "an exact tail beats a name containing it"
+    assert [n.name for n in search(chain, "mart", kind="dataset")] == ["mart.c", "mart.d"]
+    assert search(chain, "zzz") == []
+    ranks = {n.name: n.props["rank"] for n in chain.nodes("dataset")}
+    assert ranks["raw.a"] > ranks["mart.d"], "being upstream of much ranks high"
+
+
+def test_queries_follow_new_writes(chain: Store) -> None:
+    assert "mart.e" not in _names(lineage(chain, resolve(chain, "mart.d").id, "downstream"))
+    graph.write(chain, [event("j5", ["mart.d"], ["mart.e"], run="r9")])
+    assert "mart.e" in _names(lineage(chain, resolve(chain, "mart.d").id, "downstream"))
+
+
+# -- time and garbage collection ---------------------------------------------------------------
+
+OLD, NEW = "2026-01-01T00:00:00.000Z", "2026-11-25T00:00:00.000Z"
+
+
+def _aging(store: Store, extra: int = 0) -> None:
+    """Twenty live chains seen recently, one seen long ago."""
+    events = [event(f"fresh{i}", [f"src.f{i}"], [f"dst.f{i}"], run=f"f{i}", when=NEW) for i in range(20 + extra)]
+    graph.write(store, [*events, event("old", ["src.gone"], ["dst.gone"], run="old", when=OLD)])
+
+
+def test_stale_edges_are_marked_then_removed_on_a_later_crawl(store: Store) -> None:
+    _aging(store)
+    first = collect(store, dt.datetime(2026, 11, 26, tzinfo=dt.UTC), stale_after=dt.timedelta(days=30))
+    assert first.marked == {"READS": 1, "WRITES": 1, "FEEDS": 1} and not first.removed_edges
+    assert {e.stale_since for e in store.edges() if e.src.endswith("gone") or e.dst.endswith("gone")} == {
+        "2026-11-26T00:00:00.000Z"}
+    second = collect(store, dt.datetime(2026, 11, 27, tzinfo=dt.UTC), stale_after=dt.timedelta(days=30))
+    assert second.removed_edges == {"READS": 1, "WRITES": 1, "FEEDS": 1}
+    assert second.removed_nodes == {"dataset": 2, "job": 1}
+    assert store.node("dataset:postgres://warehouse:5432/src.gone").removed_at == "2026-11-27T00:00:00.000Z"
+    assert all("gone" not in n.name for n in store.nodes("dataset"))
+    gone = resolve_removed(store, "src.gone")
+    as_of = lineage(store, gone, "downstream", as_of="2026-11-26T12:00:00.000Z")
+    assert _names(as_of) == {"src.gone", "dst.gone"}, "as_of sees the graph as it was"
+    assert _names(lineage(store, gone, "downstream")) == {"src.gone"}
+    (history,) = [h for h in graph.history(store, gone) if h.edge.kind == "READS"]
+    assert (history.appeared, history.disappeared) == (OLD, "2026-11-27T00:00:00.000Z")
+
+
+def resolve_removed(store: Store, name: str) -> str:
+    return f"dataset:postgres://warehouse:5432/{name}"
+
+
+def test_an_edge_seen_again_is_live_again(store: Store) -> None:
+    _aging(store)
+    collect(store, dt.datetime(2026, 11, 26, tzinfo=dt.UTC))
+    graph.write(store, [event("old", ["src.gone"], ["dst.gone"], run="old-again", when=NEW)])
+    collect(store, dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    assert all(e.stale_since is None and e.removed_at is None for e in store.edges())
+
+
+def test_collection_holds_back_above_the_limit(store: Store) -> None:
+    _aging(store, extra=-10)  # 11 chains: removing one of them is 9% of each kind
+    collect(store, dt.datetime(2026, 11, 26, tzinfo=dt.UTC))
+    report = collect(store, dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    assert not report.removed_edges
+    assert report.held_back == {"READS": 1, "WRITES": 1, "FEEDS": 1}
+    assert any("held back" in message for message in report.messages())
+
+
+# -- migration ---------------------------------------------------------------------------------
+
+def test_export_then_import_gives_the_same_export(new_store: Factory) -> None:
+    source = new_store()
+    graph.write(source, CHAIN)
+    _aging(source)
+    collect(source, dt.datetime(2026, 11, 26, tzinfo=dt.UTC))
+    collect(source, dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    update_ranks(source)
+    source.add_issues([ParseIssue(code="bad_json", message="x", origin=Origin(path="/q", line=1))])
+    document = export(source)
+    target = new_store()
+    load(target, document)
+    assert dumps(export(target)) == dumps(document)
