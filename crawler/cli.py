@@ -23,8 +23,8 @@ from crawler import render
 from crawler.crawl import crawl as run_crawl
 from crawler.errors import CrawlerError
 from crawler.sources import source_types
-from graph.errors import GraphError
 from crawler.timestamps import normalize
+from graph.errors import GraphError
 from graph.export import dumps, export, load
 from graph.lineage import Direction
 from parsers import NameContext
@@ -133,7 +133,8 @@ def _as_of(value: str | None) -> str | None:
         return None
     stamp = normalize(value)
     if stamp is None:
-        raise click.BadParameter(f"{value!r} is not a date or time (use ISO 8601, e.g. 2026-11-01)", param_hint="--as-of")
+        raise click.BadParameter(f"{value!r} is not a date or time (use ISO 8601, e.g. 2026-11-01)",
+                                 param_hint="--as-of")
     return stamp
 
 

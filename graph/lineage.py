@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 from collections.abc import Collection
 from typing import Literal
 
@@ -88,11 +87,12 @@ def lineage(store: Store, root: str, direction: Direction, depth: int | None = N
              if node.removed_at is None or (as_of is not None and node.removed_at > as_of)}
     found[root] = root_node
     keep = {n for n, node in found.items() if kinds is None or node.kind in kinds or n == root}
+    # Nearest first; callers that need another order sort (the view can be large: no sorting here).
     return LineageView(
         root=root, direction=direction,
-        nodes={n: found[n] for n in sorted(keep) if n in found},
-        distance={n: math.ceil(half_steps[n] / 2) for n in keep},
-        edges=tuple(sorted((e for e in edges if e.src in keep and e.dst in keep), key=lambda e: e.key)),
+        nodes={n: found[n] for n in half_steps if n in keep},
+        distance={n: (half_steps[n] + 1) // 2 for n in half_steps if n in keep},
+        edges=tuple(e for e in edges if e.src in keep and e.dst in keep),
     )
 
 
@@ -100,21 +100,21 @@ def _walk(store: Store, root: str, flow: dict[str, int], direction: Direction, c
           as_of: str | None) -> tuple[dict[str, int], list[Edge]]:
     """Shortest half-step distances from ``root`` (a bucketed Dijkstra: steps are 1 or 2)."""
     sign = 1 if direction == "downstream" else -1
-    outgoing = [kind for kind, way in flow.items() if way == sign]
-    incoming = [kind for kind, way in flow.items() if way == -sign]
+    outgoing = frozenset(kind for kind, way in flow.items() if way == sign)
+    incoming = frozenset(kind for kind, way in flow.items() if way == -sign)
     best = {root: 0}
     buckets: dict[int, set[str]] = {0: {root}}
     edges: dict[tuple[str, str, str], Edge] = {}
     while buckets:
         level = min(buckets)
         frontier = {node for node in buckets.pop(level) if best[node] == level}
-        for edge in store.neighbors(frontier, outgoing=outgoing, incoming=incoming, as_of=as_of):
+        for edge in store.neighbors(frontier, outgoing=tuple(outgoing), incoming=tuple(incoming), as_of=as_of):
             forward = edge.src in frontier and edge.kind in outgoing
             other = edge.dst if forward else edge.src
             reached = level + HALF_STEPS.get(edge.kind, 2)
             if cutoff is not None and reached > cutoff:
                 continue
-            edges[edge.key] = edge
+            edges[(edge.src, edge.kind, edge.dst)] = edge
             if reached < best.get(other, reached + 1):
                 best[other] = reached
                 buckets.setdefault(reached, set()).add(other)

@@ -112,7 +112,8 @@ class Neo4jStore:
             raise StoreUnavailableError(f"Neo4j at {self.url} refused the credentials: {error.message}") from error
         except (ServiceUnavailable, OSError) as error:
             self._driver.close()
-            raise StoreUnavailableError(f"cannot reach Neo4j at {self.url}: is the server running? ({error})") from error
+            raise StoreUnavailableError(
+                f"cannot reach Neo4j at {self.url}: is the server running? ({error})") from error
 
     def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
         records, _, _ = self._driver.execute_query(query, params, database_=self._database,
@@ -231,7 +232,8 @@ class Neo4jStore:
         live = "" if include_removed else _AS_OF if as_of is not None else _LIVE
         ids = list(node_ids)
         found: list[Edge] = []
-        for pattern, kinds in (("(a:Node {id: id})-[e]->(b:Node)", outgoing), ("(a:Node)-[e]->(b:Node {id: id})", incoming)):
+        patterns = (("(a:Node {id: id})-[e]->(b:Node)", outgoing), ("(a:Node)-[e]->(b:Node {id: id})", incoming))
+        for pattern, kinds in patterns:
             if kinds and ids:
                 records = self._read(
                     f"UNWIND $ids AS id MATCH {pattern} WHERE type(e) IN $kinds{live} RETURN {_EDGE_FIELDS}",

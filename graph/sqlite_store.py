@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,13 +59,15 @@ _SPAN = """first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(
 _UPSERT_NODE = f"""
 INSERT INTO nodes (id, kind, namespace, name, label, props, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
-    label = coalesce(excluded.label, label), props = json_patch(props, excluded.props), removed_at = NULL, {_SPAN}
+    label = coalesce(excluded.label, label), removed_at = NULL,
+    props = CASE excluded.props WHEN '{{}}' THEN props ELSE json_patch(props, excluded.props) END, {_SPAN}
 """
 _UPSERT_EDGE = f"""
 INSERT INTO edges (src, kind, dst, count, confidence, first_seen, last_seen, props) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (src, kind, dst) DO UPDATE SET
     count = count + excluded.count, confidence = max(confidence, excluded.confidence),
-    props = json_patch(props, excluded.props), stale_since = NULL, removed_at = NULL, {_SPAN}
+    props = CASE excluded.props WHEN '{{}}' THEN props ELSE json_patch(props, excluded.props) END,
+    stale_since = NULL, removed_at = NULL, {_SPAN}
 """
 # Evidence item i of a batch row lands after what the edge had: ordinal = old count + i.
 _ADD_EVIDENCE = """
@@ -85,6 +88,33 @@ _RUN_COLUMNS = "id, job, started_at, user, session_id, status, statement_kind"
 _CHUNK = 500  # ids per IN (...) list
 
 
+class _TraversalIndex:
+    """The live lineage edges and their nodes in memory, by node: what traversals walk.
+    Built on first use, rebuilt when the store's generation moves."""
+
+    KINDS = ("READS", "WRITES", "TRAINED_ON", "DERIVES")
+
+    def __init__(self, store: SqliteStore, generation: int) -> None:
+        self.generation = generation
+        self.outgoing: defaultdict[str, list[Edge]] = defaultdict(list)
+        self.incoming: defaultdict[str, list[Edge]] = defaultdict(list)
+        for edge in store.edges(self.KINDS):
+            self.outgoing[edge.src].append(edge)
+            self.incoming[edge.dst].append(edge)
+        self.nodes = {node.id: node for kind in ("dataset", "job", "column", "model_version")
+                      for node in store.nodes(kind)}
+
+    def neighbors(self, ids: Iterable[str], outgoing: Sequence[str], incoming: Sequence[str]) -> list[Edge]:
+        found: list[Edge] = []
+        forward, backward = frozenset(outgoing), frozenset(incoming)
+        for node in ids:
+            if forward:
+                found += [e for e in self.outgoing.get(node, ()) if e.kind in forward]
+            if backward:
+                found += [e for e in self.incoming.get(node, ()) if e.kind in backward]
+        return found
+
+
 class SqliteStore:
     """Lineage in one SQLite file; a connection per thread, since Dash serves from many."""
 
@@ -94,6 +124,8 @@ class SqliteStore:
         self._read_only = read_only
         self._local = threading.local()
         self._memory: sqlite3.Connection | None = None
+        self._index: _TraversalIndex | None = None
+        self._index_lock = threading.Lock()
         if not read_only:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -135,14 +167,14 @@ class SqliteStore:
             return
         with self._db as db:
             db.executemany(_UPSERT_NODE, [
-                (n.id, n.kind, n.namespace, n.name, n.label, json.dumps(n.props, sort_keys=True), n.first_seen,
-                 n.last_seen) for n in batch.nodes.values()])
+                (n.id, n.kind, n.namespace, n.name, n.label, _json(n.props), n.first_seen, n.last_seen)
+                for n in batch.nodes.values()])
             db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", [
                 (r.id, r.job, r.started_at, r.user, r.session_id, r.status, r.statement_kind)
                 for r in batch.runs.values()])
             db.executemany(_UPSERT_EDGE, [
-                (e.src, e.kind, e.dst, e.count, e.confidence, e.first_seen, e.last_seen,
-                 json.dumps(e.props, sort_keys=True)) for e in batch.edges.values()])
+                (e.src, e.kind, e.dst, e.count, e.confidence, e.first_seen, e.last_seen, _json(e.props))
+                for e in batch.edges.values()])
             db.executemany(_ADD_EVIDENCE, [
                 (e.count, i, data, e.src, e.kind, e.dst, e.count, i, EVIDENCE_SAMPLE)
                 for e in batch.edges.values() for i, data in enumerate(e.evidence, start=1)])
@@ -203,6 +235,11 @@ class SqliteStore:
     def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
               include_removed: bool = False) -> Iterator[Node]:
         if ids is not None:
+            if not include_removed and kind is None:
+                cached = self.traversal_index().nodes
+                missing = [node for node in ids if node not in cached]
+                yield from (cached[node] for node in ids if node in cached)
+                ids = missing
             for chunk in _chunks(ids):
                 rows = self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN ({_marks(chunk)})", chunk)
                 yield from (_node(row) for row in rows if include_removed or row[-1] is None)
@@ -252,12 +289,22 @@ class SqliteStore:
             for rid, job, started_at in self._db.execute("SELECT id, job, started_at FROM runs ORDER BY id"):
                 yield Edge(src=rid, kind="OF", dst=job, first_seen=started_at, last_seen=started_at)
 
+    def traversal_index(self) -> _TraversalIndex:
+        with self._index_lock:
+            generation = self.generation()
+            if self._index is None or self._index.generation != generation:
+                self._index = None  # let the old one go before building the new
+                self._index = _TraversalIndex(self, generation)
+            return self._index
+
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
                   as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
+        if as_of is None and not include_removed and {*outgoing, *incoming} <= set(_TraversalIndex.KINDS):
+            return self.traversal_index().neighbors(node_ids, outgoing, incoming)
         ids = list(node_ids)
         live, live_params = _liveness(as_of, include_removed)
         found: list[Edge] = []
-        for column, kinds in (("src", outgoing), ("dst", incoming)):
+        for column, kinds in (("src", list(outgoing)), ("dst", list(incoming))):
             if not kinds:
                 continue
             for chunk in _chunks(ids):
@@ -319,6 +366,17 @@ class SqliteStore:
         self._memory = None
 
 
+_NO_PROPS: dict[str, Any] = {}  # shared by every edge and node without properties: never mutated
+
+
+def _json(props: dict[str, Any]) -> str:
+    return json.dumps(props, sort_keys=True) if props else "{}"
+
+
+def _props(text: str) -> dict[str, Any]:
+    return _NO_PROPS if text == "{}" else json.loads(text)
+
+
 def _liveness(as_of: str | None, include_removed: bool) -> tuple[str, list[str]]:
     """The SQL condition for an edge to count: live now, live at ``as_of``, or any."""
     if include_removed:
@@ -340,14 +398,14 @@ def _marks(items: Sequence[Any]) -> str:
 
 def _node(row: tuple[Any, ...]) -> Node:
     node_id, kind, namespace, name, label, props, first_seen, last_seen, removed_at = row
-    return Node(id=node_id, kind=kind, namespace=namespace, name=name, label=label, props=json.loads(props),
+    return Node(id=node_id, kind=kind, namespace=namespace, name=name, label=label, props=_props(props),
                 first_seen=first_seen, last_seen=last_seen, removed_at=removed_at)
 
 
 def _edge(row: tuple[Any, ...]) -> Edge:
     src, kind, dst, count, confidence, first_seen, last_seen, props, stale_since, removed_at = row
     return Edge(src=src, kind=kind, dst=dst, count=count, confidence=confidence, first_seen=first_seen,
-                last_seen=last_seen, props=json.loads(props), stale_since=stale_since, removed_at=removed_at)
+                last_seen=last_seen, props=_props(props), stale_since=stale_since, removed_at=removed_at)
 
 
 def open_sqlite(url: str, read_only: bool) -> SqliteStore:

@@ -1,0 +1,172 @@
+"""Graph store benchmark (issue 5): ingest rate and impact-query latency on a generated graph
+with a warehouse's shape, on the embedded store and on Neo4j, in one run.
+
+    python bench/graph_bench.py [--edges 1000000] [--neo4j URL] [--queries 40]
+
+The graph: raw tables at the bottom, layers of jobs above, each job reading a few tables
+(mostly from the layer below, sometimes from hubs: a handful of core tables read by thousands
+of jobs) and writing one; chains run 12 layers deep. Edges counted are READS + WRITES + FEEDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import graph  # noqa: E402
+from graph.batch import Batch  # noqa: E402
+from graph.lineage import lineage  # noqa: E402
+
+LAYERS = 12
+HUBS = 40
+NAMESPACE = "postgres://bench:5432"
+WHEN = "2026-11-25T00:00:00.000Z"
+
+
+def shape(target_edges: int, seed: int = 7) -> tuple[list[list[str]], list[tuple[str, list[str], str]]]:
+    """Datasets per layer and jobs as (job, inputs, output); about ``target_edges`` edges."""
+    rng = random.Random(seed)
+    # A job with k inputs gives k READS + 1 WRITES + k FEEDS edges; k averages about 2.5.
+    jobs_wanted = int(target_edges / 6.0)
+    per_layer = max(1, jobs_wanted // LAYERS)
+    layers: list[list[str]] = [[f"raw.t{i}" for i in range(per_layer)]]
+    hubs = layers[0][:HUBS]
+    jobs = []
+    for depth in range(1, LAYERS + 1):
+        layer = []
+        for index in range(per_layer):
+            output = f"l{depth}.t{index}"
+            k = min(1 + int(rng.paretovariate(1.6)), 12)
+            inputs = {rng.choice(layers[depth - 1]) for _ in range(k)}
+            if rng.random() < 0.3:
+                inputs.add(rng.choice(hubs))
+            if depth > 1 and rng.random() < 0.2:
+                inputs.add(rng.choice(layers[rng.randrange(depth - 1)]))
+            jobs.append((f"job.l{depth}.{index}", sorted(inputs), output))
+            layer.append(output)
+        layers.append(layer)
+    return layers, jobs
+
+
+def batches(jobs: list[tuple[str, list[str], str]], edges_per_batch: int) -> Iterator[tuple[Batch, int]]:
+    batch, count = Batch(), 0
+    for job, inputs, output in jobs:
+        job_node = f"job:{NAMESPACE}/{job}"
+        batch.node(job_node, "job", job, WHEN, namespace=NAMESPACE, label=f"INSERT {output}")
+        out_node = f"dataset:{NAMESPACE}/{output}"
+        batch.node(out_node, "dataset", output, WHEN, namespace=NAMESPACE)
+        batch.edge(job_node, "WRITES", out_node, WHEN)
+        for name in inputs:
+            node = f"dataset:{NAMESPACE}/{name}"
+            batch.node(node, "dataset", name, WHEN, namespace=NAMESPACE)
+            batch.edge(node, "READS", job_node, WHEN)
+            batch.edge(node, "FEEDS", out_node, WHEN)
+        count += 1 + 2 * len(inputs)
+        if count >= edges_per_batch:
+            yield batch, count
+            batch, count = Batch(), 0
+    if count:
+        yield batch, count
+
+
+def ingest(store: graph.Store, jobs: list[tuple[str, list[str], str]], edges_per_batch: int) -> dict[str, float]:
+    start = time.perf_counter()
+    total = 0
+    for batch, count in batches(jobs, edges_per_batch):
+        store.apply(batch)
+        total += count
+    seconds = time.perf_counter() - start
+    return {"edges": total, "seconds": round(seconds, 2), "edges_per_s": round(total / seconds)}
+
+
+def latencies(store: graph.Store, roots: list[str], depth: int) -> dict[str, float]:
+    times, sizes = [], []
+    for root in roots:
+        start = time.perf_counter()
+        view = lineage(store, root, "downstream", depth)
+        times.append((time.perf_counter() - start) * 1000)
+        sizes.append(len(view.nodes))
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+            "median_nodes": int(statistics.median(sizes))}
+
+
+def queries(store: graph.Store, layers: list[list[str]], count: int, seed: int = 11) -> dict[str, Any]:
+    rng = random.Random(seed)
+    hubs = [f"dataset:{NAMESPACE}/{name}" for name in layers[0][:HUBS]]
+    leaves = [f"dataset:{NAMESPACE}/{name}" for name in rng.sample(layers[LAYERS - 2], count)]
+    mids = [f"dataset:{NAMESPACE}/{name}" for name in rng.sample(layers[LAYERS // 2], count)]
+    results = {}
+    for label, roots in (("hub", rng.sample(hubs, min(count, len(hubs)))), ("mid", mids), ("leaf", leaves)):
+        for depth in (3, 10):
+            results[f"{label}_depth{depth}"] = latencies(store, roots, depth)
+    return results
+
+
+def run(backend: str, url: str, jobs: list[tuple[str, list[str], str]], layers: list[list[str]],
+        args: argparse.Namespace) -> dict[str, Any]:
+    store = graph.open_store(url)
+    wipe = getattr(store, "wipe", None)
+    if wipe is not None:
+        wipe()
+    result: dict[str, Any] = {"ingest": ingest(store, jobs, args.batch)}
+    result["queries"] = queries(store, layers, args.queries)
+    result["counts"] = store.counts()
+    store.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--edges", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=20_000, help="edges per write transaction")
+    parser.add_argument("--queries", type=int, default=30, help="roots per query class")
+    parser.add_argument("--neo4j", default=os.environ.get("LINEAGE_BENCH_NEO4J"), help="neo4j:// store URL")
+    args = parser.parse_args()
+    layers, jobs = shape(args.edges)
+    results: dict[str, Any] = {"target_edges": args.edges, "jobs": len(jobs)}
+    with tempfile.TemporaryDirectory() as scratch:
+        results["sqlite"] = run("sqlite", f"sqlite:///{scratch}/bench.db", jobs, layers, args)
+        results["sqlite"]["file_mb"] = round(sum(p.stat().st_size for p in Path(scratch).iterdir()) / 2**20, 1)
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if args.neo4j:
+        results["neo4j"] = run("neo4j", args.neo4j, jobs, layers, args)
+    print(report(results))
+    out = ROOT / "bench" / "results" / "graph.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = [f"Graph benchmark: {results['jobs']} jobs, target {results['target_edges']} edges"]
+    backends = [b for b in ("sqlite", "neo4j") if b in results]
+    lines.append(f"  {'':<22}" + "".join(f"{b:>18}" for b in backends))
+    rates = "".join(f"{results[b]['ingest']['edges_per_s']:>18,}" for b in backends)
+    lines.append(f"  {'ingest edges/s':<22}{rates}")
+    for key in results[backends[0]]["queries"]:
+        timings = [results[b]["queries"][key] for b in backends]
+        cells = "".join(f"{t['p50_ms']:>8} /{t['p95_ms']:>7}ms" for t in timings)
+        lines.append(f"  {key + ' p50/p95':<22}{cells}   ({timings[0]['median_nodes']} nodes)")
+    if "neo4j" in results:
+        ratio = results["sqlite"]["ingest"]["edges_per_s"] / results["neo4j"]["ingest"]["edges_per_s"]
+        lines.append(f"  embedded ingest is {ratio:.1f}x Neo4j's")
+    lines.append(f"  peak RSS of this process after the embedded run: {results['peak_rss_mb']} MB")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
