@@ -1,7 +1,8 @@
 """One crawl: find sources, read records, parse them, write the facts, and report.
 
-Writes are idempotent (a run already stored is skipped), so a crawl killed at any point and run
-again yields the same graph.
+Each file is read from where the last crawl left it (its cursor), and the cursor moves in the
+same transaction as the facts read up to it; writes are idempotent too (a run already stored is
+skipped), so a crawl killed at any point and run again yields the same graph.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ import dataclasses
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import graph
 import parsers
-from crawler.sources import SourceSpec, discover, read
+from crawler.cursors import advance, resume
+from crawler.sources import SourceSpec, discover, is_appended, read
 from graph import Store
+from graph.batch import Cursor
 from graph.gc import DEFAULT_STALE_AFTER, collect
 from graph.ranking import update_ranks
 from parsers import LineageEvent, ParseIssue
@@ -74,9 +78,10 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 500,
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     tally = _Tally()
     files = [(spec, path, source_type) for spec in specs for path, source_type in discover(spec)]
+    known = store.cursors()
     for spec, path, source_type in files:
         tally.counts["files"] += 1
-        _crawl_file(spec, path, source_type, store, tally, batch_size)
+        _crawl_file(spec, path, source_type, store, tally, batch_size, known)
     garbage, notes = _collect(store, stale_after, tally)
     clock = time.perf_counter()
     update_ranks(store)
@@ -112,11 +117,18 @@ def _collect(store: Store, stale_after: dt.timedelta | None, tally: _Tally) -> t
     return {k: v for k, v in garbage.items() if v}, tuple(collected.messages())
 
 
-def _crawl_file(spec: SourceSpec, path: Any, source_type: str, store: Store, tally: _Tally, batch_size: int) -> None:
+def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, tally: _Tally, batch_size: int,
+                known: Mapping[str, Cursor]) -> None:
+    start = resume(path, known)
     events: list[LineageEvent] = []
     issues: list[ParseIssue] = []
+    if start.issue is not None and is_appended(source_type):
+        issues.append(start.issue)
     clock = time.perf_counter()
-    for item in read(spec, path, source_type):
+    position: tuple[int, int] | None = None
+    for read_item in read(spec, path, source_type, start):
+        position = (read_item.offset, read_item.line)
+        item = read_item.item
         if isinstance(item, ParseIssue):
             issues.append(item)
             continue
@@ -126,15 +138,17 @@ def _crawl_file(spec: SourceSpec, path: Any, source_type: str, store: Store, tal
         issues.extend(result.issues)
         if len(events) >= batch_size:
             tally.timings["read_parse"] += time.perf_counter() - clock
-            _flush(store, events, issues, tally)
+            _flush(store, events, issues, advance(path, *position), tally)
             clock = time.perf_counter()
     tally.timings["read_parse"] += time.perf_counter() - clock
-    _flush(store, events, issues, tally)
+    if position is not None or issues:
+        _flush(store, events, issues, advance(path, *position) if position else None, tally)
 
 
-def _flush(store: Store, events: list[LineageEvent], issues: list[ParseIssue], tally: _Tally) -> None:
+def _flush(store: Store, events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None,
+           tally: _Tally) -> None:
     clock = time.perf_counter()
-    stats = graph.write(store, events)
+    stats = graph.write(store, events, [cursor] if cursor else [])
     store.add_issues(issues)
     tally.timings["write"] += time.perf_counter() - clock
     tally.counts.update(events=stats.events, written=stats.written, already_seen=stats.already_seen)

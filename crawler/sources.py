@@ -11,11 +11,21 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from crawler.cursors import Start
 from crawler.errors import ConfigError, SourceNotFoundError
 from crawler.timestamps import from_epoch, normalize
 from parsers import Origin, ParseIssue, SourceRecord
 
 Item = SourceRecord | ParseIssue
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Read:
+    """An item and where reading stands after it (byte offset, lines), for the cursor."""
+
+    item: Item
+    offset: int
+    line: int
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,21 +64,29 @@ class SourceSpec:
     fields: FieldMap = FieldMap()
 
 
-Reader = Callable[[SourceSpec, Path], Iterator[Item]]
+Reader = Callable[[SourceSpec, Path, Start], Iterator[Read]]
 _READERS: dict[str, Reader] = {}
 _BY_SUFFIX: dict[str, str] = {}
+_REWRITTEN: set[str] = set()  # source types whose files are edited, not appended to (scripts)
 
 
-def reader(source_type: str, *suffixes: str) -> Callable[[Reader], Reader]:
+def reader(source_type: str, *suffixes: str, appended: bool = True) -> Callable[[Reader], Reader]:
     """Register a reader for a source type and the file suffixes it claims in directories."""
 
     def add(function: Reader) -> Reader:
         _READERS[source_type] = function
         for suffix in suffixes:
             _BY_SUFFIX[suffix] = source_type
+        if not appended:
+            _REWRITTEN.add(source_type)
         return function
 
     return add
+
+
+def is_appended(source_type: str) -> bool:
+    """Whether files of this type only grow (logs), so a rewrite is worth reporting."""
+    return source_type not in _REWRITTEN
 
 
 def source_types() -> list[str]:
@@ -89,7 +107,7 @@ def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
         if not candidates:
             raise SourceNotFoundError(f"no such file or directory: {spec.path}")
     found = []
-    for path in candidates:
+    for path in (candidate.resolve() for candidate in candidates):
         source_type = spec.type or _BY_SUFFIX.get(path.suffix.lower())
         if source_type is None and root.is_file():
             raise ConfigError(f"cannot tell what kind of source {path} is; give its type")
@@ -98,8 +116,9 @@ def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
     return found
 
 
-def read(spec: SourceSpec, path: Path, source_type: str) -> Iterator[Item]:
-    return _READERS[source_type](spec, path)
+def read(spec: SourceSpec, path: Path, source_type: str, start: Start | None = None) -> Iterator[Read]:
+    """What is in ``path`` from ``start`` on (the whole file by default)."""
+    return _READERS[source_type](spec, path, start or Start())
 
 
 def _decode(data: bytes, path: Path, offset: int, line: int | None) -> tuple[str, ParseIssue | None]:
@@ -116,36 +135,53 @@ def _decode(data: bytes, path: Path, offset: int, line: int | None) -> tuple[str
         return data.decode("utf-8", errors="replace"), issue
 
 
-@reader("sql_file", ".sql")
-def read_sql_file(spec: SourceSpec, path: Path) -> Iterator[Item]:
-    """A file of SQL statements: one record; the parser splits it and keeps each offset."""
-    data = path.read_bytes()
-    text, issue = _decode(data, path, 0, None)
+@reader("sql_file", ".sql", appended=False)
+def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    """A file of SQL statements (what was added since ``start``): one record; the parser
+    splits it and keeps each statement's offset."""
+    with path.open("rb") as stream:
+        stream.seek(start.offset)
+        data = stream.read()
+    if not data.strip():
+        return
+    end, lines = start.offset + len(data), start.line + data.count(b"\n")
+    text, issue = _decode(data, path, start.offset, None)
     if issue is not None:
-        yield issue
-    yield SourceRecord(
+        yield Read(issue, end, lines)
+    yield Read(SourceRecord(
         source_type="sql_file",
         text=text,
-        origin=Origin(path=str(path.resolve()), line=1, byte_offset=0),
+        origin=Origin(path=str(path), line=start.line + 1, byte_offset=start.offset),
         timestamp=from_epoch(path.stat().st_mtime),
         dialect=spec.dialect,
         namespace=spec.namespace,
         database=spec.database,
         schema=spec.schema,
-    )
+    ), end, lines)
+
+
+def lines_from(path: Path, start: Start) -> Iterator[tuple[bytes, int, int]]:
+    """Complete lines from ``start`` on, each with its byte offset and line number. A last
+    line without its newline is left for a later crawl: the writer may still be on it."""
+    offset, number = start.offset, start.line
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        for raw in stream:
+            if not raw.endswith(b"\n"):
+                return
+            number += 1
+            yield raw, offset, number
+            offset += len(raw)
 
 
 @reader("sql_trace", ".jsonl", ".ndjson")
-def read_jsonl_trace(spec: SourceSpec, path: Path) -> Iterator[Item]:
+def read_jsonl_trace(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
     """A JSON-lines query trace: one object per line with the query and its context."""
-    where = str(path.resolve())
-    offset = 0
-    with path.open("rb") as stream:
-        for number, raw in enumerate(stream, start=1):
-            start, offset = offset, offset + len(raw)
-            if not raw.strip():
-                continue
-            yield from _trace_line(spec, raw, where, number, start)
+    where = str(path)
+    for raw, offset, number in lines_from(path, start):
+        if raw.strip():
+            for item in _trace_line(spec, raw, where, number, offset):
+                yield Read(item, offset + len(raw), number)
 
 
 def _trace_line(spec: SourceSpec, raw: bytes, where: str, number: int, start: int) -> Iterator[Item]:
@@ -153,11 +189,10 @@ def _trace_line(spec: SourceSpec, raw: bytes, where: str, number: int, start: in
     text, issue = _decode(raw, Path(where), start, number)
     if issue is not None:
         yield issue
-    problem = None if raw.endswith(b"\n") else "the last line is cut short (still being written?)"
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as error:
-        yield _bad_line("bad_json", problem or f"not JSON: {error}", origin)
+        yield _bad_line("bad_json", f"not JSON: {error}", origin)
         return
     if not isinstance(obj, dict):
         yield _bad_line("bad_json", "a trace line must be a JSON object", origin)

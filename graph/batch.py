@@ -73,6 +73,20 @@ class CountRow:
     last_seen: str | None = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Cursor:
+    """How far a crawl has read a source file, and how to recognise that file again after a
+    rotation or rename (its head) or a rewrite (the bytes just before the offset)."""
+
+    path: str
+    offset: int
+    line: int  # lines before offset, so line numbers go on where they stopped
+    head_length: int
+    head_digest: str
+    tail_digest: str
+    size: int
+
+
 @dataclasses.dataclass(slots=True)
 class Batch:
     nodes: dict[str, NodeRow] = dataclasses.field(default_factory=dict)
@@ -80,6 +94,8 @@ class Batch:
     runs: dict[str, RunRow] = dataclasses.field(default_factory=dict)
     usage: dict[tuple[str, str, str], CountRow] = dataclasses.field(default_factory=dict)
     members: dict[tuple[str, str], CountRow] = dataclasses.field(default_factory=dict)
+    # Cursor moves commit with the facts read up to them: a crash loses both or neither.
+    cursors: dict[str, Cursor] = dataclasses.field(default_factory=dict)
 
     def node(self, node_id: str, kind: str, name: str, when: str | None, *, namespace: str | None = None,
              label: str | None = None, props: dict[str, Any] | None = None) -> None:
@@ -113,7 +129,7 @@ class Batch:
         row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, when)
 
     def __bool__(self) -> bool:
-        return bool(self.nodes or self.edges or self.runs)
+        return bool(self.nodes or self.edges or self.runs or self.cursors)
 
 
 def batch_of(events: Iterable[LineageEvent]) -> Batch:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from graph.batch import batch_of
+from graph.batch import Cursor, batch_of
 from graph.model import WriteStats, run_id
 from graph.store import Store
 from parsers import LineageEvent
 
 
-def write(store: Store, events: Sequence[LineageEvent]) -> WriteStats:
-    """Store the events whose runs are new; return how many were new and how many known."""
+def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor] = ()) -> WriteStats:
+    """Store the events whose runs are new, and move the cursors, in one transaction; return
+    how many events were new and how many known."""
     ids = [run_id(e.run.run_id) for e in events if e.run is not None]
     known = store.known_runs(ids) if ids else set()
     fresh = []
@@ -23,5 +24,7 @@ def write(store: Store, events: Sequence[LineageEvent]) -> WriteStats:
                 continue
             known.add(rid)  # the same run twice in one batch counts once
         fresh.append(event)
-    store.apply(batch_of(fresh))
+    batch = batch_of(fresh)
+    batch.cursors.update((cursor.path, cursor) for cursor in cursors)
+    store.apply(batch)
     return WriteStats(events=len(events), written=len(fresh), already_seen=len(events) - len(fresh))

@@ -9,6 +9,7 @@ never from data.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import neo4j
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
-from graph.batch import EVIDENCE_SAMPLE, Batch, EdgeRow
+from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor, EdgeRow
 from graph.errors import StoreUnavailableError, UnknownStoreError
 from graph.model import EDGE_KINDS, Edge, Member, Node, Usage
 from graph.store import EdgeKey, register_backend
@@ -34,6 +35,7 @@ SCHEMA = (
     "CREATE INDEX member_dataset IF NOT EXISTS FOR (m:Member) ON (m.dataset)",
     "CREATE CONSTRAINT issue_key IF NOT EXISTS FOR (i:Issue) REQUIRE i.key IS UNIQUE",
     "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE",
+    "CREATE CONSTRAINT cursor_path IF NOT EXISTS FOR (c:Cursor) REQUIRE c.path IS UNIQUE",
 )
 
 _SPAN = """
@@ -144,10 +146,13 @@ class Neo4jStore:
         tx.run(_USAGE, rows=[{"id": f"{u.node}|{u.key}|{u.role}", "node": u.node, "key": u.key, "role": u.role,
                               "count": u.count, "first_seen": u.first_seen, "last_seen": u.last_seen}
                              for u in batch.usage.values()])
+        tx.run("""UNWIND $rows AS r MERGE (c:Cursor {path: r.path}) SET c += r""",
+               rows=[dataclasses.asdict(c) for c in batch.cursors.values()])
         tx.run(_MEMBERS, rows=[{"id": f"{m.node}|{m.key}", "node": m.node, "key": m.key, "role": "",
                                 "count": m.count, "first_seen": m.first_seen, "last_seen": m.last_seen}
                                for m in batch.members.values()])
-        _bump(tx)
+        if batch.nodes or batch.edges or batch.runs:
+            _bump(tx)
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int:
         rows: dict[str, dict[str, Any]] = {}
@@ -197,6 +202,11 @@ class Neo4jStore:
             _bump(tx)
 
         self._write(work)
+
+    def cursors(self) -> dict[str, Cursor]:
+        records = self._read("MATCH (c:Cursor) RETURN c")
+        return {c["path"]: Cursor(**{f.name: c[f.name] for f in dataclasses.fields(Cursor)})
+                for c in (r["c"] for r in records)}
 
     # -- reads -------------------------------------------------------------------------------
 

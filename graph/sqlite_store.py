@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from graph.batch import EVIDENCE_SAMPLE, Batch
+from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
 from graph.errors import UnknownStoreError
 from graph.model import Edge, Member, Node, Usage
 from graph.store import EdgeKey, register_backend
@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS issues (
     key TEXT PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL,
     path TEXT NOT NULL, line INTEGER, byte_offset INTEGER, snippet TEXT);
 CREATE TABLE IF NOT EXISTS crawls (id INTEGER PRIMARY KEY AUTOINCREMENT, report TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (
+    path TEXT PRIMARY KEY, byte_offset INTEGER NOT NULL, line INTEGER NOT NULL, head_length INTEGER NOT NULL,
+    head_digest TEXT NOT NULL, tail_digest TEXT NOT NULL, size INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_version', '1');
 """
 
@@ -182,7 +185,12 @@ class SqliteStore:
                 (u.node, u.key, u.role, u.count, u.first_seen, u.last_seen) for u in batch.usage.values()])
             db.executemany(_UPSERT_MEMBER, [
                 (m.node, m.key, m.count, m.first_seen, m.last_seen) for m in batch.members.values()])
-            self._bump(db)
+            db.executemany("INSERT OR REPLACE INTO cursors (path, byte_offset, line, head_length, head_digest,"
+                           " tail_digest, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(c.path, c.offset, c.line, c.head_length, c.head_digest, c.tail_digest, c.size)
+                            for c in batch.cursors.values()])
+            if batch.nodes or batch.edges or batch.runs:
+                self._bump(db)
 
     def _bump(self, db: sqlite3.Connection) -> None:
         db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
@@ -223,6 +231,12 @@ class SqliteStore:
             db.executemany("UPDATE nodes SET props = json_set(props, '$.rank', ?) WHERE id = ?",
                            [(round(rank, 8), node) for node, rank in ranks.items()])
             self._bump(db)
+
+    def cursors(self) -> dict[str, Cursor]:
+        rows = self._db.execute(
+            "SELECT path, byte_offset, line, head_length, head_digest, tail_digest, size FROM cursors")
+        return {path: Cursor(path=path, offset=offset, line=line, head_length=length, head_digest=head,
+                             tail_digest=tail, size=size) for path, offset, line, length, head, tail, size in rows}
 
     # -- reads -------------------------------------------------------------------------------
 

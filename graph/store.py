@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from graph.batch import Batch
+from graph.batch import Batch, Cursor
 from graph.errors import UnknownStoreError
 from graph.model import Edge, Member, Node, Usage
 from parsers import Evidence, ParseIssue
@@ -39,6 +39,8 @@ class Store(Protocol):
     def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str) -> None: ...
 
     def set_ranks(self, ranks: dict[str, float]) -> None: ...
+
+    def cursors(self) -> dict[str, Cursor]: ...
 
     # -- reads
     def node(self, node_id: str) -> Node | None: ...

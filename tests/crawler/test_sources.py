@@ -12,7 +12,7 @@ from parsers import ParseIssue, SourceRecord
 
 
 def _read_all(spec: SourceSpec) -> list[SourceRecord | ParseIssue]:
-    return [item for path, kind in discover(spec) for item in read(spec, path, kind)]
+    return [r.item for path, kind in discover(spec) for r in read(spec, path, kind)]
 
 
 def test_a_sql_file_is_one_record_with_its_origin_and_defaults(tmp_path: Path) -> None:
@@ -54,10 +54,9 @@ def test_bad_lines_become_issues_and_reading_goes_on(tmp_path: Path) -> None:
     items = _read_all(SourceSpec(path=str(trace)))
     issues = [item for item in items if isinstance(item, ParseIssue)]
     records = [item for item in items if isinstance(item, SourceRecord)]
-    assert [i.code for i in issues] == ["bad_json", "bad_json", "missing_query", "bad_encoding", "bad_json"]
-    assert [i.origin.line for i in issues] == [1, 3, 4, 5, 6]
-    assert "cut short" in issues[-1].message
-    assert [r.origin.line for r in records] == [2, 5]
+    assert [i.code for i in issues] == ["bad_json", "bad_json", "missing_query", "bad_encoding"]
+    assert [i.origin.line for i in issues] == [1, 3, 4, 5]
+    assert [r.origin.line for r in records] == [2, 5], "the line cut short is left for a later crawl"
     assert records[1].text == "select \ufffd from t"
     assert all(i.snippet is None for i in issues), "unreadable lines cannot be redacted, so are not copied"
 
