@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 DEMO_STORE := sqlite:///.demo/lineage.db
 PORT ?= 8050
 
-.PHONY: help venv demo test bench lint browser clean
+.PHONY: help venv demo test bench lint browser servers neo4j-start neo4j-stop clean
 
 help:
 	@echo "make demo   - set up, crawl fixtures/demo into $(DEMO_STORE), serve the dashboard on 127.0.0.1:$(PORT)"
 	@echo "make test   - set up everything the tests need and run the whole suite"
 	@echo "make bench  - run the benchmarks in bench/ against the peer tools"
 	@echo "make lint   - ruff and mypy over the packages"
+	@echo "make neo4j-start / neo4j-stop - a local Neo4j 5.26 on 127.0.0.1:7687 (prints its store URL)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +31,28 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
+# PostgreSQL and MariaDB from Debian, for the tests that crawl real servers' logs.
+servers:
+	bash tests/servers/install.sh
+
+# Neo4j Community 5.26, built from Maven Central jars and started embedded (graph/neo4j_server/).
+neo4j-start:
+	@bash graph/neo4j_server/neo4j.sh start
+
+neo4j-stop:
+	@bash graph/neo4j_server/neo4j.sh stop
+
 demo: venv
 	rm -rf .demo
 	$(BIN)/lineage crawl --config fixtures/demo/crawl.toml --store $(DEMO_STORE)
 	$(BIN)/lineage serve --store $(DEMO_STORE) --host 127.0.0.1 --port $(PORT)
 
-test: venv browser
-	$(BIN)/python -m pytest
+# The suite runs against a real Neo4j (started here, stopped after, whatever the outcome) and
+# real PostgreSQL/MariaDB servers, which the tests start themselves.
+test: venv browser servers
+	@url=$$(bash graph/neo4j_server/neo4j.sh start) || exit 1; \
+	status=0; LINEAGE_TEST_NEO4J="$$url" LINEAGE_REQUIRE_SERVERS=1 $(BIN)/python -m pytest || status=$$?; \
+	bash graph/neo4j_server/neo4j.sh stop; exit $$status
 
 lint: venv
 	$(BIN)/ruff check parsers crawler graph dashboard tests bench
@@ -47,4 +63,5 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .demo .lineage .pytest_cache .mypy_cache .ruff_cache
+	-bash graph/neo4j_server/neo4j.sh stop 2>/dev/null
+	rm -rf $(VENV) .demo .lineage .neo4j .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import crawler.logs  # noqa: F401  (registers the database log readers)
+import crawler.sources  # noqa: F401  (registers the SQL file and trace readers)
 from crawler.crawl import CrawlReport, crawl
-from crawler.sources import FieldMap, SourceSpec
+from crawler.registry import FieldMap, SourceSpec
 
 __all__ = ["CrawlReport", "FieldMap", "SourceSpec", "crawl"]

@@ -22,7 +22,7 @@ from crawler import config as crawl_config
 from crawler import render
 from crawler.crawl import crawl as run_crawl
 from crawler.errors import CrawlerError
-from crawler.sources import source_types
+from crawler.registry import source_types
 from crawler.timestamps import normalize
 from graph.errors import GraphError
 from graph.export import dumps, export, load

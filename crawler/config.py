@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from crawler.errors import ConfigError
-from crawler.sources import FieldMap, SourceSpec
+from crawler.registry import FieldMap, SourceSpec
 
-_SPEC_KEYS = {"path", "type", "dialect", "namespace", "database", "schema", "fields"}
+_SPEC_KEYS = {"path", "type", "dialect", "namespace", "database", "schema", "fields", "log_line_prefix",
+              "include", "exclude"}
 _DEFAULT_KEYS = _SPEC_KEYS - {"path", "type"}
 
 
@@ -76,7 +77,20 @@ def spec_of(settings: Mapping[str, Any]) -> SourceSpec:
     fields = settings.get("fields")
     if fields is not None and not isinstance(fields, Mapping):
         raise ConfigError("fields must be a table of trace field names")
-    return SourceSpec(**{**settings, "fields": FieldMap.of(fields)})
+    lists = {key: _filters(key, settings.get(key)) for key in ("include", "exclude")}
+    return SourceSpec(**{**settings, **lists, "fields": FieldMap.of(fields)})
+
+
+_FILTER_FIELDS = {"user", "database", "application", "kind"}
+
+
+def _filters(key: str, value: Any) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or set(value) - _FILTER_FIELDS:
+        raise ConfigError(f"{key} must be a table with lists under {', '.join(sorted(_FILTER_FIELDS))}")
+    return {field: tuple(str(v) for v in (values if isinstance(values, list) else [values]))
+            for field, values in value.items()}
 
 
 def _table(value: Any, allowed: set[str], where: str) -> dict[str, Any]:

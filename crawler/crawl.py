@@ -18,12 +18,13 @@ from typing import Any
 import graph
 import parsers
 from crawler.cursors import advance, resume
-from crawler.sources import SourceSpec, discover, is_appended, read
+from crawler.registry import SourceSpec, discover, is_appended, read
 from graph import Store
 from graph.batch import Cursor
 from graph.gc import DEFAULT_STALE_AFTER, collect
 from graph.ranking import update_ranks
-from parsers import LineageEvent, ParseIssue
+from parsers import LineageEvent, ParseIssue, SourceRecord
+from parsers.sessions import Session
 
 ISSUE_SAMPLE = 20
 
@@ -36,6 +37,9 @@ class CrawlReport:
     seconds: float
     files: int
     records: int
+    statements_failed: int
+    statements_rolled_back: int
+    filtered: int
     events: int
     written: int
     already_seen: int
@@ -91,6 +95,9 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 500,
         seconds=round(time.perf_counter() - started, 3),
         files=tally.counts["files"],
         records=tally.counts["records"],
+        statements_failed=tally.counts["statements_failed"],
+        statements_rolled_back=tally.counts["statements_rolled_back"],
+        filtered=tally.counts["filtered"],
         events=tally.counts["events"],
         written=tally.counts["written"],
         already_seen=tally.counts["already_seen"],
@@ -126,6 +133,7 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
         issues.append(start.issue)
     clock = time.perf_counter()
     position: tuple[int, int] | None = None
+    sessions: dict[str, Session] = {}
     for read_item in read(spec, path, source_type, start):
         position = (read_item.offset, read_item.line)
         item = read_item.item
@@ -133,9 +141,9 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
             issues.append(item)
             continue
         tally.counts["records"] += 1
-        result = parsers.parse(item)
-        events.extend(result.events)
-        issues.extend(result.issues)
+        found, problems = _parse(spec, item, sessions, tally)
+        events.extend(found)
+        issues.extend(problems)
         if len(events) >= batch_size:
             tally.timings["read_parse"] += time.perf_counter() - clock
             _flush(store, events, issues, advance(path, *position), tally)
@@ -143,6 +151,27 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
     tally.timings["read_parse"] += time.perf_counter() - clock
     if position is not None or issues:
         _flush(store, events, issues, advance(path, *position) if position else None, tally)
+
+
+def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],
+           tally: _Tally) -> tuple[list[LineageEvent], tuple[ParseIssue, ...]]:
+    """A record's events, after its session's state and the spec's noise filters."""
+    status = record.attributes.get("status", "completed")
+    if status != "completed":
+        tally.counts[f"statements_{status}"] += 1  # it wrote nothing: no lineage, but counted
+        return [], ()
+    if not all(spec.wants(field, getattr(record, attr)) for field, attr in _RECORD_FILTERS):
+        tally.counts["filtered"] += 1
+        return [], ()
+    session = sessions.setdefault(record.session_id, Session()) if record.session_id else None
+    result = parsers.parse(session.prepare(record) if session else record)
+    events = session.observe(result) if session else list(result.events)
+    kept = [event for event in events if spec.wants("kind", event.statement_kind)]
+    tally.counts["filtered"] += len(events) - len(kept)
+    return kept, result.issues
+
+
+_RECORD_FILTERS = (("user", "user"), ("database", "database"), ("application", "application"))
 
 
 def _flush(store: Store, events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None,

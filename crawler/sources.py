@@ -1,124 +1,19 @@
-"""Readers of raw sources: each turns a file into SourceRecords (or ParseIssues for what it
-cannot read), remembering where every record came from. Registered by source type.
+"""Readers of SQL files and JSON-lines query traces: each turns a file into SourceRecords (or
+ParseIssues for what it cannot read), remembering where every record came from.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import glob
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from crawler.cursors import Start
-from crawler.errors import ConfigError, SourceNotFoundError
+from crawler.registry import Item, Read, SourceSpec, reader
+from crawler.streams import lines_from, open_stream
 from crawler.timestamps import from_epoch, normalize
 from parsers import Origin, ParseIssue, SourceRecord
-
-Item = SourceRecord | ParseIssue
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Read:
-    """An item and where reading stands after it (byte offset, lines), for the cursor."""
-
-    item: Item
-    offset: int
-    line: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class FieldMap:
-    """Where a trace keeps each field; dotted paths reach into nested objects."""
-
-    query: str = "query"
-    timestamp: str = "timestamp"
-    user: str = "user"
-    database: str = "database"
-    schema: str = "schema"
-    session_id: str = "session_id"
-    application: str = "application"
-    dialect: str = "dialect"
-    namespace: str = "namespace"
-
-    @classmethod
-    def of(cls, mapping: Mapping[str, str] | None) -> FieldMap:
-        mapping = dict(mapping or {})
-        unknown = set(mapping) - {field.name for field in dataclasses.fields(cls)}
-        if unknown:
-            raise ConfigError(f"unknown trace field(s) {', '.join(sorted(unknown))}")
-        return cls(**mapping)
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class SourceSpec:
-    """One thing to crawl: a path (file, directory or glob) and how to read what is there."""
-
-    path: str
-    type: str | None = None
-    dialect: str | None = None
-    namespace: str | None = None
-    database: str | None = None
-    schema: str | None = None
-    fields: FieldMap = FieldMap()
-
-
-Reader = Callable[[SourceSpec, Path, Start], Iterator[Read]]
-_READERS: dict[str, Reader] = {}
-_BY_SUFFIX: dict[str, str] = {}
-_REWRITTEN: set[str] = set()  # source types whose files are edited, not appended to (scripts)
-
-
-def reader(source_type: str, *suffixes: str, appended: bool = True) -> Callable[[Reader], Reader]:
-    """Register a reader for a source type and the file suffixes it claims in directories."""
-
-    def add(function: Reader) -> Reader:
-        _READERS[source_type] = function
-        for suffix in suffixes:
-            _BY_SUFFIX[suffix] = source_type
-        if not appended:
-            _REWRITTEN.add(source_type)
-        return function
-
-    return add
-
-
-def is_appended(source_type: str) -> bool:
-    """Whether files of this type only grow (logs), so a rewrite is worth reporting."""
-    return source_type not in _REWRITTEN
-
-
-def source_types() -> list[str]:
-    return sorted(_READERS)
-
-
-def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
-    """The files a spec names, each with the source type that reads it, in a stable order."""
-    if spec.type is not None and spec.type not in _READERS:
-        raise ConfigError(f"unknown source type {spec.type!r} (known: {', '.join(source_types())})")
-    root = Path(spec.path)
-    if root.is_file():
-        candidates = [root]
-    elif root.is_dir():
-        candidates = sorted(p for p in root.rglob("*") if p.is_file())
-    else:
-        candidates = sorted(Path(p) for p in glob.glob(spec.path, recursive=True) if Path(p).is_file())
-        if not candidates:
-            raise SourceNotFoundError(f"no such file or directory: {spec.path}")
-    found = []
-    for path in (candidate.resolve() for candidate in candidates):
-        source_type = spec.type or _BY_SUFFIX.get(path.suffix.lower())
-        if source_type is None and root.is_file():
-            raise ConfigError(f"cannot tell what kind of source {path} is; give its type")
-        if source_type is not None:
-            found.append((path, source_type))
-    return found
-
-
-def read(spec: SourceSpec, path: Path, source_type: str, start: Start | None = None) -> Iterator[Read]:
-    """What is in ``path`` from ``start`` on (the whole file by default)."""
-    return _READERS[source_type](spec, path, start or Start())
 
 
 def _decode(data: bytes, path: Path, offset: int, line: int | None) -> tuple[str, ParseIssue | None]:
@@ -139,8 +34,9 @@ def _decode(data: bytes, path: Path, offset: int, line: int | None) -> tuple[str
 def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
     """A file of SQL statements (what was added since ``start``): one record; the parser
     splits it and keeps each statement's offset."""
-    with path.open("rb") as stream:
-        stream.seek(start.offset)
+    with open_stream(path) as stream:
+        if start.offset:
+            stream.seek(start.offset)
         data = stream.read()
     if not data.strip():
         return
@@ -158,20 +54,6 @@ def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
         database=spec.database,
         schema=spec.schema,
     ), end, lines)
-
-
-def lines_from(path: Path, start: Start) -> Iterator[tuple[bytes, int, int]]:
-    """Complete lines from ``start`` on, each with its byte offset and line number. A last
-    line without its newline is left for a later crawl: the writer may still be on it."""
-    offset, number = start.offset, start.line
-    with path.open("rb") as stream:
-        stream.seek(offset)
-        for raw in stream:
-            if not raw.endswith(b"\n"):
-                return
-            number += 1
-            yield raw, offset, number
-            offset += len(raw)
 
 
 @reader("sql_trace", ".jsonl", ".ndjson")

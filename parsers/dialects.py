@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokens import Token
 
 from parsers.errors import UnknownDialectError
 
@@ -42,8 +44,103 @@ DEFAULT_SCHEMA = {
 # and GRANT/REVOKE/SHOW/EXPLAIN everywhere.
 NO_LINEAGE_COMMANDS = frozenset({
     "ANALYZE", "CHECKPOINT", "DEALLOCATE", "DISCARD", "EXPLAIN", "FLUSH", "GRANT", "KILL", "LISTEN",
-    "LOCK", "NOTIFY", "OPTIMIZE", "REINDEX", "RESET", "REVOKE", "SHOW", "UNLISTEN", "VACUUM",
+    "LOCK", "NOTIFY", "OPTIMIZE", "PREPARE", "REINDEX", "RESET", "REVOKE", "SHOW", "UNLISTEN", "VACUUM",
 })
+# CREATE/ALTER/DROP of things that hold no data: users, roles, routines, indexes, types...
+# (routine bodies are parsed for lineage where a dialect supports it, not here).
+NO_DATA_OBJECTS = frozenset({
+    "USER", "ROLE", "GROUP", "EXTENSION", "FUNCTION", "PROCEDURE", "TRIGGER", "EVENT", "INDEX", "UNIQUE",
+    "SEQUENCE", "TYPE", "DOMAIN", "POLICY", "PUBLICATION", "SUBSCRIPTION", "SERVER", "RULE", "AGGREGATE",
+    "OPERATOR", "COLLATION", "LANGUAGE", "TABLESPACE", "STATISTICS", "DATABASE", "SCHEMA",
+})
+_MODIFIERS = frozenset({"OR", "REPLACE", "DEFINER", "DEFINITELY", "IF", "NOT", "EXISTS", "TEMP", "TEMPORARY",
+                        "UNIQUE", "CONCURRENTLY", "AGGREGATE", "CONSTRAINT", "TRUSTED", "PROCEDURAL", "SQL",
+                        "SECURITY", "ALGORITHM", "=", "@", "CURRENT_USER"})
+
+
+def no_lineage_kind(words: list[str]) -> str | None:
+    """The kind of a statement known to move no data, from its first words (upper case), so it
+    needs no parse: ``VACUUM``, ``CREATE USER``, ``DROP FUNCTION`` ... Else None.
+
+    >>> no_lineage_kind(["CREATE", "OR", "REPLACE", "FUNCTION", "f"])
+    'CREATE FUNCTION'
+    >>> no_lineage_kind(["CREATE", "TABLE", "t"]) is None
+    True
+    """
+    if not words:
+        return None
+    if words[0] in NO_LINEAGE_COMMANDS:
+        return words[0]
+    if words[0] in ("CREATE", "ALTER", "DROP", "COMMENT"):
+        for word in words[1:8]:
+            if word in NO_DATA_OBJECTS and not (word == "UNIQUE" and "INDEX" not in words[:6]):
+                return f"{words[0]} {word}"
+            if word not in _MODIFIERS and not word.startswith(("`", "'", '"')) and "@" not in word:
+                return None
+    return None
+
+
+_SEARCH_PATH = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?search_path\s*(?:to|=)\s*(.+?)\s*;?\s*$",
+                          re.IGNORECASE | re.DOTALL)
+
+
+def search_path_schema(statement: str) -> str | None:
+    """The schema bare names resolve to after PostgreSQL's ``SET search_path``: its first entry
+    other than ``"$user"`` (https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATH).
+
+    >>> search_path_schema('SET search_path TO "$user", features, public')
+    'features'
+    >>> search_path_schema("select 1") is None
+    True
+    """
+    match = _SEARCH_PATH.match(statement)
+    if not match:
+        return None
+    for entry in match.group(1).split(","):
+        name = entry.strip()
+        if name and name.strip('"') != "$user":
+            return name[1:-1] if name.startswith('"') else name.lower()
+    return None
+
+
+def use_changes(dialect: Dialect, kind: str | None, name: str) -> dict[str, str]:
+    """What ``USE [kind] name`` sets: MySQL, Hive and Spark switch the database; Snowflake,
+    SQL Server and Databricks switch the database, or the schema with ``USE SCHEMA``
+    (https://docs.snowflake.com/en/sql-reference/sql/use); warehouses and roles name no data."""
+    kind = (kind or "").upper()
+    if kind in ("WAREHOUSE", "ROLE", "SECONDARY ROLES", "CATALOG"):
+        return {}
+    if kind == "SCHEMA" and not has_two_part_names(dialect):
+        if "." in name:
+            database, schema = name.rsplit(".", 1)
+            return {"database": database, "schema": schema}
+        return {"schema": name}
+    return {"database": name}
+
+
+# Clauses sqlglot does not parse, dropped from the tokens before parsing because they change
+# nothing about lineage: PostgreSQL's CREATE TEMP TABLE ... ON COMMIT DROP | DELETE ROWS |
+# PRESERVE ROWS (https://www.postgresql.org/docs/current/sql-createtable.html).
+_IGNORED_CLAUSES = {
+    "postgres": (("on", "commit", "drop"), ("on", "commit", "delete", "rows"), ("on", "commit", "preserve", "rows")),
+}
+
+
+def without_ignored_clauses(dialect: Dialect, tokens: list[Token]) -> list[Token]:
+    clauses = _IGNORED_CLAUSES.get(name_of(dialect))
+    if not clauses:
+        return tokens
+    words = [token.text.lower() for token in tokens]
+    kept: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        clause = next((c for c in clauses if tuple(words[index:index + len(c)]) == c), None)
+        if clause is not None:
+            index += len(clause)
+            continue
+        kept.append(tokens[index])
+        index += 1
+    return kept
 
 
 @cache

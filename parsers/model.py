@@ -246,3 +246,5 @@ class ParseResult(Record):
     record_key: str
     events: tuple[LineageEvent, ...] = ()
     issues: tuple[ParseIssue, ...] = ()
+    # Session defaults the record changed for the records after it: (("schema", "features"),)
+    sets: tuple[tuple[str, str], ...] = ()

@@ -22,7 +22,8 @@ def register(*source_types: str) -> Callable[[Parser], Parser]:
     return add
 
 
-register("sql_file", "sql_trace")(parse_sql_record)
+# Every record whose text is SQL, whatever log it came from.
+register("sql_file", "sql_trace", "postgres_log", "mysql_general", "mysql_slow", "warehouse_history")(parse_sql_record)
 
 
 def parse(record: SourceRecord) -> ParseResult:

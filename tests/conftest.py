@@ -46,3 +46,6 @@ def demo_store(demo_store_url: str) -> Iterator[Store]:
     store = open_store(demo_store_url, read_only=True)
     yield store
     store.close()
+
+
+from tests.servers.live import mariadb_logs, postgres_logs  # noqa: E402, F401  (session-wide server fixtures)

@@ -9,7 +9,8 @@
 # Env: NEO4J_PORT (7687), NEO4J_PASSWORD (lineage-test; at least 8 characters; set it empty to
 # disable auth), NEO4J_START_TIMEOUT (120 s), NEO4J_HEAP (1g), NEO4J_JAVA (java, Java 17 or 21).
 # Everything at run time lives in <repo>/.neo4j/: lib/ (jars), data/ (store and Neo4j's own logs),
-# neo4j.log (launcher output), neo4j.pid. Delete .neo4j/data to reset the database.
+# neo4j.log (launcher output), neo4j.pid, port and url (of the running server). Delete
+# .neo4j/data to reset the database.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,20 +49,35 @@ running_pid() {
     fi
 }
 
+# The running server's port wins over NEO4J_PORT.
+use_running_port() {
+    local running
+    running=$(cat "$STATE/port" 2>/dev/null || echo "$PORT")
+    [[ -z ${NEO4J_PORT:-} || $running == "$PORT" ]] || say "already running on port $running (not NEO4J_PORT=$PORT)"
+    PORT=$running
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+
+# Serialises start/stop of this checkout (released when the script exits).
+lock() {
+    mkdir -p "$STATE"
+    exec 9>"$STATE/lock"
+    flock 9
+}
 
 ready() { grep -qF "neo4j ready bolt://127.0.0.1:$PORT" "$LOG" 2>/dev/null && port_open; }
 
 # Copies org.neo4j:neo4j and neo4j-bolt with their dependencies from Maven Central into lib/;
 # fetched again when pom.xml changes.
 fetch_jars() {
-    local stamp
+    local stamp t0=$SECONDS
     stamp=$(cksum <"$HERE/pom.xml")
     [[ -f $LIB/.fetched && $(<"$LIB/.fetched") == "$stamp" ]] && return 0
     command -v mvn >/dev/null || { say "mvn not found (apt-get install maven)"; exit 1; }
     say "fetching the Neo4j jars from Maven Central into $LIB"
     rm -rf "$LIB" "$LIB.tmp"
-    if ! mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies \
+    if ! mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies \
         -DoutputDirectory="$LIB.tmp" >"$STATE/fetch.log" 2>&1; then
         tail -n 40 "$STATE/fetch.log" >&2
         say "fetching the jars failed (log: $STATE/fetch.log)"
@@ -69,6 +85,7 @@ fetch_jars() {
     fi
     echo "$stamp" >"$LIB.tmp/.fetched"
     mv "$LIB.tmp" "$LIB"
+    say "fetched $(find "$LIB" -name "*.jar" | wc -l) jars in $((SECONDS - t0))s"
 }
 
 fail_start() {
@@ -81,7 +98,7 @@ wait_ready() {
     local pid=$1 deadline=$((SECONDS + TIMEOUT))
     until ready; do
         if ! kill -0 "$pid" 2>/dev/null; then
-            rm -f "$PIDFILE"
+            rm -f "$PIDFILE" "$STATE/port" "$STATE/url"
             fail_start "the server exited while starting"
         fi
         if ((SECONDS >= deadline)); then
@@ -94,10 +111,12 @@ wait_ready() {
 
 start() {
     local pid
+    lock
     pid=$(running_pid)
     if [[ -n $pid ]]; then
+        use_running_port
         wait_ready "$pid"
-        url
+        cat "$STATE/url"
         return 0
     fi
     if port_open; then
@@ -108,28 +127,31 @@ start() {
         say "NEO4J_PASSWORD must have at least 8 characters (or be empty to disable auth)"
         exit 1
     fi
-    mkdir -p "$STATE"
     fetch_jars
     [[ -f $LOG ]] && mv -f "$LOG" "$LOG.prev"
+    local t0=$SECONDS
     say "starting Neo4j on 127.0.0.1:$PORT (log: $LOG)"
     # setsid: its own session, so a Ctrl-C in the calling shell does not reach it.
     NEO4J_PASSWORD=$PASSWORD setsid "$JAVA" -Xms256m "-Xmx$HEAP" -XX:+UseSerialGC \
         -XX:-OmitStackTraceInFastThrow -Dio.netty.tryReflectionSetAccessible=true \
         --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
         --add-opens=java.base/java.lang=ALL-UNNAMED \
-        -cp "$LIB/*" "$HERE/Neo4jLauncher.java" "$DATA" "$PORT" </dev/null >"$LOG" 2>&1 &
+        -cp "$LIB/*" "$HERE/Neo4jLauncher.java" "$DATA" "$PORT" </dev/null >"$LOG" 2>&1 9>&- &
     pid=$!
     echo "$pid" >"$PIDFILE"
+    echo "$PORT" >"$STATE/port"
+    (umask 077 && url >"$STATE/url")
     wait_ready "$pid"
-    say "ready after ${SECONDS}s (pid $pid)"
+    say "ready in $((SECONDS - t0))s (pid $pid)"
     url
 }
 
 stop() {
     local pid i
+    lock
     pid=$(running_pid)
     if [[ -z $pid ]]; then
-        rm -f "$PIDFILE"
+        rm -f "$PIDFILE" "$STATE/port" "$STATE/url"
         say "not running"
         return 0
     fi
@@ -143,16 +165,17 @@ stop() {
         kill -KILL "$pid" 2>/dev/null || true
         while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
     fi
-    rm -f "$PIDFILE"
+    rm -f "$PIDFILE" "$STATE/port" "$STATE/url"
     say "stopped"
 }
 
 status() {
     local pid
     pid=$(running_pid)
+    [[ -n $pid ]] && use_running_port
     if [[ -n $pid ]] && ready; then
         say "running (pid $pid)"
-        url
+        cat "$STATE/url"
     elif [[ -n $pid ]]; then
         say "starting (pid $pid)"
         exit 3

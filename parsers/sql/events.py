@@ -32,8 +32,10 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
     )
     events = []
     issues: list[ParseIssue] = []
+    sets: dict[str, str] = {}
     record_key = record.key()
     for lineage in analyze(record.text, context):
+        sets.update(lineage.sets)
         origin = _statement_origin(record, lineage)
         issues.extend(
             ParseIssue(code=i.code, message=i.message, severity=i.severity, origin=origin,  # type: ignore[arg-type]
@@ -42,7 +44,7 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
         )
         if lineage.has_lineage:
             events.append(_event(record, record_key, lineage, context, origin))
-    return ParseResult(record_key=record_key, events=tuple(events), issues=tuple(issues))
+    return ParseResult(record_key=record_key, events=tuple(events), issues=tuple(issues), sets=tuple(sets.items()))
 
 
 def _statement_origin(record: SourceRecord, lineage: StatementLineage) -> Origin:

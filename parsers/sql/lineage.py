@@ -17,7 +17,7 @@ from sqlglot.errors import ParseError, SqlglotError
 
 from parsers import dialects
 from parsers.model import DatasetRef
-from parsers.naming import NameContext, table_ref
+from parsers.naming import NameContext, file_ref, table_ref
 from parsers.sql.statements import Statement, split
 from parsers.sql.tables import table_roles
 
@@ -40,6 +40,8 @@ class StatementLineage:
     output_kind: str = "table"
     issues: tuple[StatementIssue, ...] = ()
     confidence: float = 1.0
+    # Session defaults this statement changes for the ones after it (USE, SET search_path).
+    sets: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_lineage(self) -> bool:
@@ -86,10 +88,17 @@ def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None) 
             if statement.cacheable:
                 cache.put(key, cached)
         results.append(dataclasses.replace(cached, statement=statement))
+        if cached.sets:
+            changes = dict(cached.sets)
+            context = dataclasses.replace(context, database=changes.get("database", context.database),
+                                          schema=changes.get("schema", context.schema))
     return results
 
 
 def _analyze_statement(sql: str, statement: Statement, context: NameContext) -> StatementLineage:
+    quiet = dialects.no_lineage_kind([t.text.upper() for t in statement.tokens[:10]])
+    if quiet is not None:
+        return StatementLineage(statement=statement, kind=quiet)
     try:
         tree = _parse(sql, statement, context)
     except SqlglotError as error:
@@ -99,14 +108,18 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext) -> 
             issues=(StatementIssue(code="unparseable_sql", message=_describe(error)),),
             confidence=0.0,
         )
+    if isinstance(tree, exp.Use) and tree.this is not None:
+        changes = dialects.use_changes(context.dialect, tree.args.get("kind") and str(tree.args["kind"]),
+                                       tree.this.sql(dialect=context.dialect).replace('"', "").replace("`", ""))
+        return StatementLineage(statement=statement, kind="USE", sets=tuple(changes.items()))
     if tree is None or isinstance(tree, exp.Command):
         return _unsupported(statement, tree)
     roles = table_roles(tree)
     return StatementLineage(
         statement=statement,
         kind=roles.kind,
-        inputs=tuple(table_ref(table, context) for table in roles.inputs),
-        outputs=tuple(table_ref(table, context) for table in roles.outputs),
+        inputs=tuple(table_ref(table, context) for table in roles.inputs) + tuple(map(file_ref, roles.files_in)),
+        outputs=tuple(table_ref(table, context) for table in roles.outputs) + tuple(map(file_ref, roles.files_out)),
         output_kind=roles.output_kind,
     )
 
@@ -114,12 +127,16 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext) -> 
 def _parse(sql: str, statement: Statement, context: NameContext) -> exp.Expr | None:
     if not statement.tokens:
         raise ParseError("the SQL could not be tokenized (an unterminated quote or comment?)")
-    trees = context.dialect.parser().parse(list(statement.tokens), sql)
+    tokens = dialects.without_ignored_clauses(context.dialect, list(statement.tokens))
+    trees = context.dialect.parser().parse(tokens, sql)
     return trees[0] if trees else None
 
 
 def _unsupported(statement: Statement, tree: exp.Expr | None) -> StatementLineage:
     word = tree.name.upper() if tree is not None else "statement"
+    schema = dialects.search_path_schema(statement.text)
+    if schema is not None:
+        return StatementLineage(statement=statement, kind="SET", sets=(("schema", schema),))
     if word in dialects.NO_LINEAGE_COMMANDS:
         return StatementLineage(statement=statement, kind=word)
     return StatementLineage(

@@ -66,14 +66,40 @@ def split(sql: str, dialect: str | Dialect) -> list[Statement]:
     return statements
 
 
+_ROUTINES = frozenset({"FUNCTION", "PROCEDURE", "TRIGGER", "EVENT"})
+_CLOSERS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
+
+
 def _chunks(tokens: list[Token]) -> list[list[Token]]:
+    """Statements as token lists: split at semicolons, except inside the BEGIN ... END body of
+    a routine (MySQL, T-SQL, PL/SQL style), whose own statements end in semicolons too."""
     chunks: list[list[Token]] = [[]]
-    for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
+    depth = 0
+    for index, token in enumerate(tokens):
+        chunk = chunks[-1]
+        if token.token_type == TokenType.SEMICOLON and depth == 0:
             chunks.append([])
-        else:
-            chunks[-1].append(token)
+            continue
+        chunk.append(token)
+        if _in_routine(chunk):
+            depth += _nesting(token, tokens[index + 1] if index + 1 < len(tokens) else None)
+            depth = max(depth, 0)
     return [chunk for chunk in chunks if chunk]
+
+
+def _in_routine(chunk: list[Token]) -> bool:
+    words = [t.text.upper() for t in chunk[:8]]
+    return bool(words) and words[0] == "CREATE" and any(word in _ROUTINES for word in words)
+
+
+def _nesting(token: Token, following: Token | None) -> int:
+    word = token.text.upper()
+    if word in ("BEGIN", "CASE"):
+        return 1
+    if word == "END":
+        after = following.text.upper() if following is not None else ""
+        return 0 if after in _CLOSERS else -1
+    return 0
 
 
 def _statement(sql: str, tokens: list[Token]) -> Statement:

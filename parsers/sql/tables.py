@@ -26,10 +26,12 @@ class TableRoles:
     inputs: tuple[exp.Table, ...] = ()
     outputs: tuple[exp.Table, ...] = ()
     output_kind: str = "table"
+    files_in: tuple[str, ...] = ()
+    files_out: tuple[str, ...] = ()
 
     @property
     def has_lineage(self) -> bool:
-        return bool(self.inputs or self.outputs)
+        return bool(self.inputs or self.outputs or self.files_in or self.files_out)
 
 
 _NO_LINEAGE = TableRoles(kind="OTHER")
@@ -37,10 +39,12 @@ _NO_LINEAGE = TableRoles(kind="OTHER")
 
 def table_roles(statement: exp.Expr) -> TableRoles:
     """Read and written tables of one statement; statements without data flow give none."""
+    if isinstance(statement, exp.Copy):
+        return _copy_roles(statement)
     kind, targets, output_kind = _targets(statement)
     if kind is None:
         return _NO_LINEAGE
-    target_ids = {id(table) for table in targets}
+    target_ids = {id(table) for table in targets} | {id(alias) for alias in _delete_aliases(statement)}
     inputs = tuple(table for table in _real_tables(statement) if id(table) not in target_ids)
     return TableRoles(kind=kind, inputs=_unique(inputs), outputs=_unique(targets), output_kind=output_kind)
 
@@ -50,13 +54,39 @@ def _targets(statement: exp.Expr) -> tuple[str | None, tuple[exp.Table, ...], st
         return "INSERT", _as_tables(statement.this), "table"
     if isinstance(statement, exp.Create):
         return _create_targets(statement)
+    if isinstance(statement, exp.Delete) and _delete_aliases(statement):
+        return "DELETE", _multi_table_delete_targets(statement), "table"
     if isinstance(statement, (exp.Merge, exp.Update, exp.Delete)):
         return statement.key.upper(), _as_tables(statement.this), "table"
     if isinstance(statement, exp.Select) and statement.args.get("into"):
-        return "SELECT INTO", _as_tables(statement.args["into"].this), "table"
+        into = statement.args["into"]
+        return "SELECT INTO", _as_tables(into.this), "temporary" if into.args.get("temporary") else "table"
     if isinstance(statement, exp.Query):
         return "SELECT", (), "table"
     return None, (), "table"
+
+
+def _delete_aliases(statement: exp.Expr) -> list[exp.Table]:
+    """MySQL's ``DELETE s FROM t AS s JOIN ...`` names its targets by alias."""
+    return list(statement.args.get("tables") or []) if isinstance(statement, exp.Delete) else []
+
+
+def _multi_table_delete_targets(statement: exp.Delete) -> tuple[exp.Table, ...]:
+    aliases = {alias.name for alias in _delete_aliases(statement)}
+    listed = {id(alias) for alias in _delete_aliases(statement)}
+    return tuple(table for table in statement.find_all(exp.Table)
+                 if id(table) not in listed and _is_named(table) and table.alias_or_name in aliases)
+
+
+def _copy_roles(statement: exp.Copy) -> TableRoles:
+    """COPY t FROM 'file' loads a table from files; COPY t|(query) TO 'file' unloads it.
+    STDIN and STDOUT are the client, not datasets."""
+    paths = tuple(f.name for f in statement.args.get("files") or [] if isinstance(f, exp.Literal) and f.is_string)
+    loads = bool(statement.args.get("kind"))
+    tables = tuple(table for table in _real_tables(statement))
+    if loads:
+        return TableRoles(kind="COPY", outputs=_unique(_as_tables(statement.this)), files_in=paths)
+    return TableRoles(kind="COPY", inputs=_unique(tables), files_out=paths)
 
 
 def _create_targets(statement: exp.Create) -> tuple[str | None, tuple[exp.Table, ...], str]:
@@ -68,7 +98,8 @@ def _create_targets(statement: exp.Create) -> tuple[str | None, tuple[exp.Table,
         kind = "CREATE MATERIALIZED VIEW" if materialized else "CREATE VIEW"
         return kind, _as_tables(statement.this), "view"
     kind = "CREATE TABLE AS" if statement.expression else "CREATE TABLE"
-    return kind, _as_tables(statement.this), "table"
+    temporary = any(isinstance(p, exp.TemporaryProperty) for p in _properties(statement))
+    return kind, _as_tables(statement.this), "temporary" if temporary else "table"
 
 
 def _properties(statement: exp.Create) -> list[exp.Expr]:

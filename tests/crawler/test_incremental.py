@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler.crawl import crawl
-from crawler.sources import SourceSpec
+from crawler.registry import SourceSpec
 from graph import Store, open_store
 from graph.export import dumps, export
 

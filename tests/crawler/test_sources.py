@@ -7,7 +7,7 @@ import pytest
 
 from crawler import config as crawl_config
 from crawler.errors import ConfigError, SourceNotFoundError
-from crawler.sources import FieldMap, SourceSpec, discover, read
+from crawler.registry import FieldMap, SourceSpec, discover, read
 from parsers import ParseIssue, SourceRecord
 
 

@@ -1,0 +1,165 @@
+"""MySQL and MariaDB query logs: the general query log and the slow query log.
+
+General log: one line per command, ``Time Id Command Argument``; the time is written only when
+it changes, a query's later lines follow with no prefix, and each thread's database comes from
+its ``Connect ... on DB`` and ``Init DB`` lines.
+(https://dev.mysql.com/doc/refman/8.0/en/query-log.html,
+https://mariadb.com/kb/en/general-query-log/)
+
+Slow log: entries of ``#`` header lines (``# Time:`` only when it changes, ``# User@Host:``,
+``# Thread_id: N Schema: DB`` on MariaDB) then ``SET timestamp=N;`` and the statement. Its
+``use db;`` lines appear only when the database differs from the file's previous entry, so the
+database is taken from ``Schema:`` where the server writes it.
+(https://dev.mysql.com/doc/refman/8.0/en/slow-query-log.html, https://mariadb.com/kb/en/slow-query-log-overview/)
+Neither log marks failed statements: every statement counts as completed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from crawler.cursors import Start
+from crawler.streams import lines_from
+from crawler.timestamps import normalize
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Query:
+    offset: int
+    end: int
+    line: int
+    end_line: int
+    thread: str
+    sql: str
+    timestamp: str | None = None
+    user: str | None = None
+    database: str | None = None
+
+
+_GENERAL = re.compile(
+    r"^(?P<time>\d{6}\s+\d{1,2}:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)?\s+(?P<thread>\d+)\s"
+    r"(?P<command>Connect|Quit|Init DB|Query|Prepare|Execute|Close stmt|Reset stmt|Field List|Statistics|"
+    r"Change user|Binlog Dump|Ping|Kill|Long Data|Set option|Fetch|Refresh|Shutdown|Processlist|Sleep)\t?"
+    r"(?P<argument>.*)$")
+_CONNECT = re.compile(r"^(?P<user>[^@\s]*)@\S*\s+on\s+(?P<database>\S*)")
+# SQL-level prepared statements are logged twice: as the Query and as its Execute with values.
+_PREPARED_SQL = re.compile(r"^\s*(?:execute|prepare|deallocate\s+prepare|drop\s+prepare)\b", re.IGNORECASE)
+_HEADER = re.compile(r"^(?:\S+, Version: .* started with:|Tcp port: .*|Time\s+Id\s+Command\s+Argument)$")
+
+
+def mysql_time(text: str) -> str | None:
+    """``261126 13:23:22`` (YYMMDD, MariaDB and MySQL 5) or ISO 8601 (MySQL 8) in canonical form."""
+    text = text.strip()
+    if re.match(r"^\d{6}\s", text):
+        day, clock = text.split()
+        try:
+            return normalize(dt.datetime.strptime(f"{day} {clock}", "%y%m%d %H:%M:%S").isoformat())
+        except ValueError:
+            return None
+    return normalize(text)
+
+
+@dataclasses.dataclass(slots=True)
+class _Thread:
+    user: str | None = None
+    database: str | None = None
+
+
+def read_general(path: Path, start: Start) -> Iterator[Query]:
+    """Queries of a general query log, each with its thread's user and database."""
+    threads: dict[str, _Thread] = {}
+    clock: str | None = None
+    current: dict[str, object] | None = None
+    for raw, offset, number in lines_from(path, start):
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        match = _GENERAL.match(text)
+        if match is None:
+            if current is not None and not _HEADER.match(text):
+                current["sql"] = f"{current['sql']}\n{text}"
+                current["end"], current["end_line"] = offset + len(raw), number
+            continue
+        if current is not None:
+            yield Query(**current)  # type: ignore[arg-type]
+            current = None
+        if match["time"]:
+            clock = mysql_time(match["time"])
+        current = _command(threads, match, clock, offset, offset + len(raw), number)
+    if current is not None:
+        yield Query(**current)  # type: ignore[arg-type]
+
+
+def _command(threads: dict[str, _Thread], match: re.Match[str], clock: str | None, offset: int, end: int,
+             number: int) -> dict[str, object] | None:
+    thread = threads.setdefault(match["thread"], _Thread())
+    command, argument = match["command"], match["argument"]
+    if command == "Connect":
+        connected = _CONNECT.match(argument)
+        if connected:
+            thread.user, thread.database = connected["user"] or None, connected["database"] or None
+        return None
+    if command == "Init DB":
+        thread.database = argument.strip() or None
+        return None
+    if command == "Quit":
+        threads.pop(match["thread"], None)
+        return None
+    if command == "Execute" or (command == "Query" and not _PREPARED_SQL.match(argument)):
+        return {"offset": offset, "end": end, "line": number, "end_line": number, "thread": match["thread"],
+                "sql": argument, "timestamp": clock, "user": thread.user, "database": thread.database}
+    return None
+
+
+_SLOW_USER = re.compile(r"^# User@Host: (?P<user>[^\[\s]*)\[")
+_SLOW_SCHEMA = re.compile(r"^# Thread_id: (?P<thread>\d+)\s+Schema: (?P<schema>\S*)")
+_SLOW_TIME = re.compile(r"^# Time: (?P<time>.+)$")
+_SET_TIMESTAMP = re.compile(r"^SET timestamp=(?P<epoch>\d+);$")
+_USE = re.compile(r"^use `?(?P<database>[^`;]+)`?;$", re.IGNORECASE)
+
+
+def read_slow(path: Path, start: Start) -> Iterator[Query]:
+    """Queries of a slow query log, each with its user, database and time."""
+    entry: dict[str, object] = {}
+    lines: list[str] = []
+    database: str | None = None
+    for raw, offset, number in lines_from(path, start):
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if text.startswith("# User@Host:") or text.startswith("# Time:"):
+            if lines:
+                yield _slow_query(entry, lines, database)
+                lines = []
+                entry = {k: v for k, v in entry.items() if k == "timestamp"}
+            entry.setdefault("offset", offset)
+            entry.setdefault("line", number)
+        if (match := _SLOW_USER.match(text)) is not None:
+            entry["user"] = match["user"] or None
+        elif (match := _SLOW_SCHEMA.match(text)) is not None:
+            entry["thread"], entry["schema"] = match["thread"], match["schema"] or None
+        elif (match := _SLOW_TIME.match(text)) is not None:
+            entry["timestamp"] = mysql_time(match["time"])
+        elif (match := _SET_TIMESTAMP.match(text)) is not None:
+            entry["timestamp"] = normalize(int(match["epoch"]))
+        elif (match := _USE.match(text)) is not None:
+            database = match["database"]
+        elif text.startswith("#") or _HEADER.match(text) or not text.strip():
+            continue
+        else:
+            lines.append(text)
+            entry["end"], entry["end_line"] = offset + len(raw), number
+            entry.setdefault("offset", offset)
+            entry.setdefault("line", number)
+    if lines:
+        yield _slow_query(entry, lines, database)
+
+
+def _slow_query(entry: dict[str, object], lines: list[str], database: str | None) -> Query:
+    def text(key: str) -> str | None:
+        value = entry.get(key)
+        return str(value) if value else None
+
+    return Query(offset=int(str(entry["offset"])), end=int(str(entry["end"])), line=int(str(entry["line"])),
+                 end_line=int(str(entry["end_line"])), thread=text("thread") or "?", sql="\n".join(lines),
+                 timestamp=text("timestamp"), user=text("user"), database=text("schema") or database)

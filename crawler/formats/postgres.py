@@ -1,0 +1,274 @@
+"""PostgreSQL server logs (13 to 17) in all three destinations: stderr (with any
+``log_line_prefix``), csvlog and jsonlog.
+
+Each is read into the same entries (time, session, user, database, application, severity,
+message, detail, statement), and one state machine turns a session's entries into the
+statements it ran, each with its outcome: an ``ERROR`` after a statement means it failed, a
+``ROLLBACK`` (or a ``COMMIT`` of a failed transaction) undoes the statements of its
+transaction. References: https://www.postgresql.org/docs/current/runtime-config-logging.html
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from crawler.cursors import Start
+from crawler.streams import lines_from
+from crawler.timestamps import normalize
+
+DEFAULT_PREFIX = "%m [%p] "  # PostgreSQL's default log_line_prefix
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """One log entry, whatever the destination; ``offset``/``end`` are its bytes in the file."""
+
+    offset: int
+    end: int
+    line: int
+    end_line: int
+    severity: str
+    message: str
+    timestamp: str | None = None
+    session: str | None = None
+    user: str | None = None
+    database: str | None = None
+    application: str | None = None
+    detail: str | None = None
+    statement: str | None = None
+
+
+# -- stderr --------------------------------------------------------------------------------------
+
+_ESCAPES = {
+    "m": r"(?P<timestamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Za-z0-9+:-]+)?)",
+    "t": r"(?P<timestamp>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Za-z0-9+:-]+)?)",
+    "n": r"(?P<timestamp>\d+(?:\.\d+)?)",
+    "u": r"(?P<user>.*?)", "d": r"(?P<database>.*?)", "a": r"(?P<application>.*?)",
+    "c": r"(?P<session>[0-9a-f]+\.[0-9a-f]+)", "p": r"(?P<pid>\d+)",
+    "l": r"\d+", "s": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Za-z0-9+:-]+)?", "v": r"[\d/]*", "x": r"\d*",
+    "e": r"[0-9A-Z]{5}", "h": r"\S*", "r": r"\S*", "i": r".*?", "b": r".*?", "Q": r"-?\d*", "L": r"\S*",
+}
+_SEVERITY = (r"(?P<severity>DEBUG\d?|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|STATEMENT|DETAIL|HINT|CONTEXT|QUERY"
+             r"|LOCATION):  ")
+
+
+def prefix_pattern(prefix: str) -> re.Pattern[str]:
+    """A regular expression for log lines written with ``log_line_prefix``.
+
+    >>> line = "2026-11-26 13:23:10.284 UTC [22742] 6b0832be.58d6 ana@credit/psql LOG:  statement: select 1"
+    >>> match = prefix_pattern("%m [%p] %c %q%u@%d/%a ").match(line)
+    >>> match["session"], match["user"], match["database"], match["application"], match["message"]
+    ('6b0832be.58d6', 'ana', 'credit', 'psql', 'statement: select 1')
+    """
+    parts: list[str] = []
+    optional: int | None = None
+    index = 0
+    while index < len(prefix):
+        char = prefix[index]
+        if char == "%" and index + 1 < len(prefix):
+            code = prefix[index + 1]
+            index += 2
+            if code == "q":  # the rest appears only for session processes
+                optional = len(parts)
+            elif code == "%":
+                parts.append("%")
+            else:
+                parts.append(_ESCAPES.get(code, r".*?"))
+            continue
+        parts.append(re.escape(char))
+        index += 1
+    if optional is not None:
+        parts[optional:] = [f"(?:{''.join(parts[optional:])})?"]
+    return re.compile("^" + "".join(parts) + _SEVERITY + r"(?P<message>.*)$", re.DOTALL)
+
+
+def read_stderr(path: Path, start: Start, prefix: str = DEFAULT_PREFIX) -> Iterator[Entry]:
+    """Entries of a stderr log; lines that continue a message start with a tab."""
+    pattern = prefix_pattern(prefix)
+    current: dict[str, object] | None = None
+    for raw, offset, number in lines_from(path, start):
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if text.startswith("\t") and current is not None:
+            current["message"] = f"{current['message']}\n{text[1:]}"
+            current["end"], current["end_line"] = offset + len(raw), number
+            continue
+        match = pattern.match(text)
+        if match is None:
+            continue  # not a log line (a crash dump, a stray print): nothing to read in it
+        if current is not None:
+            yield _stderr_entry(current)
+        current = {**{k: v for k, v in match.groupdict().items() if v}, "offset": offset, "line": number,
+                   "end": offset + len(raw), "end_line": number}
+    if current is not None:
+        yield _stderr_entry(current)
+
+
+def _stderr_entry(fields: dict[str, object]) -> Entry:
+    def text(name: str) -> str | None:
+        return str(fields[name]) if fields.get(name) else None
+
+    return Entry(offset=int(str(fields["offset"])), end=int(str(fields["end"])), line=int(str(fields["line"])),
+                 end_line=int(str(fields["end_line"])), severity=str(fields["severity"]),
+                 message=str(fields["message"]), timestamp=normalize(text("timestamp")),
+                 session=text("session") or (f"pid:{fields['pid']}" if fields.get("pid") else None),
+                 user=text("user"), database=text("database"), application=text("application"))
+
+
+# -- csvlog --------------------------------------------------------------------------------------
+
+# Columns of csvlog, PostgreSQL 13 (backend_type added) to 17 (leader_pid, query_id from 14).
+_CSV_COLUMNS = ("log_time", "user_name", "database_name", "process_id", "connection_from", "session_id",
+                "session_line_num", "command_tag", "session_start_time", "virtual_transaction_id",
+                "transaction_id", "error_severity", "sql_state_code", "message", "detail", "hint",
+                "internal_query", "internal_query_pos", "context", "query", "query_pos", "location",
+                "application_name", "backend_type", "leader_pid", "query_id")
+
+
+def read_csvlog(path: Path, start: Start) -> Iterator[Entry]:
+    """Entries of a csvlog; a record spans several lines when its fields hold newlines."""
+    pending: list[bytes] = []
+    first = (0, 0)
+    for raw, offset, number in lines_from(path, start):
+        if not pending:
+            first = (offset, number)
+        pending.append(raw)
+        chunk = b"".join(pending)
+        if chunk.count(b'"') % 2:
+            continue  # inside a quoted field: the record goes on
+        pending = []
+        row = next(csv.reader(io.StringIO(chunk.decode("utf-8", errors="replace"))), None)
+        if not row or len(row) < 23:
+            continue
+        fields = dict(zip(_CSV_COLUMNS, row, strict=False))
+        yield Entry(offset=first[0], end=offset + len(raw), line=first[1], end_line=number,
+                    severity=fields["error_severity"], message=fields["message"],
+                    timestamp=normalize(fields["log_time"]), session=fields["session_id"] or None,
+                    user=fields["user_name"] or None, database=fields["database_name"] or None,
+                    application=fields["application_name"] or None, detail=fields["detail"] or None,
+                    statement=fields["query"] or None)
+
+
+# -- jsonlog -------------------------------------------------------------------------------------
+
+def read_jsonlog(path: Path, start: Start) -> Iterator[Entry]:
+    """Entries of a jsonlog (PostgreSQL 15+): one object per line, empty keys left out."""
+    for raw, offset, number in lines_from(path, start):
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(obj, dict) or "message" not in obj:
+            continue
+        yield Entry(offset=offset, end=offset + len(raw), line=number, end_line=number,
+                    severity=str(obj.get("error_severity", "LOG")), message=str(obj["message"]),
+                    timestamp=normalize(obj.get("timestamp")), session=obj.get("session_id"),
+                    user=obj.get("user"), database=obj.get("dbname"), application=obj.get("application_name"),
+                    detail=obj.get("detail"), statement=obj.get("statement"))
+
+
+# -- from entries to statements ------------------------------------------------------------------
+
+_EXECUTED = re.compile(
+    r"^(?:duration: [\d.]+ ms\s+)?(?:statement|execute [^:]*?)(?: \(\w+\))?:\s(?P<sql>.*)$", re.DOTALL)
+_BEGIN = re.compile(r"^\s*(?:begin|start\s+transaction)\b", re.IGNORECASE)
+_COMMIT = re.compile(r"^\s*(?:commit|end)\b(?!\s+prepared)", re.IGNORECASE)
+_ROLLBACK = re.compile(r"^\s*(?:rollback|abort)\b(?!\s+(?:to|prepared))", re.IGNORECASE)
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class Statement:
+    """A statement a session ran, and how it ended: completed, failed or rolled_back."""
+
+    entry: Entry
+    sql: str
+    status: str = "completed"
+
+
+class Sessions:
+    """Follows every session of a log and releases its statements once their outcome is known.
+
+    An error names its statement (csvlog and jsonlog in the entry, stderr in the ``STATEMENT``
+    line after it); only when that is the session's last statement did the last statement fail.
+    Otherwise it failed before it could be logged (a syntax or bind error)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, Statement] = {}
+        self._transaction: dict[str, list[Statement]] = {}
+        self._failed: set[str] = set()
+        self._error: dict[str, Entry] = {}
+
+    def feed(self, entry: Entry) -> list[Statement]:
+        session = entry.session or "?"
+        if entry.severity in ("ERROR", "FATAL", "PANIC"):
+            if entry.statement is not None:
+                return self._fail(session, entry.statement, entry)
+            self._error[session] = entry
+            return []
+        if entry.severity == "STATEMENT" and session in self._error:
+            return self._fail(session, entry.message, self._error.pop(session))
+        released = self._fail(session, None, self._error.pop(session)) if session in self._error else []
+        match = _EXECUTED.match(entry.message) if entry.severity == "LOG" else None
+        if match is None:
+            return released
+        released += self._settle(session)
+        return released + self._begin_or_end(session, Statement(entry=entry, sql=match["sql"]))
+
+    def oldest(self) -> int | None:
+        """The byte offset of the oldest statement still waiting for its outcome."""
+        waiting = [s.entry.offset for s in self._last.values()]
+        waiting += [s.entry.offset for work in self._transaction.values() for s in work]
+        waiting += [e.offset for e in self._error.values()]
+        return min(waiting, default=None)
+
+    def _fail(self, session: str, text: str | None, error: Entry) -> list[Statement]:
+        if session in self._transaction:
+            self._failed.add(session)
+        last = self._last.get(session)
+        if last is not None and (text is None or " ".join(last.sql.split()) == " ".join(text.split())):
+            del self._last[session]
+            last.status = "failed"
+            return [last]
+        return [Statement(entry=error, sql=text or "", status="failed")]
+
+    def _settle(self, session: str) -> list[Statement]:
+        """The session's previous statement had no error: it completed (pending its transaction)."""
+        last = self._last.pop(session, None)
+        if last is None:
+            return []
+        if session in self._transaction:
+            self._transaction[session].append(last)
+            return []
+        return [last]
+
+    def _begin_or_end(self, session: str, statement: Statement) -> list[Statement]:
+        if _BEGIN.match(statement.sql):
+            self._transaction[session] = []
+            return []
+        rollback = bool(_ROLLBACK.match(statement.sql))
+        commit = bool(_COMMIT.match(statement.sql))
+        if (rollback or commit) and session in self._transaction:
+            work = self._transaction.pop(session)
+            undone = rollback or session in self._failed  # COMMIT of a failed transaction rolls back
+            self._failed.discard(session)
+            for item in work:
+                if undone and item.status == "completed":
+                    item.status = "rolled_back"
+            return work
+        self._last[session] = statement
+        return []
+
+    def drain(self) -> list[Statement]:
+        """The end of what was read: what is still open counts as completed."""
+        released = [s for session in list(self._error) for s in self._fail(session, None, self._error.pop(session))]
+        released += [s for session in list(self._last) for s in self._settle(session)]
+        released += [s for work in self._transaction.values() for s in work]
+        self._last.clear()
+        self._transaction.clear()
+        return released

@@ -1,0 +1,116 @@
+"""Readers of database server logs: PostgreSQL (stderr, csvlog, jsonlog) and MySQL/MariaDB
+(general and slow query logs). Each statement becomes a record with its session, user,
+database, application, time and outcome (``status``: completed, failed, rolled_back)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from crawler.cursors import Start
+from crawler.formats import mysql, postgres
+from crawler.registry import Read, SourceSpec, reader
+from crawler.streams import head
+from parsers import Origin, SourceRecord
+
+# log_line_prefix values seen in the wild, most specific first: PostgreSQL's default, Debian's,
+# the ones pgBadger's documentation recommends, and the harness's.
+PREFIX_CANDIDATES = (
+    "%m [%p] %q%c:%l %u@%d/%a ",
+    "%m [%p] %q%u@%d/%a ",
+    "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
+    "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
+    "%m [%p] %q%u@%d ",
+    "%t [%p-%l] %q%u@%d ",
+    "%m [%p] ",
+    "%t [%p] ",
+    "%m ",
+)
+_PG_TIME = rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [A-Za-z0-9+:-]+"
+_PG_STDERR = re.compile(_PG_TIME + rb".*?(?:LOG|ERROR|WARNING|FATAL|STATEMENT|DETAIL):  ", re.MULTILINE)
+_PG_CSV = re.compile(_PG_TIME + rb",", re.MULTILINE)
+_MYSQL_GENERAL = re.compile(rb"Time\s+Id\s+Command\s+Argument|^\d{6}\s+\d{1,2}:\d\d:\d\d\s+\d+ (?:Connect|Query)",
+                            re.MULTILINE)
+
+
+def _postgres_records(spec: SourceSpec, path: Path, start: Start, entries: Iterator[postgres.Entry]) -> Iterator[Read]:
+    sessions = postgres.Sessions()
+    where = str(path)
+    last: postgres.Entry | None = None
+    for entry in entries:
+        last = entry
+        released = sessions.feed(entry)
+        if released:
+            safe = sessions.oldest()
+            offset = entry.end if safe is None else safe
+            line = entry.end_line if safe is None else start.line  # line only matters at the end offset
+            for statement in released:
+                yield Read(_postgres_record(spec, where, statement), offset, line)
+    for statement in sessions.drain():
+        yield Read(_postgres_record(spec, where, statement), last.end if last else start.offset,
+                   last.end_line if last else start.line)
+
+
+def _postgres_record(spec: SourceSpec, where: str, statement: postgres.Statement) -> SourceRecord:
+    entry = statement.entry
+    return SourceRecord(
+        source_type="postgres_log", text=statement.sql,
+        origin=Origin(path=where, line=entry.line, byte_offset=entry.offset),
+        timestamp=entry.timestamp, user=entry.user, database=entry.database or spec.database,
+        schema=spec.schema, session_id=entry.session, application=entry.application,
+        dialect=spec.dialect or "postgres", namespace=spec.namespace,
+        attributes={"status": statement.status},
+    )
+
+
+def detect_prefix(path: Path) -> str:
+    """The log_line_prefix that reads the most of a stderr log's first lines, the most
+    specific winning ties."""
+    sample = [line for line in head(path, 16384).decode("utf-8", errors="replace").splitlines()
+              if line and not line.startswith("\t")][:100]
+    best, best_score = postgres.DEFAULT_PREFIX, -1
+    for candidate in PREFIX_CANDIDATES:
+        pattern = postgres.prefix_pattern(candidate)
+        score = sum(1 for line in sample if pattern.match(line))
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+@reader("postgres_log", sniff=lambda sample: bool(_PG_STDERR.search(sample)) and not _PG_CSV.search(sample))
+def read_postgres_stderr(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    prefix = spec.log_line_prefix or detect_prefix(path)
+    yield from _postgres_records(spec, path, start, postgres.read_stderr(path, start, prefix))
+
+
+@reader("postgres_csvlog", sniff=lambda sample: bool(_PG_CSV.search(sample)))
+def read_postgres_csvlog(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    yield from _postgres_records(spec, path, start, postgres.read_csvlog(path, start))
+
+
+@reader("postgres_jsonlog", sniff=lambda sample: sample.lstrip().startswith(b'{"timestamp":')
+        and b'"error_severity":' in sample)
+def read_postgres_jsonlog(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    yield from _postgres_records(spec, path, start, postgres.read_jsonlog(path, start))
+
+
+def _mysql_records(spec: SourceSpec, path: Path, queries: Iterator[mysql.Query], source_type: str) -> Iterator[Read]:
+    where = str(path)
+    for query in queries:
+        yield Read(SourceRecord(
+            source_type=source_type, text=query.sql,
+            origin=Origin(path=where, line=query.line, byte_offset=query.offset),
+            timestamp=query.timestamp, user=query.user, database=query.database or spec.database,
+            session_id=f"thread:{query.thread}", dialect=spec.dialect or "mysql", namespace=spec.namespace,
+        ), query.end, query.end_line)
+
+
+@reader("mysql_general", sniff=lambda sample: bool(_MYSQL_GENERAL.search(sample)) and b"# User@Host:" not in sample)
+def read_mysql_general(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    yield from _mysql_records(spec, path, mysql.read_general(path, start), "mysql_general")
+
+
+@reader("mysql_slow", sniff=lambda sample: b"# User@Host:" in sample or sample.startswith(b"# Time:"))
+def read_mysql_slow(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    yield from _mysql_records(spec, path, mysql.read_slow(path, start), "mysql_slow")

@@ -1,0 +1,149 @@
+"""What can be crawled: the spec of a source, the registry of readers by source type, and how
+the files of a spec are found and their types told (by suffix, or by sniffing their first bytes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from crawler.cursors import Start
+from crawler.errors import ConfigError, SourceNotFoundError
+from crawler.streams import head, logical_suffix
+from parsers import ParseIssue, SourceRecord
+
+Item = SourceRecord | ParseIssue
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Read:
+    """An item and where reading stands after it (byte offset, lines), for the cursor."""
+
+    item: Item
+    offset: int
+    line: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FieldMap:
+    """Where a trace keeps each field; dotted paths reach into nested objects."""
+
+    query: str = "query"
+    timestamp: str = "timestamp"
+    user: str = "user"
+    database: str = "database"
+    schema: str = "schema"
+    session_id: str = "session_id"
+    application: str = "application"
+    dialect: str = "dialect"
+    namespace: str = "namespace"
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, str] | None) -> FieldMap:
+        mapping = dict(mapping or {})
+        unknown = set(mapping) - {field.name for field in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown trace field(s) {', '.join(sorted(unknown))}")
+        return cls(**mapping)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SourceSpec:
+    """One thing to crawl: a path (file, directory or glob) and how to read what is there."""
+
+    path: str
+    type: str | None = None
+    dialect: str | None = None
+    namespace: str | None = None
+    database: str | None = None
+    schema: str | None = None
+    fields: FieldMap = FieldMap()
+    # PostgreSQL stderr logs: the server's log_line_prefix (see `lineage crawl --help`).
+    log_line_prefix: str | None = None
+    # Noise control: {"user": ("monitoring",), "kind": ("SELECT",)}; fields user, database,
+    # application, kind (statement kind, e.g. SELECT, INSERT).
+    include: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    exclude: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def wants(self, field: str, value: str | None) -> bool:
+        """Whether a record whose ``field`` is ``value`` passes the include/exclude lists."""
+        if value is not None and value in self.exclude.get(field, ()):
+            return False
+        allowed = self.include.get(field)
+        return not allowed or value in allowed
+
+
+Reader = Callable[[SourceSpec, Path, Start], Iterator[Read]]
+Sniffer = Callable[[bytes], bool]
+_READERS: dict[str, Reader] = {}
+_BY_SUFFIX: dict[str, str] = {}
+_SNIFFERS: list[tuple[str, Sniffer]] = []
+_REWRITTEN: set[str] = set()  # source types whose files are edited, not appended to (scripts)
+
+
+def reader(source_type: str, *suffixes: str, appended: bool = True,
+           sniff: Sniffer | None = None) -> Callable[[Reader], Reader]:
+    """Register a reader for a source type: the file suffixes it claims, and a test of a file's
+    first bytes that recognises its format where the suffix does not tell (``.log``, ``.csv``)."""
+
+    def add(function: Reader) -> Reader:
+        _READERS[source_type] = function
+        for suffix in suffixes:
+            _BY_SUFFIX[suffix] = source_type
+        if sniff is not None:
+            _SNIFFERS.append((source_type, sniff))
+        if not appended:
+            _REWRITTEN.add(source_type)
+        return function
+
+    return add
+
+
+def type_of(path: Path) -> str | None:
+    """The source type of a file: by what its first bytes look like, else by its suffix."""
+    sample = head(path)
+    for source_type, sniff in _SNIFFERS:
+        if sniff(sample):
+            return source_type
+    return _BY_SUFFIX.get(logical_suffix(path))
+
+
+def is_appended(source_type: str) -> bool:
+    """Whether files of this type only grow (logs), so a rewrite is worth reporting."""
+    return source_type not in _REWRITTEN
+
+
+def source_types() -> list[str]:
+    return sorted(_READERS)
+
+
+def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
+    """The files a spec names, each with the source type that reads it, in a stable order."""
+    if spec.type is not None and spec.type not in _READERS:
+        raise ConfigError(f"unknown source type {spec.type!r} (known: {', '.join(source_types())})")
+    root = Path(spec.path)
+    if root.is_file():
+        candidates = [root]
+    elif root.is_dir():
+        candidates = sorted(p for p in root.rglob("*") if p.is_file())
+    else:
+        candidates = sorted(Path(p) for p in glob.glob(spec.path, recursive=True) if Path(p).is_file())
+        if not candidates:
+            raise SourceNotFoundError(f"no such file or directory: {spec.path}")
+    found = []
+    for path in (candidate.resolve() for candidate in candidates):
+        source_type = spec.type or type_of(path)
+        if source_type is None and root.is_file():
+            raise ConfigError(f"cannot tell what kind of source {path} is; give its type")
+        if source_type is not None:
+            found.append((path, source_type))
+    return found
+
+
+def read(spec: SourceSpec, path: Path, source_type: str, start: Start | None = None) -> Iterator[Read]:
+    """What is in ``path`` from ``start`` on (the whole file by default)."""
+    return _READERS[source_type](spec, path, start or Start())
+
+

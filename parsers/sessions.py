@@ -1,0 +1,71 @@
+"""What a database session carries from one statement to the next: the defaults that qualify
+bare names (``USE``, ``SET search_path``) and its temporary tables.
+
+Temporary tables are private to their session and gone at its end, so they are not datasets:
+what was written into one flows through it, and ``A -> tmp -> B`` is recorded as ``A -> B``.
+Two sessions may use the same temporary table name at the same time; each has its own.
+
+>>> from parsers import DatasetRef, Evidence, JobRef, LineageEvent, Origin
+>>> def ev(inputs, outputs, kind="INSERT", facets=None):
+...     return LineageEvent(job=JobRef(namespace="pg", name=kind), statement_kind=kind,
+...         evidence=Evidence(source_type="t", origin=Origin(path="/log")), dataset_facets=facets or {},
+...         inputs=tuple(DatasetRef(namespace="pg", name=n) for n in inputs),
+...         outputs=tuple(DatasetRef(namespace="pg", name=n) for n in outputs))
+>>> session = Session()
+>>> session.resolve([ev(["raw.a"], ["batch"], "CREATE TABLE AS", {"pg/batch": {"kind": "temporary"}})])
+[]
+>>> [(e.inputs[0].name, e.outputs[0].name) for e in session.resolve([ev(["batch"], ["mart.b"])])]
+[('raw.a', 'mart.b')]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from parsers.model import DatasetRef, LineageEvent, ParseResult, SourceRecord
+
+
+class Session:
+    """The state of one session, applied to its records in the order they ran."""
+
+    def __init__(self) -> None:
+        self.defaults: dict[str, str] = {}
+        self._temporary: dict[DatasetRef, set[DatasetRef]] = {}
+
+    def prepare(self, record: SourceRecord) -> SourceRecord:
+        """The record as the session saw it: with the defaults earlier statements set."""
+        if not self.defaults:
+            return record
+        return dataclasses.replace(record, database=self.defaults.get("database", record.database),
+                                   schema=self.defaults.get("schema", record.schema))
+
+    def observe(self, result: ParseResult) -> list[LineageEvent]:
+        """Take in what a record changed; return its events with temporary tables resolved."""
+        self.defaults.update(result.sets)
+        return self.resolve(result.events)
+
+    def resolve(self, events: Iterable[LineageEvent]) -> list[LineageEvent]:
+        resolved = []
+        for event in events:
+            for ref in event.outputs:
+                if event.dataset_facets.get(ref.qualified, {}).get("kind") == "temporary":
+                    self._temporary.setdefault(ref, set())
+            inputs = self._behind(event.inputs)
+            temporary = [ref for ref in event.outputs if ref in self._temporary]
+            for ref in temporary:
+                self._temporary[ref].update(inputs)
+            outputs = tuple(ref for ref in event.outputs if ref not in self._temporary)
+            if not outputs and temporary:
+                continue  # it only filled a temporary table: its data flows on through later reads
+            if inputs != event.inputs or outputs != event.outputs:
+                event = dataclasses.replace(event, inputs=inputs, outputs=outputs)
+            resolved.append(event)
+        return resolved
+
+    def _behind(self, refs: tuple[DatasetRef, ...]) -> tuple[DatasetRef, ...]:
+        found: dict[DatasetRef, None] = {}
+        for ref in refs:
+            for real in sorted(self._temporary[ref], key=lambda r: r.name) if ref in self._temporary else [ref]:
+                found[real] = None
+        return tuple(found)

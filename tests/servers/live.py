@@ -1,0 +1,50 @@
+"""Live servers for the tests, once per test session: a real PostgreSQL writing all three log
+destinations and a real MariaDB writing its general and slow logs, each after the workload."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import mariadb, postgres, workload
+
+REQUIRE = os.environ.get("LINEAGE_REQUIRE_SERVERS") == "1"
+
+
+def _need(server_available: bool, module: str) -> None:
+    """Skip (or fail, when servers are required) without the server or its client library."""
+    problem = None
+    if not server_available:
+        problem = "server not installed: run tests/servers/install.sh"
+    else:
+        try:
+            __import__(module)
+        except ImportError:
+            problem = f"{module} not installed"
+    if problem and REQUIRE:
+        pytest.fail(problem)
+    if problem:
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def postgres_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    _need(postgres.available(), "psycopg")
+    logging = postgres.PostgresLogging(destinations=("stderr", "csvlog", "jsonlog"), log_connections=True,
+                                       log_disconnections=True)
+    with postgres.PostgresServer(logging) as server:
+        workload.run_postgres_workload(server)
+        yield server.copy_logs(tmp_path_factory.mktemp("pglogs"))
+
+
+@pytest.fixture(scope="session")
+def mariadb_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    _need(mariadb.available(), "pymysql")
+    with mariadb.MariaDBServer() as server:
+        workload.run_mariadb_workload(server)
+        yield server.copy_logs(tmp_path_factory.mktemp("mariadblogs"))
+
+
