@@ -19,6 +19,7 @@ import graph
 import parsers
 from crawler.cursors import advance, resume
 from crawler.registry import SourceSpec, discover, is_appended, read
+from crawler.streams import is_compressed
 from graph import Store
 from graph.batch import Cursor
 from graph.gc import DEFAULT_STALE_AFTER, collect
@@ -126,7 +127,9 @@ def _collect(store: Store, stale_after: dt.timedelta | None, tally: _Tally) -> t
 
 def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, tally: _Tally, batch_size: int,
                 known: Mapping[str, Cursor]) -> None:
-    start = resume(path, known)
+    start = resume(path, known, archive=is_compressed(path))
+    if start.done:
+        return
     events: list[LineageEvent] = []
     issues: list[ParseIssue] = []
     if start.issue is not None and is_appended(source_type):
@@ -168,7 +171,23 @@ def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],
     events = session.observe(result) if session else list(result.events)
     kept = [event for event in events if spec.wants("kind", event.statement_kind)]
     tally.counts["filtered"] += len(events) - len(kept)
-    return kept, result.issues
+    return kept, (*result.issues, *_disagreements(record, result.events))
+
+
+def _disagreements(record: SourceRecord, events: Sequence[LineageEvent]) -> list[ParseIssue]:
+    """Where the source says what a statement read and wrote (BigQuery's referenced_tables and
+    destination_table), a parse that found otherwise is reported: one of them is wrong."""
+    found = []
+    for claim, side in (("claimed_inputs", "inputs"), ("claimed_outputs", "outputs")):
+        if claim not in record.attributes:
+            continue
+        claimed = {name for name in record.attributes[claim].split(",") if name}
+        parsed = {ref.name.lower() for event in events for ref in getattr(event, side)}
+        if claimed != parsed:
+            found.append(ParseIssue(
+                code="source_disagrees", severity="warning", origin=record.origin,
+                message=f"the log says the statement's {side} are {sorted(claimed)}, the parse found {sorted(parsed)}"))
+    return found
 
 
 _RECORD_FILTERS = (("user", "user"), ("database", "database"), ("application", "application"))

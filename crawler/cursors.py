@@ -28,6 +28,7 @@ class Start:
     offset: int = 0
     line: int = 0
     issue: ParseIssue | None = None
+    done: bool = False
 
 
 def _digest_of(stream: BinaryIO, start: int, length: int) -> str:
@@ -35,13 +36,16 @@ def _digest_of(stream: BinaryIO, start: int, length: int) -> str:
     return digest(stream.read(length).decode("latin-1"))
 
 
-def resume(path: Path, known: Mapping[str, Cursor]) -> Start:
-    """Where a crawl should start reading ``path``, given the cursors of earlier crawls."""
+def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False) -> Start:
+    """Where a crawl should start reading ``path``, given the cursors of earlier crawls. An
+    ``archive`` (a compressed, rotated file) is never appended to: once read, it is done."""
     size = path.stat().st_size
     with path.open("rb") as stream:
         cursor = _match(stream, size, str(path), known)
         if cursor is None:
             return Start()
+        if archive:
+            return Start(offset=cursor.offset, line=cursor.line, done=True)
         if size < cursor.offset or _digest_of(stream, max(0, cursor.offset - TAIL),
                                               min(TAIL, cursor.offset)) != cursor.tail_digest:
             return Start(issue=ParseIssue(

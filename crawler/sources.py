@@ -11,7 +11,7 @@ from typing import Any
 
 from crawler.cursors import Start
 from crawler.registry import Item, Read, SourceSpec, reader
-from crawler.streams import lines_from, open_stream
+from crawler.streams import lines_from, open_stream, rows_from
 from crawler.timestamps import from_epoch, normalize
 from parsers import Origin, ParseIssue, SourceRecord
 
@@ -64,6 +64,20 @@ def read_jsonl_trace(spec: SourceSpec, path: Path, start: Start) -> Iterator[Rea
         if raw.strip():
             for item in _trace_line(spec, raw, where, number, offset):
                 yield Read(item, offset + len(raw), number)
+
+
+@reader("sql_trace_csv", ".csv")
+def read_csv_trace(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    """A CSV query trace with a header row; columns found through the spec's field mapping."""
+    where = str(path)
+    for row, offset, end, number in rows_from(path, start):
+        origin = Origin(path=where, line=number, byte_offset=offset)
+        query = _field(row or {}, spec.fields.query)
+        if not isinstance(query, str) or not query.strip():
+            problem = _bad_line("missing_query", f"no query text in column {spec.fields.query!r}", origin)
+            yield Read(problem, end, number)
+            continue
+        yield Read(_trace_record(spec, row or {}, query, origin), end, number)
 
 
 def _trace_line(spec: SourceSpec, raw: bytes, where: str, number: int, start: int) -> Iterator[Item]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
@@ -32,7 +35,9 @@ def open_stream(path: Path) -> BinaryIO:
     if suffix == ".gz":
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if suffix == ".zst":
-        return zstandard.ZstdDecompressor().stream_reader(path.open("rb"), closefd=True)
+        reader = zstandard.ZstdDecompressor().stream_reader(path.open("rb"), closefd=True)
+        # Buffered, for readline and line iteration.
+        return io.BufferedReader(reader)
     return path.open("rb")
 
 
@@ -58,3 +63,40 @@ def lines_from(path: Path, start: Start) -> Iterator[tuple[bytes, int, int]]:
             number += 1
             yield raw, offset, number
             offset += len(raw)
+
+
+def rows_from(path: Path, start: Start) -> Iterator[tuple[dict[str, Any] | None, int, int, int]]:
+    """Rows of a CSV file (header first; a quoted field may hold newlines) or a JSON-lines file,
+    from ``start`` on, each with its offset, end and line number; None for a line that is not a
+    JSON object."""
+    header: list[str] | None = None
+    pending: list[bytes] = []
+    first = (0, 0)
+    is_json: bool | None = None
+    for raw, offset, number in lines_from(path, Start()):
+        if is_json is None:
+            is_json = raw.lstrip().startswith(b"{")
+        if is_json:
+            if offset >= start.offset:
+                yield _json_row(raw), offset, offset + len(raw), number
+            continue
+        if not pending:
+            first = (offset, number)
+        pending.append(raw)
+        chunk = b"".join(pending)
+        if chunk.count(b'"') % 2:
+            continue  # inside a quoted field: the row goes on
+        pending = []
+        row = next(csv.reader(io.StringIO(chunk.decode("utf-8", errors="replace"))), [])
+        if header is None:
+            header = [column.strip() for column in row]
+        elif first[0] >= start.offset and row:
+            yield dict(zip(header, row, strict=False)), first[0], offset + len(raw), number
+
+
+def _json_row(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -7,6 +7,8 @@ so that text order is time order in every store.
 '2024-05-01T00:00:00.000Z'
 >>> normalize("2024-05-01T00:00:00") # a naive time is taken as UTC
 '2024-05-01T00:00:00.000Z'
+>>> normalize("2024-05-01 06:00:00.000 -0800")  # Snowflake's export format
+'2024-05-01T14:00:00.000Z'
 >>> normalize("yesterday") is None
 True
 """
@@ -14,7 +16,9 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+_OFFSET = re.compile(r"\s?([+-]\d\d)(\d\d)$")  # "... -0800" as Snowflake and MySQL write it
 _EPOCH_MILLIS_ABOVE = 10**11  # larger epoch numbers are milliseconds (after 1973 in ms)
 
 
@@ -38,8 +42,9 @@ def _parse(value: object) -> dt.datetime | None:
         text = value.strip()
         if text.replace(".", "", 1).isdigit():
             return _parse(float(text))
+        text = _OFFSET.sub(r"\1:\2", text.replace(" UTC", "+00:00"))
         try:
-            return dt.datetime.fromisoformat(text.replace(" UTC", "+00:00"))
+            return dt.datetime.fromisoformat(text)
         except ValueError:
             return None
     return None

@@ -1,0 +1,143 @@
+"""Warehouse query-history exports (CSV or JSON lines) with the vendors' own column names, and
+generic CSV traces with a user-given field mapping.
+
+- Snowflake ``ACCOUNT_USAGE.QUERY_HISTORY``: https://docs.snowflake.com/en/sql-reference/account-usage/query_history
+- BigQuery ``INFORMATION_SCHEMA.JOBS``: https://cloud.google.com/bigquery/docs/information-schema-jobs
+  (``referenced_tables`` and ``destination_table`` are compared with the parse; disagreements are reported)
+- Redshift ``SYS_QUERY_HISTORY``: https://docs.aws.amazon.com/redshift/latest/dg/SYS_QUERY_HISTORY.html
+- Databricks ``system.query.history``: https://docs.databricks.com/en/admin/system-tables/query-history.html
+
+Only statements that succeeded give lineage; failed and cancelled ones are counted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from crawler.cursors import Start
+from crawler.registry import Read, SourceSpec, reader
+from crawler.streams import rows_from
+from crawler.timestamps import normalize
+from parsers import Origin, ParseIssue, SourceRecord
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Vendor:
+    """Where one vendor's export keeps each field (column names compared case-insensitively)."""
+
+    name: str
+    dialect: str
+    marks: frozenset[str]  # columns that together say "this is that vendor's export"
+    query: str
+    timestamp: str
+    user: str
+    status: str
+    succeeded: frozenset[str]
+    database: str | None = None
+    schema: str | None = None
+    session: str | None = None
+    application: str | None = None
+
+
+VENDORS = (
+    Vendor(name="snowflake", dialect="snowflake", marks=frozenset({"query_text", "execution_status", "warehouse_name"}),
+           query="query_text", timestamp="start_time", user="user_name", status="execution_status",
+           succeeded=frozenset({"success"}), database="database_name", schema="schema_name", session="session_id"),
+    Vendor(name="databricks", dialect="databricks", marks=frozenset({"statement_text", "execution_status"}),
+           query="statement_text", timestamp="start_time", user="executed_by", status="execution_status",
+           succeeded=frozenset({"finished"}), session="session_id", application="client_application"),
+    Vendor(name="bigquery", dialect="bigquery", marks=frozenset({"job_id", "query", "creation_time"}),
+           query="query", timestamp="creation_time", user="user_email", status="state",
+           succeeded=frozenset({"done"}), database="project_id"),
+    Vendor(name="redshift", dialect="redshift", marks=frozenset({"query_text", "query_type", "status"}),
+           query="query_text", timestamp="start_time", user="user_id", status="status",
+           succeeded=frozenset({"success"}), database="database_name", session="session_id"),
+)
+
+
+def vendor_of(columns: set[str]) -> Vendor | None:
+    lowered = {column.lower() for column in columns}
+    return next((vendor for vendor in VENDORS if vendor.marks <= lowered), None)
+
+
+def _sniff_csv(sample: bytes) -> bool:
+    header = sample.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    return vendor_of({c.strip().strip('"') for c in header.split(",")}) is not None
+
+
+def _sniff_jsonl(sample: bytes) -> bool:
+    try:
+        first = json.loads(sample.split(b"\n", 1)[0])
+    except ValueError:
+        return False
+    return isinstance(first, dict) and vendor_of(set(first)) is not None
+
+
+@reader("warehouse_history", sniff=lambda sample: _sniff_csv(sample) or _sniff_jsonl(sample))
+def read_warehouse_history(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    """A vendor's query-history export: the vendor is told from its columns."""
+    where = str(path)
+    vendor: Vendor | None = None
+    for raw_row, offset, end, number in rows_from(path, start):
+        origin = Origin(path=where, line=number, byte_offset=offset)
+        row = {str(k).lower(): v for k, v in raw_row.items()} if raw_row is not None else None
+        if row is None:
+            yield Read(ParseIssue(code="bad_json", message="not a JSON object", origin=origin), end, number)
+            continue
+        vendor = vendor or vendor_of(set(row))
+        if vendor is None:
+            yield Read(ParseIssue(code="unknown_export", message="columns of no known query-history export",
+                                  origin=origin), end, number)
+            continue
+        yield Read(_record(spec, vendor, row, origin), end, number)
+
+
+def _record(spec: SourceSpec, vendor: Vendor, row: Mapping[str, Any], origin: Origin) -> SourceRecord:
+    def text(column: str | None) -> str | None:
+        value = row.get(column) if column else None
+        return None if value in (None, "") else str(value)
+
+    status = (text(vendor.status) or "").lower()
+    failed = status not in vendor.succeeded or (vendor.name == "bigquery" and row.get("error_result"))
+    attributes = {"status": "failed" if failed else "completed", "vendor": vendor.name}
+    attributes.update(_claims(vendor, row))
+    return SourceRecord(
+        source_type="warehouse_history", text=text(vendor.query) or "", origin=origin,
+        timestamp=normalize(text(vendor.timestamp)), user=text(vendor.user),
+        database=text(vendor.database) or spec.database, schema=text(vendor.schema) or spec.schema,
+        session_id=text(vendor.session), application=text(vendor.application),
+        dialect=spec.dialect or vendor.dialect, namespace=spec.namespace or f"{vendor.name}://default",
+        attributes=attributes,
+    )
+
+
+def _claims(vendor: Vendor, row: Mapping[str, Any]) -> dict[str, str]:
+    """What the warehouse itself says the job read and wrote (BigQuery), to check the parse by."""
+    if vendor.name != "bigquery":
+        return {}
+    claims = {}
+    referenced = _json_value(row.get("referenced_tables"))
+    if isinstance(referenced, list):
+        claims["claimed_inputs"] = ",".join(sorted(_bigquery_table(t) for t in referenced if isinstance(t, dict)))
+    destination = _json_value(row.get("destination_table"))
+    if isinstance(destination, dict) and destination.get("table_id") and not str(
+            destination.get("dataset_id", "")).startswith("_"):  # "_..." datasets hold anonymous results
+        claims["claimed_outputs"] = _bigquery_table(destination)
+    return claims
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().startswith(("[", "{")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _bigquery_table(table: Mapping[str, Any]) -> str:
+    return f"{table.get('project_id')}.{table.get('dataset_id')}.{table.get('table_id')}".lower()
