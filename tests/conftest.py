@@ -26,9 +26,9 @@ def update_goldens(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(scope="session")
 def demo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo fixtures copied aside, so tests may touch file times without touching the repo."""
-    target = tmp_path_factory.mktemp("demo") / "demo"
-    shutil.copytree(DEMO, target)
-    return target
+    target = tmp_path_factory.mktemp("fixtures") / "fixtures"
+    shutil.copytree(DEMO.parent, target)  # the demo's crawl.toml reaches into ../querylogs
+    return target / "demo"
 
 
 @pytest.fixture(scope="session")

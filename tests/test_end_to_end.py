@@ -41,8 +41,9 @@ def test_the_view_is_a_view_and_the_evidence_is_redacted(demo_store: Store) -> N
     view = resolve(demo_store, "reporting.limit_decisions")
     assert view.props.get("kind") == "view"
     inquiries = resolve(demo_store, "raw.credit_inquiries").id
-    (ingest,) = demo_store.neighbors([inquiries], incoming=["WRITES"])
-    evidence = demo_store.evidence(ingest.key)
+    writers = demo_store.neighbors([inquiries], incoming=["WRITES"])
+    (evidence,) = [found for found in (demo_store.evidence(w.key) for w in writers)
+                   if found[0].origin.path.endswith("query_trace.jsonl")]
     assert len(evidence) == 5
     assert all("lender-" not in (e.sql or "") and "VALUES (?, ?, ?, ?)" in (e.sql or "") for e in evidence)
 

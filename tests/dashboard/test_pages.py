@@ -79,8 +79,8 @@ def test_tapping_a_node_opens_its_page() -> None:
 
 def test_tapping_an_edge_shows_its_evidence(demo_store: Store) -> None:
     scores = resolve(demo_store, "ml.credit_scores").id
-    (writer,) = demo_store.neighbors([scores], incoming=["WRITES"])
-    src = writer.src
+    src = next(w.src for w in demo_store.neighbors([scores], incoming=["WRITES"])
+               if "INSERT INTO ml.credit_scores" in (demo_store.evidence(w.key)[0].sql or ""))
     tapped = {"id": f"{src}|WRITES|{scores}", "source": src, "target": scores}
     assert "INSERT INTO ml.credit_scores" in _text(callbacks.show_edge(demo_store, tapped))
     assert "gone" in _text(callbacks.show_edge(demo_store, {"id": "a|READS|b"}))
