@@ -75,7 +75,7 @@ class _Tally:
                 self.sample.append(issue)
 
 
-def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 500,
+def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 5000,
           stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER) -> CrawlReport:
     """Crawl every source of ``specs`` into ``store``, then age out stale edges (unless
     ``stale_after`` is None) and rerank."""

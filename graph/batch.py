@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from graph.model import column_id, dataset_id, job_id, model_id, model_version_id, run_id
-from parsers import DatasetRef, LineageEvent
+from parsers import DatasetRef, Evidence, LineageEvent
 
 EVIDENCE_SAMPLE = 5  # evidence items kept per edge: the first ones seen
 
@@ -96,6 +96,7 @@ class Batch:
     members: dict[tuple[str, str], CountRow] = dataclasses.field(default_factory=dict)
     # Cursor moves commit with the facts read up to them: a crash loses both or neither.
     cursors: dict[str, Cursor] = dataclasses.field(default_factory=dict)
+    _encoded: dict[int, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def node(self, node_id: str, kind: str, name: str, when: str | None, *, namespace: str | None = None,
              label: str | None = None, props: dict[str, Any] | None = None) -> None:
@@ -107,7 +108,7 @@ class Batch:
         row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, when)
 
     def edge(self, src: str, kind: str, dst: str, when: str | None, *, confidence: float = 1.0,
-             evidence: str | None = None, props: dict[str, Any] | None = None, count: int = 1) -> None:
+             evidence: Evidence | str | None = None, props: dict[str, Any] | None = None, count: int = 1) -> None:
         key = (src, kind, dst)
         row = self.edges.get(key)
         if row is None:
@@ -117,7 +118,15 @@ class Batch:
         row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, when)
         row.props.update(props or {})
         if evidence is not None and len(row.evidence) < EVIDENCE_SAMPLE:
-            row.evidence.append(evidence)
+            row.evidence.append(evidence if isinstance(evidence, str) else self._json(evidence))
+
+    def _json(self, evidence: Evidence) -> str:
+        """Evidence is encoded only for the samples kept, and once per event."""
+        key = id(evidence)
+        text = self._encoded.get(key)
+        if text is None:
+            text = self._encoded[key] = evidence.to_json()
+        return text
 
     def count(self, table: str, node: str, key: str, when: str | None, role: str = "", count: int = 1) -> None:
         rows: dict[Any, CountRow] = self.usage if table == "usage" else self.members
@@ -142,7 +151,7 @@ def batch_of(events: Iterable[LineageEvent]) -> Batch:
 
 def _fold(batch: Batch, event: LineageEvent) -> None:
     when = event.evidence.timestamp
-    evidence = event.evidence.to_json()
+    evidence = event.evidence
     job = job_id(event.job)
     batch.node(job, "job", event.job.name, when, namespace=event.job.namespace, label=event.job_title,
                props={"statement_kind": event.statement_kind})
@@ -169,7 +178,7 @@ def _dataset(batch: Batch, ref: DatasetRef, when: str | None, facets: dict[str, 
         batch.count("members", dataset_id(ref), ref.member, when)
 
 
-def _columns(batch: Batch, event: LineageEvent, when: str | None, evidence: str) -> None:
+def _columns(batch: Batch, event: LineageEvent, when: str | None, evidence: Evidence) -> None:
     for edge in event.column_edges:
         ends = []
         for column in (edge.source, edge.target):
@@ -181,7 +190,7 @@ def _columns(batch: Batch, event: LineageEvent, when: str | None, evidence: str)
                    props={"kind": edge.kind})
 
 
-def _models(batch: Batch, event: LineageEvent, when: str | None, evidence: str) -> None:
+def _models(batch: Batch, event: LineageEvent, when: str | None, evidence: Evidence) -> None:
     for model in event.produced:
         version, parent = model_version_id(model), model_id(model)
         batch.node(parent, "model", model.name, when)

@@ -17,7 +17,7 @@ import datetime as dt
 import math
 from collections import Counter, defaultdict
 
-from graph.model import Edge
+from graph.model import EDGE_KINDS, NODE_KINDS, Edge
 from graph.store import EdgeKey, Store
 
 DEFAULT_STALE_AFTER = dt.timedelta(days=30)
@@ -40,7 +40,8 @@ def collect(store: Store, now: dt.datetime, *, stale_after: dt.timedelta = DEFAU
             max_fraction: float = DEFAULT_MAX_FRACTION) -> CollectionReport:
     """Mark edges stale, remove those stale since an earlier crawl, then orphaned nodes."""
     stamp = _stamp(now)
-    edges = list(store.edges())
+    # Runs and their OF edges are history, never collected: leave their (many) rows unread.
+    edges = list(store.edges([kind for kind in EDGE_KINDS if kind != "OF"]))
     newest = max((e.last_seen for e in edges if e.last_seen), default=None)
     if newest is None:
         return CollectionReport(marked={}, removed_edges={}, removed_nodes={}, held_back={})
@@ -90,7 +91,7 @@ def _orphans(store: Store, edges: list[Edge], removed: set[EdgeKey], max_fractio
     # A run keeps no job alive: runs are history.
     connected = {end for e in edges if e.key not in removed and not e.src.startswith("run:")
                  for end in (e.src, e.dst)}
-    nodes = [n for n in store.nodes() if n.kind != "run"]
+    nodes = [n for kind in NODE_KINDS if kind != "run" for n in store.nodes(kind)]
     live = Counter(n.kind for n in nodes)
     orphans: defaultdict[str, list[str]] = defaultdict(list)
     for node in nodes:

@@ -219,6 +219,16 @@ class Evidence(Record):
     fingerprint: str | None = None
     sql: str | None = None
 
+    def to_json(self) -> str:
+        """The canonical form, built directly: evidence is encoded for every stored sample."""
+        origin = {key: value for key, value in (("byte_offset", self.origin.byte_offset), ("line", self.origin.line),
+                                                ("path", self.origin.path)) if value is not None}
+        data: dict[str, Any] = {"origin": origin, "schema_version": SCHEMA_VERSION, "source_type": self.source_type}
+        for key, value in (("fingerprint", self.fingerprint), ("sql", self.sql), ("timestamp", self.timestamp)):
+            if value:
+                data[key] = value
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LineageEvent(Record):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -133,21 +132,25 @@ _CSV_COLUMNS = ("log_time", "user_name", "database_name", "process_id", "connect
 
 def read_csvlog(path: Path, start: Start) -> Iterator[Entry]:
     """Entries of a csvlog; a record spans several lines when its fields hold newlines."""
-    pending: list[bytes] = []
-    first = (0, 0)
-    for raw, offset, number in lines_from(path, start):
-        if not pending:
-            first = (offset, number)
-        pending.append(raw)
-        chunk = b"".join(pending)
-        if chunk.count(b'"') % 2:
-            continue  # inside a quoted field: the record goes on
-        pending = []
-        row = next(csv.reader(io.StringIO(chunk.decode("utf-8", errors="replace"))), None)
-        if not row or len(row) < 23:
+    lines: list[tuple[int, int, int]] = []  # (offset, line, end) of the lines of the record being read
+
+    def feed() -> Iterator[str]:
+        for raw, offset, number in lines_from(path, start):
+            lines.append((offset, number, offset + len(raw)))
+            yield raw.decode("utf-8", errors="replace")
+
+    rows = csv.reader(feed())
+    while True:
+        try:
+            row = next(rows)
+        except (StopIteration, csv.Error):  # the end, or a record cut short: read it next time
+            return
+        (offset, number, _), (_, end_line, end) = lines[0], lines[-1]
+        lines.clear()
+        if len(row) < 23:
             continue
         fields = dict(zip(_CSV_COLUMNS, row, strict=False))
-        yield Entry(offset=first[0], end=offset + len(raw), line=first[1], end_line=number,
+        yield Entry(offset=offset, end=end, line=number, end_line=end_line,
                     severity=fields["error_severity"], message=fields["message"],
                     timestamp=normalize(fields["log_time"]), session=fields["session_id"] or None,
                     user=fields["user_name"] or None, database=fields["database_name"] or None,

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import OrderedDict
 
 from sqlglot import exp
@@ -49,13 +50,28 @@ class StatementLineage:
 
 
 class TemplateCache:
-    """Parse results by statement template: a query log repeats a few hundred templates."""
+    """Parse results by statement template: a query log repeats a few hundred templates.
+    Keyed twice: by the token fingerprint, and (for one-statement texts) by a quick key taken
+    with regular expressions from the raw text, which spares a repeat even its tokenizing."""
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._entries: OrderedDict[tuple[str, ...], StatementLineage] = OrderedDict()
+        self._texts: OrderedDict[tuple[str, ...], StatementLineage] = OrderedDict()
         self.hits = 0
         self.misses = 0
+
+    def get_text(self, key: tuple[str, ...]) -> StatementLineage | None:
+        entry = self._texts.get(key)
+        if entry is not None:
+            self.hits += 1
+            self._texts.move_to_end(key)
+        return entry
+
+    def put_text(self, key: tuple[str, ...], value: StatementLineage) -> None:
+        self._texts[key] = value
+        if len(self._texts) > self._size:
+            self._texts.popitem(last=False)
 
     def get(self, key: tuple[str, ...]) -> StatementLineage | None:
         entry = self._entries.get(key)
@@ -75,9 +91,45 @@ class TemplateCache:
 _default_cache = TemplateCache()
 
 
+# Literals as a regular expression finds them: quoted strings (with doubled quotes) and numbers
+# that are not part of a name. Coarser than the tokenizer, so used only as a cache key.
+_QUICK_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$.\"])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w\"])")
+_QUICK_LIST = re.compile(r"\?(?:\s*,\s*\?)+")
+
+
+def quick_key(sql: str) -> str | None:
+    """A template key of a one-statement text without tokenizing it, or None when the text
+    needs the tokenizer (several statements, dollar quoting, backslash escapes, leading space).
+
+    >>> quick_key("select * from t where id in (1, 2, 3) and name = 'O''Neil'")
+    'select * from t where id in (?) and name = ?'
+    >>> quick_key("select 1; select 2") is None
+    True
+    """
+    if "$" in sql or "\\" in sql or sql[:1].isspace():  # leading space would shift offsets
+        return None
+    text = _QUICK_LIST.sub("?", _QUICK_LITERAL.sub("?", sql))
+    text = " ".join(text.split()).rstrip("; ")
+    return None if ";" in text else text
+
+
 def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None) -> list[StatementLineage]:
     """Lineage of every statement in ``sql``, in order; bad statements carry issues."""
     cache = _default_cache if cache is None else cache
+    quick = quick_key(sql)
+    text_key = (type(context.dialect).__name__, context.namespace, context.database or "", context.schema or "",
+                quick or "")
+    if quick is not None:
+        hit = cache.get_text(text_key)
+        if hit is not None:
+            return [hit]
+    results = _analyze_text(sql, context, cache)
+    if quick is not None and len(results) == 1 and results[0].statement.cacheable:
+        cache.put_text(text_key, results[0])
+    return results
+
+
+def _analyze_text(sql: str, context: NameContext, cache: TemplateCache) -> list[StatementLineage]:
     results = []
     for statement in split(sql, context.dialect):
         key = (type(context.dialect).__name__, context.namespace, context.database or "",

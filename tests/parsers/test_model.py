@@ -83,3 +83,9 @@ def test_record_key_depends_on_place_and_text() -> None:
     moved = SourceRecord.from_dict(record.to_dict() | {"origin": {"path": "/logs/trace.jsonl", "line": 13}})
     assert record.key() == SourceRecord.from_dict(record.to_dict()).key()
     assert record.key() != moved.key()
+
+
+@pytest.mark.parametrize("evidence", [EVIDENCE, Evidence(source_type="x", origin=Origin(path="/p"))])
+def test_the_fast_evidence_encoding_is_the_canonical_one(evidence: Evidence) -> None:
+    generic = json.dumps(evidence.to_dict(), sort_keys=True, separators=(",", ":"))
+    assert evidence.to_json() == generic

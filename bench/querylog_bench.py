@@ -1,0 +1,165 @@
+"""Query-log crawl benchmark (issue 4): a generated PostgreSQL csvlog of N statements drawn
+from a few hundred templates with varying literals, crawled end to end (read, parse, write)
+into the embedded store by `lineage crawl`, next to the time openlineage-sql and sqllineage
+take to parse the same statements (parse only; sqllineage sampled and extrapolated).
+
+    python bench/querylog_bench.py [--statements 1000000] [--templates 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = ("raw", "staging", "features", "ml", "reporting")
+USERS = ("etl_nightly", "svc_limits", "svc_ingest", "ana_risk", "ds_maria", "svc_reports")
+
+
+def templates(count: int, seed: int = 3) -> list[str]:
+    """SQL templates with {n}/{s}/{d} literal slots, shaped like an application's queries."""
+    rng = random.Random(seed)
+    tables = [f"{schema}.t{index}" for schema in SCHEMAS for index in range(30)]
+    shapes = [
+        "SELECT a, b, c FROM {t1} WHERE id = {n} AND status = '{s}'",
+        "SELECT x.a, y.b FROM {t1} x JOIN {t2} y ON x.id = y.id WHERE x.day >= '{d}' AND y.k IN ({n}, {n}, {n})",
+        "INSERT INTO {t1} (id, a, b) VALUES ({n}, '{s}', {n})",
+        "INSERT INTO {t1} SELECT * FROM {t2} WHERE updated_at > '{d}'",
+        "UPDATE {t1} SET a = '{s}', b = {n} WHERE id = {n}",
+        "UPDATE {t1} t SET score = s.score FROM {t2} s WHERE s.id = t.id AND s.day = '{d}'",
+        "DELETE FROM {t1} WHERE created_at < '{d}'",
+        "WITH recent AS (SELECT * FROM {t2} WHERE day = '{d}') INSERT INTO {t1} SELECT r.* FROM recent r "
+        "JOIN {t3} z USING (id) WHERE z.flag = {n}",
+        "SELECT count(*), avg(v) FROM {t1} WHERE k = '{s}' GROUP BY g HAVING count(*) > {n}",
+    ]
+    found = []
+    for _ in range(count):
+        t1, t2, t3 = rng.sample(tables, 3)
+        found.append(rng.choice(shapes).replace("{t1}", t1).replace("{t2}", t2).replace("{t3}", t3))
+    return found
+
+
+def generate(path: Path, statements: int, template_count: int, seed: int = 5) -> list[str]:
+    """Write the csvlog; returns a sample of the statements (every 10th) for the peers."""
+    rng = random.Random(seed)
+    shapes = templates(template_count)
+    weights = [1 / (rank + 1) for rank in range(len(shapes))]  # a few templates dominate, as in real logs
+    sample: list[str] = []
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        for number in range(statements):
+            template = rng.choices(shapes, weights)[0]
+            sql = template.format(n=rng.randint(1, 10**6), s=f"v{rng.randint(1, 999)}",
+                                  d=f"2026-11-{rng.randint(1, 28):02d}")
+            session = number % 64
+            second = number // 50
+            stamp = f"2026-11-25 {second // 3600 % 24:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{number % 1000:03d} UTC"
+            writer.writerow([stamp, USERS[session % len(USERS)], "credit", 4000 + session, "127.0.0.1:5000",
+                             f"6b08{session:04x}.{4000 + session:x}", number, "idle", "2026-11-25 00:00:00 UTC",
+                             f"{session}/1", 0, "LOG", "00000", f"statement: {sql}", "", "", "", "", "", "", "",
+                             "", f"app{session % 5}", "client backend", "", "0"])
+            if number % 10 == 0:
+                sample.append(sql)
+    return sample
+
+
+def crawl(path: Path, store: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "crawler", "crawl", str(path), "--store", f"sqlite:///{store}",
+                             "--namespace", "postgres://bench:5432", "--json"], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"crawl failed: {result.stderr[-2000:]}")
+    report = json.loads(result.stdout)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak), "records": report["records"],
+            "events": report["events"], "timings": report["timings"], "graph": report["graph"]}
+
+
+def openlineage_parse(statements: list[str]) -> float | None:
+    try:
+        import openlineage_sql
+    except ImportError:
+        return None
+    start = time.perf_counter()
+    for sql in statements:
+        try:
+            openlineage_sql.parse([sql], dialect="postgres")
+        except Exception:  # noqa: BLE001  (a peer failing on a statement is part of its time)
+            pass
+    return time.perf_counter() - start
+
+
+def sqllineage_parse(statements: list[str]) -> float | None:
+    try:
+        from sqllineage.runner import LineageRunner
+    except ImportError:
+        return None
+    start = time.perf_counter()
+    for sql in statements:
+        try:
+            runner = LineageRunner(sql, dialect="postgres", silent_mode=True)
+            runner.source_tables, runner.target_tables  # noqa: B018
+        except Exception:  # noqa: BLE001
+            pass
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--statements", type=int, default=1_000_000)
+    parser.add_argument("--templates", type=int, default=300)
+    parser.add_argument("--sqllineage-sample", type=int, default=300)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory() as scratch:
+        log = Path(scratch) / "postgresql.csv"
+        sample = generate(log, args.statements, args.templates)
+        megabytes = log.stat().st_size / 2**20
+        ours = crawl(log, Path(scratch) / "lineage.db")
+    n = args.statements
+    scale = n / len(sample)
+    openlineage = openlineage_parse(sample)
+    sqllineage = sqllineage_parse(sample[: args.sqllineage_sample])
+    results = {
+        "statements": n, "templates": args.templates, "log_mb": round(megabytes, 1), "ours": ours,
+        "ours_statements_per_s": round(n / ours["seconds"]), "ours_mb_per_s": round(megabytes / ours["seconds"], 1),
+        "openlineage_sql_parse_s": round(openlineage * scale, 1) if openlineage is not None else None,
+        "sqllineage_parse_s": round(sqllineage * n / args.sqllineage_sample, 1) if sqllineage is not None else None,
+    }
+    print(report(results))
+    out = ROOT / "bench" / "results" / "querylog.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+def report(r: dict[str, Any]) -> str:
+    ours = r["ours"]
+    lines = [
+        f"PostgreSQL csvlog: {r['statements']:,} statements from {r['templates']} templates, {r['log_mb']} MB",
+        f"  lineage-crawler, end to end (read, parse, store): {ours['seconds']} s, "
+        f"{r['ours_statements_per_s']:,} statements/s, {r['ours_mb_per_s']} MB/s, peak RSS {ours['peak_rss_mb']} MB",
+    ]
+    for name, key, how in (("openlineage-sql 1.x, parse only", "openlineage_sql_parse_s", "every 10th statement"),
+                           ("sqllineage, parse only", "sqllineage_parse_s", "a sample")):
+        if r[key] is None:
+            lines.append(f"  {name}: not installed")
+        else:
+            lines.append(f"  {name}: {r[key]:,} s (timed on {how}, scaled)   "
+                         f"-> lineage-crawler is {r[key] / ours['seconds']:.1f}x faster")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
