@@ -63,7 +63,8 @@ def generate(path: Path, statements: int, template_count: int, seed: int = 5) ->
                                   d=f"2026-11-{rng.randint(1, 28):02d}")
             session = number % 64
             second = number // 50
-            stamp = f"2026-11-25 {second // 3600 % 24:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{number % 1000:03d} UTC"
+            clock = f"{second // 3600 % 24:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+            stamp = f"2026-11-25 {clock}.{number % 1000:03d} UTC"
             writer.writerow([stamp, USERS[session % len(USERS)], "credit", 4000 + session, "127.0.0.1:5000",
                              f"6b08{session:04x}.{4000 + session:x}", number, "idle", "2026-11-25 00:00:00 UTC",
                              f"{session}/1", 0, "LOG", "00000", f"statement: {sql}", "", "", "", "", "", "", "",
