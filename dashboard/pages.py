@@ -107,6 +107,9 @@ def details(store: Store, node: Node) -> html.Div:
     for label, users in (("owners", owners(store, node.id)), ("top users", top_users(store, node.id))):
         if users:
             rows.append((label, ", ".join(users)))
+    schema = node.props.get("schema")
+    if isinstance(schema, dict) and schema:
+        rows.append(("columns", ", ".join(f"{name} {kind}".strip() for name, kind in schema.items())))
     members = store.members(node.id)
     return html.Div([
         html.Table([html.Tr([html.Th(k, style=styles.TH), html.Td(v)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from parsers.fingerprint import digest
 from parsers.model import (
     Evidence,
@@ -61,7 +63,9 @@ def _event(
     record: SourceRecord, record_key: str, lineage: StatementLineage, context: NameContext, origin: Origin
 ) -> LineageEvent:
     fingerprint = lineage.statement.fingerprint
-    facets = {ref.qualified: {"kind": lineage.output_kind} for ref in lineage.outputs}
+    facets: dict[str, dict[str, Any]] = {ref.qualified: {"kind": lineage.output_kind} for ref in lineage.outputs}
+    if lineage.columns and lineage.outputs:
+        facets[lineage.outputs[0].qualified]["schema"] = dict(lineage.columns)
     return LineageEvent(
         job=JobRef(namespace=context.namespace, name=f"sql:{fingerprint}"),
         job_title=_title(lineage),

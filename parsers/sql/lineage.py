@@ -43,6 +43,7 @@ class StatementLineage:
     confidence: float = 1.0
     # Session defaults this statement changes for the ones after it (USE, SET search_path).
     sets: tuple[tuple[str, str], ...] = ()
+    columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_lineage(self) -> bool:
@@ -173,6 +174,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext) -> 
         inputs=tuple(table_ref(table, context) for table in roles.inputs) + tuple(map(file_ref, roles.files_in)),
         outputs=tuple(table_ref(table, context) for table in roles.outputs) + tuple(map(file_ref, roles.files_out)),
         output_kind=roles.output_kind,
+        columns=roles.columns,
     )
 
 

@@ -28,6 +28,7 @@ class TableRoles:
     output_kind: str = "table"
     files_in: tuple[str, ...] = ()
     files_out: tuple[str, ...] = ()
+    columns: tuple[tuple[str, str], ...] = ()  # a created table's declared columns and types
 
     @property
     def has_lineage(self) -> bool:
@@ -46,7 +47,16 @@ def table_roles(statement: exp.Expr) -> TableRoles:
         return _NO_LINEAGE
     target_ids = {id(table) for table in targets} | {id(alias) for alias in _delete_aliases(statement)}
     inputs = tuple(table for table in _real_tables(statement) if id(table) not in target_ids)
-    return TableRoles(kind=kind, inputs=_unique(inputs), outputs=_unique(targets), output_kind=output_kind)
+    return TableRoles(kind=kind, inputs=_unique(inputs), outputs=_unique(targets), output_kind=output_kind,
+                      columns=_declared_columns(statement))
+
+
+def _declared_columns(statement: exp.Expr) -> tuple[tuple[str, str], ...]:
+    """``CREATE TABLE t (a int, b text)``: the schema the crawler records as dataset metadata."""
+    if not isinstance(statement, exp.Create) or not isinstance(statement.this, exp.Schema):
+        return ()
+    return tuple((column.name, column.args["kind"].sql() if column.args.get("kind") else "")
+                 for column in statement.this.expressions if isinstance(column, exp.ColumnDef))
 
 
 def _targets(statement: exp.Expr) -> tuple[str | None, tuple[exp.Table, ...], str]:
