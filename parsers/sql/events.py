@@ -19,6 +19,11 @@ from parsers.naming import NameContext
 from parsers.sql.lineage import StatementLineage, analyze
 
 
+# Texts longer than this are not parsed: a generated 50 MB INSERT ... VALUES would hold the
+# crawl for minutes and tell nothing a template of it does not. Reported, and the crawl goes on.
+MAX_SQL_CHARS = 4_000_000
+
+
 def parse_sql_record(record: SourceRecord) -> ParseResult:
     """Lineage events and issues of a record whose text is SQL.
 
@@ -29,6 +34,10 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
     >>> event.job_title, event.evidence.sql
     ('INSERT ml.scores', 'insert into ml.scores select * from raw.customers where limit_usd > ?')
     """
+    if len(record.text) > MAX_SQL_CHARS:
+        return ParseResult(record_key=record.key(), issues=(ParseIssue(
+            code="statement_too_large", origin=record.origin, snippet=record.text[:80].split("'")[0],
+            message=f"{len(record.text):,} characters of SQL, over the {MAX_SQL_CHARS:,} parsed: skipped"),))
     context = NameContext.of(
         record.dialect, namespace=record.namespace, database=record.database, schema=record.schema
     )

@@ -106,3 +106,21 @@ def test_bad_configs_say_what_is_wrong(tmp_path: Path, text: str, message: str) 
     (tmp_path / "crawl.toml").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         crawl_config.load(tmp_path / "crawl.toml")
+
+
+def test_a_huge_statement_is_reported_and_the_crawl_goes_on(tmp_path: Path) -> None:
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    values = ",".join(f"({n}, 'customer-{n}')" for n in range(2_500_000))  # about 50 MB
+    trace = tmp_path / "big.jsonl"
+    with trace.open("w", encoding="utf-8") as stream:
+        stream.write(json.dumps({"query": f"insert into raw.customers values {values}"}) + "\n")
+        stream.write(json.dumps({"query": "insert into stg.c select * from raw.customers"}) + "\n")
+    assert trace.stat().st_size > 45 * 2**20
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    report = crawl([SourceSpec(path=str(trace), dialect="postgres")], store)
+    assert report.issues_by_code == {"statement_too_large": 1}
+    assert report.written == 1
+    (issue,) = store.issues()
+    assert "customer-" not in (issue.snippet or ""), "no literal copied into the quarantine"
