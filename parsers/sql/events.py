@@ -18,7 +18,6 @@ from parsers.model import (
 from parsers.naming import NameContext
 from parsers.sql.lineage import StatementLineage, analyze
 
-
 # Texts longer than this are not parsed: a generated 50 MB INSERT ... VALUES would hold the
 # crawl for minutes and tell nothing a template of it does not. Reported, and the crawl goes on.
 MAX_SQL_CHARS = 4_000_000
