@@ -123,7 +123,9 @@ def run(backend: str, url: str, jobs: list[tuple[str, list[str], str]], layers: 
     if wipe is not None:
         wipe()
     result: dict[str, Any] = {"ingest": ingest(store, jobs, args.batch)}
+    print(f"{backend}: ingest {result['ingest']}", file=sys.stderr, flush=True)
     result["queries"] = queries(store, layers, args.queries)
+    print(f"{backend}: queries done", file=sys.stderr, flush=True)
     result["counts"] = store.counts()
     store.close()
     return result

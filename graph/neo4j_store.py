@@ -48,7 +48,8 @@ _NODES = """
 UNWIND $rows AS r
 MERGE (n:Node {id: r.id})
 ON CREATE SET n.kind = r.kind, n.name = r.name, n.namespace = r.namespace
-SET n.label = coalesce(r.label, n.label), n.props = r.props, n.search = r.search, n.removed_at = null,
+SET n.label = coalesce(r.label, n.label), n.props = coalesce(r.props, n.props, '{}'), n.search = r.search,
+    n.removed_at = null,
 """ + _SPAN.format(v="n")
 
 _RUNS = """
@@ -100,7 +101,8 @@ class Neo4jStore:
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = _redacted(url)
         target, auth, self._database = _connection(url)
-        self._driver = neo4j.GraphDatabase.driver(target, auth=auth)
+        # Server notifications (a property not in the schema yet, on an empty database) are noise here.
+        self._driver = neo4j.GraphDatabase.driver(target, auth=auth, notifications_min_severity="OFF")
         self._read_only = read_only
         try:
             self._driver.verify_connectivity()
@@ -118,9 +120,9 @@ class Neo4jStore:
                 f"cannot reach Neo4j at {self.url}: is the server running? ({error})") from error
 
     def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
-        records, _, _ = self._driver.execute_query(query, params, database_=self._database,
-                                                   routing_=neo4j.RoutingControl.READ)
-        return records
+        # An auto-commit query: one round trip, where a managed transaction takes three.
+        with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as session:
+            return list(session.run(query, params))
 
     def _write(self, work: Any) -> Any:
         with self._driver.session(database=self._database) as session:
@@ -216,24 +218,32 @@ class Neo4jStore:
 
     def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
               include_removed: bool = False) -> Iterator[Node]:
-        conditions = ["($kind IS NULL OR n.kind = $kind)", "($ids IS NULL OR n.id IN $ids)"]
-        if not include_removed:
-            conditions.append("n.removed_at IS NULL")
-        query = f"MATCH (n:Node) WHERE {' AND '.join(conditions)} RETURN n ORDER BY n.id"
+        # Each condition only when given: "$x IS NULL OR ..." would keep the planner off the indexes.
+        conditions = [] if include_removed else ["n.removed_at IS NULL"]
+        if kind is not None:
+            conditions.append("n.kind = $kind")
+        if ids is not None:
+            match = "UNWIND $ids AS id MATCH (n:Node {id: id})"
+        else:
+            match = "MATCH (n:Node)"
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        query = f"{match}{where} RETURN n ORDER BY n.id"
         yield from (_node(r["n"]) for r in self._read(query, kind=kind, ids=list(ids) if ids is not None else None))
 
     def find(self, text: str, kind: str | None = None, limit: int = 200) -> list[Node]:
+        of_kind = " AND n.kind = $kind" if kind is not None else ""
         records = self._read(
-            """MATCH (n:Node) WHERE n.search CONTAINS $text AND n.removed_at IS NULL
-                 AND NOT n.kind IN ['column', 'run'] AND ($kind IS NULL OR n.kind = $kind)
+            f"""MATCH (n:Node) WHERE n.search CONTAINS $text AND n.removed_at IS NULL
+                 AND NOT n.kind IN ['column', 'run']{of_kind}
                RETURN n ORDER BY coalesce(n.rank, 0.0) DESC, n.name LIMIT $limit""",
             text=text.lower(), kind=kind, limit=limit)
         return [_node(r["n"]) for r in records]
 
     def edges(self, kinds: Sequence[str] | None = None, *, include_removed: bool = False) -> Iterator[Edge]:
         live = "" if include_removed else _LIVE
+        of_kind = "type(e) IN $kinds" if kinds else "true"
         records = self._read(
-            f"MATCH (a:Node)-[e]->(b:Node) WHERE ($kinds IS NULL OR type(e) IN $kinds){live} "
+            f"MATCH (a:Node)-[e]->(b:Node) WHERE {of_kind}{live} "
             f"RETURN {_EDGE_FIELDS} ORDER BY src, kind, dst", kinds=list(kinds) if kinds else None)
         yield from (_edge(r) for r in records)
 
@@ -241,15 +251,15 @@ class Neo4jStore:
                   as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
         live = "" if include_removed else _AS_OF if as_of is not None else _LIVE
         ids = list(node_ids)
-        found: list[Edge] = []
-        patterns = (("(a:Node {id: id})-[e]->(b:Node)", outgoing), ("(a:Node)-[e]->(b:Node {id: id})", incoming))
-        for pattern, kinds in patterns:
-            if kinds and ids:
-                records = self._read(
-                    f"UNWIND $ids AS id MATCH {pattern} WHERE type(e) IN $kinds{live} RETURN {_EDGE_FIELDS}",
-                    ids=ids, kinds=list(kinds), as_of=as_of)
-                found.extend(_edge(r) for r in records)
-        return found
+        if not ids or not (outgoing or incoming):
+            return []
+        # Both directions in one round trip: a traversal asks once per level.
+        query = (f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[e]->(b:Node) WHERE type(e) IN $outgoing{live} "
+                 f"RETURN {_EDGE_FIELDS} UNION ALL "
+                 f"UNWIND $ids AS id MATCH (a:Node)-[e]->(b:Node {{id: id}}) WHERE type(e) IN $incoming{live} "
+                 f"RETURN {_EDGE_FIELDS}")
+        records = self._read(query, ids=ids, outgoing=list(outgoing), incoming=list(incoming), as_of=as_of)
+        return [_edge(r) for r in records]
 
     def evidence(self, edge: EdgeKey) -> list[Evidence]:
         src, kind, dst = edge
@@ -260,14 +270,14 @@ class Neo4jStore:
         return [Evidence.from_dict(json.loads(item)) for item in records[0]["evidence"] or []]
 
     def usage(self, node_id: str | None = None) -> list[Usage]:
-        records = self._read("MATCH (u:Usage) WHERE $node IS NULL OR u.node = $node RETURN u "
-                             "ORDER BY u.node, u.role, u.key", node=node_id)
+        where = "WHERE u.node = $node " if node_id is not None else ""
+        records = self._read(f"MATCH (u:Usage) {where}RETURN u ORDER BY u.node, u.role, u.key", node=node_id)
         return [Usage(node=u["node"], user=u["key"], role=u["role"], count=u["count"], first_seen=u.get("first_seen"),
                       last_seen=u.get("last_seen")) for u in (r["u"] for r in records)]
 
     def members(self, node_id: str | None = None) -> list[Member]:
-        records = self._read("MATCH (m:Member) WHERE $node IS NULL OR m.node = $node RETURN m "
-                             "ORDER BY m.node, m.key", node=node_id)
+        where = "WHERE m.node = $node " if node_id is not None else ""
+        records = self._read(f"MATCH (m:Member) {where}RETURN m ORDER BY m.node, m.key", node=node_id)
         return [Member(dataset=m["node"], name=m["key"], count=m["count"], first_seen=m.get("first_seen"),
                        last_seen=m.get("last_seen")) for m in (r["m"] for r in records)]
 
@@ -298,7 +308,8 @@ class Neo4jStore:
 
     def wipe(self) -> None:
         """Delete everything (for tests and `lineage import` into a fresh database)."""
-        self._driver.execute_query("MATCH (n) DETACH DELETE n", database_=self._database)
+        with self._driver.session(database=self._database) as session:  # in batches: a big graph
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
         self._driver.execute_query("MERGE (m:Meta {key: 'generation'}) ON CREATE SET m.value = 0",
                                    database_=self._database)
 
@@ -307,9 +318,11 @@ class Neo4jStore:
 
 
 def _node_rows(tx: neo4j.ManagedTransaction, batch: Batch) -> list[dict[str, Any]]:
-    old = _props_of(tx, list(batch.nodes))
+    """Rows for _NODES; properties are merged with what is stored only where the batch has any
+    (most nodes have none: their stored properties stay as they are)."""
+    old = _props_of(tx, [n.id for n in batch.nodes.values() if n.props])
     return [{"id": n.id, "kind": n.kind, "name": n.name, "namespace": n.namespace, "label": n.label,
-             "props": json.dumps(_merged(old.get(n.id), n.props), sort_keys=True),
+             "props": json.dumps(_merged(old.get(n.id), n.props), sort_keys=True) if n.props else None,
              "search": f"{n.name} {n.label or ''}".lower(), "first_seen": n.first_seen, "last_seen": n.last_seen}
             for n in batch.nodes.values()]
 
