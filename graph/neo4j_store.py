@@ -222,10 +222,7 @@ class Neo4jStore:
         conditions = [] if include_removed else ["n.removed_at IS NULL"]
         if kind is not None:
             conditions.append("n.kind = $kind")
-        if ids is not None:
-            match = "UNWIND $ids AS id MATCH (n:Node {id: id})"
-        else:
-            match = "MATCH (n:Node)"
+        match = "UNWIND $ids AS id MATCH (n:Node {id: id})" if ids is not None else "MATCH (n:Node)"
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         query = f"{match}{where} RETURN n ORDER BY n.id"
         yield from (_node(r["n"]) for r in self._read(query, kind=kind, ids=list(ids) if ids is not None else None))
