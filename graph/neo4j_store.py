@@ -47,9 +47,10 @@ _SPAN = """
 _NODES = """
 UNWIND $rows AS r
 MERGE (n:Node {id: r.id})
-ON CREATE SET n.kind = r.kind, n.name = r.name, n.namespace = r.namespace
-SET n.label = coalesce(r.label, n.label), n.props = coalesce(r.props, n.props, '{}'), n.search = r.search,
-    n.removed_at = null,
+ON CREATE SET n.kind = r.kind, n.name = r.name, n.namespace = r.namespace, n.search = r.search,
+              n.label = r.label, n.props = coalesce(r.props, '{}'), n.first_seen = r.first_seen,
+              n.last_seen = r.last_seen
+ON MATCH SET n.label = coalesce(r.label, n.label), n.props = coalesce(r.props, n.props), n.removed_at = null,
 """ + _SPAN.format(v="n")
 
 _RUNS = """
@@ -71,10 +72,11 @@ UNWIND $rows AS r
 MATCH (a:Node {id: r.src})
 MATCH (b:Node {id: r.dst})
 MERGE (a)-[e:%s]->(b)
-ON CREATE SET e.count = 0, e.confidence = 0.0, e.evidence = [], e.props = '{}'
-SET e.count = e.count + r.count,
+ON CREATE SET e.count = r.count, e.confidence = r.confidence, e.evidence = r.evidence[0..$sample],
+              e.props = r.props, e.first_seen = r.first_seen, e.last_seen = r.last_seen
+ON MATCH SET e.count = e.count + r.count,
     e.confidence = CASE WHEN r.confidence > e.confidence THEN r.confidence ELSE e.confidence END,
-    e.evidence = (e.evidence + r.evidence)[0..$sample],
+    e.evidence = CASE WHEN size(e.evidence) < $sample THEN (e.evidence + r.evidence)[0..$sample] ELSE e.evidence END,
     e.props = r.props, e.stale_since = null, e.removed_at = null,
 """ + _SPAN.format(v="e")
 _EDGE_UPSERTS = {kind: _EDGE_TEMPLATE % kind for kind in EDGE_KINDS}
