@@ -290,11 +290,16 @@ def issues(limit: int, store_url: str, as_json: bool) -> None:
 @store_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (local only by default).")
 @click.option("--port", default=8050, show_default=True, type=click.IntRange(1, 65535))
-def serve(store_url: str, host: str, port: int) -> None:
+@click.option("--token", default=lambda: os.environ.get("LINEAGE_TOKEN"),
+              help="Access token every request must carry; required off 127.0.0.1. [$LINEAGE_TOKEN]")
+def serve(store_url: str, host: str, port: int, token: str | None) -> None:
     """Serve the dashboard (read-only) for the store."""
     from dashboard.app import create_app  # the one place the CLI reaches up into the dashboard
 
+    if host not in ("127.0.0.1", "localhost", "::1") and not token:
+        raise click.UsageError(f"serving on {host} exposes the lineage: give --token (or $LINEAGE_TOKEN)")
     store = graph.open_store(store_url, read_only=True)
-    click.echo(f"Lineage dashboard on http://{host}:{port}/ (store {store_url}); Ctrl-C stops it.")
-    create_app(store).run(host=host, port=port, debug=False)
+    hint = "?token=..." if token else ""
+    click.echo(f"Lineage dashboard on http://{host}:{port}/{hint} (store {store.url}); Ctrl-C stops it.")
+    create_app(store, token=token).run(host=host, port=port, debug=False)
 

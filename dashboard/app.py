@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 import dash_cytoscape as cyto
 from dash import Dash, Input, Output, dcc, html, no_update
+from flask import Response, request
 
 from dashboard import callbacks, ids, pages, styles
 from graph import Store
 
+TOKEN_COOKIE = "lineage_token"
+
 cyto.load_extra_layouts()  # dagre, for the layered left-to-right layout; served from the package
 
 
-def create_app(store: Store) -> Dash:
-    """A dashboard for ``store``. It only reads."""
+def create_app(store: Store, *, token: str | None = None) -> Dash:
+    """A dashboard for ``store``. It only reads. With ``token``, every request must carry it:
+    ``?token=...`` once (kept in a cookie) or an ``Authorization: Bearer ...`` header."""
     app = Dash(__name__, title="Lineage Crawler", suppress_callback_exceptions=True,
                update_title="")
     app.layout = html.Div([
@@ -30,7 +35,27 @@ def create_app(store: Store) -> Dash:
         html.Div(id=ids.PAGE),
     ], style=styles.PAGE_STYLE)
     _register(app, store)
+    if token:
+        _require(app, token)
     return app
+
+
+def _require(app: Dash, token: str) -> None:
+    server = app.server
+
+    @server.before_request
+    def _check() -> Any:
+        given = (request.args.get("token") or request.cookies.get(TOKEN_COOKIE)
+                 or request.headers.get("Authorization", "").removeprefix("Bearer ").strip())
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return Response("a valid token is needed: open the dashboard with ?token=...", status=401)
+        return None
+
+    @server.after_request
+    def _remember(response: Response) -> Response:
+        if request.args.get("token"):
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
+        return response
 
 
 def _register(app: Dash, store: Store) -> None:

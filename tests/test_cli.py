@@ -88,8 +88,10 @@ def test_sql_prints_lineage_without_a_store() -> None:
         (["upstream", "x", "--store", "redis://localhost"], "no store backend"),
         (["upstream", "x", "--depth", "0"], "Invalid value for '--depth'"),
         (["crawl"], "nothing to crawl"),
+        (["serve", "--host", "0.0.0.0"], "give --token"),
     ],
-    ids=["unknown-name", "missing-file", "missing-config", "bad-dialect", "bad-store", "bad-depth", "no-paths"],
+    ids=["unknown-name", "missing-file", "missing-config", "bad-dialect", "bad-store", "bad-depth", "no-paths",
+         "exposed-without-token"],
 )
 def test_mistakes_get_one_clear_line_and_a_non_zero_exit(
     args: list[str], message: str, demo_store_url: str

@@ -90,3 +90,16 @@ def test_the_app_builds_with_every_callback(demo_store: Store) -> None:
     app = create_app(demo_store)
     outputs = {key.split("@")[0] for key in app.callback_map}
     assert {"page.children", "search-results.children", "url.href", "edge-details.children"} <= outputs
+
+
+def test_a_token_guards_every_request(demo_store: Store) -> None:
+    client = create_app(demo_store, token="s3cret-token").server.test_client()
+    assert client.get("/").status_code == 401
+    assert client.get("/?token=wrong").status_code == 401
+    assert client.get("/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    assert client.get("/?token=s3cret-token").status_code == 200
+    assert client.get("/_dash-layout").status_code == 200, "the cookie set by the first visit is kept"
+
+
+def test_without_a_token_the_dashboard_is_open_on_loopback(demo_store: Store) -> None:
+    assert create_app(demo_store).server.test_client().get("/").status_code == 200
