@@ -141,3 +141,37 @@ def _json_value(value: Any) -> Any:
 
 def _bigquery_table(table: Mapping[str, Any]) -> str:
     return f"{table.get('project_id')}.{table.get('dataset_id')}.{table.get('table_id')}".lower()
+
+
+def _sniff_dbt(sample: bytes) -> bool:
+    return b'"dbt_schema_version"' in sample and b"run-results" in sample
+
+
+@reader("dbt_run_results", sniff=_sniff_dbt)
+def read_dbt_run_results(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    """dbt's ``target/run_results.json``: each model that ran becomes ``CREATE TABLE relation AS
+    compiled_code`` (https://docs.getdbt.com/reference/artifacts/run-results-json). Tests and
+    other nodes without a relation are skipped; models that failed are counted."""
+    if start.offset:
+        return  # written whole by each dbt invocation: a changed file is read again from the start
+    data = path.read_bytes()
+    where = str(path)
+    try:
+        document = json.loads(data)
+    except ValueError as error:
+        yield Read(ParseIssue(code="bad_json", message=f"not JSON: {error}", origin=Origin(path=where)),
+                   len(data), data.count(b"\n"))
+        return
+    for index, result in enumerate(document.get("results") or []):
+        relation, code = result.get("relation_name"), result.get("compiled_code")
+        if not relation or not code or not str(result.get("unique_id", "")).startswith(("model.", "snapshot.")):
+            continue
+        finished = [t.get("completed_at") for t in result.get("timing") or [] if t.get("completed_at")]
+        yield Read(SourceRecord(
+            source_type="dbt_run_results", text=f"CREATE TABLE {relation} AS {code}",
+            origin=Origin(path=where, line=index + 1), timestamp=normalize(finished[-1] if finished else None),
+            dialect=spec.dialect, namespace=spec.namespace, database=spec.database, schema=spec.schema,
+            session_id=str(document.get("metadata", {}).get("invocation_id") or "") or None,
+            attributes={"status": "completed" if result.get("status") == "success" else "failed",
+                        "dbt_node": str(result.get("unique_id"))},
+        ), len(data), data.count(b"\n"))

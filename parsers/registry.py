@@ -23,7 +23,8 @@ def register(*source_types: str) -> Callable[[Parser], Parser]:
 
 
 # Every record whose text is SQL, whatever log it came from.
-register("sql_file", "sql_trace", "postgres_log", "mysql_general", "mysql_slow", "warehouse_history")(parse_sql_record)
+register("sql_file", "sql_trace", "postgres_log", "mysql_general", "mysql_slow", "warehouse_history",
+         "dbt_run_results")(parse_sql_record)
 
 
 def parse(record: SourceRecord) -> ParseResult:

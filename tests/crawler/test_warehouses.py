@@ -71,3 +71,14 @@ def test_noise_filters_drop_users_and_statement_kinds(tmp_path: Path) -> None:
     users = {u.user for u in store.usage()}
     assert "svc_ingest" not in users and "etl_nightly" in users
     assert not [n for n in store.nodes("job") if n.props.get("statement_kind") == "SELECT"]
+
+
+def test_dbt_run_results_give_model_lineage(tmp_path: Path) -> None:
+    results = Path(__file__).resolve().parents[2] / "fixtures" / "dbt" / "run_results.json"
+    assert type_of(results) == "dbt_run_results"
+    store, report = crawl_log(results, tmp_path, dialect="postgres", namespace="postgres://warehouse:5432")
+    assert feeds(store) == {("credit.raw.customers", "credit.staging.stg_customers"),
+                            ("credit.staging.stg_customers", "credit.features.customer_features"),
+                            ("credit.raw.credit_inquiries", "credit.features.customer_features"),
+                            ("credit.raw.bureau_reports", "credit.features.customer_features")}
+    assert report.statements_failed == 1, "the model that failed: counted, no lineage"
