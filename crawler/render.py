@@ -36,6 +36,9 @@ def crawl_report(report: CrawlReport, url: str) -> None:
         f"  issues: {report.issues}"
         + (" (" + ", ".join(f"{code}: {n}" for code, n in report.issues_by_code.items()) + ")" if report.issues else "")
     )
+    if report.statements_failed or report.statements_rolled_back or report.filtered:
+        console.print(f"  not used: {report.statements_failed} failed and {report.statements_rolled_back} rolled-back "
+                      f"statements, {report.filtered} filtered out")
     for kind, counts in report.garbage.items():
         console.print(f"  {kind.replace('_', ' ')}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
     for note in report.notes:
