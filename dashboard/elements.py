@@ -17,6 +17,11 @@ def node_href(node_id: str) -> str:
     return "/node/" + quote(node_id, safe="")
 
 
+def impact_href(node_id: str) -> str:
+    """The impact page of a node: ``/impact/<id>``."""
+    return "/impact/" + quote(node_id, safe="")
+
+
 def elements(view: LineageView) -> list[dict[str, Any]]:
     """Nodes then edges, each classed by kind and by side (upstream, downstream, root).
 

@@ -9,8 +9,8 @@ import dash_cytoscape as cyto
 from dash import dcc, html
 
 from dashboard import ids, styles
-from dashboard.elements import elements, node_href
-from graph import Edge, Member, Node, Store, neighbourhood, search
+from dashboard.elements import elements, impact_href, node_href
+from graph import Edge, Member, Node, Store, impact, neighbourhood, search
 from graph.lineage import direct_edges, owners, top_users
 
 DEFAULT_DEPTH = 3
@@ -21,6 +21,8 @@ def route(store: Store, pathname: str | None) -> Any:
     path = pathname or "/"
     if path.startswith("/node/"):
         return node_page(store, unquote(path.removeprefix("/node/")))
+    if path.startswith("/impact/"):
+        return impact_page(store, unquote(path.removeprefix("/impact/")))
     if path == "/":
         return home_page(store)
     return not_found(f"No page at {path}.")
@@ -71,6 +73,7 @@ def node_page(store: Store, node_id: str, depth: int = DEFAULT_DEPTH) -> html.Di
     view = neighbourhood(store, node.id, depth)
     return html.Div([
         html.H2(node.title, id="node-title"),
+        dcc.Link("What would a change here touch? (impact)", href=impact_href(node.id), id="impact-link"),
         html.Div([
             html.Div([
                 legend(),
@@ -84,6 +87,25 @@ def node_page(store: Store, node_id: str, depth: int = DEFAULT_DEPTH) -> html.Di
             ]),
             details(store, node),
         ], style=styles.COLUMNS),
+    ])
+
+
+def impact_page(store: Store, node_id: str) -> html.Div:
+    """Everything downstream of a node, nearest first: what to check before changing it."""
+    node = store.node(node_id)
+    if node is None or node.kind == "run":
+        return not_found(f"No dataset or job with id {node_id}.")
+    rows = impact(store, node.id)
+    datasets = sum(1 for r in rows if r.node.kind == "dataset")
+    header = html.Tr([html.Th(h, style=styles.TH) for h in ("distance", "kind", "name", "last used", "owners")])
+    body = [html.Tr([html.Td(str(r.distance)), html.Td(r.node.kind),
+                     html.Td(dcc.Link(r.node.title, href=node_href(r.node.id))), html.Td(r.last_seen or ""),
+                     html.Td(", ".join(r.owners))]) for r in rows]
+    return html.Div([
+        html.H2(f"Impact of changing {node.title}", id="impact-title"),
+        html.P(f"{datasets} datasets and {len(rows) - datasets} jobs or models downstream.", style=styles.MUTED),
+        html.Table([header, *body], id="impact-table"),
+        dcc.Link("Back to the lineage graph", href=node_href(node.id)),
     ])
 
 

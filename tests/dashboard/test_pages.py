@@ -103,3 +103,15 @@ def test_a_token_guards_every_request(demo_store: Store) -> None:
 
 def test_without_a_token_the_dashboard_is_open_on_loopback(demo_store: Store) -> None:
     assert create_app(demo_store).server.test_client().get("/").status_code == 200
+
+
+def test_the_impact_page_lists_everything_downstream_with_owners(demo_store: Store) -> None:
+    from dashboard.elements import impact_href
+
+    customers = resolve(demo_store, "staging.customers")
+    page = pages.route(demo_store, impact_href(customers.id))
+    text = _text(page)
+    assert "Impact of changing credit.staging.customers" in text
+    assert "credit.ml.credit_scores" in text and "credit.reporting.limit_decisions" in text
+    assert "etl_nightly" in text, "owners are shown"
+    assert "Not found" in _text(pages.route(demo_store, "/impact/dataset%3Anope"))
