@@ -229,18 +229,44 @@ def search(text: str, kind: str | None, limit: int, store_url: str, as_json: boo
 @main.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-e", "--execute", "sql_text", help="SQL text to analyse (it is never run).")
+@click.option("--jsonl", "batch", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Many inputs: one JSON object per line (id, sql, and optionally dialect, default_db, "
+                   "default_schema); prints one JSON line per input, in order.")
 @dialect_options
 @json_option
-def sql(file: str | None, sql_text: str | None, dialect: str | None, database: str | None,
+def sql(file: str | None, sql_text: str | None, batch: str | None, dialect: str | None, database: str | None,
         schema: str | None, as_json: bool) -> None:
-    """The lineage of SQL text from FILE (or - for stdin) or -e, without a store."""
+    """The lineage of SQL text from FILE (or - for stdin), -e or --jsonl, without a store."""
+    if batch is not None:
+        if file is not None or sql_text is not None:
+            raise click.UsageError("give --jsonl alone, or a FILE or -e SQL")
+        _sql_batch(batch, dialect, database, schema)
+        return
     if (file is None) == (sql_text is None):
-        raise click.UsageError("give a FILE or -e SQL (one of them)")
+        raise click.UsageError("give a FILE, -e SQL or --jsonl FILE (one of them)")
     if sql_text is None:
         sql_text = sys.stdin.read() if file == "-" else Path(str(file)).read_text(encoding="utf-8")
     context = NameContext.of(dialect, database=database, schema=schema)
     result = describe(sql_text, context, source_id=file or "-e")
     _emit(as_json, result, lambda: render.sql_text(result))
+
+
+def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: str | None) -> None:
+    stream = sys.stdin if batch == "-" else Path(batch).open(encoding="utf-8")
+    with stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                context = NameContext.of(item.get("dialect") or dialect, database=item.get("default_db") or database,
+                                         schema=item.get("default_schema") or schema)
+                result = describe(str(item["sql"]), context, source_id=str(item.get("id", number)))
+            except (ValueError, KeyError, TypeError, AttributeError, ParsersError) as error:
+                problem = {"code": "bad_input", "message": f"line {number}: {error}", "severity": "error"}
+                result = {"id": f"line {number}", "sources": [], "targets": [], "column_lineage": [],
+                          "issues": [problem], "confidence": 0.0}
+            click.echo(json.dumps(result, sort_keys=True))
 
 
 @main.command(name="export")

@@ -102,3 +102,37 @@ def test_mistakes_get_one_clear_line_and_a_non_zero_exit(
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_path_history_kind_filter_as_of_and_import(tmp_path: Path, demo_copy: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store)
+    chain = json.loads(run("path", "raw.customers", "ml.credit_scores", "--store", store, "--json"))
+    assert chain[0]["name"] == "credit.raw.customers" and chain[-1]["name"] == "credit.ml.credit_scores"
+    assert "->" in run("path", "raw.customers", "ml.credit_scores", "--store", store)
+    history = json.loads(run("history", "staging.customers", "--store", store, "--json"))
+    assert history and all(row["appeared"] for row in history)
+    only = json.loads(run("downstream", "raw.customers", "--kind", "job", "--store", store, "--json"))
+    assert {n["kind"] for n in only["nodes"]} == {"job", "dataset"}
+    assert [n["name"] for n in only["nodes"] if n["kind"] == "dataset"] == ["credit.raw.customers"]
+    before = json.loads(run("downstream", "raw.customers", "--as-of", "2000-01-01", "--store", store, "--json"))
+    assert [n["name"] for n in before["nodes"]] == ["credit.raw.customers"], "nothing was seen before 2000"
+    exported = tmp_path / "graph.json"
+    run("export", "--store", store, "--output", str(exported))
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    assert "Loaded" in run("import", str(exported), "--store", copy)
+    assert run("export", "--store", copy) == exported.read_text(encoding="utf-8")
+
+
+def test_sql_batch_mode_answers_each_line_in_order(tmp_path: Path) -> None:
+    batch = tmp_path / "cases.jsonl"
+    batch.write_text("\n".join([
+        json.dumps({"id": "a", "sql": "insert into t select * from s", "dialect": "postgres", "default_db": "d"}),
+        "not json",
+        json.dumps({"id": "c", "sql": "USE shop; insert into orders select * from carts", "dialect": "mysql"}),
+    ]) + "\n", encoding="utf-8")
+    lines = [json.loads(line) for line in run("sql", "--jsonl", str(batch)).splitlines()]
+    assert [line["id"] for line in lines] == ["a", "line 2", "c"]
+    assert (lines[0]["sources"], lines[0]["targets"]) == (["d.public.s"], ["d.public.t"])
+    assert lines[1]["issues"][0]["code"] == "bad_input"
+    assert (lines[2]["sources"], lines[2]["targets"]) == (["shop.carts"], ["shop.orders"])
