@@ -252,8 +252,7 @@ def sql(file: str | None, sql_text: str | None, batch: str | None, dialect: str 
 
 
 def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: str | None) -> None:
-    stream = sys.stdin if batch == "-" else Path(batch).open(encoding="utf-8")
-    with stream:
+    with click.open_file(batch, encoding="utf-8") as stream:  # "-" is stdin, left open
         for number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
