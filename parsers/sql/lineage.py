@@ -19,6 +19,7 @@ from sqlglot.errors import ParseError, SqlglotError
 from parsers import dialects
 from parsers.model import DatasetRef
 from parsers.naming import NameContext, file_ref, table_ref
+from parsers.sql import limits
 from parsers.sql.statements import Statement, split
 from parsers.sql.tables import table_roles
 
@@ -153,7 +154,13 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext) -> 
     if quiet is not None:
         return StatementLineage(statement=statement, kind=quiet)
     try:
-        tree = _parse(sql, statement, context)
+        with limits.time_limit(limits.PARSE_TIME_LIMIT):
+            tree = _parse(sql, statement, context)
+    except limits.ParseTimeout:
+        return StatementLineage(
+            statement=statement, kind="UNPARSED", confidence=0.0,
+            issues=(StatementIssue(code="parse_timeout",
+                                   message=f"parsing took over {limits.PARSE_TIME_LIMIT:g} s: abandoned"),))
     except SqlglotError as error:
         return StatementLineage(
             statement=statement,

@@ -51,3 +51,15 @@ def test_untokenizable_text_still_splits_and_is_redacted() -> None:
     assert [s.line for s in statements] == [1, 2]
     assert "123" not in statements[1].redacted
     assert statements[1].tokens == ()
+
+
+def test_a_statement_that_parses_too_long_is_abandoned_with_an_issue(monkeypatch: pytest.MonkeyPatch) -> None:
+    from parsers import NameContext
+    from parsers.sql import TemplateCache, analyze, limits
+
+    monkeypatch.setattr(limits, "PARSE_TIME_LIMIT", 0.05)
+    slow = "select " + "+".join(["a"] * 20000) + " from t"
+    (result,) = analyze(slow, NameContext.of("postgres"), TemplateCache())
+    assert [issue.code for issue in result.issues] == ["parse_timeout"]
+    (fine,) = analyze("insert into b select * from a", NameContext.of("postgres"), TemplateCache())
+    assert fine.outputs and not fine.issues

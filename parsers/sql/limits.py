@@ -1,0 +1,39 @@
+"""A time limit on parsing one statement, so a pathological statement cannot hold a crawl.
+
+sqlglot cannot be interrupted from another thread, so the limit is a timer signal, which Python
+delivers only to the main thread: elsewhere (a dashboard worker thread) statements parse without
+a limit. The previous timer is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+PARSE_TIME_LIMIT = 10.0  # seconds for one statement
+
+
+class ParseTimeout(Exception):
+    """A statement took longer than the limit to parse."""
+
+
+def _expired(signum: int, frame: FrameType | None) -> None:
+    raise ParseTimeout
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`ParseTimeout` in the block after ``seconds`` (main thread only)."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
