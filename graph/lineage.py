@@ -39,10 +39,6 @@ class LineageView:
     distance: dict[str, int]
     edges: tuple[Edge, ...]
 
-    def datasets(self) -> list[Node]:
-        return sorted((n for n in self.nodes.values() if n.kind == "dataset" and n.id != self.root),
-                      key=lambda n: (abs(self.distance[n.id]), n.name))
-
     def graph(self) -> nx.DiGraph:
         """The view as a networkx graph in the direction data flows."""
         graph = nx.DiGraph()

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from parsers import DatasetRef, JobRef, ModelRef
 
-NodeKind = Literal["dataset", "column", "job", "run", "model", "model_version", "source"]
 NODE_KINDS: tuple[str, ...] = ("dataset", "column", "job", "run", "model", "model_version", "source")
 EDGE_KINDS: tuple[str, ...] = ("READS", "WRITES", "FEEDS", "OF", "IN", "DERIVES", "TRAINED_ON", "PRODUCED")
 
@@ -43,10 +42,6 @@ def model_id(ref: ModelRef) -> str:
 
 def model_version_id(ref: ModelRef) -> str:
     return f"model_version:{ref.name}/{ref.version or 'unversioned'}"
-
-
-def kind_of(node_id: str) -> str:
-    return node_id.split(":", 1)[0]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

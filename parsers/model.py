@@ -135,9 +135,6 @@ class SourceRecord(Record):
         return digest(f"{self.source_type}\0{where}\0{self.text}")
 
 
-DatasetKind = Literal["table", "view", "file", "directory", "topic", "model-artifact", "unknown"]
-
-
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class DatasetRef(Record):
     """A dataset's identity, by OpenLineage naming: ``namespace`` + ``name``.
