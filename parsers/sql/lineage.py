@@ -185,6 +185,15 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext) -> 
     )
 
 
+def parse_statement(sql: str, statement: Statement, context: NameContext) -> exp.Expr | None:
+    """The syntax tree of one statement of ``sql`` (None when it cannot be parsed)."""
+    try:
+        with limits.time_limit(limits.PARSE_TIME_LIMIT):
+            return _parse(sql, statement, context)
+    except (SqlglotError, limits.ParseTimeout):
+        return None
+
+
 def _parse(sql: str, statement: Statement, context: NameContext) -> exp.Expr | None:
     if not statement.tokens:
         raise ParseError("the SQL could not be tokenized (an unterminated quote or comment?)")

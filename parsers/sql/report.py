@@ -11,24 +11,32 @@ from __future__ import annotations
 from typing import Any
 
 from parsers.naming import NameContext
-from parsers.sql.lineage import analyze
+from parsers.sql.columns import column_flows
+from parsers.sql.lineage import StatementLineage, analyze, parse_statement
 
 
 def describe(sql: str, context: NameContext, source_id: str = "-") -> dict[str, Any]:
     """``id``, ``sources``, ``targets``, ``column_lineage``, ``issues``, ``confidence`` and, per
     statement, its line, kind, fingerprint, sources and targets."""
     statements = analyze(sql, context)
+    columns, column_confidence = column_lineage(sql, context, statements)
+    return {
+        **_tables(source_id, statements),
+        "column_lineage": columns,
+        "confidence": min([s.confidence for s in statements] + [column_confidence]),
+    }
+
+
+def _tables(source_id: str, statements: list[StatementLineage]) -> dict[str, Any]:
     return {
         "id": source_id,
         "sources": sorted({d.name for s in statements for d in s.inputs}),
         "targets": sorted({d.name for s in statements for d in s.outputs}),
-        "column_lineage": [],
         "issues": [
             {"code": i.code, "message": i.message, "severity": i.severity, "line": s.statement.line}
             for s in statements
             for i in s.issues
         ],
-        "confidence": min((s.confidence for s in statements), default=1.0),
         "statements": [
             {
                 "line": s.statement.line,
@@ -40,3 +48,22 @@ def describe(sql: str, context: NameContext, source_id: str = "-") -> dict[str, 
             for s in statements
         ],
     }
+
+
+def column_lineage(sql: str, context: NameContext,
+                   statements: list[StatementLineage]) -> tuple[list[dict[str, Any]], float]:
+    """``{"target": "tbl.col", "sources": [...], "kind": "direct"|"indirect"}`` for every output
+    column of every statement (for a plain SELECT the target is the output column's name), and
+    the confidence: lower where a column could not be placed without a schema."""
+    found = []
+    confidence = 1.0
+    for statement in statements:
+        tree = parse_statement(sql, statement.statement, context) if statement.has_lineage else None
+        if tree is None:
+            continue
+        flows, placed = column_flows(tree, context)
+        confidence = min(confidence, placed)
+        prefix = f"{statement.outputs[0].name}." if statement.outputs else ""
+        found += [{"target": prefix + flow.target, "sources": list(flow.sources), "kind": flow.kind}
+                  for flow in flows]
+    return found, confidence
