@@ -183,8 +183,9 @@ def _columns(batch: Batch, event: LineageEvent, when: str | None, evidence: Evid
         ends = []
         for column in (edge.source, edge.target):
             node = column_id(column.dataset, column.column)
-            batch.node(node, "column", column.column, when, namespace=f"{column.dataset.qualified}")
-            batch.edge(node, "IN", dataset_id(column.dataset), when)
+            batch.node(node, "column", column.column, when, namespace=column.dataset.qualified,
+                       label=f"{column.dataset.name}.{column.column}")
+            batch.edge(node, "IN", dataset_id(column.dataset), when, evidence=evidence)
             ends.append(node)
         batch.edge(ends[0], "DERIVES", ends[1], when, confidence=event.confidence, evidence=evidence,
                    props={"kind": edge.kind})

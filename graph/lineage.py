@@ -179,6 +179,13 @@ def resolve(store: Store, name: str) -> Node:
     direct = store.node(name)
     if direct is not None and direct.removed_at is None:
         return direct
+    if "#" in name:  # a column: TABLE#COLUMN, the table named any way a dataset can be
+        table, column = name.rsplit("#", 1)
+        dataset = resolve(store, table)
+        found = store.node(f"column:{dataset.namespace}/{dataset.name}#{column}")
+        if found is None:
+            raise NodeNotFoundError(name, [])
+        return found
     for kind in ("dataset", "job"):
         node = store.node(f"{kind}:{name}")
         if node is not None and node.removed_at is None:

@@ -136,3 +136,13 @@ def test_sql_batch_mode_answers_each_line_in_order(tmp_path: Path) -> None:
     assert (lines[0]["sources"], lines[0]["targets"]) == (["d.public.s"], ["d.public.t"])
     assert lines[1]["issues"][0]["code"] == "bad_input"
     assert (lines[2]["sources"], lines[2]["targets"]) == (["shop.carts"], ["shop.orders"])
+
+
+def test_column_lineage_from_a_crawl(tmp_path: Path, demo_copy: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store)
+    up = json.loads(run("upstream", "ml.credit_scores#recommended_limit", "--store", store, "--json"))
+    labels = {n.get("label") for n in up["nodes"]}
+    assert "credit.features.customer_features.annual_income" in labels
+    assert "credit.raw.customers.annual_income" in labels, "through staging, to the raw column"
+    assert all(n["kind"] == "column" for n in up["nodes"])

@@ -11,8 +11,8 @@ with its name alone and the confidence drops.
 >>> tree = sqlglot.parse_one("insert into mart.t (cid, total) select c.id, sum(p.amount) "
 ...                          "from raw.customers c join raw.payments p on p.cid = c.id group by c.id")
 >>> flows, confidence = column_flows(tree, NameContext.of(None))
->>> [(f.target, f.sources, f.kind) for f in flows if f.kind == "direct"]
-[('cid', ('raw.customers.id',), 'direct'), ('total', ('raw.payments.amount',), 'direct')]
+>>> [(f.target, f.source_names(), f.kind) for f in flows if f.kind == "direct"]
+[('cid', ['raw.customers.id'], 'direct'), ('total', ['raw.payments.amount'], 'direct')]
 >>> confidence
 1.0
 """
@@ -26,6 +26,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 
+from parsers.model import ColumnRef, DatasetRef
 from parsers.naming import NameContext, table_ref
 
 UNRESOLVED_CONFIDENCE = 0.6
@@ -33,11 +34,15 @@ UNRESOLVED_CONFIDENCE = 0.6
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ColumnFlow:
-    """Output column ``target`` depends on ``sources`` (``db.schema.table.column``)."""
+    """Output column ``target`` depends on the ``sources`` columns (an unplaced one has a
+    dataset with an empty name)."""
 
     target: str
-    sources: tuple[str, ...]
+    sources: tuple[ColumnRef, ...]
     kind: str
+
+    def source_names(self) -> list[str]:
+        return [f"{ref.dataset.name}.{ref.column}" if ref.dataset.name else ref.column for ref in self.sources]
 
 
 def column_flows(tree: exp.Expr, context: NameContext) -> tuple[list[ColumnFlow], float]:
@@ -61,11 +66,15 @@ def column_flows(tree: exp.Expr, context: NameContext) -> tuple[list[ColumnFlow]
     for index, name in enumerate(names[: len(selects)]):
         sources = resolver.at(branches, index)
         if sources:
-            flows.append(ColumnFlow(target=name, sources=tuple(sorted(sources)), kind="direct"))
+            flows.append(ColumnFlow(target=name, sources=_sorted(sources), kind="direct"))
     filters = {column for branch in branches for column in resolver.filters_of(branch)}
     if filters:
-        flows += [ColumnFlow(target=name, sources=tuple(sorted(filters)), kind="indirect") for name in names]
+        flows += [ColumnFlow(target=name, sources=_sorted(filters), kind="indirect") for name in names]
     return flows, UNRESOLVED_CONFIDENCE if resolver.unresolved else 1.0
+
+
+def _sorted(refs: set[ColumnRef]) -> tuple[ColumnRef, ...]:
+    return tuple(sorted(refs, key=lambda ref: (ref.dataset.name, ref.column)))
 
 
 def _fold(name: str, context: NameContext) -> str:
@@ -96,21 +105,21 @@ class _Resolver:
     def __init__(self, context: NameContext) -> None:
         self.context = context
         self.unresolved = False
-        self._memo: dict[tuple[int, str], frozenset[str]] = {}
+        self._memo: dict[tuple[int, str], frozenset[ColumnRef]] = {}
 
-    def sources_of(self, scope: Scope, expression: exp.Expr) -> set[str]:
-        found: set[str] = set()
+    def sources_of(self, scope: Scope, expression: exp.Expr) -> set[ColumnRef]:
+        found: set[ColumnRef] = set()
         for column in expression.find_all(exp.Column):
             found |= self._column(scope, column)
         return found
 
-    def filters_of(self, scope: Scope, seen: set[int] | None = None) -> set[str]:
+    def filters_of(self, scope: Scope, seen: set[int] | None = None) -> set[ColumnRef]:
         """Columns that decide which rows there are, here and in the derived tables read."""
         seen = set() if seen is None else seen
         if id(scope) in seen:
             return set()
         seen.add(id(scope))
-        found: set[str] = set()
+        found: set[ColumnRef] = set()
         select = scope.expression
         clauses = [select.args.get(key) for key in ("where", "group", "having")]
         clauses += [join.args.get("on") for join in select.args.get("joins") or []]
@@ -123,7 +132,7 @@ class _Resolver:
                     found |= self.filters_of(branch, seen)
         return found
 
-    def _column(self, scope: Scope, column: exp.Column) -> frozenset[str]:
+    def _column(self, scope: Scope, column: exp.Column) -> frozenset[ColumnRef]:
         name = column.name
         if name == "*" or isinstance(column.this, exp.Star):
             name, self.unresolved = "*", True  # t.* without a schema: the columns are not known
@@ -131,18 +140,18 @@ class _Resolver:
         if not table:
             if len(scope.sources) != 1:
                 self.unresolved = bool(scope.sources)
-                return frozenset({name}) if scope.sources else frozenset()
+                return frozenset({self._unplaced(name)}) if scope.sources else frozenset()
             table = next(iter(scope.sources))
         source = scope.sources.get(table)
         if isinstance(source, exp.Table):
-            return frozenset({f"{table_ref(source, self.context).name}.{name}"})
+            return frozenset({ColumnRef(dataset=table_ref(source, self.context), column=name)})
         if isinstance(source, Scope):
             return self._output(source, name)
         return frozenset()
 
-    def at(self, branches: list[Scope], index: int) -> set[str]:
+    def at(self, branches: list[Scope], index: int) -> set[ColumnRef]:
         """Sources of output column ``index``: set operations line their branches up by position."""
-        found: set[str] = set()
+        found: set[ColumnRef] = set()
         for branch in branches:
             selects = _selects(branch)
             if index < len(selects):
@@ -150,7 +159,11 @@ class _Resolver:
                 found |= self._star(branch) if isinstance(select, exp.Star) else self.sources_of(branch, select)
         return found
 
-    def _output(self, scope: Scope, name: str) -> frozenset[str]:
+    def _unplaced(self, name: str) -> ColumnRef:
+        """A column whose table is not known: kept with its name alone."""
+        return ColumnRef(dataset=DatasetRef(namespace=self.context.namespace, name=""), column=name)
+
+    def _output(self, scope: Scope, name: str) -> frozenset[ColumnRef]:
         """What a derived table's (CTE's, subquery's) output column ``name`` comes from."""
         key = (id(scope), name)
         if key not in self._memo:
@@ -166,25 +179,25 @@ class _Resolver:
             self._memo[key] = frozenset(found)
         return self._memo[key]
 
-    def _through_star(self, scope: Scope, name: str) -> set[str]:
+    def _through_star(self, scope: Scope, name: str) -> set[ColumnRef]:
         """Column ``name`` of a ``SELECT *``: from its one source, or (unsure) from any of them."""
         if len(scope.sources) != 1:
             self.unresolved = True
-        found: set[str] = set()
+        found: set[ColumnRef] = set()
         for source in scope.sources.values():
             if isinstance(source, exp.Table):
-                found.add(f"{table_ref(source, self.context).name}.{name}")
+                found.add(ColumnRef(dataset=table_ref(source, self.context), column=name))
             elif isinstance(source, Scope):
                 found |= self._output(source, name)
         return found
 
-    def _star(self, scope: Scope) -> set[str]:
+    def _star(self, scope: Scope) -> set[ColumnRef]:
         """An output ``*`` without a schema: all columns of what the scope reads."""
         self.unresolved = True
-        found: set[str] = set()
+        found: set[ColumnRef] = set()
         for source in scope.sources.values():
             if isinstance(source, exp.Table):
-                found.add(f"{table_ref(source, self.context).name}.*")
+                found.add(ColumnRef(dataset=table_ref(source, self.context), column="*"))
             elif isinstance(source, Scope):
                 for branch in _branches(source):
                     found |= self._star(branch)

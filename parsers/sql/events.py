@@ -6,6 +6,8 @@ from typing import Any
 
 from parsers.fingerprint import digest
 from parsers.model import (
+    ColumnEdge,
+    ColumnRef,
     Evidence,
     JobRef,
     LineageEvent,
@@ -44,7 +46,7 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
     issues: list[ParseIssue] = []
     sets: dict[str, str] = {}
     record_key = record.key()
-    for lineage in analyze(record.text, context):
+    for lineage in analyze(record.text, context, columns=True):
         sets.update(lineage.sets)
         origin = _statement_origin(record, lineage)
         issues.extend(
@@ -80,6 +82,7 @@ def _event(
         statement_kind=lineage.kind,
         inputs=lineage.inputs,
         outputs=lineage.outputs,
+        column_edges=_column_edges(lineage),
         dataset_facets=facets,
         run=RunRef(
             run_id=digest(f"{record_key}\0{lineage.statement.start}"),
@@ -95,6 +98,18 @@ def _event(
             sql=lineage.statement.redacted,
         ),
         confidence=lineage.confidence,
+    )
+
+
+def _column_edges(lineage: StatementLineage) -> tuple[ColumnEdge, ...]:
+    """Column edges into the statement's output table, for the columns placed in a table."""
+    if not lineage.outputs:
+        return ()
+    target = lineage.outputs[0]
+    return tuple(
+        ColumnEdge(source=source, target=ColumnRef(dataset=target, column=flow.target), kind=flow.kind)  # type: ignore[arg-type]
+        for flow in lineage.column_flows if flow.target != "*"
+        for source in flow.sources if source.dataset.name and source.column != "*"
     )
 
 

@@ -20,6 +20,7 @@ from parsers import dialects
 from parsers.model import DatasetRef
 from parsers.naming import NameContext, file_ref, table_ref
 from parsers.sql import limits
+from parsers.sql.columns import ColumnFlow, column_flows
 from parsers.sql.statements import Statement, split
 from parsers.sql.tables import table_roles
 
@@ -45,6 +46,8 @@ class StatementLineage:
     # Session defaults this statement changes for the ones after it (USE, SET search_path).
     sets: tuple[tuple[str, str], ...] = ()
     columns: tuple[tuple[str, str], ...] = ()
+    column_flows: tuple[ColumnFlow, ...] = ()
+    column_confidence: float = 1.0
 
     @property
     def has_lineage(self) -> bool:
@@ -115,30 +118,32 @@ def quick_key(sql: str) -> str | None:
     return None if ";" in text else text
 
 
-def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None) -> list[StatementLineage]:
-    """Lineage of every statement in ``sql``, in order; bad statements carry issues."""
+def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, *,
+            columns: bool = False) -> list[StatementLineage]:
+    """Lineage of every statement in ``sql``, in order; bad statements carry issues. With
+    ``columns``, column-level lineage too (once per template: it is cached with the rest)."""
     cache = _default_cache if cache is None else cache
     quick = quick_key(sql)
     text_key = (type(context.dialect).__name__, context.namespace, context.database or "", context.schema or "",
-                quick or "")
+                str(columns), quick or "")
     if quick is not None:
         hit = cache.get_text(text_key)
         if hit is not None:
             return [hit]
-    results = _analyze_text(sql, context, cache)
+    results = _analyze_text(sql, context, cache, columns)
     if quick is not None and len(results) == 1 and results[0].statement.cacheable:
         cache.put_text(text_key, results[0])
     return results
 
 
-def _analyze_text(sql: str, context: NameContext, cache: TemplateCache) -> list[StatementLineage]:
+def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns: bool) -> list[StatementLineage]:
     results = []
     for statement in split(sql, context.dialect):
         key = (type(context.dialect).__name__, context.namespace, context.database or "",
-               context.schema or "", statement.fingerprint)
+               context.schema or "", str(columns), statement.fingerprint)
         cached = cache.get(key) if statement.cacheable else None
         if cached is None:
-            cached = _analyze_statement(sql, statement, context)
+            cached = _analyze_statement(sql, statement, context, columns)
             if statement.cacheable:
                 cache.put(key, cached)
         results.append(dataclasses.replace(cached, statement=statement))
@@ -149,7 +154,7 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache) -> list[
     return results
 
 
-def _analyze_statement(sql: str, statement: Statement, context: NameContext) -> StatementLineage:
+def _analyze_statement(sql: str, statement: Statement, context: NameContext, columns: bool) -> StatementLineage:
     quiet = dialects.no_lineage_kind([t.text.upper() for t in statement.tokens[:10]])
     if quiet is not None:
         return StatementLineage(statement=statement, kind=quiet)
@@ -175,8 +180,11 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext) -> 
     if tree is None or isinstance(tree, exp.Command):
         return _unsupported(statement, tree)
     roles = table_roles(tree)
+    flows, placed = column_flows(tree, context) if columns and roles.has_lineage else ([], 1.0)
     return StatementLineage(
         statement=statement,
+        column_flows=tuple(flows),
+        column_confidence=placed,
         kind=roles.kind,
         inputs=tuple(table_ref(table, context) for table in roles.inputs) + tuple(map(file_ref, roles.files_in)),
         outputs=tuple(table_ref(table, context) for table in roles.outputs) + tuple(map(file_ref, roles.files_out)),

@@ -11,15 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from parsers.naming import NameContext
-from parsers.sql.columns import column_flows
-from parsers.sql.lineage import StatementLineage, analyze, parse_statement
+from parsers.sql.lineage import StatementLineage, analyze
 
 
 def describe(sql: str, context: NameContext, source_id: str = "-") -> dict[str, Any]:
     """``id``, ``sources``, ``targets``, ``column_lineage``, ``issues``, ``confidence`` and, per
     statement, its line, kind, fingerprint, sources and targets."""
-    statements = analyze(sql, context)
-    columns, column_confidence = column_lineage(sql, context, statements)
+    statements = analyze(sql, context, columns=True)
+    columns, column_confidence = column_lineage(statements)
     return {
         **_tables(source_id, statements),
         "column_lineage": columns,
@@ -50,20 +49,13 @@ def _tables(source_id: str, statements: list[StatementLineage]) -> dict[str, Any
     }
 
 
-def column_lineage(sql: str, context: NameContext,
-                   statements: list[StatementLineage]) -> tuple[list[dict[str, Any]], float]:
+def column_lineage(statements: list[StatementLineage]) -> tuple[list[dict[str, Any]], float]:
     """``{"target": "tbl.col", "sources": [...], "kind": "direct"|"indirect"}`` for every output
     column of every statement (for a plain SELECT the target is the output column's name), and
     the confidence: lower where a column could not be placed without a schema."""
     found = []
-    confidence = 1.0
     for statement in statements:
-        tree = parse_statement(sql, statement.statement, context) if statement.has_lineage else None
-        if tree is None:
-            continue
-        flows, placed = column_flows(tree, context)
-        confidence = min(confidence, placed)
         prefix = f"{statement.outputs[0].name}." if statement.outputs else ""
-        found += [{"target": prefix + flow.target, "sources": list(flow.sources), "kind": flow.kind}
-                  for flow in flows]
-    return found, confidence
+        found += [{"target": prefix + flow.target, "sources": flow.source_names(), "kind": flow.kind}
+                  for flow in statement.column_flows]
+    return found, min((s.column_confidence for s in statements), default=1.0)

@@ -13,7 +13,7 @@ CONTEXT = NameContext.of("postgres", database="credit")
 
 def flows(sql: str) -> tuple[dict[tuple[str, str], tuple[str, ...]], float]:
     found, confidence = column_flows(sqlglot.parse_one(sql, dialect="postgres"), CONTEXT)
-    return {(flow.target, flow.kind): flow.sources for flow in found}, confidence
+    return {(flow.target, flow.kind): tuple(flow.source_names()) for flow in found}, confidence
 
 
 def test_columns_pass_through_ctes_and_subqueries_to_the_tables() -> None:
