@@ -12,6 +12,8 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 
 class ServerError(RuntimeError):
@@ -76,3 +78,53 @@ class TemplateCache:
             for template in self._templates.values():
                 shutil.rmtree(template.parent, ignore_errors=True)
             self._templates.clear()
+
+
+class ThrowawayServer:
+    """What both servers share: a context manager that starts, stops and deletes a server made
+    in a temporary directory, and copies its logs out. Subclasses provide ``start``, ``stop``,
+    ``log_files``, ``_dir`` and ``keep``."""
+
+    _dir: Path | None
+    keep: bool
+
+    def start(self) -> object:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def log_files(self) -> dict[str, Path]:
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        """Stop if needed and delete the directory, unless the server was made with keep=True."""
+        self.stop()
+        if self._dir is not None and not self.keep:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.cleanup()
+
+    def copy_logs(self, destination: Path) -> dict[str, Path]:
+        """Stop the server (so every line is written) and copy its logs into ``destination``.
+
+        Returns log kind -> copied file. Use it before the with-block ends, which deletes the
+        server's directory.
+        """
+        self.stop()
+        destination.mkdir(parents=True, exist_ok=True)
+        copies = {}
+        for kind, path in self.log_files.items():
+            copies[kind] = destination / path.name
+            shutil.copyfile(path, copies[kind])
+        return copies

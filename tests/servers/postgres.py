@@ -29,10 +29,9 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tests.servers._common import ServerError, TemplateCache, chown_tree, free_port, service_user
+from tests.servers._common import ServerError, TemplateCache, ThrowawayServer, chown_tree, free_port, service_user
 
 if TYPE_CHECKING:
     import psycopg
@@ -130,7 +129,7 @@ class PostgresInfo:
         return " ".join(f"{key}={_conninfo_value(value)}" for key, value in parts.items())
 
 
-class PostgresServer:
+class PostgresServer(ThrowawayServer):
     """One disposable server: ``start()``/``stop()``/``cleanup()``, or use it as a context manager.
 
     The context manager starts on enter and, on exit, stops the server if still running and
@@ -209,37 +208,6 @@ class PostgresServer:
             self._kill_postmaster()
         self._running = False
         _RUNNING.discard(self)
-
-    def cleanup(self) -> None:
-        """Stop if needed and delete the directory, unless the server was made with keep=True."""
-        self.stop()
-        if self._dir is not None and not self.keep:
-            shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __enter__(self) -> PostgresServer:
-        try:
-            self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self.cleanup()
-
-    def copy_logs(self, destination: Path) -> dict[str, Path]:
-        """Stop the server (so every line is written) and copy its logs into ``destination``.
-
-        Returns log kind -> copied file. Use it before the with-block ends, which deletes the
-        server's directory.
-        """
-        self.stop()
-        destination.mkdir(parents=True, exist_ok=True)
-        copies = {}
-        for kind, path in self.log_files.items():
-            copies[kind] = destination / path.name
-            shutil.copyfile(path, copies[kind])
-        return copies
 
     # -- clients -------------------------------------------------------------------------------
 
