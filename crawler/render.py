@@ -30,7 +30,8 @@ def crawl_report(report: CrawlReport, url: str) -> None:
     console.print(
         f"Crawled {report.files} file(s), {report.records} record(s) in {report.seconds:.2f}s into {url}\n"
         f"  events: {report.events} ({report.written} new, {report.already_seen} already stored)\n"
-        f"  graph:  {counts.get('dataset', 0)} datasets, {counts.get('job', 0)} jobs, "
+        f"  graph:  {counts.get('dataset', 0)} datasets, {counts.get('column', 0)} columns, "
+        f"{counts.get('job', 0)} jobs, "
         f"{counts.get('run', 0)} runs, "
         f"{sum(v for k, v in counts.items() if k.isupper() and k != 'OF')} edges\n"
         f"  issues: {report.issues}"
