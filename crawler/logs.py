@@ -11,7 +11,7 @@ from pathlib import Path
 from crawler.cursors import Start
 from crawler.formats import mysql, postgres
 from crawler.registry import Read, SourceSpec, reader
-from crawler.streams import head
+from crawler.streams import head, settled
 from parsers import Origin, SourceRecord
 
 # log_line_prefix values seen in the wild, most specific first: PostgreSQL's default, Debian's,
@@ -42,9 +42,7 @@ def _postgres_records(spec: SourceSpec, path: Path, start: Start, entries: Itera
         last = entry
         released = sessions.feed(entry)
         if released:
-            safe = sessions.oldest()
-            offset = entry.end if safe is None else safe
-            line = entry.end_line if safe is None else start.line  # line only matters at the end offset
+            offset, line = sessions.oldest() or (entry.end, entry.end_line)
             for statement in released:
                 yield Read(_postgres_record(spec, where, statement), offset, line)
     for statement in sessions.drain():
@@ -81,7 +79,7 @@ def detect_prefix(path: Path) -> str:
 @reader("postgres_log", sniff=lambda sample: bool(_PG_STDERR.search(sample)) and not _PG_CSV.search(sample))
 def read_postgres_stderr(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
     prefix = spec.log_line_prefix or detect_prefix(path)
-    yield from _postgres_records(spec, path, start, postgres.read_stderr(path, start, prefix))
+    yield from _postgres_records(spec, path, start, postgres.read_stderr(path, start, prefix, final=settled(path)))
 
 
 @reader("postgres_csvlog", sniff=lambda sample: bool(_PG_CSV.search(sample)))
@@ -108,9 +106,9 @@ def _mysql_records(spec: SourceSpec, path: Path, queries: Iterator[mysql.Query],
 
 @reader("mysql_general", sniff=lambda sample: bool(_MYSQL_GENERAL.search(sample)) and b"# User@Host:" not in sample)
 def read_mysql_general(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
-    yield from _mysql_records(spec, path, mysql.read_general(path, start), "mysql_general")
+    yield from _mysql_records(spec, path, mysql.read_general(path, start, final=settled(path)), "mysql_general")
 
 
 @reader("mysql_slow", sniff=lambda sample: b"# User@Host:" in sample or sample.startswith(b"# Time:"))
 def read_mysql_slow(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
-    yield from _mysql_records(spec, path, mysql.read_slow(path, start), "mysql_slow")
+    yield from _mysql_records(spec, path, mysql.read_slow(path, start, final=settled(path)), "mysql_slow")

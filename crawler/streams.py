@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -39,6 +40,16 @@ def open_stream(path: Path) -> BinaryIO:
         # Buffered, for readline and line iteration.
         return io.BufferedReader(reader)
     return path.open("rb")
+
+
+# A log entry may go on over several lines (PostgreSQL stderr, MySQL logs): the last one of a
+# file written to in the last seconds may not be whole yet, and waits for the next crawl.
+QUIET_SECONDS = 10.0
+
+
+def settled(path: Path) -> bool:
+    """Whether the file's last entry is whole: it is an archive, or nobody wrote to it lately."""
+    return is_compressed(path) or time.time() - path.stat().st_mtime > QUIET_SECONDS
 
 
 def head(path: Path, size: int = 4096) -> bytes:

@@ -69,8 +69,9 @@ class _Thread:
     database: str | None = None
 
 
-def read_general(path: Path, start: Start) -> Iterator[Query]:
-    """Queries of a general query log, each with its thread's user and database."""
+def read_general(path: Path, start: Start, *, final: bool = True) -> Iterator[Query]:
+    """Queries of a general query log, each with its thread's user and database. Unless
+    ``final``, the last query is left for a later read: more of its lines may be coming."""
     threads: dict[str, _Thread] = {}
     clock: str | None = None
     current: dict[str, object] | None = None
@@ -88,7 +89,7 @@ def read_general(path: Path, start: Start) -> Iterator[Query]:
         if match["time"]:
             clock = mysql_time(match["time"])
         current = _command(threads, match, clock, offset, offset + len(raw), number)
-    if current is not None:
+    if current is not None and final:
         yield Query(**current)  # type: ignore[arg-type]
 
 
@@ -120,8 +121,9 @@ _SET_TIMESTAMP = re.compile(r"^SET timestamp=(?P<epoch>\d+);$")
 _USE = re.compile(r"^use `?(?P<database>[^`;]+)`?;$", re.IGNORECASE)
 
 
-def read_slow(path: Path, start: Start) -> Iterator[Query]:
-    """Queries of a slow query log, each with its user, database and time."""
+def read_slow(path: Path, start: Start, *, final: bool = True) -> Iterator[Query]:
+    """Queries of a slow query log, each with its user, database and time. Unless ``final``,
+    the last query is left for a later read: more of its lines may be coming."""
     entry: dict[str, object] = {}
     lines: list[str] = []
     database: str | None = None
@@ -151,7 +153,7 @@ def read_slow(path: Path, start: Start) -> Iterator[Query]:
             entry["end"], entry["end_line"] = offset + len(raw), number
             entry.setdefault("offset", offset)
             entry.setdefault("line", number)
-    if lines:
+    if lines and final:
         yield _slow_query(entry, lines, database)
 
 

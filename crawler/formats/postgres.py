@@ -88,8 +88,9 @@ def prefix_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + _SEVERITY + r"(?P<message>.*)$", re.DOTALL)
 
 
-def read_stderr(path: Path, start: Start, prefix: str = DEFAULT_PREFIX) -> Iterator[Entry]:
-    """Entries of a stderr log; lines that continue a message start with a tab."""
+def read_stderr(path: Path, start: Start, prefix: str = DEFAULT_PREFIX, *, final: bool = True) -> Iterator[Entry]:
+    """Entries of a stderr log; lines that continue a message start with a tab. Unless
+    ``final``, the last entry is left for a later read: more of its lines may be coming."""
     pattern = prefix_pattern(prefix)
     current: dict[str, object] | None = None
     for raw, offset, number in lines_from(path, start):
@@ -105,7 +106,7 @@ def read_stderr(path: Path, start: Start, prefix: str = DEFAULT_PREFIX) -> Itera
             yield _stderr_entry(current)
         current = {**{k: v for k, v in match.groupdict().items() if v}, "offset": offset, "line": number,
                    "end": offset + len(raw), "end_line": number}
-    if current is not None:
+    if current is not None and final:
         yield _stderr_entry(current)
 
 
@@ -223,12 +224,14 @@ class Sessions:
         released += self._settle(session)
         return released + self._begin_or_end(session, Statement(entry=entry, sql=match["sql"]))
 
-    def oldest(self) -> int | None:
-        """The byte offset of the oldest statement still waiting for its outcome."""
-        waiting = [s.entry.offset for s in self._last.values()]
-        waiting += [s.entry.offset for work in self._transaction.values() for s in work]
-        waiting += [e.offset for e in self._error.values()]
-        return min(waiting, default=None)
+    def oldest(self) -> tuple[int, int] | None:
+        """Where the oldest entry still waiting for its outcome starts: its byte offset and the
+        number of lines before it. A cursor must not pass it."""
+        waiting = [s.entry for s in self._last.values()]
+        waiting += [s.entry for work in self._transaction.values() for s in work]
+        waiting += list(self._error.values())
+        first = min(waiting, key=lambda entry: entry.offset, default=None)
+        return None if first is None else (first.offset, first.line - 1)
 
     def _fail(self, session: str, text: str | None, error: Entry) -> list[Statement]:
         if session in self._transaction:

@@ -63,13 +63,10 @@ class TemplateCache:
         self._size = size
         self._entries: OrderedDict[tuple[str, ...], StatementLineage] = OrderedDict()
         self._texts: OrderedDict[tuple[str, ...], StatementLineage] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
 
     def get_text(self, key: tuple[str, ...]) -> StatementLineage | None:
         entry = self._texts.get(key)
         if entry is not None:
-            self.hits += 1
             self._texts.move_to_end(key)
         return entry
 
@@ -80,11 +77,8 @@ class TemplateCache:
 
     def get(self, key: tuple[str, ...]) -> StatementLineage | None:
         entry = self._entries.get(key)
-        if entry is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._entries.move_to_end(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
         return entry
 
     def put(self, key: tuple[str, ...], value: StatementLineage) -> None:
@@ -191,15 +185,6 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         output_kind=roles.output_kind,
         columns=roles.columns,
     )
-
-
-def parse_statement(sql: str, statement: Statement, context: NameContext) -> exp.Expr | None:
-    """The syntax tree of one statement of ``sql`` (None when it cannot be parsed)."""
-    try:
-        with limits.time_limit(limits.PARSE_TIME_LIMIT):
-            return _parse(sql, statement, context)
-    except (SqlglotError, limits.ParseTimeout):
-        return None
 
 
 def _parse(sql: str, statement: Statement, context: NameContext) -> exp.Expr | None:
