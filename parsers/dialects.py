@@ -6,7 +6,7 @@ import re
 from functools import cache
 
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.tokens import Token
+from sqlglot.tokens import Token, TokenType
 
 from parsers.errors import UnknownDialectError
 
@@ -128,8 +128,8 @@ _IGNORED_CLAUSES = {
 
 def without_ignored_clauses(dialect: Dialect, tokens: list[Token]) -> list[Token]:
     clauses = _IGNORED_CLAUSES.get(name_of(dialect))
-    if not clauses:
-        return tokens
+    if not clauses or not any(token.token_type == TokenType.COMMIT for token in tokens):
+        return tokens  # the common case, found without lowering every token
     words = [token.text.lower() for token in tokens]
     kept: list[Token] = []
     index = 0
