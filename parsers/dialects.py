@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import string
 from functools import cache
 
-from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.tokens import Token, TokenType
 
 from parsers.errors import UnknownDialectError
@@ -165,6 +166,34 @@ def name_of(dialect: Dialect) -> str:
 
 def default_schema(dialect: Dialect) -> str | None:
     return DEFAULT_SCHEMA.get(name_of(dialect))
+
+
+def fold(dialect: Dialect, name: str, *, quoted: bool) -> str:
+    """An identifier as the engine resolves it: unquoted names fold (PostgreSQL lower, Snowflake
+    and Oracle upper), quoted ones keep their case except in case-insensitive engines; MySQL and
+    ClickHouse keep case always. The same rule as sqlglot's ``normalize_identifier`` for an
+    identifier standing alone, without copying expressions.
+
+    >>> fold(resolve("snowflake"), "Orders", quoted=False), fold(resolve("snowflake"), "Orders", quoted=True)
+    ('ORDERS', 'Orders')
+    >>> fold(resolve("bigquery"), "Orders", quoted=True), fold(resolve("mysql"), "Orders", quoted=False)
+    ('orders', 'Orders')
+    """
+    strategy = dialect.normalization_strategy
+    if strategy is NormalizationStrategy.CASE_SENSITIVE:
+        return name
+    if quoted and strategy not in _IGNORES_QUOTES:
+        return name
+    ascii_only = dialect.ASCII_ONLY_NORMALIZATION and not name.isascii()  # PostgreSQL leaves "É" alone
+    if strategy in _UPPER:
+        return name.translate(_ASCII_UPPER) if ascii_only else name.upper()
+    return name.translate(_ASCII_LOWER) if ascii_only else name.lower()
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+_IGNORES_QUOTES = (NormalizationStrategy.CASE_INSENSITIVE, NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE)
+_UPPER = (NormalizationStrategy.UPPERCASE, NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE)
 
 
 def has_two_part_names(dialect: Dialect) -> bool:

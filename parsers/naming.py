@@ -17,6 +17,7 @@ folds them, and the log's default database and schema qualify bare names.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from sqlglot import exp
@@ -66,7 +67,7 @@ def table_ref(table: exp.Table, context: NameContext) -> DatasetRef:
 
 def _fold(identifier: exp.Expr, dialect: Dialect) -> str:
     if isinstance(identifier, exp.Identifier):
-        return dialect.normalize_identifier(identifier.copy()).name
+        return dialects.fold(dialect, identifier.this, quoted=identifier.quoted)
     return identifier.name
 
 
@@ -87,7 +88,7 @@ def _qualify(parts: list[str], context: NameContext) -> list[str]:
 def _fold_default(name: str, dialect: Dialect) -> str:
     """A log reports names as stored, so they fold like quoted identifiers: kept as they are,
     except in engines that ignore case even when quoted (SQL Server, BigQuery datasets)."""
-    return dialect.normalize_identifier(exp.to_identifier(name, quoted=True)).name
+    return dialects.fold(dialect, name, quoted=True)
 
 
 
@@ -126,6 +127,7 @@ _INNER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _PIECE = re.compile(r"^(?:part-\d+.*|_SUCCESS|_committed_.*|_started_.*|\..*\.crc|.*\.crc)$", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=65536)  # a log names the same few thousand datasets over and over
 def cluster_path(path: str) -> str:
     """The logical dataset a file path belongs to.
 
@@ -144,6 +146,7 @@ def cluster_path(path: str) -> str:
     return "/".join(_abstract_segment(segment) for segment in segments)
 
 
+@functools.lru_cache(maxsize=65536)
 def cluster_table(name: str) -> str:
     """The logical table a dated or sharded table name belongs to.
 

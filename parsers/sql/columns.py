@@ -26,6 +26,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 
+from parsers import dialects
 from parsers.model import ColumnRef, DatasetRef
 from parsers.naming import NameContext, table_ref
 
@@ -79,7 +80,7 @@ def _sorted(refs: set[ColumnRef]) -> tuple[ColumnRef, ...]:
 
 def _fold(name: str, context: NameContext) -> str:
     """A declared column name as the engine folds it (the query's own names are folded by qualify)."""
-    return context.dialect.normalize_identifier(exp.to_identifier(name)).name
+    return dialects.fold(context.dialect, name, quoted=False)
 
 
 def _query_and_targets(tree: exp.Expr) -> tuple[exp.Query | None, list[str]]:

@@ -30,10 +30,13 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
-    previous = signal.signal(signal.SIGALRM, _expired)
+    previous = signal.getsignal(signal.SIGALRM)
+    if previous is not _expired:  # nested or repeated limits share the handler
+        signal.signal(signal.SIGALRM, _expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        if previous is not _expired:
+            signal.signal(signal.SIGALRM, previous)

@@ -140,7 +140,9 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
             cached = _analyze_statement(sql, statement, context, columns)
             if statement.cacheable:
                 cache.put(key, cached)
-        results.append(dataclasses.replace(cached, statement=statement))
+        elif cached.statement is not statement:
+            cached = dataclasses.replace(cached, statement=statement)
+        results.append(cached)
         if cached.sets:
             changes = dict(cached.sets)
             context = dataclasses.replace(context, database=changes.get("database", context.database),

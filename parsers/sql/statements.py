@@ -75,20 +75,26 @@ def _chunks(tokens: list[Token]) -> list[list[Token]]:
     a routine (MySQL, T-SQL, PL/SQL style), whose own statements end in semicolons too."""
     chunks: list[list[Token]] = [[]]
     depth = 0
+    routine = False
     for index, token in enumerate(tokens):
         chunk = chunks[-1]
         if token.token_type == TokenType.SEMICOLON and depth == 0:
             chunks.append([])
             continue
         chunk.append(token)
-        if _in_routine(chunk):
+        if len(chunk) <= _ROUTINE_WORDS:  # a routine is known by its first words
+            routine = _in_routine(chunk)
+        if routine:
             depth += _nesting(token, tokens[index + 1] if index + 1 < len(tokens) else None)
             depth = max(depth, 0)
     return [chunk for chunk in chunks if chunk]
 
 
+_ROUTINE_WORDS = 8
+
+
 def _in_routine(chunk: list[Token]) -> bool:
-    words = [t.text.upper() for t in chunk[:8]]
+    words = [t.text.upper() for t in chunk[:_ROUTINE_WORDS]]
     return bool(words) and words[0] == "CREATE" and any(word in _ROUTINES for word in words)
 
 
@@ -127,20 +133,26 @@ def _is_literal(tokens: list[Token], index: int) -> bool:
 
 def _fingerprint(tokens: list[Token], *, keep_literals: bool) -> str:
     words: list[str] = []
-    for index, token in enumerate(tokens):
-        if not keep_literals and _is_literal(tokens, index):
-            word = "?"
-        elif token.token_type == TokenType.IDENTIFIER:
-            word = f'"{token.text}"'
+    previous = None
+    for token in tokens:
+        kind = token.token_type
+        if kind in LITERAL_TOKENS and not keep_literals and previous is not TokenType.PARAMETER:
+            words.append("?")
+            _collapse_lists(words)
+        elif kind is TokenType.IDENTIFIER:
+            words.append(f'"{token.text}"')
         else:
             word = token.text.lower()
-        words.append(word)
-        _collapse_lists(words)
+            words.append(word)
+            if word == "?":  # a placeholder
+                _collapse_lists(words)
+        previous = kind
     return digest(" ".join(words))
 
 
 def _collapse_lists(words: list[str]) -> None:
-    """`(?, ?, ?)` and `(?), (?)` collapse, so IN-lists and VALUES rows of any length match."""
+    """`(?, ?, ?)` and `(?), (?)` collapse, so IN-lists and VALUES rows of any length match
+    (called after each ``?``: both patterns end in one)."""
     if words[-3:] == ["?", ",", "?"]:
         del words[-2:]
     elif words[-6:] == ["(", "?", ")", ",", "(", "?"]:

@@ -172,5 +172,5 @@ def _ctes_before(with_: exp.With, cte: exp.Expr) -> set[str]:
 def _unique(tables: tuple[exp.Table, ...]) -> tuple[exp.Table, ...]:
     seen: dict[tuple[str, ...], exp.Table] = {}
     for table in tables:
-        seen.setdefault(tuple(part.name for part in table.parts), table)
+        seen.setdefault((table.catalog, table.db, table.name), table)
     return tuple(seen.values())
