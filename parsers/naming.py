@@ -19,12 +19,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from parsers import dialects
 from parsers.model import DatasetRef
+
+if TYPE_CHECKING:
+    from parsers.catalog import Catalog
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +39,8 @@ class NameContext:
     namespace: str
     database: str | None = None
     schema: str | None = None
+    # The columns of tables, when known: for column lineage (``SELECT *``, unqualified columns).
+    catalog: Catalog | None = dataclasses.field(default=None, compare=False)
 
     @classmethod
     def of(
@@ -44,6 +50,7 @@ class NameContext:
         namespace: str | None = None,
         database: str | None = None,
         schema: str | None = None,
+        catalog: Catalog | None = None,
     ) -> NameContext:
         resolved = dialects.resolve(dialect)
         return cls(
@@ -51,6 +58,7 @@ class NameContext:
             namespace=namespace or dialects.default_namespace(resolved),
             database=database or None,
             schema=schema or None,
+            catalog=catalog,
         )
 
 

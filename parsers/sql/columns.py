@@ -10,10 +10,10 @@ with its name alone and the confidence drops.
 >>> from parsers.naming import NameContext
 >>> tree = sqlglot.parse_one("insert into mart.t (cid, total) select c.id, sum(p.amount) "
 ...                          "from raw.customers c join raw.payments p on p.cid = c.id group by c.id")
->>> flows, confidence = column_flows(tree, NameContext.of(None))
->>> [(f.target, f.source_names(), f.kind) for f in flows if f.kind == "direct"]
+>>> lineage = column_flows(tree, NameContext.of(None))
+>>> [(f.target, f.source_names(), f.kind) for f in lineage.flows if f.kind == "direct"]
 [('cid', ['raw.customers.id'], 'direct'), ('total', ['raw.payments.amount'], 'direct')]
->>> confidence
+>>> lineage.confidence
 1.0
 """
 
@@ -22,13 +22,15 @@ from __future__ import annotations
 import dataclasses
 
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
+from sqlglot.schema import MappingSchema
 
 from parsers import dialects
 from parsers.model import ColumnRef, DatasetRef
 from parsers.naming import NameContext, table_ref
+from parsers.sql import tables
 
 UNRESOLVED_CONFIDENCE = 0.6
 
@@ -46,32 +48,84 @@ class ColumnFlow:
         return [f"{ref.dataset.name}.{ref.column}" if ref.dataset.name else ref.column for ref in self.sources]
 
 
-def column_flows(tree: exp.Expr, context: NameContext) -> tuple[list[ColumnFlow], float]:
-    """The column lineage of a SELECT, INSERT ... SELECT, CREATE TABLE/VIEW AS; others give none."""
-    query, targets = _query_and_targets(tree)
+@dataclasses.dataclass(frozen=True, slots=True)
+class ColumnLineage:
+    """The column flows of one statement, how sure they are, and the names of its output columns
+    (what a created table or view will have)."""
+
+    flows: tuple[ColumnFlow, ...] = ()
+    confidence: float = 1.0
+    outputs: tuple[str, ...] = ()
+
+
+def column_flows(tree: exp.Expr, context: NameContext) -> ColumnLineage:
+    """The column lineage of a SELECT, INSERT ... SELECT, CREATE TABLE/VIEW AS, UPDATE and MERGE;
+    other statements give none."""
+    query, targets = _query_and_targets(tree, context)
     if query is None:
-        return [], 1.0
+        return ColumnLineage()
     try:
-        qualified = qualify(query, dialect=context.dialect, validate_qualify_columns=False, quote_identifiers=False,
-                            expand_stars=False)
-        root = build_scope(qualified)
+        root = build_scope(_qualified(query, context))
     except (SqlglotError, KeyError, ValueError):
-        return [], 0.5
+        return ColumnLineage(confidence=0.5)
     if root is None:
-        return [], 1.0
+        return ColumnLineage()
     resolver = _Resolver(context)
     branches = _branches(root)
     selects = _selects(branches[0]) if branches else []
     names = [_fold(name, context) for name in targets] or [select.alias_or_name for select in selects]
-    flows = []
+    filters = frozenset(column for branch in branches for column in resolver.filters_of(branch))
+    direct: dict[str, set[ColumnRef]] = {}
+    indirect: dict[str, set[ColumnRef]] = {}
     for index, name in enumerate(names[: len(selects)]):
-        sources = resolver.at(branches, index)
-        if sources:
-            flows.append(ColumnFlow(target=name, sources=_sorted(sources), kind="direct"))
-    filters = {column for branch in branches for column in resolver.filters_of(branch)}
-    if filters:
-        flows += [ColumnFlow(target=name, sources=_sorted(filters), kind="indirect") for name in names]
-    return flows, UNRESOLVED_CONFIDENCE if resolver.unresolved else 1.0
+        found = resolver.at(branches, index)
+        if found.direct:
+            direct.setdefault(name, set()).update(found.direct)
+        if found.indirect | filters:
+            indirect.setdefault(name, set()).update(found.indirect | filters)
+    flows = [ColumnFlow(target=name, sources=_sorted(sources), kind="direct") for name, sources in direct.items()]
+    flows += [ColumnFlow(target=name, sources=_sorted(sources), kind="indirect") for name, sources in indirect.items()]
+    confidence = UNRESOLVED_CONFIDENCE if resolver.unresolved else 1.0
+    return ColumnLineage(flows=tuple(flows), confidence=confidence, outputs=tuple(dict.fromkeys(names)))
+
+
+def _qualified(query: exp.Query, context: NameContext) -> exp.Query:
+    """``query`` with its columns qualified by table, and stars expanded where the catalog knows
+    the columns. A correlated subquery over tables of unknown columns cannot be qualified (its
+    bare names could belong to either level): then only the tables are, and the resolver places
+    what it can."""
+    schema = _with_catalog(query, context)
+    try:
+        return qualify(query.copy(), dialect=context.dialect, schema=schema, validate_qualify_columns=False,
+                       quote_identifiers=False, expand_stars=schema is not None)
+    except OptimizeError:
+        return qualify(query, dialect=context.dialect, schema=schema, qualify_columns=False,
+                       validate_qualify_columns=False, quote_identifiers=False, expand_stars=False)
+
+
+def _with_catalog(query: exp.Query, context: NameContext) -> MappingSchema | None:
+    """The catalog's columns for the tables ``query`` reads, as sqlglot's schema. Each table is
+    renamed to its dataset's full name (padded to three parts, so every table has the same depth)
+    and remembers its dataset, which the renaming hides."""
+    catalog = context.catalog
+    known: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+    for table in query.find_all(exp.Table):
+        if not tables.is_named(table) or tables.is_cte_reference(table):
+            continue
+        ref = table_ref(table, context)
+        table.meta["dataset"] = ref
+        columns = catalog.columns(ref) if catalog is not None else None
+        if columns is None:
+            continue
+        *qualifiers, name = ref.name.split(".")
+        catalog_name, db = ([_PAD, _PAD] + qualifiers)[-2:]
+        for key, part in (("catalog", catalog_name), ("db", db), ("this", name)):
+            table.set(key, exp.to_identifier(part, quoted=True))
+        known.setdefault(catalog_name, {}).setdefault(db, {})[name] = dict.fromkeys(columns, "unknown")
+    return MappingSchema(known, dialect=context.dialect, normalize=False) if known else None
+
+
+_PAD = "\x00"  # the missing database or schema part of a name, in the schema handed to sqlglot
 
 
 def _sorted(refs: set[ColumnRef]) -> tuple[ColumnRef, ...]:
@@ -83,12 +137,18 @@ def _fold(name: str, context: NameContext) -> str:
     return dialects.fold(context.dialect, name, quoted=False)
 
 
-def _query_and_targets(tree: exp.Expr) -> tuple[exp.Query | None, list[str]]:
-    """The query whose rows become the output, and the output's column names where declared."""
+def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query | None, list[str]]:
+    """The query whose rows become the output, and the output's column names where known: declared
+    in the statement, or, for an INSERT without a column list, the target's columns in the catalog."""
+    if isinstance(tree, exp.Update | exp.Merge):
+        return _as_select(tree)
     if isinstance(tree, exp.Insert | exp.Create):
         query = tree.expression
         declared = tree.this.expressions if isinstance(tree.this, exp.Schema) else []
         targets = [column.name for column in declared if isinstance(column, exp.Identifier | exp.ColumnDef)]
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        if not targets and isinstance(tree, exp.Insert) and isinstance(target, exp.Table) and context.catalog:
+            targets = list(context.catalog.columns(table_ref(target, context)) or ())
     else:
         query, targets = tree, []
     if not isinstance(query, exp.Query):
@@ -100,19 +160,111 @@ def _query_and_targets(tree: exp.Expr) -> tuple[exp.Query | None, list[str]]:
     return query, targets
 
 
+def _as_select(tree: exp.Update | exp.Merge) -> tuple[exp.Query | None, list[str]]:
+    """An UPDATE or MERGE as the SELECT that computes its new values: one output column per
+    ``SET c = expr`` or ``INSERT (c) VALUES (expr)``, over the same tables, filtered by the same
+    conditions (which become the indirect dependencies)."""
+    pairs: list[tuple[str, exp.Expr]] = []
+    conditions: list[exp.Expr] = []
+    if isinstance(tree, exp.Update):
+        pairs = _assignments(tree.expressions)
+        sources = _update_sources(tree)
+        if tree.args.get("where"):
+            conditions.append(tree.args["where"].this)
+    else:
+        sources = [tree.this.copy(), tree.args["using"].copy()]
+        if tree.args.get("on"):
+            conditions.append(tree.args["on"])
+        for when in tree.args["whens"].expressions if tree.args.get("whens") else []:
+            pairs += _when_assignments(when.args.get("then"))
+            if when.args.get("condition"):
+                conditions.append(when.args["condition"])
+    if not pairs or not sources:
+        return None, []
+    select = exp.select(*(exp.alias_(value.copy(), f"_{index}", quoted=True) for index, (_, value) in enumerate(pairs)))
+    select = select.from_(sources[0])
+    select.set("joins", [s if isinstance(s, exp.Join) else exp.Join(this=s, kind="CROSS") for s in sources[1:]])
+    for condition in conditions:
+        select = select.where(condition.copy())
+    return select, [name for name, _ in pairs]
+
+
+def _assignments(expressions: list[exp.Expr]) -> list[tuple[str, exp.Expr]]:
+    return [(eq.this.name, eq.expression) for eq in expressions
+            if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column)]
+
+
+def _when_assignments(then: exp.Expr | None) -> list[tuple[str, exp.Expr]]:
+    if isinstance(then, exp.Update):
+        return _assignments(then.expressions)
+    if isinstance(then, exp.Insert) and isinstance(then.this, exp.Tuple) and isinstance(then.expression, exp.Tuple):
+        return [(column.name, value) for column, value in zip(then.this.expressions, then.expression.expressions,
+                                                              strict=False) if isinstance(column, exp.Column)]
+    return []
+
+
+def _update_sources(tree: exp.Update) -> list[exp.Expr]:
+    """The tables an UPDATE reads: its target (with MySQL's joins) and its FROM (PostgreSQL,
+    SQL Server), where SQL Server's target may be an alias of a FROM table."""
+    target = _with_joins(tree.this)
+    from_ = tree.args.get("from_")
+    if from_ is None:
+        return target
+    read = _with_joins(from_.this)
+    aliases = {table.alias_or_name for table in from_.find_all(exp.Table)}
+    if not tree.this.args.get("db") and tree.this.name in aliases:
+        return read
+    return [*target, *read]
+
+
+def _with_joins(table: exp.Expr) -> list[exp.Expr]:
+    """A table and the joins sqlglot hangs on it, as separate FROM items."""
+    table = table.copy()
+    return [table, *(join.pop() for join in list(table.args.get("joins") or []))]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Deps:
+    """What a value depends on: ``direct`` columns flow into it, ``indirect`` ones decide it
+    (a CASE condition, a window's partition, a subquery's filter)."""
+
+    direct: frozenset[ColumnRef] = frozenset()
+    indirect: frozenset[ColumnRef] = frozenset()
+
+    def __or__(self, other: _Deps) -> _Deps:
+        return _Deps(self.direct | other.direct, self.indirect | other.indirect)
+
+    def deciding(self) -> _Deps:
+        return _Deps(frozenset(), self.direct | self.indirect)
+
+
+_NOTHING = _Deps()
+
+
 class _Resolver:
     """Follows columns through scopes to the tables behind them, memoizing each scope's outputs."""
 
     def __init__(self, context: NameContext) -> None:
         self.context = context
         self.unresolved = False
-        self._memo: dict[tuple[int, str], frozenset[ColumnRef]] = {}
+        self._memo: dict[tuple[int, str], _Deps] = {}
+
+    def deps(self, scope: Scope, node: exp.Expr) -> _Deps:
+        """The columns behind the value of ``node``, an expression evaluated in ``scope``."""
+        if isinstance(node, exp.Column):
+            return self._column(scope, node)
+        if isinstance(node, exp.Subquery | exp.Query):
+            return self._subquery(scope, node)
+        found = _NOTHING
+        deciding = _deciding_parts(node)
+        for child in node.iter_expressions():
+            part = self.deps(scope, child)
+            found |= part.deciding() if id(child) in deciding else part
+        return found
 
     def sources_of(self, scope: Scope, expression: exp.Expr) -> set[ColumnRef]:
-        found: set[ColumnRef] = set()
-        for column in expression.find_all(exp.Column):
-            found |= self._column(scope, column)
-        return found
+        found = self.deps(scope, expression)
+        return set(found.direct | found.indirect)
 
     def filters_of(self, scope: Scope, seen: set[int] | None = None) -> set[ColumnRef]:
         """Columns that decide which rows there are, here and in the derived tables read."""
@@ -122,7 +274,7 @@ class _Resolver:
         seen.add(id(scope))
         found: set[ColumnRef] = set()
         select = scope.expression
-        clauses = [select.args.get(key) for key in ("where", "group", "having")]
+        clauses = [select.args.get(key) for key in ("where", "group", "having", "qualify")]
         clauses += [join.args.get("on") for join in select.args.get("joins") or []]
         for clause in clauses:
             if clause is not None:
@@ -133,76 +285,115 @@ class _Resolver:
                     found |= self.filters_of(branch, seen)
         return found
 
-    def _column(self, scope: Scope, column: exp.Column) -> frozenset[ColumnRef]:
+    def at(self, branches: list[Scope], index: int) -> _Deps:
+        """Sources of output column ``index``: set operations line their branches up by position."""
+        found = _NOTHING
+        for branch in branches:
+            selects = _selects(branch)
+            if index < len(selects):
+                select = selects[index]
+                found |= self._star(branch) if isinstance(select, exp.Star) else self.deps(branch, select)
+        return found
+
+    def _column(self, scope: Scope, column: exp.Column) -> _Deps:
         name = column.name
         if name == "*" or isinstance(column.this, exp.Star):
             name, self.unresolved = "*", True  # t.* without a schema: the columns are not known
         table = column.table
         if not table:
-            if len(scope.sources) != 1:
-                self.unresolved = bool(scope.sources)
-                return frozenset({self._unplaced(name)}) if scope.sources else frozenset()
+            if not scope.sources:
+                return _NOTHING
+            if len(scope.sources) > 1:
+                self.unresolved = True
+                return _Deps(frozenset({self._unplaced(name)}))
             table = next(iter(scope.sources))
+        while table not in scope.sources and scope.parent is not None:
+            scope = scope.parent  # a correlated subquery names a table of the query around it
         source = scope.sources.get(table)
-        if isinstance(source, exp.Table):
-            return frozenset({ColumnRef(dataset=table_ref(source, self.context), column=name)})
+        if isinstance(source, exp.Table) and tables.is_named(source):
+            return _Deps(frozenset({ColumnRef(dataset=self._dataset(source), column=name)}))
         if isinstance(source, Scope):
             return self._output(source, name)
-        return frozenset()
+        return _NOTHING  # a table function's column: made by the function, not read
 
-    def at(self, branches: list[Scope], index: int) -> set[ColumnRef]:
-        """Sources of output column ``index``: set operations line their branches up by position."""
-        found: set[ColumnRef] = set()
-        for branch in branches:
-            selects = _selects(branch)
-            if index < len(selects):
-                select = selects[index]
-                found |= self._star(branch) if isinstance(select, exp.Star) else self.sources_of(branch, select)
-        return found
+    def _subquery(self, scope: Scope, node: exp.Expr) -> _Deps:
+        """A scalar or IN subquery: its output column flows, its filters decide."""
+        query = node.this if isinstance(node, exp.Subquery) else node
+        inner = next((s for s in scope.subquery_scopes if s.expression is query), None)
+        if inner is None:
+            return _NOTHING
+        branches = _branches(inner)
+        filters = frozenset(column for branch in branches for column in self.filters_of(branch))
+        return self.at(branches, 0) | _Deps(indirect=filters)
+
+    def _dataset(self, table: exp.Table) -> DatasetRef:
+        return table.meta.get("dataset") or table_ref(table, self.context)
 
     def _unplaced(self, name: str) -> ColumnRef:
         """A column whose table is not known: kept with its name alone."""
         return ColumnRef(dataset=DatasetRef(namespace=self.context.namespace, name=""), column=name)
 
-    def _output(self, scope: Scope, name: str) -> frozenset[ColumnRef]:
+    def _output(self, scope: Scope, name: str) -> _Deps:
         """What a derived table's (CTE's, subquery's) output column ``name`` comes from."""
         key = (id(scope), name)
         if key not in self._memo:
-            self._memo[key] = frozenset()  # a recursive CTE refers to itself: stop there
+            self._memo[key] = _NOTHING  # a recursive CTE refers to itself: stop there
             branches = _branches(scope)
             first = _selects(branches[0]) if branches else []
             positions = [i for i, select in enumerate(first) if select.alias_or_name == name]
             if positions:
                 found = self.at(branches, positions[0])
             else:  # not named: it comes through a SELECT *, under the same name
-                starred = [b for b in branches if any(isinstance(s, exp.Star) for s in _selects(b))]
-                found = {source for branch in starred for source in self._through_star(branch, name)}
-            self._memo[key] = frozenset(found)
+                found = _NOTHING
+                for branch in branches:
+                    if any(isinstance(s, exp.Star) for s in _selects(branch)):
+                        found |= self._through_star(branch, name)
+            self._memo[key] = found
         return self._memo[key]
 
-    def _through_star(self, scope: Scope, name: str) -> set[ColumnRef]:
+    def _through_star(self, scope: Scope, name: str) -> _Deps:
         """Column ``name`` of a ``SELECT *``: from its one source, or (unsure) from any of them."""
         if len(scope.sources) != 1:
             self.unresolved = True
-        found: set[ColumnRef] = set()
+        found = _NOTHING
         for source in scope.sources.values():
             if isinstance(source, exp.Table):
-                found.add(ColumnRef(dataset=table_ref(source, self.context), column=name))
+                found |= _Deps(frozenset({ColumnRef(dataset=self._dataset(source), column=name)}))
             elif isinstance(source, Scope):
                 found |= self._output(source, name)
         return found
 
-    def _star(self, scope: Scope) -> set[ColumnRef]:
+    def _star(self, scope: Scope) -> _Deps:
         """An output ``*`` without a schema: all columns of what the scope reads."""
         self.unresolved = True
-        found: set[ColumnRef] = set()
+        found = _NOTHING
         for source in scope.sources.values():
             if isinstance(source, exp.Table):
-                found.add(ColumnRef(dataset=table_ref(source, self.context), column="*"))
+                found |= _Deps(frozenset({ColumnRef(dataset=self._dataset(source), column="*")}))
             elif isinstance(source, Scope):
                 for branch in _branches(source):
                     found |= self._star(branch)
         return found
+
+
+def _deciding_parts(node: exp.Expr) -> set[int]:
+    """The children of ``node`` that choose rather than give its value: CASE and IF conditions,
+    a window's PARTITION BY and ORDER BY, an aggregate's FILTER."""
+    if isinstance(node, exp.If):
+        return {id(node.this)}
+    if isinstance(node, exp.Case):
+        return {id(node.this)} if node.this is not None else set()
+    if isinstance(node, exp.Window):
+        return {id(child) for key in ("partition_by", "order", "spec") for child in _listed(node.args.get(key))}
+    if isinstance(node, exp.Filter):
+        return {id(node.expression)}
+    return set()
+
+
+def _listed(value: object) -> list[exp.Expr]:
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, exp.Expr)]
+    return [value] if isinstance(value, exp.Expr) else []
 
 
 def _selects(scope: Scope) -> list[exp.Expr]:
@@ -213,4 +404,6 @@ def _branches(scope: Scope) -> list[Scope]:
     """The SELECT scopes of a scope: itself, or each branch of a UNION/INTERSECT/EXCEPT."""
     if isinstance(scope.expression, exp.SetOperation):
         return [leaf for branch in scope.set_operation_scopes for leaf in _branches(branch)]
+    if isinstance(scope.expression, exp.Lateral):  # LATERAL (SELECT ...): the query inside
+        return [leaf for inner in scope.subquery_scopes for leaf in _branches(inner)]
     return [scope] if isinstance(scope.expression, exp.Select) else []

@@ -20,7 +20,7 @@ from parsers import dialects
 from parsers.model import DatasetRef
 from parsers.naming import NameContext, file_ref, table_ref
 from parsers.sql import limits
-from parsers.sql.columns import ColumnFlow, column_flows
+from parsers.sql.columns import ColumnFlow, ColumnLineage, column_flows
 from parsers.sql.statements import Statement, split
 from parsers.sql.tables import table_roles
 
@@ -48,6 +48,7 @@ class StatementLineage:
     columns: tuple[tuple[str, str], ...] = ()
     column_flows: tuple[ColumnFlow, ...] = ()
     column_confidence: float = 1.0
+    output_columns: tuple[str, ...] = ()  # the columns a created table or view has
 
     @property
     def has_lineage(self) -> bool:
@@ -118,8 +119,7 @@ def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, 
     ``columns``, column-level lineage too (once per template: it is cached with the rest)."""
     cache = _default_cache if cache is None else cache
     quick = quick_key(sql)
-    text_key = (type(context.dialect).__name__, context.namespace, context.database or "", context.schema or "",
-                str(columns), quick or "")
+    text_key = (*_context_key(context, columns), quick or "")
     if quick is not None:
         hit = cache.get_text(text_key)
         if hit is not None:
@@ -133,8 +133,7 @@ def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, 
 def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns: bool) -> list[StatementLineage]:
     results = []
     for statement in split(sql, context.dialect):
-        key = (type(context.dialect).__name__, context.namespace, context.database or "",
-               context.schema or "", str(columns), statement.fingerprint)
+        key = (*_context_key(context, columns), statement.fingerprint)
         cached = cache.get(key) if statement.cacheable else None
         if cached is None:
             cached = _analyze_statement(sql, statement, context, columns)
@@ -143,11 +142,27 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
         elif cached.statement is not statement:
             cached = dataclasses.replace(cached, statement=statement)
         results.append(cached)
+        if context.catalog is not None:
+            _learn(context, cached)
         if cached.sets:
             changes = dict(cached.sets)
             context = dataclasses.replace(context, database=changes.get("database", context.database),
                                           schema=changes.get("schema", context.schema))
     return results
+
+
+def _context_key(context: NameContext, columns: bool) -> tuple[str, ...]:
+    """What, besides the template, decides a statement's lineage."""
+    catalog = "" if context.catalog is None else f"{id(context.catalog)}:{context.catalog.version}"
+    return (type(context.dialect).__name__, context.namespace, context.database or "", context.schema or "",
+            str(columns), catalog)
+
+
+def _learn(context: NameContext, lineage: StatementLineage) -> None:
+    """Later statements see the columns of the tables and views this one created."""
+    assert context.catalog is not None
+    if lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns:
+        context.catalog.add(lineage.outputs[0], lineage.output_columns)
 
 
 def _analyze_statement(sql: str, statement: Statement, context: NameContext, columns: bool) -> StatementLineage:
@@ -176,11 +191,12 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     if tree is None or isinstance(tree, exp.Command):
         return _unsupported(statement, tree)
     roles = table_roles(tree)
-    flows, placed = column_flows(tree, context) if columns and roles.has_lineage else ([], 1.0)
+    found = column_flows(tree, context) if columns and roles.has_lineage else ColumnLineage()
     return StatementLineage(
         statement=statement,
-        column_flows=tuple(flows),
-        column_confidence=placed,
+        column_flows=found.flows,
+        column_confidence=found.confidence,
+        output_columns=tuple(name for name, _ in roles.columns) or found.outputs,
         kind=roles.kind,
         inputs=tuple(table_ref(table, context) for table in roles.inputs) + tuple(map(file_ref, roles.files_in)),
         outputs=tuple(table_ref(table, context) for table in roles.outputs) + tuple(map(file_ref, roles.files_out)),

@@ -85,7 +85,7 @@ def _multi_table_delete_targets(statement: exp.Delete) -> tuple[exp.Table, ...]:
     aliases = {alias.name for alias in _delete_aliases(statement)}
     listed = {id(alias) for alias in _delete_aliases(statement)}
     return tuple(table for table in statement.find_all(exp.Table)
-                 if id(table) not in listed and _is_named(table) and table.alias_or_name in aliases)
+                 if id(table) not in listed and is_named(table) and table.alias_or_name in aliases)
 
 
 def _copy_roles(statement: exp.Copy) -> TableRoles:
@@ -120,12 +120,12 @@ def _properties(statement: exp.Create) -> list[exp.Expr]:
 def _as_tables(node: exp.Expr | None) -> tuple[exp.Table, ...]:
     if isinstance(node, exp.Schema):
         node = node.this
-    if isinstance(node, exp.Table) and _is_named(node):
+    if isinstance(node, exp.Table) and is_named(node):
         return (node,)
     return ()
 
 
-def _is_named(table: exp.Table) -> bool:
+def is_named(table: exp.Table) -> bool:
     """Table-valued functions (``generate_series(...)``, ``UNNEST``) are tables without a name."""
     return isinstance(table.this, exp.Identifier)
 
@@ -134,11 +134,11 @@ def _real_tables(statement: exp.Expr) -> list[exp.Table]:
     return [
         table
         for table in statement.find_all(exp.Table)
-        if _is_named(table) and not _is_cte_reference(table)
+        if is_named(table) and not is_cte_reference(table)
     ]
 
 
-def _is_cte_reference(table: exp.Table) -> bool:
+def is_cte_reference(table: exp.Table) -> bool:
     if table.args.get("db") or table.args.get("catalog"):
         return False
     name = table.name

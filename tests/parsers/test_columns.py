@@ -3,17 +3,25 @@ indirect, and a lower confidence where a column cannot be placed without a schem
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlglot
 
 from parsers import NameContext
+from parsers.catalog import Catalog
 from parsers.sql.columns import column_flows
 
 CONTEXT = NameContext.of("postgres", database="credit")
 
 
-def flows(sql: str) -> tuple[dict[tuple[str, str], tuple[str, ...]], float]:
-    found, confidence = column_flows(sqlglot.parse_one(sql, dialect="postgres"), CONTEXT)
-    return {(flow.target, flow.kind): tuple(flow.source_names()) for flow in found}, confidence
+def flows(sql: str, context: NameContext = CONTEXT) -> tuple[dict[tuple[str, str], tuple[str, ...]], float]:
+    found = column_flows(sqlglot.parse_one(sql, dialect="postgres"), context)
+    return {(flow.target, flow.kind): tuple(flow.source_names()) for flow in found.flows}, found.confidence
+
+
+def with_catalog(mapping: dict[str, dict[str, str]]) -> NameContext:
+    context = NameContext.of("postgres", database="credit")
+    return dataclasses.replace(context, catalog=Catalog.from_mapping(mapping, context))
 
 
 def test_columns_pass_through_ctes_and_subqueries_to_the_tables() -> None:
@@ -40,3 +48,41 @@ def test_a_column_that_cannot_be_placed_lowers_the_confidence() -> None:
 
 def test_statements_without_a_query_have_no_column_lineage() -> None:
     assert flows("delete from t where id = 1") == ({}, 1.0)
+
+
+def test_a_catalog_expands_stars_and_maps_an_insert_by_position() -> None:
+    context = with_catalog({"raw.payments": {"id": "int", "amount": "numeric"},
+                            "mart.payments": {"payment_id": "int", "value": "numeric"}})
+    found, confidence = flows("insert into mart.payments select * from raw.payments", context)
+    assert found[("payment_id", "direct")] == ("credit.raw.payments.id",)
+    assert found[("value", "direct")] == ("credit.raw.payments.amount",)
+    assert confidence == 1.0
+
+
+def test_a_catalog_places_unqualified_columns_over_a_join() -> None:
+    context = with_catalog({"raw.payments": {"id": "int", "amount": "numeric", "account_id": "int"},
+                            "raw.accounts": {"id": "int", "owner": "text"}})
+    found, confidence = flows("select amount, owner from raw.payments p join raw.accounts a on a.id = p.account_id",
+                              context)
+    assert found[("amount", "direct")] == ("credit.raw.payments.amount",)
+    assert found[("owner", "direct")] == ("credit.raw.accounts.owner",)
+    assert confidence == 1.0
+
+
+def test_update_sets_columns_from_its_expressions_and_the_tables_it_reads() -> None:
+    found, _ = flows("update mart.accounts a set balance = a.balance + p.amount, touched = now() "
+                     "from raw.payments p where p.account_id = a.id")
+    assert found[("balance", "direct")] == ("credit.mart.accounts.balance", "credit.raw.payments.amount")
+    assert ("touched", "direct") not in found
+    assert found[("balance", "indirect")] == ("credit.mart.accounts.id", "credit.raw.payments.account_id")
+
+
+def test_merge_gives_every_branch_its_columns() -> None:
+    found, _ = flows("merge into mart.accounts t using raw.updates u on t.id = u.id "
+                     "when matched and u.deleted then delete "
+                     "when matched then update set balance = u.balance "
+                     "when not matched then insert (id, balance) values (u.id, u.balance * 1.1)")
+    assert found[("balance", "direct")] == ("credit.raw.updates.balance",)
+    assert found[("id", "direct")] == ("credit.raw.updates.id",)
+    assert found[("id", "indirect")] == (
+        "credit.mart.accounts.id", "credit.raw.updates.deleted", "credit.raw.updates.id")

@@ -1,0 +1,119 @@
+"""What columns tables have: given by the user (a schema file) or learned during a crawl from
+``CREATE TABLE`` statements, ``CREATE TABLE ... AS`` and ``CREATE VIEW``.
+
+Column lineage needs it to expand ``SELECT *`` and to place a column that names no table in a
+query over several tables. Tables are keyed by their dataset identity, so a schema file spelling
+``Raw.Orders`` and a log spelling ``raw.orders`` meet on one entry.
+
+>>> from parsers.naming import NameContext
+>>> context = NameContext.of("postgres", database="shop")
+>>> catalog = Catalog.from_mapping({"raw.orders": {"ID": "int", "amount": "numeric"}}, context)
+>>> catalog.columns(dataset("Raw.Orders", context))
+('id', 'amount')
+>>> catalog.columns(dataset("raw.customers", context)) is None
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from sqlglot import exp
+
+from parsers import dialects
+from parsers.errors import ParsersError
+from parsers.model import DatasetRef
+from parsers.naming import NameContext, parse_table, table_ref
+
+# The columns of an information_schema.columns export that name a column's place
+# (https://www.postgresql.org/docs/current/infoschema-columns.html; the same names in MySQL,
+# Snowflake, SQL Server, Redshift, Trino, BigQuery's INFORMATION_SCHEMA.COLUMNS).
+_INFO_SCHEMA = ("table_catalog", "table_schema", "table_name", "column_name")
+
+
+class SchemaFileError(ParsersError):
+    """A schema file that cannot be read: the user's to fix."""
+
+
+class Catalog:
+    """Columns by dataset, in their declared order. ``version`` moves with every change, so
+    results computed against an older catalog are not mistaken for current ones."""
+
+    def __init__(self) -> None:
+        self._columns: dict[DatasetRef, tuple[str, ...]] = {}
+        self.version = 0
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def columns(self, ref: DatasetRef) -> tuple[str, ...] | None:
+        return self._columns.get(ref)
+
+    def add(self, ref: DatasetRef, columns: Sequence[str]) -> None:
+        """Record (or replace) a table's columns; a table created twice keeps the newer."""
+        columns = tuple(dict.fromkeys(columns))
+        if columns and self._columns.get(ref) != columns:
+            self._columns[ref] = columns
+            self.version += 1
+
+    def drop(self, ref: DatasetRef) -> None:
+        if self._columns.pop(ref, None) is not None:
+            self.version += 1
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Mapping[str, str] | Sequence[str]], context: NameContext) -> Catalog:
+        """From ``{table: {column: type}}`` (or ``{table: [column, ...]}``), names as a user writes
+        them: folded and qualified like the SQL's."""
+        catalog = cls()
+        for table, columns in mapping.items():
+            catalog.add(dataset(table, context), [_column(name, context) for name in columns])
+        return catalog
+
+    @classmethod
+    def load(cls, path: Path, context: NameContext) -> Catalog:
+        """A JSON ``{table: {column: type}}`` file, or a CSV export of information_schema.columns."""
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SchemaFileError(f"cannot read schema file {path}: {error}") from error
+        if text.lstrip().startswith("{"):
+            try:
+                mapping = json.loads(text)
+            except ValueError as error:
+                raise SchemaFileError(f"{path} is not valid JSON: {error}") from error
+            if not isinstance(mapping, dict) or not all(isinstance(v, dict | list) for v in mapping.values()):
+                raise SchemaFileError(f"{path}: expected {{table: {{column: type}}}}")
+            return cls.from_mapping(mapping, context)
+        rows = csv.DictReader(io.StringIO(text))
+        return cls.from_mapping(_information_schema(rows, path, context), context)
+
+
+def dataset(name: str, context: NameContext) -> DatasetRef:
+    return table_ref(parse_table(name, context), context)
+
+
+def _column(name: str, context: NameContext) -> str:
+    return dialects.fold(context.dialect, name, quoted=False)
+
+
+def _information_schema(rows: Iterable[dict[str, str]], path: Path, context: NameContext) -> dict[str, list[str]]:
+    tables: dict[str, list[tuple[int, str]]] = {}
+    for number, row in enumerate(rows, start=2):
+        row = {(key or "").strip().lower(): (value or "").strip() for key, value in row.items()}
+        if "table_name" not in row or "column_name" not in row:
+            raise SchemaFileError(f"{path}: expected JSON or an information_schema.columns CSV "
+                                  f"(columns {', '.join(_INFO_SCHEMA)}, ordinal_position)")
+        parts = [row.get(key, "") for key in _INFO_SCHEMA[:3]]
+        table = ".".join(_quoted(part, context) for part in parts if part)
+        position = int(row["ordinal_position"]) if row.get("ordinal_position", "").isdigit() else number
+        tables.setdefault(table, []).append((position, row["column_name"]))
+    return {table: [name for _, name in sorted(columns)] for table, columns in tables.items()}
+
+
+def _quoted(part: str, context: NameContext) -> str:
+    """information_schema gives names as stored: quoted, so they keep their case where it counts."""
+    return exp.to_identifier(part, quoted=True).sql(dialect=context.dialect)
