@@ -33,6 +33,16 @@ class StatementIssue:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Lifecycle:
+    """An event in a dataset's life that moves no data: drop, truncate, rename, swap,
+    create_like, refresh. ``other`` is the new name, the swapped or the copied table."""
+
+    event: str
+    dataset: DatasetRef
+    other: DatasetRef | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class StatementLineage:
     """What one statement reads and writes, or why that could not be told."""
 
@@ -49,6 +59,8 @@ class StatementLineage:
     column_flows: tuple[ColumnFlow, ...] = ()
     column_confidence: float = 1.0
     output_columns: tuple[str, ...] = ()  # the columns a created table or view has
+    lifecycle: tuple[Lifecycle, ...] = ()
+    routine: str | None = None  # the procedure or function whose body this statement is in
 
     @property
     def has_lineage(self) -> bool:
@@ -163,6 +175,14 @@ def _learn(context: NameContext, lineage: StatementLineage) -> None:
     assert context.catalog is not None
     if lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns:
         context.catalog.add(lineage.outputs[0], lineage.output_columns)
+    for change in lineage.lifecycle:
+        if change.event == "drop":
+            context.catalog.drop(change.dataset)
+        elif change.event in ("rename", "create_like") and change.other is not None:
+            old, new = (change.dataset, change.other) if change.event == "rename" else (change.other, change.dataset)
+            columns = context.catalog.columns(old)
+            if columns:
+                context.catalog.add(new, columns)
 
 
 def _analyze_statement(sql: str, statement: Statement, context: NameContext, columns: bool) -> StatementLineage:
@@ -197,6 +217,9 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         column_flows=found.flows,
         column_confidence=found.confidence,
         output_columns=tuple(name for name, _ in roles.columns) or found.outputs,
+        lifecycle=tuple(Lifecycle(event=event, dataset=table_ref(table, context),
+                                  other=table_ref(other, context) if other is not None else None)
+                        for event, table, other in roles.lifecycle),
         kind=roles.kind,
         inputs=tuple(table_ref(table, context) for table in roles.inputs) + tuple(map(file_ref, roles.files_in)),
         outputs=tuple(table_ref(table, context) for table in roles.outputs) + tuple(map(file_ref, roles.files_out)),

@@ -4,6 +4,8 @@
 >>> doc = describe("insert into b select * from a; select * from b", NameContext.of("mysql", database="shop"))
 >>> doc["sources"], doc["targets"], [s["kind"] for s in doc["statements"]]
 (['shop.a', 'shop.b'], ['shop.b'], ['INSERT', 'SELECT'])
+>>> describe("drop table if exists staging.old", NameContext.of("postgres"))["lifecycle"]
+[{'dataset': 'staging.old', 'event': 'drop'}]
 """
 
 from __future__ import annotations
@@ -11,51 +13,43 @@ from __future__ import annotations
 from typing import Any
 
 from parsers.naming import NameContext
-from parsers.sql.lineage import StatementLineage, analyze
+from parsers.sql.lineage import Lifecycle, StatementLineage, analyze
+from parsers.sql.scripts import display_name, resolve
 
 
 def describe(sql: str, context: NameContext, source_id: str = "-") -> dict[str, Any]:
-    """``id``, ``sources``, ``targets``, ``column_lineage``, ``issues``, ``confidence`` and, per
-    statement, its line, kind, fingerprint, sources and targets."""
+    """``id``, ``sources``, ``targets``, ``column_lineage``, ``lifecycle``, ``issues``,
+    ``confidence`` and, per statement, its line, kind, fingerprint, sources and targets (the
+    intermediate tables a script passes data through are in those, not in the totals)."""
     statements = analyze(sql, context, columns=True)
-    columns, column_confidence = column_lineage(statements)
-    return {
-        **_tables(source_id, statements),
-        "column_lineage": columns,
-        "confidence": min([s.confidence for s in statements] + [column_confidence]),
-    }
-
-
-def _tables(source_id: str, statements: list[StatementLineage]) -> dict[str, Any]:
+    script = resolve(statements)
     return {
         "id": source_id,
-        "sources": sorted({d.name for s in statements for d in s.inputs}),
-        "targets": sorted({d.name for s in statements for d in s.outputs}),
+        "sources": sorted({display_name(d) for d in script.sources}),
+        "targets": sorted({display_name(d) for d in script.targets}),
+        "column_lineage": [{"target": f.target, "sources": list(f.sources), "kind": f.kind} for f in script.columns],
+        "lifecycle": [_lifecycle(change) for change in script.lifecycle],
+        "intermediates": [display_name(d) for d in script.intermediates],
         "issues": [
             {"code": i.code, "message": i.message, "severity": i.severity, "line": s.statement.line}
             for s in statements
             for i in s.issues
         ],
-        "statements": [
-            {
-                "line": s.statement.line,
-                "kind": s.kind,
-                "fingerprint": s.statement.fingerprint,
-                "sources": [d.name for d in s.inputs],
-                "targets": [d.name for d in s.outputs],
-            }
-            for s in statements
-        ],
+        "confidence": min([s.confidence for s in statements] + [s.column_confidence for s in statements] + [1.0]),
+        "statements": [_statement(s) for s in statements],
     }
 
 
-def column_lineage(statements: list[StatementLineage]) -> tuple[list[dict[str, Any]], float]:
-    """``{"target": "tbl.col", "sources": [...], "kind": "direct"|"indirect"}`` for every output
-    column of every statement (for a plain SELECT the target is the output column's name), and
-    the confidence: lower where a column could not be placed without a schema."""
-    found = []
-    for statement in statements:
-        prefix = f"{statement.outputs[0].name}." if statement.outputs else ""
-        found += [{"target": prefix + flow.target, "sources": flow.source_names(), "kind": flow.kind}
-                  for flow in statement.column_flows]
-    return found, min((s.column_confidence for s in statements), default=1.0)
+def _statement(s: StatementLineage) -> dict[str, Any]:
+    found = {"line": s.statement.line, "kind": s.kind, "fingerprint": s.statement.fingerprint,
+             "sources": [display_name(d) for d in s.inputs], "targets": [display_name(d) for d in s.outputs]}
+    if s.routine:
+        found["routine"] = s.routine
+    return found
+
+
+def _lifecycle(change: Lifecycle) -> dict[str, str]:
+    found = {"event": change.event, "dataset": display_name(change.dataset)}
+    if change.other is not None:
+        found["to"] = display_name(change.other)
+    return found

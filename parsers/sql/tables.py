@@ -29,6 +29,8 @@ class TableRoles:
     files_in: tuple[str, ...] = ()
     files_out: tuple[str, ...] = ()
     columns: tuple[tuple[str, str], ...] = ()  # a created table's declared columns and types
+    # Events in a dataset's life that move no data: (event, dataset, other dataset or None).
+    lifecycle: tuple[tuple[str, exp.Table, exp.Table | None], ...] = ()
 
     @property
     def has_lineage(self) -> bool:
@@ -40,15 +42,112 @@ _NO_LINEAGE = TableRoles(kind="OTHER")
 
 def table_roles(statement: exp.Expr) -> TableRoles:
     """Read and written tables of one statement; statements without data flow give none."""
-    if isinstance(statement, exp.Copy):
-        return _copy_roles(statement)
+    special = _special_roles(statement)
+    if special is not None:
+        return special
     kind, targets, output_kind = _targets(statement)
     if kind is None:
         return _NO_LINEAGE
     target_ids = {id(table) for table in targets} | {id(alias) for alias in _delete_aliases(statement)}
     inputs = tuple(table for table in _real_tables(statement) if id(table) not in target_ids)
+    if isinstance(statement, exp.Update):
+        inputs += targets  # the new values are computed from the rows it updates
+    directory = _directory(statement.this) if isinstance(statement, exp.Insert) else None
+    files_out = (directory,) if directory else ()
     return TableRoles(kind=kind, inputs=_unique(inputs), outputs=_unique(targets), output_kind=output_kind,
-                      columns=_declared_columns(statement))
+                      columns=_declared_columns(statement), files_out=files_out)
+
+
+def _special_roles(statement: exp.Expr) -> TableRoles | None:
+    """Statements whose roles are not "the target, and every other table read": loads and
+    unloads, clones, caches, multi-table inserts, and lifecycle events."""
+    if isinstance(statement, exp.Copy):
+        return _copy_roles(statement)
+    if isinstance(statement, exp.Export):  # BigQuery EXPORT DATA OPTIONS (uri = ...) AS SELECT
+        return TableRoles(kind="EXPORT", inputs=_unique(tuple(_real_tables(statement))),
+                          files_out=tuple(_option(statement, "uri")))
+    if isinstance(statement, exp.Cache):
+        return _cache_roles(statement)
+    if isinstance(statement, exp.MultitableInserts):
+        targets = tuple(t for insert in statement.expressions for t in _as_tables(insert.this))
+        ids = {id(t) for t in targets}
+        return TableRoles(kind="INSERT", outputs=_unique(targets),
+                          inputs=_unique(tuple(t for t in _real_tables(statement) if id(t) not in ids)))
+    if isinstance(statement, exp.Create) and isinstance(statement.args.get("clone"), exp.Clone):
+        return TableRoles(kind="CREATE TABLE CLONE", outputs=_as_tables(statement.this),
+                          inputs=_as_tables(statement.args["clone"].this))
+    return _lifecycle_roles(statement)
+
+
+def _lifecycle_roles(statement: exp.Expr) -> TableRoles | None:
+    """DROP, TRUNCATE, RENAME, SWAP, CREATE TABLE LIKE and REFRESH change a dataset's life, not
+    its data's origin: lifecycle events, never lineage edges."""
+    if isinstance(statement, exp.Drop) and str(statement.args.get("kind") or "").upper() in _DATA_OBJECTS:
+        tables = [t for t in statement.args.get("tables") or [statement.this] if isinstance(t, exp.Table)]
+        return TableRoles(kind=f"DROP {statement.args['kind'].upper()}",
+                          lifecycle=tuple(("drop", t, None) for t in tables))
+    if isinstance(statement, exp.TruncateTable):
+        tables = [t for t in statement.expressions if isinstance(t, exp.Table)]
+        return TableRoles(kind="TRUNCATE", lifecycle=tuple(("truncate", t, None) for t in tables))
+    if isinstance(statement, exp.Alter) and isinstance(statement.this, exp.Table):
+        events = tuple(_alter_event(statement.this, action) for action in statement.args.get("actions") or [])
+        found = tuple(event for event in events if event is not None)
+        return TableRoles(kind="ALTER TABLE", lifecycle=found) if found else None
+    if isinstance(statement, exp.Refresh) and isinstance(statement.this, exp.Table):
+        return TableRoles(kind="REFRESH", lifecycle=(("refresh", statement.this, None),))
+    like = _like(statement)
+    if like is not None:
+        created = _as_tables(statement.this)
+        return TableRoles(kind="CREATE TABLE LIKE", lifecycle=tuple(("create_like", t, like) for t in created),
+                          output_kind="temporary" if _is_temporary(statement) else "table")
+    return None
+
+
+_DATA_OBJECTS = frozenset({"TABLE", "VIEW", "MATERIALIZED VIEW", "EXTERNAL TABLE", "DYNAMIC TABLE"})
+
+
+def _alter_event(table: exp.Table, action: exp.Expr) -> tuple[str, exp.Table, exp.Table | None] | None:
+    if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
+        renamed = action.this.copy()
+        for part in ("db", "catalog"):  # a bare new name stays where the table was
+            if not renamed.args.get(part) and table.args.get(part):
+                renamed.set(part, table.args[part].copy())
+        return "rename", table, renamed
+    if isinstance(action, exp.SwapTable) and isinstance(action.this, exp.Table):
+        return "swap", table, action.this
+    return None
+
+
+def _like(statement: exp.Expr) -> exp.Table | None:
+    """The table ``CREATE TABLE b LIKE a`` (or PostgreSQL's ``(LIKE a)``) copies the structure of."""
+    if not isinstance(statement, exp.Create) or statement.expression is not None:
+        return None
+    candidates = list(statement.this.expressions) if isinstance(statement.this, exp.Schema) else []
+    properties = statement.args.get("properties")
+    candidates += list(properties.expressions) if properties else []
+    like = next((c for c in candidates if isinstance(c, exp.LikeProperty)), None)
+    return like.this if like is not None and isinstance(like.this, exp.Table) else None
+
+
+def _cache_roles(statement: exp.Cache) -> TableRoles:
+    """Spark's ``CACHE TABLE t AS SELECT`` makes a temporary view t; ``CACHE TABLE t`` reads t."""
+    if statement.expression is None:
+        return TableRoles(kind="CACHE", inputs=_as_tables(statement.this))
+    return TableRoles(kind="CACHE", outputs=_as_tables(statement.this), output_kind="temporary",
+                      inputs=_unique(tuple(_real_tables(statement.expression))))
+
+
+def _directory(target: exp.Expr | None) -> str | None:
+    """``INSERT OVERWRITE [LOCAL] DIRECTORY 'path'`` (Hive, Spark) writes files, not a table."""
+    if isinstance(target, exp.Directory) and isinstance(target.this, exp.Literal):
+        return target.this.name
+    return None
+
+
+def _option(statement: exp.Expr, name: str) -> list[str]:
+    properties = statement.args.get("options")
+    return [p.args["value"].name for p in (properties.expressions if properties else [])
+            if isinstance(p, exp.Property) and p.name.lower() == name and isinstance(p.args.get("value"), exp.Literal)]
 
 
 def _declared_columns(statement: exp.Expr) -> tuple[tuple[str, str], ...]:
@@ -70,7 +169,8 @@ def _targets(statement: exp.Expr) -> tuple[str | None, tuple[exp.Table, ...], st
         return statement.key.upper(), _as_tables(statement.this), "table"
     if isinstance(statement, exp.Select) and statement.args.get("into"):
         into = statement.args["into"]
-        return "SELECT INTO", _as_tables(into.this), "temporary" if into.args.get("temporary") else "table"
+        temporary = into.args.get("temporary") or into.this.this.args.get("temporary")
+        return "SELECT INTO", _as_tables(into.this), "temporary" if temporary else "table"
     if isinstance(statement, exp.Query):
         return "SELECT", (), "table"
     return None, (), "table"
@@ -90,13 +190,28 @@ def _multi_table_delete_targets(statement: exp.Delete) -> tuple[exp.Table, ...]:
 
 def _copy_roles(statement: exp.Copy) -> TableRoles:
     """COPY t FROM 'file' loads a table from files; COPY t|(query) TO 'file' unloads it.
-    STDIN and STDOUT are the client, not datasets."""
-    paths = tuple(f.name for f in statement.args.get("files") or [] if isinstance(f, exp.Literal) and f.is_string)
-    loads = bool(statement.args.get("kind"))
-    tables = tuple(table for table in _real_tables(statement))
-    if loads:
+    Snowflake's COPY INTO names stages (``@stage/path``) and URLs on either side. STDIN and
+    STDOUT are the client, not datasets."""
+    target = _location(statement.this)
+    sources = [_location(f) or f for f in statement.args.get("files") or []]
+    paths = tuple(s for s in sources if isinstance(s, str))
+    if target is not None:  # COPY INTO @stage | 's3://...' FROM table | (query)
+        read = tuple(t for s in sources if isinstance(s, exp.Expr) for t in _real_tables(s) if _location(t) is None)
+        return TableRoles(kind="COPY", inputs=_unique(read), files_out=(target,))
+    if statement.args.get("kind"):
         return TableRoles(kind="COPY", outputs=_unique(_as_tables(statement.this)), files_in=paths)
+    tables = tuple(table for table in _real_tables(statement))
     return TableRoles(kind="COPY", inputs=_unique(tables), files_out=paths)
+
+
+def _location(node: exp.Expr | None) -> str | None:
+    """A file, URL or stage a COPY names: a string, or Snowflake's ``@stage/path``."""
+    if isinstance(node, exp.Literal) and node.is_string:
+        return node.name
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Var | exp.Literal):
+        text = node.this.name
+        return text if text.startswith("@") or isinstance(node.this, exp.Literal) else None
+    return None
 
 
 def _create_targets(statement: exp.Create) -> tuple[str | None, tuple[exp.Table, ...], str]:
@@ -106,10 +221,23 @@ def _create_targets(statement: exp.Create) -> tuple[str | None, tuple[exp.Table,
     if created == "VIEW":
         materialized = any(isinstance(p, exp.MaterializedProperty) for p in _properties(statement))
         kind = "CREATE MATERIALIZED VIEW" if materialized else "CREATE VIEW"
-        return kind, _as_tables(statement.this), "view"
+        into = next((p.this for p in _properties(statement) if isinstance(p, exp.ToTableProperty)), None)
+        if isinstance(into, exp.Table):  # ClickHouse: CREATE MATERIALIZED VIEW mv TO t: rows go to t
+            return kind, (into,), "table"
+        return kind, _as_tables(statement.this), "temporary" if _is_temporary(statement) else "view"
     kind = "CREATE TABLE AS" if statement.expression else "CREATE TABLE"
-    temporary = any(isinstance(p, exp.TemporaryProperty) for p in _properties(statement))
-    return kind, _as_tables(statement.this), "temporary" if temporary else "table"
+    return kind, _as_tables(statement.this), "temporary" if _is_temporary(statement) else "table"
+
+
+_TEMPORARY = (exp.TemporaryProperty, exp.VolatileProperty)
+
+
+def _is_temporary(statement: exp.Create) -> bool:
+    """TEMP/TEMPORARY, Teradata's VOLATILE, SQL Server's ``#name`` (and ``##name``)."""
+    if any(isinstance(p, _TEMPORARY) for p in _properties(statement)):
+        return True
+    tables = _as_tables(statement.this)
+    return bool(tables) and bool(tables[0].this.args.get("temporary"))
 
 
 def _properties(statement: exp.Create) -> list[exp.Expr]:
