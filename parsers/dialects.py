@@ -22,8 +22,8 @@ _ALIASES = {
 
 # Engines whose tables have two name parts (database.table: a MySQL "schema" *is* a database,
 # https://dev.mysql.com/doc/refman/8.0/en/glossary.html#glos_schema; Hive and Spark's session
-# catalog name tables db.table; ClickHouse likewise).
-TWO_PART_NAMES = frozenset({"mysql", "hive", "spark", "spark2", "clickhouse", "doris", "starrocks"})
+# catalog name tables db.table; ClickHouse and Teradata likewise).
+TWO_PART_NAMES = frozenset({"mysql", "hive", "spark", "spark2", "clickhouse", "doris", "starrocks", "teradata"})
 
 # The schema a bare name lands in when the log does not say:
 # PostgreSQL's default search_path ends in `public`

@@ -112,6 +112,9 @@ def _with_catalog(query: exp.Query, context: NameContext) -> MappingSchema | Non
     for table in query.find_all(exp.Table):
         if not tables.is_named(table) or tables.is_cte_reference(table):
             continue
+        if tables.file_read(table) is not None:
+            table.meta["file"] = True  # a file's columns have no names to give lineage to
+            continue
         ref = table_ref(table, context)
         table.meta["dataset"] = ref
         columns = catalog.columns(ref) if catalog is not None else None
@@ -310,7 +313,7 @@ class _Resolver:
         while table not in scope.sources and scope.parent is not None:
             scope = scope.parent  # a correlated subquery names a table of the query around it
         source = scope.sources.get(table)
-        if isinstance(source, exp.Table) and tables.is_named(source):
+        if isinstance(source, exp.Table) and tables.is_named(source) and not source.meta.get("file"):
             return _Deps(frozenset({ColumnRef(dataset=self._dataset(source), column=name)}))
         if isinstance(source, Scope):
             return self._output(source, name)

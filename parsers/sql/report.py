@@ -5,7 +5,7 @@
 >>> doc["sources"], doc["targets"], [s["kind"] for s in doc["statements"]]
 (['shop.a', 'shop.b'], ['shop.b'], ['INSERT', 'SELECT'])
 >>> describe("drop table if exists staging.old", NameContext.of("postgres"))["lifecycle"]
-[{'dataset': 'staging.old', 'event': 'drop'}]
+[{'event': 'drop', 'dataset': 'staging.old'}]
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ The statements themselves still name the intermediate (the evidence of how data 
 >>> from parsers.sql.lineage import analyze
 >>> script = resolve(analyze(
 ...     "create temp table recent as select id, amount from raw.payments; "
-...     "insert into mart.totals (id, total) select id, amount * 2 from recent", NameContext.of("postgres"), columns=True))
+...     "insert into mart.totals (id, total) select id, amount * 2 from recent",
+...     NameContext.of("postgres"), columns=True))
 >>> [d.name for d in script.sources], [d.name for d in script.targets]
 (['raw.payments'], ['mart.totals'])
 >>> [(f.target, f.sources, f.kind) for f in script.columns]
@@ -53,7 +54,8 @@ def intermediates(statements: list[StatementLineage]) -> set[DatasetRef]:
     temporary = {ref for s in statements if s.output_kind == "temporary" for ref in s.outputs}
     temporary |= {change.dataset for s in statements for change in s.lifecycle
                   if change.event == "create_like" and s.output_kind == "temporary"}
-    return temporary | (created & dropped)
+    hashed = {ref for s in statements for ref in (*s.inputs, *s.outputs) if ref.name.rsplit(".", 1)[-1].startswith("#")}
+    return temporary | hashed | (created & dropped)  # #name: SQL Server's and Redshift's temporary tables
 
 
 def resolve(statements: list[StatementLineage]) -> ScriptLineage:

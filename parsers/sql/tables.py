@@ -49,13 +49,51 @@ def table_roles(statement: exp.Expr) -> TableRoles:
     if kind is None:
         return _NO_LINEAGE
     target_ids = {id(table) for table in targets} | {id(alias) for alias in _delete_aliases(statement)}
-    inputs = tuple(table for table in _real_tables(statement) if id(table) not in target_ids)
+    if isinstance(statement, exp.Create):
+        target_ids |= {id(table) for table in _as_tables(statement.this)}  # ClickHouse's MV ... TO t
+    read = [table for table in _real_tables(statement) if id(table) not in target_ids]
+    files_in = tuple(path for table in read if (path := file_read(table)) is not None)
+    inputs = tuple(table for table in read if file_read(table) is None)
     if isinstance(statement, exp.Update):
         inputs += targets  # the new values are computed from the rows it updates
     directory = _directory(statement.this) if isinstance(statement, exp.Insert) else None
     files_out = (directory,) if directory else ()
+    files_in += tuple(_function_paths(statement))
     return TableRoles(kind=kind, inputs=_unique(inputs), outputs=_unique(targets), output_kind=output_kind,
-                      columns=_declared_columns(statement), files_out=files_out)
+                      columns=_declared_columns(statement), files_in=tuple(dict.fromkeys(files_in)),
+                      files_out=files_out)
+
+
+# Spark and Databricks read files as tables: parquet.`s3://bucket/path` (and csv, json, orc,
+# avro, text, binaryFile, delta): https://spark.apache.org/docs/latest/sql-data-sources-load-save-functions.html#run-sql-on-files-directly
+_FILE_FORMATS = frozenset({"parquet", "csv", "json", "orc", "avro", "text", "binaryfile", "delta"})
+# Table functions that read files or URLs: DuckDB's read_*, ClickHouse's s3/url/file/hdfs.
+_FILE_FUNCTIONS = frozenset({"readparquet", "read_parquet", "read_csv", "read_csv_auto", "readcsv", "read_json",
+                             "read_json_auto", "readjson", "read_ndjson", "s3", "url", "file", "hdfs", "gcs"})
+
+
+def file_read(table: exp.Table) -> str | None:
+    """The path a table expression reads, when it names a file instead of a table: Spark's
+    ``parquet.`path` ``, DuckDB's ``FROM 'file.csv'``."""
+    name = table.name
+    if table.db.lower() in _FILE_FORMATS and ("/" in name or ":" in name):
+        return name
+    if not table.db and isinstance(table.this, exp.Identifier) and table.this.quoted and "/" in name and "." in name:
+        return name
+    return None
+
+
+def _function_paths(statement: exp.Expr) -> list[str]:
+    """Paths passed to file-reading table functions (``read_parquet('s3://...')``)."""
+    paths = []
+    for table in statement.find_all(exp.Table):
+        function = table.this
+        if isinstance(function, exp.Func):
+            name = (function.name if isinstance(function, exp.Anonymous) else function.key).lower()
+            if name in _FILE_FUNCTIONS:
+                first = function.expressions[:1]
+                paths += [arg.name for arg in first if isinstance(arg, exp.Literal) and arg.is_string]
+    return paths
 
 
 def _special_roles(statement: exp.Expr) -> TableRoles | None:
@@ -68,8 +106,9 @@ def _special_roles(statement: exp.Expr) -> TableRoles | None:
                           files_out=tuple(_option(statement, "uri")))
     if isinstance(statement, exp.Cache):
         return _cache_roles(statement)
-    if isinstance(statement, exp.MultitableInserts):
-        targets = tuple(t for insert in statement.expressions for t in _as_tables(insert.this))
+    if isinstance(statement, exp.MultitableInserts):  # Hive FROM ... INSERT ...; Oracle INSERT ALL/FIRST
+        inserts = [e if isinstance(e, exp.Insert) else e.find(exp.Insert) for e in statement.expressions]
+        targets = tuple(t for insert in inserts if insert is not None for t in _as_tables(insert.this))
         ids = {id(t) for t in targets}
         return TableRoles(kind="INSERT", outputs=_unique(targets),
                           inputs=_unique(tuple(t for t in _real_tables(statement) if id(t) not in ids)))
@@ -165,7 +204,9 @@ def _targets(statement: exp.Expr) -> tuple[str | None, tuple[exp.Table, ...], st
         return _create_targets(statement)
     if isinstance(statement, exp.Delete) and _delete_aliases(statement):
         return "DELETE", _multi_table_delete_targets(statement), "table"
-    if isinstance(statement, (exp.Merge, exp.Update, exp.Delete)):
+    if isinstance(statement, exp.Update):
+        return "UPDATE", _update_target(statement), "table"
+    if isinstance(statement, (exp.Merge, exp.Delete)):
         return statement.key.upper(), _as_tables(statement.this), "table"
     if isinstance(statement, exp.Select) and statement.args.get("into"):
         into = statement.args["into"]
@@ -174,6 +215,17 @@ def _targets(statement: exp.Expr) -> tuple[str | None, tuple[exp.Table, ...], st
     if isinstance(statement, exp.Query):
         return "SELECT", (), "table"
     return None, (), "table"
+
+
+def _update_target(statement: exp.Update) -> tuple[exp.Table, ...]:
+    """SQL Server and Teradata may name the target by an alias given in the FROM:
+    ``UPDATE t SET ... FROM dw.customers t JOIN ...``."""
+    target = _as_tables(statement.this)
+    from_ = statement.args.get("from_")
+    if not target or target[0].args.get("db") or from_ is None:
+        return target
+    aliased = [t for t in from_.find_all(exp.Table) if t.alias and t.alias == target[0].name and is_named(t)]
+    return (aliased[0],) if aliased else target
 
 
 def _delete_aliases(statement: exp.Expr) -> list[exp.Table]:
@@ -233,11 +285,11 @@ _TEMPORARY = (exp.TemporaryProperty, exp.VolatileProperty)
 
 
 def _is_temporary(statement: exp.Create) -> bool:
-    """TEMP/TEMPORARY, Teradata's VOLATILE, SQL Server's ``#name`` (and ``##name``)."""
+    """TEMP/TEMPORARY, Teradata's VOLATILE, SQL Server's and Redshift's ``#name`` (and ``##name``)."""
     if any(isinstance(p, _TEMPORARY) for p in _properties(statement)):
         return True
     tables = _as_tables(statement.this)
-    return bool(tables) and bool(tables[0].this.args.get("temporary"))
+    return bool(tables) and (bool(tables[0].this.args.get("temporary")) or tables[0].name.startswith("#"))
 
 
 def _properties(statement: exp.Create) -> list[exp.Expr]:
