@@ -6,6 +6,7 @@ exit, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -28,6 +29,7 @@ from graph.errors import GraphError
 from graph.export import dumps, export, load
 from graph.lineage import Direction
 from parsers import NameContext
+from parsers.catalog import Catalog
 from parsers.errors import ParsersError
 from parsers.sql.report import describe
 
@@ -231,27 +233,41 @@ def search(text: str, kind: str | None, limit: int, store_url: str, as_json: boo
 @click.option("-e", "--execute", "sql_text", help="SQL text to analyse (it is never run).")
 @click.option("--jsonl", "batch", type=click.Path(dir_okay=False, allow_dash=True),
               help="Many inputs: one JSON object per line (id, sql, and optionally dialect, default_db, "
-                   "default_schema); prints one JSON line per input, in order.")
+                   "default_schema, schema); prints one JSON line per input, in order.")
+@click.option("--schema", "schema_file", type=click.Path(dir_okay=False, exists=True),
+              help="Columns of tables, for SELECT * and unqualified columns: JSON {table: {column: type}} or a "
+                   "CSV export of information_schema.columns.")
 @dialect_options
 @json_option
-def sql(file: str | None, sql_text: str | None, batch: str | None, dialect: str | None, database: str | None,
-        schema: str | None, as_json: bool) -> None:
-    """The lineage of SQL text from FILE (or - for stdin), -e or --jsonl, without a store."""
+def sql(file: str | None, sql_text: str | None, batch: str | None, schema_file: str | None, dialect: str | None,
+        database: str | None, schema: str | None, as_json: bool) -> None:
+    """The lineage of SQL text from FILE (or - for stdin), -e or --jsonl, without a store. The
+    SQL is never run."""
     if batch is not None:
         if file is not None or sql_text is not None:
             raise click.UsageError("give --jsonl alone, or a FILE or -e SQL")
-        _sql_batch(batch, dialect, database, schema)
+        _sql_batch(batch, dialect, database, schema, schema_file)
         return
     if (file is None) == (sql_text is None):
         raise click.UsageError("give a FILE, -e SQL or --jsonl FILE (one of them)")
     if sql_text is None:
         sql_text = sys.stdin.read() if file == "-" else Path(str(file)).read_text(encoding="utf-8")
-    context = NameContext.of(dialect, database=database, schema=schema)
+    context = _with_schema(NameContext.of(dialect, database=database, schema=schema), schema_file)
     result = describe(sql_text, context, source_id=file or "-e")
     _emit(as_json, result, lambda: render.sql_text(result))
 
 
-def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: str | None) -> None:
+def _with_schema(context: NameContext, schema_file: str | None) -> NameContext:
+    if schema_file is None:
+        return context
+    try:
+        return dataclasses.replace(context, catalog=Catalog.load(Path(schema_file), context))
+    except ParsersError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: str | None,
+               schema_file: str | None) -> None:
     with click.open_file(batch, encoding="utf-8") as stream:  # "-" is stdin, left open
         for number, line in enumerate(stream, start=1):
             if not line.strip():
@@ -260,6 +276,10 @@ def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: st
                 item = json.loads(line)
                 context = NameContext.of(item.get("dialect") or dialect, database=item.get("default_db") or database,
                                          schema=item.get("default_schema") or schema)
+                if item.get("schema"):
+                    context = dataclasses.replace(context, catalog=Catalog.from_mapping(item["schema"], context))
+                else:
+                    context = _with_schema(context, schema_file)
                 result = describe(str(item["sql"]), context, source_id=str(item.get("id", number)))
             except (ValueError, KeyError, TypeError, AttributeError, ParsersError) as error:
                 problem = {"code": "bad_input", "message": f"line {number}: {error}", "severity": "error"}

@@ -175,8 +175,17 @@ def sql_text(result: dict[str, Any]) -> None:
         table.add_row(str(statement["line"]), statement["kind"], "\n".join(statement["sources"]),
                       "\n".join(statement["targets"]))
     console.print(table)
-    console.print(f"sources: {', '.join(result['sources']) or '-'}")
-    console.print(f"targets: {', '.join(result['targets']) or '-'}")
+    console.print(f"sources: {', '.join(result['sources']) or '-'}", markup=False)
+    console.print(f"targets: {', '.join(result['targets']) or '-'}", markup=False)
+    for change in result.get("lifecycle", []):
+        other = f" -> {change['to']}" if change.get("to") else ""
+        console.print(f"{change['event']}: {change['dataset']}{other}", markup=False)
+    columns = [flow for flow in result.get("column_lineage", []) if flow["kind"] == "direct"]
+    if columns:
+        table = _table("column", "from")
+        for flow in columns:
+            table.add_row(flow["target"], "\n".join(flow["sources"]))
+        console.print(table)
     for issue in result["issues"]:
         console.print(f"{issue['severity']}: line {issue['line']}: {issue['message']}", markup=False)
 

@@ -44,24 +44,26 @@ class Catalog:
     results computed against an older catalog are not mistaken for current ones."""
 
     def __init__(self) -> None:
-        self._columns: dict[DatasetRef, tuple[str, ...]] = {}
+        # Keyed without case: a default database given in lower case and a schema file's name in
+        # the engine's case (Snowflake's upper) still meet.
+        self._columns: dict[tuple[str, str], tuple[str, ...]] = {}
         self.version = 0
 
     def __len__(self) -> int:
         return len(self._columns)
 
     def columns(self, ref: DatasetRef) -> tuple[str, ...] | None:
-        return self._columns.get(ref)
+        return self._columns.get(_key(ref))
 
     def add(self, ref: DatasetRef, columns: Sequence[str]) -> None:
         """Record (or replace) a table's columns; a table created twice keeps the newer."""
         columns = tuple(dict.fromkeys(columns))
-        if columns and self._columns.get(ref) != columns:
-            self._columns[ref] = columns
+        if columns and self._columns.get(_key(ref)) != columns:
+            self._columns[_key(ref)] = columns
             self.version += 1
 
     def drop(self, ref: DatasetRef) -> None:
-        if self._columns.pop(ref, None) is not None:
+        if self._columns.pop(_key(ref), None) is not None:
             self.version += 1
 
     @classmethod
@@ -90,6 +92,10 @@ class Catalog:
             return cls.from_mapping(mapping, context)
         rows = csv.DictReader(io.StringIO(text))
         return cls.from_mapping(_information_schema(rows, path, context), context)
+
+
+def _key(ref: DatasetRef) -> tuple[str, str]:
+    return ref.namespace, ref.name.lower()
 
 
 def dataset(name: str, context: NameContext) -> DatasetRef:

@@ -146,3 +146,27 @@ def test_column_lineage_from_a_crawl(tmp_path: Path, demo_copy: Path) -> None:
     assert "credit.features.customer_features.annual_income" in labels
     assert "credit.raw.customers.annual_income" in labels, "through staging, to the raw column"
     assert all(n["kind"] == "column" for n in up["nodes"])
+
+
+def test_sql_takes_a_schema_as_json_or_an_information_schema_export(tmp_path: Path) -> None:
+    json_schema = tmp_path / "schema.json"
+    json_schema.write_text('{"raw.orders": {"id": "int", "amount": "numeric"}}', encoding="utf-8")
+    csv_schema = tmp_path / "columns.csv"
+    csv_schema.write_text("table_schema,table_name,column_name,ordinal_position\n"
+                          "raw,orders,amount,2\nraw,orders,id,1\n", encoding="utf-8")
+    for schema in (json_schema, csv_schema):
+        result = CliRunner().invoke(main, ["sql", "--dialect", "postgres", "--schema", str(schema), "--json",
+                                           "-e", "create table mart.o as select * from raw.orders"])
+        assert result.exit_code == 0, result.output
+        flows = json.loads(result.output)["column_lineage"]
+        assert [(f["target"], f["sources"]) for f in flows] == [("mart.o.id", ["raw.orders.id"]),
+                                                               ("mart.o.amount", ["raw.orders.amount"])]
+
+
+def test_sql_batch_lines_carry_their_own_schema(tmp_path: Path) -> None:
+    batch = tmp_path / "in.jsonl"
+    batch.write_text(json.dumps({"id": "q1", "sql": "select * from shop.t", "dialect": "mysql",
+                                 "schema": {"shop.t": {"a": "int"}}}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["sql", "--jsonl", str(batch)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["column_lineage"] == [{"kind": "direct", "sources": ["shop.t.a"], "target": "a"}]

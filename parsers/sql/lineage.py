@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections import OrderedDict
 
@@ -18,8 +19,8 @@ from sqlglot.errors import ParseError, SqlglotError
 
 from parsers import dialects
 from parsers.model import DatasetRef
-from parsers.naming import NameContext, file_ref, table_ref
-from parsers.sql import limits
+from parsers.naming import NameContext, file_ref, parse_table, table_ref
+from parsers.sql import commands, limits, routines
 from parsers.sql.columns import ColumnFlow, ColumnLineage, column_flows
 from parsers.sql.statements import Statement, split
 from parsers.sql.tables import table_roles
@@ -143,8 +144,17 @@ def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, 
 
 
 def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns: bool) -> list[StatementLineage]:
-    results = []
+    results: list[StatementLineage] = []
     for statement in split(sql, context.dialect):
+        first = statement.tokens[0].text.upper() if statement.tokens else ""
+        recognised = commands.recognise(statement.text) if first in commands.FIRST_WORDS else None
+        if recognised is not None:
+            results.append(_recognised(statement, recognised, context, columns))
+            continue
+        body = routines.body_of(statement.text, context.dialect) if statement.tokens else None
+        if body is not None:
+            results += _routine(sql, statement, body, context, cache, columns)
+            continue
         key = (*_context_key(context, columns), statement.fingerprint)
         cached = cache.get(key) if statement.cacheable else None
         if cached is None:
@@ -161,6 +171,69 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
             context = dataclasses.replace(context, database=changes.get("database", context.database),
                                           schema=changes.get("schema", context.schema))
     return results
+
+
+def _recognised(statement: Statement, found: commands.Recognised, context: NameContext,
+                columns: bool) -> StatementLineage:
+    """A statement whose lineage its text tells (an unload, a rename...), as a StatementLineage."""
+    inner = _analyze_text(found.sql, context, TemplateCache(), columns) if found.sql else []
+    dataset = functools.partial(_named_dataset, context=context)
+    return StatementLineage(
+        statement=statement,
+        kind=inner[0].kind if found.kind == "REPLACE" and inner else found.kind,
+        inputs=tuple(ref for s in inner for ref in s.inputs) + tuple(map(file_ref, found.files_in)),
+        outputs=(tuple(ref for s in inner for ref in s.outputs) + tuple(map(dataset, found.outputs))
+                 + tuple(map(file_ref, found.files_out))),
+        issues=tuple(issue for s in inner for issue in s.issues),
+        confidence=min([s.confidence for s in inner] + [1.0]),
+        column_flows=inner[0].column_flows if len(inner) == 1 and not found.files_out else (),
+        lifecycle=tuple(Lifecycle(event=event, dataset=dataset(name), other=dataset(other) if other else None)
+                        for event, name, other in found.lifecycle),
+    )
+
+
+def _named_dataset(name: str, context: NameContext) -> DatasetRef:
+    return table_ref(parse_table(name, context), context)
+
+
+def _routine(sql: str, statement: Statement, body: routines.Body, context: NameContext, cache: TemplateCache,
+             columns: bool) -> list[StatementLineage]:
+    """A routine definition or a block, followed by the data statements of its body, each
+    attributed to the routine (an anonymous block is "block")."""
+    words = statement.text.split(None, 4)
+    kind = (" ".join(w.upper() for w in words[:3] if w.upper() in _ROUTINE_KIND_WORDS) if body.routine
+            else words[0].upper())
+    head = StatementLineage(statement=statement, kind=kind.rstrip(";") or "BLOCK")
+    inner = []
+    base = statement.start + body.offset
+    texts = [(start, body.text[start:end]) for start, end in routines.statements(body.text, context.dialect)]
+    texts += [(match.start(1), match.group(1).replace("''", "'")) for match in _DYNAMIC_SQL.finditer(body.text)]
+    for start, text in sorted(texts) if body.sql else []:
+        text = "SELECT " + text[8:] if text[:8].upper() == "PERFORM " else text  # PL/pgSQL: a query run for effect
+        for found in _analyze_text(text, context, cache, columns):
+            offset = base + start + found.statement.start
+            moved = dataclasses.replace(found.statement, start=offset, line=sql.count("\n", 0, offset) + 1)
+            if found.kind == "SELECT INTO" and dialects.name_of(context.dialect) != "tsql":
+                found = dataclasses.replace(found, outputs=(), kind="SELECT")  # INTO a variable, not a table
+            if body.variables and found.column_flows:
+                found = dataclasses.replace(found, column_flows=_without(found.column_flows, body.variables))
+            inner.append(dataclasses.replace(found, statement=moved, routine=body.routine or "block"))
+    return [head, *inner] if body.routine or not inner else inner
+
+
+def _without(flows: tuple[ColumnFlow, ...], variables: frozenset[str]) -> tuple[ColumnFlow, ...]:
+    """Column flows without the routine's parameters and variables, which look like columns."""
+    kept = []
+    for flow in flows:
+        sources = tuple(ref for ref in flow.sources if ref.column.lower() not in variables)
+        if sources:
+            kept.append(dataclasses.replace(flow, sources=sources))
+    return tuple(kept)
+
+
+_ROUTINE_KIND_WORDS = frozenset({"CREATE", "REPLACE", "PROCEDURE", "PROC", "FUNCTION"})
+# EXECUTE IMMEDIATE 'TRUNCATE TABLE t': dynamic SQL given as a literal is analysed too.
+_DYNAMIC_SQL = re.compile(r"\bEXECUTE\s+IMMEDIATE\s+'((?:[^']|'')*)'", re.IGNORECASE)
 
 
 def _context_key(context: NameContext, columns: bool) -> tuple[str, ...]:
@@ -198,6 +271,9 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
             issues=(StatementIssue(code="parse_timeout",
                                    message=f"parsing took over {limits.PARSE_TIME_LIMIT:g} s: abandoned"),))
     except SqlglotError as error:
+        rewritten = commands.rewritten(statement.text)
+        if rewritten is not None:
+            return _recognised(statement, rewritten, context, columns)
         return StatementLineage(
             statement=statement,
             kind="UNPARSEABLE",
@@ -209,6 +285,9 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
                                        tree.this.sql(dialect=context.dialect).replace('"', "").replace("`", ""))
         return StatementLineage(statement=statement, kind="USE", sets=tuple(changes.items()))
     if tree is None or isinstance(tree, exp.Command):
+        rewritten = commands.rewritten(statement.text)
+        if rewritten is not None:
+            return _recognised(statement, rewritten, context, columns)
         return _unsupported(statement, tree)
     roles = table_roles(tree)
     found = column_flows(tree, context) if columns and roles.has_lineage else ColumnLineage()

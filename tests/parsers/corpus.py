@@ -63,7 +63,8 @@ def differences(case: Case, found: dict[str, set[Any]]) -> dict[str, tuple[list[
     checked only when the case lists them."""
     expected = case.expected()
     aspects = ["sources", "targets", "lifecycle"] + (["columns"] if "columns" in case.spec else [])
-    return {aspect: (sorted(expected[aspect] - found[aspect], key=str), sorted(found[aspect] - expected[aspect], key=str))
+    return {aspect: (sorted(expected[aspect] - found[aspect], key=str),
+                     sorted(found[aspect] - expected[aspect], key=str))
             for aspect in aspects if expected[aspect] != found[aspect]}
 
 

@@ -5,17 +5,15 @@ bench/accuracy.py scores every case, ours and the peers'."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from tests.parsers.corpus import CORPUS, cases, differences, ours
 
 PASSING = CORPUS / "passing.txt"
 
 
 def _listed() -> set[str]:
-    return {line.strip() for line in PASSING.read_text(encoding="utf-8").splitlines()} - {""} if PASSING.exists() else set()
+    if not PASSING.exists():
+        return set()
+    return {line.strip() for line in PASSING.read_text(encoding="utf-8").splitlines()} - {""}
 
 
 def test_every_case_is_analysed_without_an_exception() -> None:

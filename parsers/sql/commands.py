@@ -1,0 +1,93 @@
+"""Statements sqlglot keeps as opaque commands but whose lineage is plain from their text:
+unloads and loads (the query or table inside, and the path), ``REPLACE INTO``, renames and
+refreshes. Each rule cites the vendor's syntax.
+
+>>> found = recognise("UNLOAD ('select * from sales.orders where day = ''2024-06-01''') TO 's3://x/orders_'")
+>>> found.sql, found.files_out
+("select * from sales.orders where day = '2024-06-01'", ('s3://x/orders_',))
+>>> recognise("RENAME TABLE shop.orders TO shop.orders_old, shop.new TO shop.orders").lifecycle
+(('rename', 'shop.orders', 'shop.orders_old'), ('rename', 'shop.new', 'shop.orders'))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Recognised:
+    kind: str
+    sql: str | None = None  # SQL to analyse in the statement's place
+    outputs: tuple[str, ...] = ()  # tables written (when ``sql`` does not say)
+    files_in: tuple[str, ...] = ()
+    files_out: tuple[str, ...] = ()
+    lifecycle: tuple[tuple[str, str, str | None], ...] = ()
+
+
+_FLAGS = re.IGNORECASE | re.DOTALL
+_NAME = r"[\w.$#@\[\]\"`-]+"
+# Redshift: UNLOAD ('select-statement') TO 's3://object-path/name-prefix' ...
+# (https://docs.aws.amazon.com/redshift/latest/dg/r_UNLOAD.html)
+_UNLOAD = re.compile(r"^\s*UNLOAD\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'", _FLAGS)
+# MySQL: REPLACE [INTO] t ... works like INSERT (https://dev.mysql.com/doc/refman/8.0/en/replace.html)
+_REPLACE = re.compile(r"^(\s*)REPLACE(\s+(?:LOW_PRIORITY\s+|DELAYED\s+)?)(INTO\s+)?", _FLAGS)
+_REPLACED = re.compile(_NAME + r"\s*(?:\(|SELECT|VALUES|WITH|SET)", _FLAGS)
+# MySQL: LOAD DATA [LOCAL] INFILE 'file' [REPLACE|IGNORE] INTO TABLE t; Hive: LOAD DATA [LOCAL] INPATH 'path'
+# [OVERWRITE] INTO TABLE t (https://dev.mysql.com/doc/refman/8.0/en/load-data.html,
+# https://cwiki.apache.org/confluence/display/Hive/LanguageManual+DML#LanguageManualDML-Loadingfilesintotables)
+_LOAD = re.compile(rf"^\s*LOAD\s+DATA\s+(?:LOW_PRIORITY\s+|CONCURRENT\s+)?(?:LOCAL\s+)?IN(?:FILE|PATH)\s+'([^']*)'"
+                   rf".*?\bINTO\s+TABLE\s+({_NAME})", _FLAGS)
+# MySQL: SELECT ... INTO OUTFILE 'file' [options] (https://dev.mysql.com/doc/refman/8.0/en/select-into.html)
+_OUTFILE = re.compile(r"\bINTO\s+(?:OUTFILE|DUMPFILE)\s+'([^']*)'.*?(?=\bFROM\b|$)", _FLAGS)
+# MySQL/Teradata RENAME TABLE a TO b [, c TO d]; Oracle RENAME a TO b.
+_RENAME = re.compile(rf"^\s*RENAME\s+(?:TABLE\s+)?((?:{_NAME}\s+(?:TO|AS)\s+{_NAME}\s*,?\s*)+);?\s*$", _FLAGS)
+_RENAME_PAIR = re.compile(rf"({_NAME})\s+(?:TO|AS)\s+({_NAME})", _FLAGS)
+# ClickHouse: EXCHANGE TABLES a AND b (https://clickhouse.com/docs/sql-reference/statements/exchange)
+_EXCHANGE = re.compile(rf"^\s*EXCHANGE\s+TABLES\s+({_NAME})\s+AND\s+({_NAME})", _FLAGS)
+# SQL Server: EXEC sp_rename 'schema.old', 'new' (https://learn.microsoft.com/sql/relational-databases/system-stored-procedures/sp-rename-transact-sql)
+_SP_RENAME = re.compile(r"^\s*EXEC(?:UTE)?\s+(?:\w+\.)?sp_rename\s+(?:@objname\s*=\s*)?N?'([^']*)'\s*,\s*"
+                        r"(?:@newname\s*=\s*)?N?'([^']*)'\s*(?:,\s*N?'(?:OBJECT)?')?\s*;?\s*$", _FLAGS)
+# PostgreSQL/Redshift: REFRESH MATERIALIZED VIEW [CONCURRENTLY] name [WITH [NO] DATA]
+_REFRESH = re.compile(rf"^\s*REFRESH\s+MATERIALIZED\s+VIEW\s+(?:CONCURRENTLY\s+)?({_NAME})", _FLAGS)
+
+
+FIRST_WORDS = frozenset({"UNLOAD", "LOAD", "RENAME", "EXCHANGE", "EXEC", "EXECUTE", "REFRESH"})
+
+
+def recognise(text: str) -> Recognised | None:
+    """What a statement sqlglot cannot parse does, when its text tells."""
+    if match := _UNLOAD.match(text):
+        return Recognised(kind="UNLOAD", sql=match.group(1).replace("''", "'"), files_out=(match.group(2),))
+    if match := _LOAD.match(text):
+        return Recognised(kind="LOAD DATA", files_in=(match.group(1),), outputs=(match.group(2),))
+    if match := _RENAME.match(text):
+        pairs = _RENAME_PAIR.findall(match.group(1))
+        return Recognised(kind="RENAME", lifecycle=tuple(("rename", old, _beside(old, new)) for old, new in pairs))
+    if match := _EXCHANGE.match(text):
+        return Recognised(kind="EXCHANGE", lifecycle=(("swap", match.group(1), match.group(2)),))
+    if match := _SP_RENAME.match(text):
+        old, new = match.group(1), _beside(match.group(1), match.group(2))
+        return Recognised(kind="RENAME", lifecycle=(("rename", old, new),))
+    if match := _REFRESH.match(text):
+        return Recognised(kind="REFRESH", lifecycle=(("refresh", match.group(1), None),))
+    return None
+
+
+def rewritten(text: str) -> Recognised | None:
+    """Statements that parse once a clause is set aside: ``REPLACE INTO`` as ``INSERT INTO``,
+    ``SELECT ... INTO OUTFILE`` without its INTO."""
+    match = _REPLACE.match(text)
+    if match and _REPLACED.match(text, match.end()):
+        return Recognised(kind="REPLACE", sql=f"{match.group(1)}INSERT{match.group(2)}INTO " + text[match.end():])
+    if match := _OUTFILE.search(text):
+        return Recognised(kind="SELECT INTO OUTFILE", sql=text[: match.start()] + text[match.end():],
+                          files_out=(match.group(1),))
+    return None
+
+
+def _beside(old: str, new: str) -> str:
+    """A bare new name stays in the old one's schema (SQL Server, Oracle and PostgreSQL renames)."""
+    if "." in new or "." not in old:
+        return new
+    return old.rsplit(".", 1)[0] + "." + new

@@ -1,0 +1,172 @@
+"""The SQL inside stored procedures, functions and anonymous blocks.
+
+A routine's body runs when it is called, so its statements' lineage belongs to the routine (the
+job). The body is procedural (T-SQL, PL/pgSQL, Snowflake Scripting, BigQuery scripting, Oracle
+PL/SQL, MySQL): variables, IF/LOOP, exception handlers. Those are skipped; the data statements
+between them (INSERT, UPDATE, DELETE, MERGE, SELECT, CREATE, DROP, TRUNCATE ...) are cut out and
+analysed like any other SQL. A routine written in another language (Python, JavaScript, Java)
+gives nothing.
+
+>>> body = body_of("CREATE PROCEDURE dbo.load_sales AS BEGIN SET NOCOUNT ON; "
+...                "INSERT INTO dbo.sales SELECT * FROM stg.sales; END", "tsql")
+>>> body.routine, [body.text[start:end] for start, end in statements(body.text, "tsql")]
+('dbo.load_sales', ['INSERT INTO dbo.sales SELECT * FROM stg.sales'])
+>>> block = body_of("IF OBJECT_ID('v') IS NOT NULL DROP VIEW v", "tsql")
+>>> [block.text[start:end] for start, end in statements(block.text, "tsql")]
+['DROP VIEW v']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Body:
+    """A routine's or block's body: ``text`` starts at ``offset`` of the statement's text."""
+
+    routine: str | None  # None for an anonymous block
+    text: str
+    offset: int
+    sql: bool = True  # False for a body in another language
+    variables: frozenset[str] = frozenset()  # parameters and declared variables: not columns
+
+
+_ROUTINE = re.compile(
+    r"^\s*(?:CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:DEFINER\s*=\s*\S+\s+)?|REPLACE\s+)"
+    r"(?:TEMP(?:ORARY)?\s+)?(?P<kind>PROCEDURE|PROC|FUNCTION)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?P<name>[\w.$#@\[\]\"`-]+)", re.IGNORECASE)
+_DOLLAR = re.compile(r"(\$[A-Za-z_]*\$)(.*)\1", re.DOTALL)
+_LANGUAGE = re.compile(r"\bLANGUAGE\s+'?(\w+)", re.IGNORECASE)
+_SQL_LANGUAGES = frozenset({"sql", "plpgsql", "plsql", "tsql", "sqlscript"})
+_BODY_START = re.compile(r"\b(?:AS|IS|BEGIN)\b", re.IGNORECASE)
+# Statements that open a block or are procedural; a text starting with one is searched for the
+# data statements inside.
+_BLOCK_WORDS = frozenset({"BEGIN", "DECLARE", "DO", "IF", "ELSE", "ELSIF", "ELSEIF", "END", "EXCEPTION", "LOOP",
+                          "WHILE", "FOR", "RETURN", "RAISE", "WHEN", "EXECUTE", "EXEC", "CALL", "FOREACH", "REPEAT"})
+
+
+def body_of(text: str, dialect: str | Dialect) -> Body | None:
+    """The body of a routine definition or a block, or None for any other statement."""
+    routine = _ROUTINE.match(text)
+    if routine is not None:
+        return _routine_body(text, routine)
+    first = text.lstrip().split(None, 1)[0].upper().rstrip(";") if text.strip() else ""
+    if first not in _BLOCK_WORDS:
+        return None
+    dollar = _DOLLAR.search(text)
+    if first in ("DO", "EXECUTE") and dollar is not None:  # DO $$ ... $$, EXECUTE IMMEDIATE $$ ... $$
+        return Body(routine=None, text=dollar.group(2), offset=dollar.start(2), sql=_is_sql(text, dollar),
+                    variables=_variables(dollar.group(2)))
+    return Body(routine=None, text=text, offset=0, variables=_variables(text))
+
+
+def _routine_body(text: str, routine: re.Match[str]) -> Body:
+    name = routine.group("name").replace('"', "").replace("`", "").replace("[", "").replace("]", "")
+    dollar = _DOLLAR.search(text, routine.end())
+    if dollar is not None:
+        return Body(routine=name, text=dollar.group(2), offset=dollar.start(2), sql=_is_sql(text, dollar),
+                    variables=_variables(text[routine.end():dollar.start()]) | _variables(dollar.group(2)))
+    language = _LANGUAGE.search(text, routine.end())
+    if language is not None and language.group(1).lower() not in _SQL_LANGUAGES:
+        return Body(routine=name, text="", offset=len(text), sql=False)
+    start = _BODY_START.search(text, _after_parameters(text, routine.end()))
+    offset = start.end() if start is not None and start.group(0).upper() != "BEGIN" else (
+        start.start() if start is not None else len(text))
+    return Body(routine=name, text=text[offset:], offset=offset,
+                variables=_variables(text[routine.end():offset]) | _variables(text[offset:]))
+
+
+_PARAMETER = re.compile(r"(?:^\s*\(|,)\s*(?:IN\s+|OUT\s+|INOUT\s+)?(\w+)\s+(?:IN\s+|OUT\s+)?[A-Za-z]", re.IGNORECASE)
+_DECLARED = re.compile(r"\bDECLARE\s+(\w+)", re.IGNORECASE)
+
+
+def _variables(text: str) -> frozenset[str]:
+    """Parameter names (``(p_day date, IN n INT64)``) and ``DECLARE``d variables, lower case."""
+    return frozenset(name.lower() for pattern in (_PARAMETER, _DECLARED) for name in pattern.findall(text))
+
+
+def _is_sql(text: str, dollar: re.Match[str]) -> bool:
+    outside = text[: dollar.start()] + text[dollar.end():]
+    language = _LANGUAGE.search(outside)
+    return language is None or language.group(1).lower() in _SQL_LANGUAGES
+
+
+def _after_parameters(text: str, index: int) -> int:
+    """Past a routine's parenthesized parameter list, if it has one."""
+    rest = text[index:]
+    if not rest.lstrip().startswith("("):
+        return index
+    depth = 0
+    for position, char in enumerate(rest):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == ")" and depth == 0:
+            return index + position + 1
+    return len(text)
+
+
+# Words that start a statement that reads or writes data.
+_STARTERS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "SELECT", "WITH", "CREATE", "DROP", "TRUNCATE",
+                       "ALTER", "COPY", "REPLACE", "UPSERT", "PERFORM", "RENAME", "UNLOAD", "EXPORT"})
+# Procedural words that end a data statement written without a semicolon (T-SQL allows that).
+_CLOSERS = frozenset({"BEGIN", "END", "ELSE", "ELSIF", "ELSEIF", "WHEN", "RETURN", "DECLARE", "PRINT", "RAISE",
+                      "EXCEPTION", "IF", "WHILE", "LOOP", "COMMIT", "ROLLBACK", "EXEC", "EXECUTE", "CALL", "GO"})
+# Inside these, the words above belong to the statement (MERGE ... WHEN MATCHED THEN UPDATE).
+_CONTINUES = {
+    "INSERT": {"SELECT", "WITH"}, "CREATE": {"SELECT", "WITH"}, "WITH": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "REPLACE": {"SELECT", "WITH"}, "UPSERT": {"SELECT", "WITH"},
+}
+
+
+def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
+    """(start, end) of each data statement in a procedural body, in order."""
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(body)
+    except TokenError:
+        return []
+    found: list[tuple[int, int]] = []
+    current: list[Token] = []
+    depth = cases = 0
+    for index, token in enumerate(tokens):
+        word = token.text.upper() if token.token_type != TokenType.STRING else ""
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        if depth == 0 and _ends(current, token, word, following, cases):
+            _close(current, found)
+            current = []
+        if token.token_type == TokenType.SEMICOLON and depth == 0:
+            continue
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(token.token_type, 0)
+        cases += 1 if word == "CASE" else -1 if word == "END" and cases else 0
+        if current or (depth == 0 and word in _STARTERS):
+            current.append(token)
+    _close(current, found)
+    return found
+
+
+def _ends(current: list[Token], token: Token, word: str, following: Token | None, cases: int) -> bool:
+    """Whether ``token`` ends the statement being collected (or, with none, may start one)."""
+    if token.token_type == TokenType.SEMICOLON:
+        return True
+    if not current:
+        return False
+    first = current[0].text.upper()
+    if first == "MERGE":
+        return False  # its WHEN ... THEN UPDATE/INSERT/DELETE are its own; a semicolon ends it
+    if word in _STARTERS:
+        return word not in _CONTINUES.get(first, set()) and not (word == "SELECT" and current[-1].text.upper() in
+                                                                   ("UNION", "ALL", "EXCEPT", "INTERSECT", "MINUS",
+                                                                    "DISTINCT", "AS", "("))
+    if word in _CLOSERS and cases == 0:
+        function_call = following is not None and following.token_type == TokenType.L_PAREN and word == "IF"
+        return not function_call
+    return False
+
+
+def _close(current: list[Token], found: list[tuple[int, int]]) -> None:
+    if current:
+        found.append((current[0].start, current[-1].end + 1))
