@@ -157,6 +157,9 @@ def _fold(batch: Batch, event: LineageEvent) -> None:
                props={"statement_kind": event.statement_kind})
     for ref in (*event.inputs, *event.outputs):
         _dataset(batch, ref, when, event.dataset_facets.get(ref.qualified))
+    for change in event.lifecycle:  # a dataset's life, kept on it: no edge
+        other = {f"{change.event}_with": change.other.name} if change.other is not None else {}
+        _dataset(batch, change.dataset, when, {f"last_{change.event}": when or "", **other})
     for ref in event.inputs:
         batch.edge(dataset_id(ref), "READS", job, when, confidence=event.confidence, evidence=evidence)
     for ref in event.outputs:

@@ -228,6 +228,16 @@ class Evidence(Record):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DatasetEvent(Record):
+    """A change in a dataset's life that moves no data: drop, truncate, rename, swap,
+    create_like, refresh. ``other`` is the new name, the swapped or the copied dataset."""
+
+    event: str
+    dataset: DatasetRef
+    other: DatasetRef | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LineageEvent(Record):
     """What one statement (or job step) read and wrote, with the evidence for it."""
 
@@ -244,6 +254,7 @@ class LineageEvent(Record):
     produced: tuple[ModelRef, ...] = ()
     confidence: float = 1.0
     issues: tuple[ParseIssue, ...] = ()
+    lifecycle: tuple[DatasetEvent, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

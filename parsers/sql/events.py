@@ -8,6 +8,7 @@ from parsers.fingerprint import digest
 from parsers.model import (
     ColumnEdge,
     ColumnRef,
+    DatasetEvent,
     Evidence,
     JobRef,
     LineageEvent,
@@ -54,7 +55,7 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
                        snippet=lineage.statement.redacted[:200])
             for i in lineage.issues
         )
-        if lineage.has_lineage:
+        if lineage.has_lineage or lineage.lifecycle:
             events.append(_event(record, record_key, lineage, context, origin))
     return ParseResult(record_key=record_key, events=tuple(events), issues=tuple(issues), sets=tuple(sets.items()))
 
@@ -76,9 +77,12 @@ def _event(
     facets: dict[str, dict[str, Any]] = {ref.qualified: {"kind": lineage.output_kind} for ref in lineage.outputs}
     if lineage.columns and lineage.outputs:
         facets[lineage.outputs[0].qualified]["schema"] = dict(lineage.columns)
+    # A statement in a procedure's body is the procedure's work: the procedure is the job.
+    job = f"routine:{lineage.routine}" if lineage.routine else f"sql:{fingerprint}"
     return LineageEvent(
-        job=JobRef(namespace=context.namespace, name=f"sql:{fingerprint}"),
-        job_title=_title(lineage),
+        job=JobRef(namespace=context.namespace, name=job),
+        job_title=f"ROUTINE {lineage.routine}" if lineage.routine else _title(lineage),
+        lifecycle=tuple(DatasetEvent(event=c.event, dataset=c.dataset, other=c.other) for c in lineage.lifecycle),
         statement_kind=lineage.kind,
         inputs=lineage.inputs,
         outputs=lineage.outputs,
@@ -115,6 +119,8 @@ def _column_edges(lineage: StatementLineage) -> tuple[ColumnEdge, ...]:
 
 def _title(lineage: StatementLineage) -> str:
     """A readable job name: what the template does to what."""
+    if lineage.lifecycle and not lineage.outputs:
+        return f"{lineage.kind} {', '.join(c.dataset.name for c in lineage.lifecycle)}"
     if lineage.outputs:
         return f"{lineage.kind} {', '.join(ref.name for ref in lineage.outputs)}"
     names = ", ".join(ref.name for ref in lineage.inputs[:3])

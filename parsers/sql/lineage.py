@@ -205,6 +205,7 @@ def _routine(sql: str, statement: Statement, body: routines.Body, context: NameC
             else words[0].upper())
     head = StatementLineage(statement=statement, kind=kind.rstrip(";") or "BLOCK")
     inner = []
+    routine = _routine_name(body.routine, context) if body.routine else "block"
     base = statement.start + body.offset
     texts = [(start, body.text[start:end]) for start, end in routines.statements(body.text, context.dialect)]
     texts += [(match.start(1), match.group(1).replace("''", "'")) for match in _DYNAMIC_SQL.finditer(body.text)]
@@ -217,8 +218,16 @@ def _routine(sql: str, statement: Statement, body: routines.Body, context: NameC
                 found = dataclasses.replace(found, outputs=(), kind="SELECT")  # INTO a variable, not a table
             if body.variables and found.column_flows:
                 found = dataclasses.replace(found, column_flows=_without(found.column_flows, body.variables))
-            inner.append(dataclasses.replace(found, statement=moved, routine=body.routine or "block"))
+            inner.append(dataclasses.replace(found, statement=moved, routine=routine))
     return [head, *inner] if body.routine or not inner else inner
+
+
+def _routine_name(name: str, context: NameContext) -> str:
+    """A routine's name qualified like a table's (``dbo.load_sales`` -> ``edw.dbo.load_sales``)."""
+    try:
+        return _named_dataset(name, context).name
+    except SqlglotError:
+        return name
 
 
 def _without(flows: tuple[ColumnFlow, ...], variables: frozenset[str]) -> tuple[ColumnFlow, ...]:

@@ -124,3 +124,28 @@ def test_a_huge_statement_is_reported_and_the_crawl_goes_on(tmp_path: Path) -> N
     assert report.written == 1
     (issue,) = store.issues()
     assert "customer-" not in (issue.snippet or ""), "no literal copied into the quarantine"
+
+
+def test_procedures_are_jobs_and_drops_are_kept_on_the_dataset(tmp_path: Path) -> None:
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    script = tmp_path / "deploy.sql"
+    script.write_text(
+        "CREATE OR REPLACE PROCEDURE mart.load_totals(p_day date) LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        "  DELETE FROM mart.totals WHERE day = p_day;\n"
+        "  INSERT INTO mart.totals (day, total) SELECT day, sum(amount) FROM raw.payments\n"
+        "  WHERE day = p_day GROUP BY day;\n"
+        "END $$;\n"
+        "DROP TABLE IF EXISTS mart.totals_old;\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    crawl([SourceSpec(path=str(script), dialect="postgres")], store)
+    (job,) = [node for node in store.nodes(kind="job") if node.name.startswith("routine:")]
+    assert job.name == "routine:mart.load_totals"
+    names = {node.id: node.name for node in store.nodes()}
+    assert {names[e.dst] for e in store.edges(["WRITES"]) if e.src == job.id} == {"mart.totals"}
+    assert {names[e.src] for e in store.edges(["READS"]) if e.dst == job.id} == {"raw.payments"}
+    (dropped,) = [node for node in store.nodes(kind="dataset") if node.name == "mart.totals_old"]
+    assert "last_drop" in dropped.props
+    assert not [edge for edge in store.edges() if dropped.id in (edge.src, edge.dst)], "a drop is no edge"
