@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import crawler.logs  # noqa: F401  (registers the database log readers)
 import crawler.sources  # noqa: F401  (registers the SQL file and trace readers)
+import crawler.supplements  # noqa: F401  (registers the readers of side exports of warehouses)
 import crawler.warehouses  # noqa: F401  (registers the warehouse query-history readers)
 from crawler.crawl import CrawlReport, crawl
 from crawler.registry import FieldMap, SourceSpec

@@ -2,7 +2,9 @@
 
 Each file is read from where the last crawl left it (its cursor), and the cursor moves in the
 same transaction as the facts read up to it; writes are idempotent too (a run already stored is
-skipped), so a crawl killed at any point and run again yields the same graph.
+skipped), so a crawl killed at any point and run again yields the same graph. Side exports that
+complete other files' records (:mod:`crawler.supplements`) are read first, and their cursors
+move last, once every record they completed is stored.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 import graph
 import parsers
 from crawler.cursors import advance, resume
-from crawler.registry import SourceSpec, discover, is_appended, read
+from crawler.registry import SourceSpec, discover, is_appended, is_supplement, read
 from crawler.streams import is_compressed
+from crawler.supplements import Supplements
 from graph import Store
 from graph.batch import Cursor
 from graph.gc import DEFAULT_STALE_AFTER, collect
@@ -83,11 +86,11 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 5000,
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     tally = _Tally()
     files = [(spec, path, source_type) for spec in specs for path, source_type in discover(spec)]
-    known = store.cursors()
-    for spec, path, source_type in files:
-        tally.counts["files"] += 1
-        _crawl_file(spec, path, source_type, store, tally, batch_size, known)
+    unjoined = _crawl_files(files, store, tally, batch_size)
     garbage, notes = _collect(store, stale_after, tally)
+    if unjoined:
+        notes = (f"{unjoined} queries of side exports (ACCESS_HISTORY, SYS_QUERY_TEXT) were in no history this "
+                 "crawl read: export both over the same window", *notes)
     clock = time.perf_counter()
     update_ranks(store)
     tally.timings["rank"] += time.perf_counter() - clock
@@ -113,6 +116,23 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 5000,
     return report
 
 
+def _crawl_files(files: Sequence[tuple[SourceSpec, Path, str]], store: Store, tally: _Tally,
+                 batch_size: int) -> int:
+    """Crawl side exports first, then the rest; return how many queries side rows spoke of that
+    no record of this crawl named."""
+    tally.counts["files"] = len(files)
+    known = store.cursors()
+    supplements = Supplements()
+    side = [_read_supplement(spec, path, source_type, supplements, known)
+            for spec, path, source_type in files if is_supplement(source_type)]
+    for spec, path, source_type in files:
+        if not is_supplement(source_type):
+            _crawl_file(spec, path, source_type, store, tally, batch_size, known, supplements)
+    for cursor, issues in side:
+        _flush(store, [], issues, cursor, tally)
+    return supplements.unused()
+
+
 def _collect(store: Store, stale_after: dt.timedelta | None, tally: _Tally) -> tuple[dict[str, dict[str, int]],
                                                                                    tuple[str, ...]]:
     if stale_after is None:
@@ -125,8 +145,26 @@ def _collect(store: Store, stale_after: dt.timedelta | None, tally: _Tally) -> t
     return {k: v for k, v in garbage.items() if v}, tuple(collected.messages())
 
 
+def _read_supplement(spec: SourceSpec, path: Path, source_type: str, supplements: Supplements,
+                     known: Mapping[str, Cursor]) -> tuple[Cursor | None, list[ParseIssue]]:
+    """Take in a side export's new rows; return its cursor and issues, to store after the records
+    they complete (a crawl killed before then reads the rows again)."""
+    start = resume(path, known, archive=is_compressed(path))
+    if start.done:
+        return None, []
+    issues = [start.issue] if start.issue is not None else []
+    position: tuple[int, int] | None = None
+    for read_item in read(spec, path, source_type, start):
+        position = (read_item.offset, read_item.line)
+        if isinstance(read_item.item, ParseIssue):
+            issues.append(read_item.item)
+        else:
+            supplements.add(read_item.item)
+    return (advance(path, *position) if position else None), issues
+
+
 def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, tally: _Tally, batch_size: int,
-                known: Mapping[str, Cursor]) -> None:
+                known: Mapping[str, Cursor], supplements: Supplements) -> None:
     start = resume(path, known, archive=is_compressed(path))
     if start.done:
         return
@@ -144,7 +182,9 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
             issues.append(item)
             continue
         tally.counts["records"] += 1
-        found, problems = _parse(spec, item, sessions, tally)
+        record, joined = supplements.complete(item)
+        issues.extend(joined)
+        found, problems = _parse(spec, record, sessions, tally)
         events.extend(found)
         issues.extend(problems)
         if len(events) >= batch_size:
@@ -175,18 +215,26 @@ def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],
 
 
 def _disagreements(record: SourceRecord, events: Sequence[LineageEvent]) -> list[ParseIssue]:
-    """Where the source says what a statement read and wrote (BigQuery's referenced_tables and
-    destination_table), a parse that found otherwise is reported: one of them is wrong."""
+    """Where the source says which tables a statement read and wrote (BigQuery's referenced_tables
+    and destination_table, Snowflake's ACCESS_HISTORY), a parse that found otherwise is reported:
+    one of them is wrong. Tables a statement wrote are left out of what it read on both sides: a
+    warehouse counts a MERGE's target as read, the parse does not."""
+    claimed = {side: {name.lower() for name in record.attributes.get(f"claimed_{side}", "").split(",") if name}
+               for side in ("inputs", "outputs")}
+    parsed = {side: {(ref.member or ref.name).lower() for event in events for ref in getattr(event, side)
+                     if ref.namespace == record.namespace}  # tables of this warehouse, not files
+              for side in ("inputs", "outputs")}
     found = []
-    for claim, side in (("claimed_inputs", "inputs"), ("claimed_outputs", "outputs")):
-        if claim not in record.attributes:
+    for side in ("inputs", "outputs"):
+        if f"claimed_{side}" not in record.attributes:
             continue
-        claimed = {name for name in record.attributes[claim].split(",") if name}
-        parsed = {ref.name.lower() for event in events for ref in getattr(event, side)}
-        if claimed != parsed:
+        said, seen = claimed[side], parsed[side]
+        if side == "inputs":
+            said, seen = said - claimed["outputs"], seen - parsed["outputs"]
+        if said != seen:
             found.append(ParseIssue(
                 code="source_disagrees", severity="warning", origin=record.origin,
-                message=f"the log says the statement's {side} are {sorted(claimed)}, the parse found {sorted(parsed)}"))
+                message=f"the log says the statement's {side} are {sorted(said)}, the parse found {sorted(seen)}"))
     return found
 
 

@@ -81,12 +81,15 @@ _READERS: dict[str, Reader] = {}
 _BY_SUFFIX: dict[str, str] = {}
 _SNIFFERS: list[tuple[str, Sniffer]] = []
 _REWRITTEN: set[str] = set()  # source types whose files are edited, not appended to (scripts)
+_SUPPLEMENTS: set[str] = set()
 
 
-def reader(source_type: str, *suffixes: str, appended: bool = True,
-           sniff: Sniffer | None = None) -> Callable[[Reader], Reader]:
+def reader(source_type: str, *suffixes: str, appended: bool = True, sniff: Sniffer | None = None,
+           supplement: bool = False) -> Callable[[Reader], Reader]:
     """Register a reader for a source type: the file suffixes it claims, and a test of a file's
-    first bytes that recognises its format where the suffix does not tell (``.log``, ``.csv``)."""
+    first bytes that recognises its format where the suffix does not tell (``.log``, ``.csv``).
+    A ``supplement``'s records are no statements: they complete the records of other files of
+    the same crawl (see :mod:`crawler.supplements`)."""
 
     def add(function: Reader) -> Reader:
         _READERS[source_type] = function
@@ -96,6 +99,8 @@ def reader(source_type: str, *suffixes: str, appended: bool = True,
             _SNIFFERS.append((source_type, sniff))
         if not appended:
             _REWRITTEN.add(source_type)
+        if supplement:
+            _SUPPLEMENTS.add(source_type)
         return function
 
     return add
@@ -113,6 +118,10 @@ def type_of(path: Path) -> str | None:
 def is_appended(source_type: str) -> bool:
     """Whether files of this type only grow (logs), so a rewrite is worth reporting."""
     return source_type not in _REWRITTEN
+
+
+def is_supplement(source_type: str) -> bool:
+    return source_type in _SUPPLEMENTS
 
 
 def source_types() -> list[str]:

@@ -5,21 +5,25 @@ generic CSV traces with a user-given field mapping.
 - BigQuery ``INFORMATION_SCHEMA.JOBS``: https://cloud.google.com/bigquery/docs/information-schema-jobs
   (``referenced_tables`` and ``destination_table`` are compared with the parse; disagreements are reported)
 - Redshift ``SYS_QUERY_HISTORY``: https://docs.aws.amazon.com/redshift/latest/dg/SYS_QUERY_HISTORY.html
+  (its texts are cut at 4000 characters and written with ``\\n`` for newlines)
 - Databricks ``system.query.history``: https://docs.databricks.com/en/admin/system-tables/query-history.html
 
-Only statements that succeeded give lineage; failed and cancelled ones are counted.
+Only statements that succeeded give lineage; failed and cancelled ones are counted. Side exports
+that complete these histories (Snowflake's ACCESS_HISTORY, Redshift's SYS_QUERY_TEXT) are read by
+:mod:`crawler.supplements`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.cursors import Start
-from crawler.registry import Read, SourceSpec, reader
+from crawler.registry import Item, Read, SourceSpec, reader
 from crawler.streams import rows_from
 from crawler.timestamps import normalize
 from parsers import Origin, ParseIssue, SourceRecord
@@ -37,16 +41,19 @@ class Vendor:
     user: str
     status: str
     succeeded: frozenset[str]
+    query_id: str | None = None  # what side exports of the same vendor join on
     database: str | None = None
     schema: str | None = None
     session: str | None = None
     application: str | None = None
+    escaped: bool = False  # texts written with an escaped newline and backslash (see unescape)
 
 
 VENDORS = (
     Vendor(name="snowflake", dialect="snowflake", marks=frozenset({"query_text", "execution_status", "warehouse_name"}),
            query="query_text", timestamp="start_time", user="user_name", status="execution_status",
-           succeeded=frozenset({"success"}), database="database_name", schema="schema_name", session="session_id"),
+           succeeded=frozenset({"success"}), query_id="query_id", database="database_name", schema="schema_name",
+           session="session_id"),
     Vendor(name="databricks", dialect="databricks", marks=frozenset({"statement_text", "execution_status"}),
            query="statement_text", timestamp="start_time", user="executed_by", status="execution_status",
            succeeded=frozenset({"finished"}), session="session_id", application="client_application"),
@@ -55,7 +62,8 @@ VENDORS = (
            succeeded=frozenset({"done"}), database="project_id"),
     Vendor(name="redshift", dialect="redshift", marks=frozenset({"query_text", "query_type", "status"}),
            query="query_text", timestamp="start_time", user="user_id", status="status",
-           succeeded=frozenset({"success"}), database="database_name", session="session_id"),
+           succeeded=frozenset({"success"}), query_id="query_id", database="database_name", session="session_id",
+           escaped=True),
 )
 
 
@@ -64,36 +72,42 @@ def vendor_of(columns: set[str]) -> Vendor | None:
     return next((vendor for vendor in VENDORS if vendor.marks <= lowered), None)
 
 
-def _sniff_csv(sample: bytes) -> bool:
-    header = sample.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    return vendor_of({c.strip().strip('"') for c in header.split(",")}) is not None
+def columns_of(sample: bytes) -> set[str]:
+    """The column names a file's first line shows: a CSV header, or the keys of a JSON object
+    (found by pattern, not parsed: a long first row is cut off in a sample)."""
+    first = sample.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    if first.lstrip().startswith("{"):
+        return set(re.findall(r'"(\w+)"\s*:', first))
+    return {column.strip().strip('"') for column in first.split(",")}
 
 
-def _sniff_jsonl(sample: bytes) -> bool:
-    try:
-        first = json.loads(sample.split(b"\n", 1)[0])
-    except ValueError:
-        return False
-    return isinstance(first, dict) and vendor_of(set(first)) is not None
+Kind = TypeVar("Kind")
 
 
-@reader("warehouse_history", sniff=lambda sample: _sniff_csv(sample) or _sniff_jsonl(sample))
-def read_warehouse_history(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
-    """A vendor's query-history export: the vendor is told from its columns."""
+def export_rows(path: Path, start: Start, kind_of: Callable[[set[str]], Kind | None],
+                item: Callable[[Kind, Mapping[str, Any], Origin], Item]) -> Iterator[Read]:
+    """The rows of an export (CSV or JSON lines) from ``start`` on, as items: ``kind_of`` tells
+    which export it is from its columns (compared in lower case), ``item`` makes each row's."""
     where = str(path)
-    vendor: Vendor | None = None
+    kind: Kind | None = None
     for raw_row, offset, end, number in rows_from(path, start):
         origin = Origin(path=where, line=number, byte_offset=offset)
-        row = {str(k).lower(): v for k, v in raw_row.items()} if raw_row is not None else None
-        if row is None:
+        if raw_row is None:
             yield Read(ParseIssue(code="bad_json", message="not a JSON object", origin=origin), end, number)
             continue
-        vendor = vendor or vendor_of(set(row))
-        if vendor is None:
-            yield Read(ParseIssue(code="unknown_export", message="columns of no known query-history export",
-                                  origin=origin), end, number)
+        row = {str(k).lower(): v for k, v in raw_row.items()}
+        kind = kind or kind_of(set(row))
+        if kind is None:
+            yield Read(ParseIssue(code="unknown_export", message="columns of no known export", origin=origin),
+                       end, number)
             continue
-        yield Read(_record(spec, vendor, row, origin), end, number)
+        yield Read(item(kind, row, origin), end, number)
+
+
+@reader("warehouse_history", sniff=lambda sample: vendor_of(columns_of(sample)) is not None)
+def read_warehouse_history(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
+    """A vendor's query-history export: the vendor is told from its columns."""
+    yield from export_rows(path, start, vendor_of, lambda vendor, row, origin: _record(spec, vendor, row, origin))
 
 
 def _record(spec: SourceSpec, vendor: Vendor, row: Mapping[str, Any], origin: Origin) -> SourceRecord:
@@ -104,9 +118,13 @@ def _record(spec: SourceSpec, vendor: Vendor, row: Mapping[str, Any], origin: Or
     status = (text(vendor.status) or "").lower()
     failed = status not in vendor.succeeded or (vendor.name == "bigquery" and row.get("error_result"))
     attributes = {"status": "failed" if failed else "completed", "vendor": vendor.name}
+    query_id = text(vendor.query_id)
+    if query_id is not None:
+        attributes["query_id"] = query_id
     attributes.update(_claims(vendor, row))
+    query = text(vendor.query) or ""
     return SourceRecord(
-        source_type="warehouse_history", text=text(vendor.query) or "", origin=origin,
+        source_type="warehouse_history", text=unescape(query) if vendor.escaped else query, origin=origin,
         timestamp=normalize(text(vendor.timestamp)), user=text(vendor.user),
         database=text(vendor.database) or spec.database, schema=text(vendor.schema) or spec.schema,
         session_id=text(vendor.session), application=text(vendor.application),
@@ -120,17 +138,28 @@ def _claims(vendor: Vendor, row: Mapping[str, Any]) -> dict[str, str]:
     if vendor.name != "bigquery":
         return {}
     claims = {}
-    referenced = _json_value(row.get("referenced_tables"))
+    referenced = json_value(row.get("referenced_tables"))
     if isinstance(referenced, list):
         claims["claimed_inputs"] = ",".join(sorted(_bigquery_table(t) for t in referenced if isinstance(t, dict)))
-    destination = _json_value(row.get("destination_table"))
+    destination = json_value(row.get("destination_table"))
     if isinstance(destination, dict) and destination.get("table_id") and not str(
             destination.get("dataset_id", "")).startswith("_"):  # "_..." datasets hold anonymous results
         claims["claimed_outputs"] = _bigquery_table(destination)
     return claims
 
 
-def _json_value(value: Any) -> Any:
+def unescape(text: str) -> str:
+    r"""A Redshift system table's text as it was run: ``\n`` stands for a newline and ``\\`` for
+    a backslash (https://docs.aws.amazon.com/redshift/latest/dg/SYS_QUERY_TEXT.html).
+
+    >>> print(unescape(r"select 1\nfrom t where s like '%\\n%'"))
+    select 1
+    from t where s like '%\n%'
+    """
+    return re.sub(r"\\([\\n])", lambda match: "\n" if match[1] == "n" else "\\", text)
+
+
+def json_value(value: Any) -> Any:
     if isinstance(value, str) and value.strip().startswith(("[", "{")):
         try:
             return json.loads(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from parsers.claims import parse_with_claims
 from parsers.errors import UnknownSourceTypeError
 from parsers.model import ParseResult, SourceRecord
 from parsers.sql.events import parse_sql_record
@@ -22,9 +23,10 @@ def register(*source_types: str) -> Callable[[Parser], Parser]:
     return add
 
 
-# Every record whose text is SQL, whatever log it came from.
-register("sql_file", "sql_trace", "postgres_log", "mysql_general", "mysql_slow", "warehouse_history",
-         "dbt_run_results")(parse_sql_record)
+# Every record whose text is SQL, whatever log it came from; a warehouse's history may also say
+# which tables each statement read and wrote.
+register("sql_file", "sql_trace", "postgres_log", "mysql_general", "mysql_slow", "dbt_run_results")(parse_sql_record)
+register("warehouse_history")(parse_with_claims)
 
 
 def parse(record: SourceRecord) -> ParseResult:

@@ -1,16 +1,20 @@
-"""Warehouse query-history exports, each told apart by its vendor's columns; compressed and
-filtered crawls."""
+"""Warehouse query-history exports, each told apart by its vendor's columns, and the side exports
+that complete them; compressed and filtered crawls."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 import zstandard
 
-from crawler.registry import SourceSpec, type_of
+from crawler.crawl import crawl
+from crawler.registry import SourceSpec, read, type_of
+from crawler.supplements import Supplements
+from parsers import Origin, SourceRecord
 from tests.crawler.test_database_logs import crawl_log, feeds
 
 EXPORTS = Path(__file__).resolve().parents[2] / "fixtures" / "warehouses"
@@ -58,7 +62,6 @@ def test_compressed_logs_are_read_and_skipped_once_read(compress: str, tmp_path:
     store, first = crawl_log(target.parent, tmp_path, namespace="postgres://localhost:5432")
     plain, _ = crawl_log(source, tmp_path / "plain", namespace="postgres://localhost:5432")
     assert feeds(store) == feeds(plain) and first.records > 50
-    from crawler.crawl import crawl
     assert crawl([SourceSpec(path=str(target.parent))], store).records == 0
 
 
@@ -82,3 +85,75 @@ def test_dbt_run_results_give_model_lineage(tmp_path: Path) -> None:
                             ("credit.raw.credit_inquiries", "credit.features.customer_features"),
                             ("credit.raw.bureau_reports", "credit.features.customer_features")}
     assert report.statements_failed == 1, "the model that failed: counted, no lineage"
+
+
+def _together(tmp_path: Path, *exports: str) -> Path:
+    """A folder holding ``exports`` side by side, as a nightly export job leaves them."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for export in exports:
+        shutil.copy(EXPORTS / export, folder / export)
+    return folder
+
+
+def test_snowflake_access_history_checks_the_parse_and_stands_in_where_it_read_nothing(tmp_path: Path) -> None:
+    assert type_of(EXPORTS / "snowflake_access_history.jsonl") == "warehouse_supplement"
+    folder = _together(tmp_path, "snowflake_query_history.csv", "snowflake_access_history.jsonl")
+    store, report = crawl_log(folder, tmp_path)
+    # the generated statement QUERY_HISTORY cut short: unparseable, its lineage from ACCESS_HISTORY
+    assert feeds(store) == {("CREDIT.RAW.CUSTOMERS", "CREDIT.STAGING.CUSTOMERS"),
+                            ("CREDIT.RAW.PAYMENTS", "CREDIT.STAGING.PAYMENT_HISTORY"),
+                            ("CREDIT.FEATURES.CUSTOMER_FEATURES", "CREDIT.ML.TRAINING_SET"),
+                            ("CREDIT.RAW.DEFAULT_OUTCOMES", "CREDIT.ML.TRAINING_SET"),
+                            ("CREDIT.STAGING.CUSTOMERS", "CREDIT.ML.CREDIT_LIMIT_OVERRIDES")}
+    assert report.issues_by_code == {"source_disagrees": 1, "unparseable_sql": 1}
+    disagreement = next(issue for issue in report.issue_sample if issue.code == "source_disagrees")
+    assert "credit.ml.scores_staging" in disagreement.message and disagreement.origin.line == 7, \
+        "IDENTIFIER($scores_source): only Snowflake knows which table the session variable named"
+    assert report.notes[0].startswith("1 queries of side exports"), "the row of a query outside the window"
+    again = crawl([SourceSpec(path=str(folder))], store, stale_after=None)
+    assert again.records == 0 and not again.notes, "the side export's cursor moved with the crawl"
+
+
+def test_redshift_sys_query_text_gives_the_whole_text_of_long_queries(tmp_path: Path) -> None:
+    assert type_of(EXPORTS / "redshift_sys_query_text.csv") == "warehouse_supplement"
+    cut, _ = crawl_log(EXPORTS / "redshift_sys_query_history.csv", tmp_path / "alone")
+    assert not [edge for edge in feeds(cut) if "bureau_bands" in edge[1]], \
+        "query_text keeps 4000 characters of 8000: what is left parses, and reads nothing"
+    folder = _together(tmp_path, "redshift_sys_query_history.csv", "redshift_sys_query_text.csv")
+    store, report = crawl_log(folder, tmp_path)
+    assert feeds(store) == {("credit.raw.customers", "credit.staging.customers"),
+                            ("credit.raw.payments", "credit.staging.payment_history"),
+                            ("credit.staging.customers", "credit.features.bureau_bands"),
+                            ("credit.raw.bureau_reports", "credit.features.bureau_bands")}
+    assert report.issues_by_code == {} and report.statements_failed == 1 and not report.notes
+    (job,) = [n for n in store.nodes("job") if "bureau_bands" in (n.label or "")]
+    (reads,) = [e for e in store.edges(["READS"]) if e.dst == job.id and "bureau_reports" in e.src]
+    (evidence,) = store.evidence(reads.key)
+    assert evidence.sql is not None and "\nJOIN raw.bureau_reports" in evidence.sql, "put together, newlines back"
+
+
+def test_side_rows_that_cannot_be_used_are_reported_or_left_out(tmp_path: Path) -> None:
+    """A DDL statement claims nothing (the parse sees some DDL as writes, some as none); functions
+    and stages are no tables; a missing part of a long text keeps the history's cut text."""
+    access = tmp_path / "access.jsonl"
+    function = {"objectDomain": "FUNCTION", "objectName": "CREDIT.ML.SCORE", "objectId": "7"}
+    access.write_text("\n".join(json.dumps(row) for row in [
+        {"QUERY_ID": "q1", "DIRECT_OBJECTS_ACCESSED": [function, {"objectDomain": "Table", "objectId": 1,
+                                                                  "objectName": "CREDIT.RAW.A"}],
+         "OBJECTS_MODIFIED": []},
+        {"QUERY_ID": "q2", "DIRECT_OBJECTS_ACCESSED": [], "OBJECTS_MODIFIED": [],
+         "OBJECT_MODIFIED_BY_DDL": {"objectDomain": "Table", "objectName": "CREDIT.RAW.B", "operationType": "ALTER"}},
+    ]) + "\n", encoding="utf-8")
+    rows = [r.item for r in read(SourceSpec(path=str(access)), access, "warehouse_supplement")]
+    assert [dict(r.attributes) for r in rows if isinstance(r, SourceRecord)] == [
+        {"vendor": "snowflake", "query_id": "q1", "claimed_inputs": "CREDIT.RAW.A", "claimed_outputs": ""},
+        {"vendor": "snowflake", "query_id": "q2"}]
+    parts = Supplements()
+    for sequence in (0, 2):
+        parts.add(SourceRecord(source_type="warehouse_supplement", text="x" * 4000, origin=Origin(path="t"),
+                               attributes={"vendor": "redshift", "query_id": "9", "sequence": str(sequence)}))
+    cut = SourceRecord(source_type="warehouse_history", text="select", origin=Origin(path="h"),
+                       attributes={"vendor": "redshift", "query_id": "9"})
+    record, issues = parts.complete(cut)
+    assert record.text == "select" and [i.code for i in issues] == ["incomplete_query_text"]
