@@ -116,6 +116,11 @@ def use_changes(dialect: Dialect, kind: str | None, name: str) -> dict[str, str]
             database, schema = name.rsplit(".", 1)
             return {"database": database, "schema": schema}
         return {"schema": name}
+    if "." in name and not has_two_part_names(dialect):  # Trino: USE catalog.schema
+        database, schema = name.rsplit(".", 1)
+        return {"database": database, "schema": schema}
+    if name_of(dialect) == "trino":  # USE schema: within the current catalog
+        return {"schema": name}
     return {"database": name}
 
 

@@ -194,7 +194,7 @@ def clustered(ref: DatasetRef) -> DatasetRef:
     return DatasetRef(namespace=ref.namespace, name=name, member=ref.name)
 
 
-_FILE_SCHEMES = ("file", "s3", "s3a", "gs", "hdfs", "abfss", "wasbs", "dbfs")
+_FILE_SCHEMES = ("file", "s3", "s3a", "gs", "hdfs", "abfss", "wasbs", "dbfs", "http", "https")
 
 
 def _is_table_namespace(namespace: str) -> bool:

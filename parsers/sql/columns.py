@@ -147,6 +147,8 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
         return _as_select(tree)
     if isinstance(tree, exp.Insert | exp.Create):
         query = tree.expression
+        while isinstance(query, exp.Subquery):  # Teradata: CREATE TABLE t AS (SELECT ...) WITH DATA
+            query = query.this
         declared = tree.this.expressions if isinstance(tree.this, exp.Schema) else []
         targets = [column.name for column in declared if isinstance(column, exp.Identifier | exp.ColumnDef)]
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
@@ -304,12 +306,13 @@ class _Resolver:
             name, self.unresolved = "*", True  # t.* without a schema: the columns are not known
         table = column.table
         if not table:
-            if not scope.sources:
+            sources = [alias for alias, source in scope.sources.items() if not _encloses(source, scope)]
+            if not sources:
                 return _NOTHING
-            if len(scope.sources) > 1:
+            if len(sources) > 1:
                 self.unresolved = True
                 return _Deps(frozenset({self._unplaced(name)}))
-            table = next(iter(scope.sources))
+            table = sources[0]
         while table not in scope.sources and scope.parent is not None:
             scope = scope.parent  # a correlated subquery names a table of the query around it
         source = scope.sources.get(table)
@@ -339,6 +342,10 @@ class _Resolver:
     def _output(self, scope: Scope, name: str) -> _Deps:
         """What a derived table's (CTE's, subquery's) output column ``name`` comes from."""
         key = (id(scope), name)
+        if key not in self._memo and isinstance(scope.expression, exp.Lateral | exp.Unnest) \
+                and not scope.subquery_scopes:  # UNNEST(o.items), LATERAL VIEW explode(tags), FLATTEN(...)
+            self._memo[key] = self.deps(scope, scope.expression.this if isinstance(scope.expression, exp.Lateral)
+                                        else exp.Tuple(expressions=[e.copy() for e in scope.expression.expressions]))
         if key not in self._memo:
             self._memo[key] = _NOTHING  # a recursive CTE refers to itself: stop there
             branches = _branches(scope)
@@ -377,6 +384,16 @@ class _Resolver:
                 for branch in _branches(source):
                     found |= self._star(branch)
         return found
+
+
+def _encloses(source: exp.Expr | Scope, scope: Scope) -> bool:
+    """A recursive CTE is a source of its own branches, but a bare column there is not its."""
+    if not isinstance(source, Scope):
+        return False
+    node = scope.expression.parent
+    while node is not None and node is not source.expression:
+        node = node.parent
+    return node is not None
 
 
 def _deciding_parts(node: exp.Expr) -> set[int]:

@@ -271,6 +271,10 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     quiet = dialects.no_lineage_kind([t.text.upper() for t in statement.tokens[:10]])
     if quiet is not None:
         return StatementLineage(statement=statement, kind=quiet)
+    if statement.tokens and statement.tokens[0].text.upper() == "SET":
+        schema = dialects.search_path_schema(statement.text)
+        if schema is not None:
+            return StatementLineage(statement=statement, kind="SET", sets=(("schema", schema),))
     try:
         with limits.time_limit(limits.PARSE_TIME_LIMIT):
             tree = _parse(sql, statement, context)

@@ -120,7 +120,7 @@ def _names(refs: Iterable[ColumnRef]) -> tuple[str, ...]:
                         for ref in refs))
 
 
-_OBJECT_STORES = ("s3://", "s3a://", "gs://", "abfss://", "wasbs://", "hdfs://", "dbfs://")
+_OBJECT_STORES = ("s3://", "s3a://", "gs://", "abfss://", "wasbs://", "hdfs://", "dbfs://", "https://", "http://")
 
 
 def display_name(ref: DatasetRef) -> str:

@@ -49,6 +49,8 @@ def table_roles(statement: exp.Expr) -> TableRoles:
     if kind is None:
         return _NO_LINEAGE
     target_ids = {id(table) for table in targets} | {id(alias) for alias in _delete_aliases(statement)}
+    if isinstance(statement, exp.Update):
+        target_ids.add(id(statement.this))  # named by alias: the aliased table is the target
     if isinstance(statement, exp.Create):
         target_ids |= {id(table) for table in _as_tables(statement.this)}  # ClickHouse's MV ... TO t
     read = [table for table in _real_tables(statement) if id(table) not in target_ids]
@@ -56,7 +58,8 @@ def table_roles(statement: exp.Expr) -> TableRoles:
     inputs = tuple(table for table in read if file_read(table) is None)
     if isinstance(statement, exp.Update):
         inputs += targets  # the new values are computed from the rows it updates
-    directory = _directory(statement.this) if isinstance(statement, exp.Insert) else None
+    directory = _directory(statement.this) or _function_path(statement.this) if isinstance(statement, exp.Insert) \
+        else None
     files_out = (directory,) if directory else ()
     files_in += tuple(_function_paths(statement))
     return TableRoles(kind=kind, inputs=_unique(inputs), outputs=_unique(targets), output_kind=output_kind,
@@ -80,6 +83,14 @@ def file_read(table: exp.Table) -> str | None:
         return name
     if not table.db and isinstance(table.this, exp.Identifier) and table.this.quoted and "/" in name and "." in name:
         return name
+    return None
+
+
+def _function_path(node: exp.Expr | None) -> str | None:
+    """ClickHouse's ``INSERT INTO FUNCTION s3('https://...')`` writes files."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _FILE_FUNCTIONS:
+        first = node.expressions[:1]
+        return first[0].name if first and isinstance(first[0], exp.Literal) and first[0].is_string else None
     return None
 
 
