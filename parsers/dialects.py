@@ -126,15 +126,19 @@ def use_changes(dialect: Dialect, kind: str | None, name: str) -> dict[str, str]
 
 # Clauses sqlglot does not parse, dropped from the tokens before parsing because they change
 # nothing about lineage: PostgreSQL's CREATE TEMP TABLE ... ON COMMIT DROP | DELETE ROWS |
-# PRESERVE ROWS (https://www.postgresql.org/docs/current/sql-createtable.html).
+# PRESERVE ROWS (https://www.postgresql.org/docs/current/sql-createtable.html) and
+# CREATE MATERIALIZED VIEW ... WITH [NO] DATA
+# (https://www.postgresql.org/docs/current/sql-creatematerializedview.html).
 _IGNORED_CLAUSES = {
-    "postgres": (("on", "commit", "drop"), ("on", "commit", "delete", "rows"), ("on", "commit", "preserve", "rows")),
+    "postgres": (("on", "commit", "drop"), ("on", "commit", "delete", "rows"), ("on", "commit", "preserve", "rows"),
+                 ("with", "no", "data"), ("with", "data")),
 }
 
 
 def without_ignored_clauses(dialect: Dialect, tokens: list[Token]) -> list[Token]:
     clauses = _IGNORED_CLAUSES.get(name_of(dialect))
-    if not clauses or not any(token.token_type == TokenType.COMMIT for token in tokens):
+    ends_with_data = any(token.token_type == TokenType.WITH for token in tokens[-3:])
+    if not clauses or not (ends_with_data or any(token.token_type == TokenType.COMMIT for token in tokens)):
         return tokens  # the common case, found without lowering every token
     words = [token.text.lower() for token in tokens]
     kept: list[Token] = []

@@ -145,7 +145,7 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
     in the statement, or, for an INSERT without a column list, the target's columns in the catalog."""
     if isinstance(tree, exp.Update | exp.Merge):
         return _as_select(tree)
-    if isinstance(tree, exp.Insert | exp.Create):
+    if isinstance(tree, exp.Insert | exp.Create | exp.Cache):
         query = tree.expression
         while isinstance(query, exp.Subquery):  # Teradata: CREATE TABLE t AS (SELECT ...) WITH DATA
             query = query.this
@@ -407,6 +407,8 @@ def _deciding_parts(node: exp.Expr) -> set[int]:
         return {id(child) for key in ("partition_by", "order", "spec") for child in _listed(node.args.get(key))}
     if isinstance(node, exp.Filter):
         return {id(node.expression)}
+    if isinstance(node, exp.Order) and not isinstance(node.parent, exp.Query):  # list(x ORDER BY y)
+        return {id(child) for child in node.expressions}
     return set()
 
 
