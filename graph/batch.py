@@ -85,6 +85,10 @@ class Cursor:
     head_digest: str
     tail_digest: str
     size: int
+    # What reading carries over to the next crawl of the file, as canonical JSON text: the
+    # sessions still open at ``offset`` (defaults, temporary tables, statements of a transaction
+    # not yet ended), so a log read in parts gives what one read gives.
+    state: str = "{}"
 
 
 @dataclasses.dataclass(slots=True)

@@ -209,7 +209,8 @@ class Neo4jStore:
 
     def cursors(self) -> dict[str, Cursor]:
         records = self._read("MATCH (c:Cursor) RETURN c")
-        return {c["path"]: Cursor(**{f.name: c[f.name] for f in dataclasses.fields(Cursor)})
+        fields = {f.name for f in dataclasses.fields(Cursor)}  # a field newer than the node: its default
+        return {c["path"]: Cursor(**{name: value for name, value in c.items() if name in fields})
                 for c in (r["c"] for r in records)}
 
     # -- reads -------------------------------------------------------------------------------

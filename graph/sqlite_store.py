@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS issues (
 CREATE TABLE IF NOT EXISTS crawls (id INTEGER PRIMARY KEY AUTOINCREMENT, report TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (
     path TEXT PRIMARY KEY, byte_offset INTEGER NOT NULL, line INTEGER NOT NULL, head_length INTEGER NOT NULL,
-    head_digest TEXT NOT NULL, tail_digest TEXT NOT NULL, size INTEGER NOT NULL);
+    head_digest TEXT NOT NULL, tail_digest TEXT NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL DEFAULT '{}');
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_version', '1');
 """
 
@@ -89,6 +89,12 @@ _NODE_COLUMNS = "id, kind, namespace, name, label, props, first_seen, last_seen,
 _EDGE_COLUMNS = "src, kind, dst, count, confidence, first_seen, last_seen, props, stale_since, removed_at"
 _RUN_COLUMNS = "id, job, started_at, user, session_id, status, statement_kind"
 _CHUNK = 500  # ids per IN (...) list
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Columns added since a store was made: cursors' ``state`` (none carried before)."""
+    if "state" not in {row[1] for row in db.execute("PRAGMA table_info(cursors)")}:
+        db.execute("ALTER TABLE cursors ADD COLUMN state TEXT NOT NULL DEFAULT '{}'")
 
 
 class _TraversalIndex:
@@ -133,6 +139,7 @@ class SqliteStore:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._db.executescript(SCHEMA)
+            _add_missing_columns(self._db)
         elif not Path(path).exists():
             raise UnknownStoreError(f"no lineage store at {path} (run `lineage crawl` first)")
 
@@ -186,8 +193,8 @@ class SqliteStore:
             db.executemany(_UPSERT_MEMBER, [
                 (m.node, m.key, m.count, m.first_seen, m.last_seen) for m in batch.members.values()])
             db.executemany("INSERT OR REPLACE INTO cursors (path, byte_offset, line, head_length, head_digest,"
-                           " tail_digest, size) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [(c.path, c.offset, c.line, c.head_length, c.head_digest, c.tail_digest, c.size)
+                           " tail_digest, size, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(c.path, c.offset, c.line, c.head_length, c.head_digest, c.tail_digest, c.size, c.state)
                             for c in batch.cursors.values()])
             if batch.nodes or batch.edges or batch.runs:
                 self._bump(db)
@@ -234,9 +241,10 @@ class SqliteStore:
 
     def cursors(self) -> dict[str, Cursor]:
         rows = self._db.execute(
-            "SELECT path, byte_offset, line, head_length, head_digest, tail_digest, size FROM cursors")
+            "SELECT path, byte_offset, line, head_length, head_digest, tail_digest, size, state FROM cursors")
         return {path: Cursor(path=path, offset=offset, line=line, head_length=length, head_digest=head,
-                             tail_digest=tail, size=size) for path, offset, line, length, head, tail, size in rows}
+                             tail_digest=tail, size=size, state=state)
+                for path, offset, line, length, head, tail, size, state in rows}
 
     # -- reads -------------------------------------------------------------------------------
 

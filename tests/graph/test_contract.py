@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 
 import graph
 from graph import AmbiguousNameError, NodeNotFoundError, Store, impact, lineage, resolve, search
-from graph.batch import EVIDENCE_SAMPLE
+from graph.batch import EVIDENCE_SAMPLE, Cursor
 from graph.export import dumps, export, load
 from graph.gc import collect
 from graph.ranking import update_ranks
@@ -95,6 +96,16 @@ def test_issues_are_stored_once(store: Store) -> None:
     assert store.add_issues([issue, issue]) == 1
     assert store.add_issues([issue]) == 0
     assert store.issues() == [issue]
+
+
+def test_cursors_keep_where_a_file_was_left_and_what_was_open_there(store: Store) -> None:
+    cursor = Cursor(path="/logs/pg.log", offset=120, line=7, head_length=64, head_digest="h", tail_digest="t",
+                    size=200, state='{"sessions":{"6b08.58ca":{"defaults":{"schema":"reporting"}}}}')
+    graph.write(store, [], [cursor])
+    assert store.cursors() == {"/logs/pg.log": cursor}
+    moved = dataclasses.replace(cursor, offset=200, line=9, state="{}")
+    graph.write(store, [], [moved])
+    assert store.cursors() == {"/logs/pg.log": moved}
 
 
 def test_generation_moves_only_when_something_is_written(store: Store) -> None:

@@ -1,5 +1,5 @@
 """What only the Neo4j store does: clear errors for a server that is down or refuses the
-credentials, and the password kept out of messages."""
+credentials, the password kept out of messages, nodes written before a field existed."""
 
 from __future__ import annotations
 
@@ -35,5 +35,18 @@ def test_the_store_url_shown_hides_the_password(request: pytest.FixtureRequest) 
     store = open_store(neo4j_url(request))
     try:
         assert "lineage-test" not in store.url and "***" in store.url
+    finally:
+        store.close()
+
+
+def test_a_cursor_written_before_cursors_carried_state_reads_with_none(request: pytest.FixtureRequest) -> None:
+    store = open_store(neo4j_url(request))
+    try:
+        store.wipe()  # type: ignore[attr-defined]
+        store._write(lambda tx: tx.run(  # type: ignore[attr-defined]
+            "CREATE (:Cursor {path: '/logs/a.log', offset: 10, line: 1, head_length: 10, head_digest: 'h',"
+            " tail_digest: 't', size: 10})"))
+        (cursor,) = store.cursors().values()
+        assert (cursor.offset, cursor.state) == (10, "{}")
     finally:
         store.close()

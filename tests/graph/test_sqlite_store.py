@@ -1,7 +1,9 @@
-"""What only the embedded store does: its URL forms, WAL readers beside a writer."""
+"""What only the embedded store does: its URL forms, WAL readers beside a writer, columns added to
+stores made before."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,14 @@ def test_reading_a_store_that_does_not_exist_says_so(tmp_path: Path) -> None:
 def test_bad_store_urls_are_refused(url: str) -> None:
     with pytest.raises(UnknownStoreError):
         open_store(url)
+
+
+def test_a_store_made_before_cursors_carried_state_gets_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE cursors (path TEXT PRIMARY KEY, byte_offset INTEGER NOT NULL, line INTEGER NOT NULL,"
+                   " head_length INTEGER NOT NULL, head_digest TEXT NOT NULL, tail_digest TEXT NOT NULL,"
+                   " size INTEGER NOT NULL)")
+        db.execute("INSERT INTO cursors VALUES ('/logs/a.log', 10, 1, 10, 'h', 't', 10)")
+    (cursor,) = open_store(f"sqlite:///{path}").cursors().values()
+    assert (cursor.offset, cursor.state) == (10, "{}")
