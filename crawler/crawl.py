@@ -20,7 +20,7 @@ from typing import Any
 import graph
 import parsers
 from crawler.cursors import advance, resume
-from crawler.registry import SourceSpec, discover, is_appended, is_supplement, read
+from crawler.registry import SESSION_END, Read, SourceSpec, discover, is_appended, is_supplement, read
 from crawler.streams import is_compressed
 from crawler.supplements import Supplements
 from graph import Store
@@ -158,42 +158,61 @@ def _read_supplement(spec: SourceSpec, path: Path, source_type: str, supplements
         position = (read_item.offset, read_item.line)
         if isinstance(read_item.item, ParseIssue):
             issues.append(read_item.item)
-        else:
+        elif read_item.item is not None:
             supplements.add(read_item.item)
     return (advance(path, *position) if position else None), issues
 
 
 def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, tally: _Tally, batch_size: int,
                 known: Mapping[str, Cursor], supplements: Supplements) -> None:
+    """Read a file from its cursor on, going on with what the last crawl had open there; write
+    in batches, each with the cursor (and what is open) where a later crawl may resume."""
     start = resume(path, known, archive=is_compressed(path))
     if start.done:
         return
     events: list[LineageEvent] = []
-    issues: list[ParseIssue] = []
-    if start.issue is not None and is_appended(source_type):
-        issues.append(start.issue)
+    issues = [start.issue] if start.issue is not None and is_appended(source_type) else []
+    sessions = {sid: Session.from_state(state) for sid, state in start.state.get("sessions", {}).items()}
     clock = time.perf_counter()
-    position: tuple[int, int] | None = None
-    sessions: dict[str, Session] = {}
-    for read_item in read(spec, path, source_type, start):
-        position = (read_item.offset, read_item.line)
-        item = read_item.item
-        if isinstance(item, ParseIssue):
-            issues.append(item)
-            continue
-        tally.counts["records"] += 1
-        record, joined = supplements.complete(item)
-        issues.extend(joined)
-        found, problems = _parse(spec, record, sessions, tally)
-        events.extend(found)
-        issues.extend(problems)
+    resumable: Read | None = None
+    for read_item in read(spec, path, source_type, dataclasses.replace(start, state=start.state.get("reader", {}))):
+        _take(spec, read_item.item, sessions, supplements, tally, events, issues)
+        if read_item.state is None:
+            continue  # among what one log entry released: no crawl could resume here
+        resumable = read_item
         if len(events) >= batch_size:
             tally.timings["read_parse"] += time.perf_counter() - clock
-            _flush(store, events, issues, advance(path, *position), tally)
+            _flush(store, events, issues, _cursor(path, resumable, sessions), tally)
             clock = time.perf_counter()
     tally.timings["read_parse"] += time.perf_counter() - clock
-    if position is not None or issues:
-        _flush(store, events, issues, advance(path, *position) if position else None, tally)
+    if resumable is not None or issues:
+        _flush(store, events, issues, _cursor(path, resumable, sessions) if resumable else None, tally)
+
+
+def _take(spec: SourceSpec, item: SourceRecord | ParseIssue | None, sessions: dict[str, Session],
+          supplements: Supplements, tally: _Tally, events: list[LineageEvent], issues: list[ParseIssue]) -> None:
+    """Take in one item read: an issue, a session's end, or a statement to complete and parse."""
+    if item is None:
+        return
+    if isinstance(item, ParseIssue):
+        issues.append(item)
+        return
+    if SESSION_END in item.attributes:
+        sessions.pop(item.session_id or "", None)
+        return
+    tally.counts["records"] += 1
+    record, joined = supplements.complete(item)
+    found, problems = _parse(spec, record, sessions, tally)
+    events.extend(found)
+    issues.extend([*joined, *problems])
+
+
+def _cursor(path: Path, after: Read, sessions: Mapping[str, Session]) -> Cursor:
+    """The cursor right after ``after``, carrying what the reader and the sessions have open."""
+    reader = after.state() if after.state is not None else {}
+    opened = {sid: state for sid, session in sorted(sessions.items()) if (state := session.to_state())}
+    carried = {key: value for key, value in (("reader", reader), ("sessions", opened)) if value}
+    return advance(path, after.offset, after.line, carried)
 
 
 def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],

@@ -5,13 +5,14 @@ database, application, time and outcome (``status``: completed, failed, rolled_b
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from crawler.cursors import Start
 from crawler.formats import mysql, postgres
-from crawler.registry import Read, SourceSpec, reader
-from crawler.streams import head, settled
+from crawler.registry import SESSION_END, Item, Read, SourceSpec, reader
+from crawler.streams import head, is_compressed, settled
 from parsers import Origin, SourceRecord
 
 # log_line_prefix values seen in the wild, most specific first: PostgreSQL's default, Debian's,
@@ -35,19 +36,32 @@ _MYSQL_GENERAL = re.compile(rb"Time\s+Id\s+Command\s+Argument|^\d{6}\s+\d{1,2}:\
 
 
 def _postgres_records(spec: SourceSpec, path: Path, start: Start, entries: Iterator[postgres.Entry]) -> Iterator[Read]:
-    sessions = postgres.Sessions()
+    """Each statement with its outcome, once known; a transaction open at the end of what was read
+    goes on in the next crawl with the sessions' state (a rotated, compressed log is read whole:
+    what it left open counts as done)."""
+    sessions = postgres.Sessions.resumed(start.state)
     where = str(path)
-    last: postgres.Entry | None = None
+    offset, line = start.offset, start.line
     for entry in entries:
-        last = entry
-        released = sessions.feed(entry)
-        if released:
-            offset, line = sessions.oldest() or (entry.end, entry.end_line)
-            for statement in released:
-                yield Read(_postgres_record(spec, where, statement), offset, line)
-    for statement in sessions.drain():
-        yield Read(_postgres_record(spec, where, statement), last.end if last else start.offset,
-                   last.end_line if last else start.line)
+        offset, line = entry.end, entry.end_line
+        released: list[Item] = [_postgres_record(spec, where, statement) for statement in sessions.feed(entry)]
+        if postgres.ends_session(entry):
+            released.append(_session_end(where, entry))
+        yield from _released(released, offset, line, sessions.state)
+    drained = [_postgres_record(spec, where, statement) for statement in sessions.drain(final=is_compressed(path))]
+    yield from _released([*drained, None], offset, line, sessions.state)
+
+
+def _released(items: Sequence[Item | None], offset: int, line: int,
+              state: Callable[[], dict[str, Any]]) -> Iterator[Read]:
+    """What one entry released: a crawl may resume after the last of it, not before."""
+    for index, item in enumerate(items, start=1):
+        yield Read(item, offset, line, state if index == len(items) else None)
+
+
+def _session_end(where: str, entry: postgres.Entry) -> SourceRecord:
+    return SourceRecord(source_type="postgres_log", text="", origin=Origin(path=where, line=entry.line,
+                        byte_offset=entry.offset), session_id=entry.session, attributes={SESSION_END: "true"})
 
 
 def _postgres_record(spec: SourceSpec, where: str, statement: postgres.Statement) -> SourceRecord:

@@ -8,6 +8,7 @@ import dataclasses
 import glob
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from crawler.cursors import Start
 from crawler.errors import ConfigError, SourceNotFoundError
@@ -17,13 +18,29 @@ from parsers import ParseIssue, SourceRecord
 Item = SourceRecord | ParseIssue
 
 
+def _nothing() -> dict[str, Any]:
+    return {}
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Read:
-    """An item and where reading stands after it (byte offset, lines), for the cursor."""
+    """An item and where reading stands after it (byte offset, lines), for the cursor.
 
-    item: Item
+    ``state`` tells what a crawl resuming right after the item must start the reader with;
+    call it before reading on, as it looks at the reader as it stands. It is None where no
+    crawl can resume: among the items one log entry gave but the last. A reader's last Read is
+    one to resume after; its ``item`` is None when it only says where reading ended.
+    """
+
+    item: Item | None
     offset: int
     line: int
+    state: Callable[[], dict[str, Any]] | None = _nothing
+
+
+# A record with this attribute is no statement: it says its session ended (what the session
+# had set no longer applies; a new session may take its id).
+SESSION_END = "session_end"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,12 +16,19 @@ Two sessions may use the same temporary table name at the same time; each has it
 []
 >>> [(e.inputs[0].name, e.outputs[0].name) for e in session.resolve([ev(["batch"], ["mart.b"])])]
 [('raw.a', 'mart.b')]
+
+A session open when one crawl ends goes on in the next, from its state's canonical JSON form:
+
+>>> again = Session.from_state(session.to_state())
+>>> [(e.inputs[0].name, e.outputs[0].name) for e in again.resolve([ev(["batch"], ["mart.c"])])]
+[('raw.a', 'mart.c')]
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from parsers.model import DatasetRef, LineageEvent, ParseResult, SourceRecord
 
@@ -32,6 +39,22 @@ class Session:
     def __init__(self) -> None:
         self.defaults: dict[str, str] = {}
         self._temporary: dict[DatasetRef, set[DatasetRef]] = {}
+
+    def to_state(self) -> dict[str, Any]:
+        """The defaults and temporary tables (each with what was written into it) as JSON; empty
+        for a session that set nothing."""
+        temporary = [[ref.to_dict(), [real.to_dict() for real in sorted(behind, key=_order)]]
+                     for ref, behind in sorted(self._temporary.items(), key=lambda item: _order(item[0]))]
+        state: dict[str, Any] = {"defaults": dict(sorted(self.defaults.items())), "temporary": temporary}
+        return {key: value for key, value in state.items() if value}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Session:
+        session = cls()
+        session.defaults.update(state.get("defaults", {}))
+        for ref, behind in state.get("temporary", []):
+            session._temporary[DatasetRef.from_dict(ref)] = {DatasetRef.from_dict(real) for real in behind}
+        return session
 
     def prepare(self, record: SourceRecord) -> SourceRecord:
         """The record as the session saw it: with the defaults earlier statements set."""
@@ -69,3 +92,7 @@ class Session:
             for real in sorted(self._temporary[ref], key=lambda r: r.name) if ref in self._temporary else [ref]:
                 found[real] = None
         return tuple(found)
+
+
+def _order(ref: DatasetRef) -> tuple[str, str]:
+    return ref.namespace, ref.name

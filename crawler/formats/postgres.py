@@ -4,8 +4,10 @@
 Each is read into the same entries (time, session, user, database, application, severity,
 message, detail, statement), and one state machine turns a session's entries into the
 statements it ran, each with its outcome: an ``ERROR`` after a statement means it failed, a
-``ROLLBACK`` (or a ``COMMIT`` of a failed transaction) undoes the statements of its
-transaction. References: https://www.postgresql.org/docs/current/runtime-config-logging.html
+``ROLLBACK`` (or a ``COMMIT`` of a failed transaction, or the session's end before its
+``COMMIT``) undoes the statements of its transaction. Its state goes from one crawl to the next,
+so a transaction open when one crawl stops ends in the next. References:
+https://www.postgresql.org/docs/current/runtime-config-logging.html
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import csv
 import dataclasses
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from crawler.cursors import Start
 from crawler.streams import lines_from
@@ -186,6 +189,11 @@ _COMMIT = re.compile(r"^\s*(?:commit|end)\b(?!\s+prepared)", re.IGNORECASE)
 _ROLLBACK = re.compile(r"^\s*(?:rollback|abort)\b(?!\s+(?:to|prepared))", re.IGNORECASE)
 
 
+def ends_session(entry: Entry) -> bool:
+    """Whether the entry is a session's end (``log_disconnections``): what it left open is over."""
+    return entry.severity == "LOG" and entry.message.startswith("disconnection:")
+
+
 @dataclasses.dataclass(slots=True, kw_only=True)
 class Statement:
     """A statement a session ran, and how it ended: completed, failed or rolled_back."""
@@ -218,20 +226,36 @@ class Sessions:
         if entry.severity == "STATEMENT" and session in self._error:
             return self._fail(session, entry.message, self._error.pop(session))
         released = self._fail(session, None, self._error.pop(session)) if session in self._error else []
+        if ends_session(entry):
+            return released + self._end(session)
         match = _EXECUTED.match(entry.message) if entry.severity == "LOG" else None
         if match is None:
             return released
         released += self._settle(session)
         return released + self._begin_or_end(session, Statement(entry=entry, sql=match["sql"]))
 
-    def oldest(self) -> tuple[int, int] | None:
-        """Where the oldest entry still waiting for its outcome starts: its byte offset and the
-        number of lines before it. A cursor must not pass it."""
-        waiting = [s.entry for s in self._last.values()]
-        waiting += [s.entry for work in self._transaction.values() for s in work]
-        waiting += list(self._error.values())
-        first = min(waiting, key=lambda entry: entry.offset, default=None)
-        return None if first is None else (first.offset, first.line - 1)
+    @classmethod
+    def resumed(cls, state: Mapping[str, Any]) -> Sessions:
+        """The sessions as :meth:`state` left them at the end of an earlier read."""
+        sessions = cls()
+        sessions._last = {session: _statement(item) for session, item in state.get("last", {}).items()}
+        sessions._transaction = {session: [_statement(item) for item in work]
+                                 for session, work in state.get("transactions", {}).items()}
+        sessions._failed = set(state.get("failed", ()))
+        sessions._error = {session: Entry(**entry) for session, entry in state.get("errors", {}).items()}
+        return sessions
+
+    def state(self) -> dict[str, Any]:
+        """What is still waiting for its outcome, as JSON: the sessions' last statements, open
+        transactions (and which of them failed) and errors waiting for their statement."""
+        state = {
+            "last": {session: _json(statement) for session, statement in self._last.items()},
+            "transactions": {session: [_json(statement) for statement in work]
+                             for session, work in self._transaction.items()},
+            "failed": sorted(self._failed),
+            "errors": {session: dataclasses.asdict(entry) for session, entry in self._error.items()},
+        }
+        return {key: value for key, value in state.items() if value}
 
     def _fail(self, session: str, text: str | None, error: Entry) -> list[Statement]:
         if session in self._transaction:
@@ -270,11 +294,33 @@ class Sessions:
         self._last[session] = statement
         return []
 
-    def drain(self) -> list[Statement]:
-        """The end of what was read: what is still open counts as completed."""
+    def _end(self, session: str) -> list[Statement]:
+        """The session ended: its last statement completed, a transaction it left open rolled back."""
+        released = self._settle(session)
+        work = self._transaction.pop(session, [])
+        self._failed.discard(session)
+        for item in work:
+            if item.status == "completed":
+                item.status = "rolled_back"
+        return released + work
+
+    def drain(self, *, final: bool) -> list[Statement]:
+        """The end of what was read: a statement no error followed completed (pending its
+        transaction); an error still waiting for its statement failed the last one. Open
+        transactions wait for their end in the next read, unless this read is ``final``: then
+        their statements count as completed."""
         released = [s for session in list(self._error) for s in self._fail(session, None, self._error.pop(session))]
         released += [s for session in list(self._last) for s in self._settle(session)]
-        released += [s for work in self._transaction.values() for s in work]
-        self._last.clear()
-        self._transaction.clear()
+        if final:
+            released += [s for work in self._transaction.values() for s in work]
+            self._transaction.clear()
+            self._failed.clear()
         return released
+
+
+def _json(statement: Statement) -> dict[str, Any]:
+    return {"entry": dataclasses.asdict(statement.entry), "sql": statement.sql, "status": statement.status}
+
+
+def _statement(data: Mapping[str, Any]) -> Statement:
+    return Statement(entry=Entry(**data["entry"]), sql=data["sql"], status=data["status"])

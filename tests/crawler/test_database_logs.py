@@ -7,10 +7,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import graph
 from crawler.crawl import CrawlReport, crawl
 from crawler.registry import SourceSpec
 from graph import Store, open_store
@@ -57,15 +60,28 @@ def test_postgres_failed_and_rolled_back_statements_give_no_lineage_but_are_coun
     assert report.statements_rolled_back == outcomes["rolled_back"]
 
 
-@pytest.mark.parametrize("log", ["stderr.log", "csvlog.csv", "jsonlog.json"])
-def test_a_log_crawled_in_two_parts_gives_the_graph_of_one_crawl(log: str, tmp_path: Path) -> None:
-    """Cursors stop before statements still waiting for their outcome and keep line numbers
-    right, so a log read as it grows gives what one read of the whole log gives."""
+def _middle(whole: bytes) -> int:
+    return whole.index(b"\n", len(whole) // 2) + 1  # mid-transaction of the nightly ELT, as it happens
+
+
+def _before_rollback(whole: bytes) -> int:
+    return whole.rindex(b"\n", 0, whole.index(b"statement: ROLLBACK")) + 1
+
+
+TWO_PARTS = [(name, _middle) for name in ("stderr.log", "csvlog.csv", "jsonlog.json")]
+TWO_PARTS += [(f"scratch/{name}", _before_rollback) for name in ("stderr.log", "csvlog.csv", "jsonlog.json")]
+
+
+@pytest.mark.parametrize(("log", "cut"), TWO_PARTS, ids=[f"{log}-{cut.__name__[1:]}" for log, cut in TWO_PARTS])
+def test_a_log_crawled_in_two_parts_gives_the_graph_of_one_crawl(log: str, cut: Callable[[bytes], int],
+                                                                 tmp_path: Path) -> None:
+    """Sessions go on across crawls with what they had open at the cut (search_path, temporary
+    tables, a transaction not yet ended), and line numbers go on where they stopped, so a log
+    read as it grows gives what one read of the whole log gives."""
     whole = (LOGS / "postgres" / log).read_bytes()
-    cut = whole.index(b"\n", len(whole) // 2) + 1  # mid-transaction of the nightly ELT, as it happens
-    growing = tmp_path / "live" / log
+    growing = tmp_path / "live" / Path(log).name
     growing.parent.mkdir()
-    growing.write_bytes(whole[:cut])
+    growing.write_bytes(whole[:cut(whole)])
     store = open_store(f"sqlite:///{tmp_path / 'two.db'}")
     spec = [SourceSpec(path=str(growing), namespace=PG_NAMESPACE)]
     first = crawl(spec, store, stale_after=None)
@@ -74,6 +90,54 @@ def test_a_log_crawled_in_two_parts_gives_the_graph_of_one_crawl(log: str, tmp_p
     reference = open_store(f"sqlite:///{tmp_path / 'one.db'}")
     crawl(spec, reference, stale_after=None)
     assert first.records and second.records
+    assert dumps(export(store)) == dumps(export(reference))
+
+
+def test_what_a_session_had_open_when_a_crawl_ended_goes_on_in_the_next(tmp_path: Path) -> None:
+    """The analyst's session (workload.PG_SCRATCH) set its search_path and filled a temporary
+    table before the cut; its transaction, open at the cut, is rolled back after it."""
+    whole = (LOGS / "postgres" / "scratch" / "csvlog.csv").read_bytes()
+    growing = tmp_path / "csvlog.csv"
+    growing.write_bytes(whole[:_before_rollback(whole)])
+    store = open_store(f"sqlite:///{tmp_path / 'lineage.db'}")
+    spec = [SourceSpec(path=str(growing), namespace=PG_NAMESPACE)]
+    crawl(spec, store, stale_after=None)
+    (cursor,) = store.cursors().values()
+    carried = json.loads(cursor.state)
+    (session,) = carried["sessions"].values()
+    assert session["defaults"] == {"schema": "reporting"} and len(session["temporary"]) == 1
+    (pending,) = carried["reader"]["transactions"].values()
+    assert [statement["sql"].split()[0] for statement in pending] == ["INSERT", "DELETE"]
+    assert not [n for n in store.nodes("job") if n.props.get("statement_kind") == "DELETE"], "not yet written"
+    growing.write_bytes(whole)
+    second = crawl(spec, store, stale_after=None)
+    assert second.statements_rolled_back == 2
+    assert feeds(store) == {("credit.ml.credit_scores", "credit.reporting.score_bands")}
+    (cursor,) = store.cursors().values()
+    assert cursor.state == "{}", "the session ended (disconnection): nothing left to carry"
+
+
+def test_a_postgres_crawl_killed_midway_and_rerun_gives_the_same_graph(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch's cursor carries what was open where it stopped, transactions included."""
+    spec = [SourceSpec(path=str(LOGS / "postgres" / "csvlog.csv"), namespace=PG_NAMESPACE)]
+    reference = open_store(f"sqlite:///{tmp_path / 'reference.db'}")
+    crawl(spec, reference, batch_size=7, stale_after=None)
+    real_write, calls = graph.write, {"n": 0}
+
+    def dying_write(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt("killed")
+        return real_write(*args, **kwargs)
+
+    store = open_store(f"sqlite:///{tmp_path / 'lineage.db'}")
+    monkeypatch.setattr(graph, "write", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        crawl(spec, store, batch_size=7, stale_after=None)
+    monkeypatch.setattr(graph, "write", real_write)
+    rerun = crawl(spec, store, batch_size=7, stale_after=None)
+    assert rerun.already_seen == 0, "resumed right after the last batch stored"
     assert dumps(export(store)) == dumps(export(reference))
 
 

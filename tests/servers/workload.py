@@ -517,6 +517,21 @@ POSTGRES_EXPECTED_LINEAGE: tuple[Expected, ...] = (
              temp=(PG_TEMP_BATCH,)),
 )
 POSTGRES_EXPECTED_FEEDS = expected_feeds(POSTGRES_EXPECTED_LINEAGE)
+PG_SCRATCH = """\
+-- An analyst's scratch session, for the test that crawls its log in two parts (cut before the
+-- ROLLBACK): the search_path and the temporary table it sets up before the cut are relied on
+-- after it, and the transaction open at the cut is rolled back after it.
+SET search_path TO reporting, public;
+CREATE TEMP TABLE low_scores AS
+SELECT customer_id, score FROM ml.credit_scores WHERE score < 0.2;
+BEGIN;
+INSERT INTO score_bands (band, customers)
+SELECT floor(score * 10)::int, count(*) FROM low_scores GROUP BY 1;
+DELETE FROM score_bands WHERE band IS NULL;
+ROLLBACK;
+INSERT INTO score_bands (band, customers)
+SELECT floor(score * 10)::int, count(*) FROM low_scores GROUP BY 1;
+"""
 
 # psql error lines each script must print: a wrong count means the workload itself is broken.
 _PG_EXPECTED_ERRORS = {"adhoc": 4}
@@ -544,6 +559,13 @@ def run_postgres_workload(server: PostgresServer, *, pause: float = 0.0) -> tupl
                                                 ("band-report-income", "features.customer_features",
                                                  "annual_income", "20000", "reporting.income_bands")])
     return POSTGRES_EXPECTED_LINEAGE
+
+
+def run_postgres_scratch(server: PostgresServer) -> None:
+    """The schema, then the analyst's scratch session (``PG_SCRATCH``) alone."""
+    _psql(server, PG_BOOTSTRAP, user="postgres", dbname="postgres", app="schema-setup")
+    _psql(server, _pg_migration(), user="etl_nightly", app="schema-migrate")
+    _psql(server, PG_SCRATCH, user="ana_risk", app="scratch")
 
 
 def _psql(server: PostgresServer, sql: str, *, user: str, app: str, dbname: str = PG_DB, errors: int = 0) -> None:
