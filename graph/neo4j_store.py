@@ -2,9 +2,10 @@
 
 Every node carries the label ``Node`` with a unique ``id`` (constraint created on open) and its
 kind as a property; relationships are typed by edge kind. Writes are batched ``UNWIND ... MERGE``
-in one managed transaction per batch (the driver retries transient errors). Every query is a
-constant string with parameters: relationship types come from the fixed list of edge kinds,
-never from data.
+in one managed transaction per batch (the driver retries transient errors); an edge with an end
+created by the same batch is written with ``CREATE``, between nodes found by element id. Every
+query is a constant string with parameters: relationship types come from the fixed list of edge
+kinds, never from data.
 """
 
 from __future__ import annotations
@@ -39,54 +40,74 @@ SCHEMA = (
 )
 
 _SPAN = """
-    {v}.first_seen = CASE WHEN {v}.first_seen IS NULL OR (r.first_seen IS NOT NULL AND r.first_seen < {v}.first_seen)
-                          THEN r.first_seen ELSE {v}.first_seen END,
-    {v}.last_seen = CASE WHEN {v}.last_seen IS NULL OR (r.last_seen IS NOT NULL AND r.last_seen > {v}.last_seen)
-                         THEN r.last_seen ELSE {v}.last_seen END"""
+    {v}.first_seen = CASE WHEN {v}.first_seen IS NULL
+                               OR ({r}.first_seen IS NOT NULL AND {r}.first_seen < {v}.first_seen)
+                          THEN {r}.first_seen ELSE {v}.first_seen END,
+    {v}.last_seen = CASE WHEN {v}.last_seen IS NULL OR ({r}.last_seen IS NOT NULL AND {r}.last_seen > {v}.last_seen)
+                         THEN {r}.last_seen ELSE {v}.last_seen END"""
 
+# Returns each node's element id (for cheap seeks by the edge writes) and whether this
+# transaction created it: no other transaction can see such a node until commit, so an edge to it
+# cannot exist yet and is created without the existence check of MERGE.
 _NODES = """
 UNWIND $rows AS r
 MERGE (n:Node {id: r.id})
-ON CREATE SET n.kind = r.kind, n.name = r.name, n.namespace = r.namespace, n.search = r.search,
-              n.label = r.label, n.props = coalesce(r.props, '{}'), n.first_seen = r.first_seen,
-              n.last_seen = r.last_seen
-ON MATCH SET n.label = coalesce(r.label, n.label), n.props = coalesce(r.props, n.props), n.removed_at = null,
-""" + _SPAN.format(v="n")
+ON CREATE SET n += r.fields, n.created_by_batch = true
+ON MATCH SET n.label = coalesce(r.fields.label, n.label), n.props = coalesce(r.fields.props, n.props),
+    n.removed_at = null,
+""" + _SPAN.format(v="n", r="r.fields") + """
+WITH n, r, n.created_by_batch IS NOT NULL AS created
+REMOVE n.created_by_batch
+RETURN collect([r.id, elementId(n), created]) AS nodes
+"""
 
 _RUNS = """
 UNWIND $rows AS r
 MERGE (x:Node {id: r.id})
 ON CREATE SET x.kind = 'run', x.name = r.name, x.job = r.job, x.user = r.user, x.session_id = r.session_id,
               x.status = r.status, x.statement_kind = r.statement_kind, x.first_seen = r.started_at,
-              x.last_seen = r.started_at, x.props = '{}'
+              x.last_seen = r.started_at
 WITH x, r
 MATCH (j:Node {id: r.job})
 MERGE (x)-[o:OF]->(j)
-ON CREATE SET o.count = 1, o.confidence = 1.0, o.first_seen = r.started_at, o.last_seen = r.started_at,
-              o.props = '{}', o.evidence = []
+ON CREATE SET o.count = 1, o.confidence = 1.0, o.first_seen = r.started_at, o.last_seen = r.started_at
+RETURN collect([r.id, elementId(x)]) AS runs
 """
 
-# One query per edge kind: Cypher cannot take a relationship type as a parameter.
-_EDGE_TEMPLATE = """
+# One query per edge kind: Cypher cannot take a relationship type as a parameter. Empty props
+# and evidence are not stored (readers take a missing one as empty).
+_EDGE_MERGE = """
 UNWIND $rows AS r
 MATCH (a:Node {id: r.src})
 MATCH (b:Node {id: r.dst})
 MERGE (a)-[e:%s]->(b)
-ON CREATE SET e.count = r.count, e.confidence = r.confidence, e.evidence = r.evidence[0..$sample],
-              e.props = r.props, e.first_seen = r.first_seen, e.last_seen = r.last_seen
-ON MATCH SET e.count = e.count + r.count,
-    e.confidence = CASE WHEN r.confidence > e.confidence THEN r.confidence ELSE e.confidence END,
-    e.evidence = CASE WHEN size(e.evidence) < $sample THEN (e.evidence + r.evidence)[0..$sample] ELSE e.evidence END,
-    e.props = r.props, e.stale_since = null, e.removed_at = null,
-""" + _SPAN.format(v="e")
-_EDGE_UPSERTS = {kind: _EDGE_TEMPLATE % kind for kind in EDGE_KINDS}
+ON CREATE SET e += r.fields
+ON MATCH SET e.count = e.count + r.fields.count,
+    e.confidence = CASE WHEN r.fields.confidence > e.confidence THEN r.fields.confidence ELSE e.confidence END,
+    e.evidence = CASE WHEN r.fields.evidence IS NOT NULL AND size(coalesce(e.evidence, [])) < $sample
+                      THEN (coalesce(e.evidence, []) + r.fields.evidence)[0..$sample] ELSE e.evidence END,
+    e.props = coalesce(r.fields.props, e.props), e.stale_since = null, e.removed_at = null,
+""" + _SPAN.format(v="e", r="r.fields")
+# Between nodes found by element id (the node upsert returns them), and without MERGE's existence
+# check where an end was created by this batch.
+_EDGE_MERGE_SEEK = _EDGE_MERGE.replace("MATCH (a:Node {id: r.src})", "MATCH (a) WHERE elementId(a) = r.a").replace(
+    "MATCH (b:Node {id: r.dst})", "MATCH (b) WHERE elementId(b) = r.b")
+_EDGE_CREATE = """
+UNWIND $rows AS r
+MATCH (a) WHERE elementId(a) = r.a
+MATCH (b) WHERE elementId(b) = r.b
+CREATE (a)-[e:%s]->(b)
+SET e = r.fields
+"""
+_EDGE_WRITES = {(kind, how): template % kind for kind in EDGE_KINDS
+                for how, template in (("merge", _EDGE_MERGE), ("seek", _EDGE_MERGE_SEEK), ("create", _EDGE_CREATE))}
 
 _COUNTERS = """
 UNWIND $rows AS r
 MERGE (u:%s {id: r.id})
 ON CREATE SET u.count = 0, u.node = r.node, u.key = r.key, u.role = r.role
 SET u.count = u.count + r.count,
-""" + _SPAN.format(v="u")
+""" + _SPAN.format(v="u", r="r")
 _USAGE = _COUNTERS % "Usage"
 _MEMBERS = _COUNTERS % "Member"
 
@@ -141,20 +162,22 @@ class Neo4jStore:
             self._write(lambda tx: self._apply(tx, batch))
 
     def _apply(self, tx: neo4j.ManagedTransaction, batch: Batch) -> None:
-        tx.run(_NODES, rows=_node_rows(tx, batch))
-        tx.run(_RUNS, rows=[{"id": r.id, "name": r.id.removeprefix("run:"), "job": r.job, "user": r.user,
-                             "session_id": r.session_id, "status": r.status, "statement_kind": r.statement_kind,
-                             "started_at": r.started_at} for r in batch.runs.values()])
-        for kind, rows in _edge_rows(tx, batch).items():
-            tx.run(_EDGE_UPSERTS[kind], rows=rows, sample=EVIDENCE_SAMPLE)
-        tx.run(_USAGE, rows=[{"id": f"{u.node}|{u.key}|{u.role}", "node": u.node, "key": u.key, "role": u.role,
-                              "count": u.count, "first_seen": u.first_seen, "last_seen": u.last_seen}
-                             for u in batch.usage.values()])
-        tx.run("""UNWIND $rows AS r MERGE (c:Cursor {path: r.path}) SET c += r""",
-               rows=[dataclasses.asdict(c) for c in batch.cursors.values()])
-        tx.run(_MEMBERS, rows=[{"id": f"{m.node}|{m.key}", "node": m.node, "key": m.key, "role": "",
-                                "count": m.count, "first_seen": m.first_seen, "last_seen": m.last_seen}
-                               for m in batch.members.values()])
+        elements, created = _upsert_nodes(tx, batch)
+        elements.update(_upsert_runs(tx, batch))
+        for (kind, how), rows in _edge_rows(tx, batch, elements, created).items():
+            tx.run(_EDGE_WRITES[kind, how], rows=rows, sample=EVIDENCE_SAMPLE)
+        # Each statement is a round trip: none for what the batch does not have.
+        if batch.usage:
+            tx.run(_USAGE, rows=[{"id": f"{u.node}|{u.key}|{u.role}", "node": u.node, "key": u.key, "role": u.role,
+                                  "count": u.count, "first_seen": u.first_seen, "last_seen": u.last_seen}
+                                 for u in batch.usage.values()])
+        if batch.cursors:
+            tx.run("""UNWIND $rows AS r MERGE (c:Cursor {path: r.path}) SET c += r""",
+                   rows=[dataclasses.asdict(c) for c in batch.cursors.values()])
+        if batch.members:
+            tx.run(_MEMBERS, rows=[{"id": f"{m.node}|{m.key}", "node": m.node, "key": m.key, "role": "",
+                                    "count": m.count, "first_seen": m.first_seen, "last_seen": m.last_seen}
+                                   for m in batch.members.values()])
         if batch.nodes or batch.edges or batch.runs:
             _bump(tx)
 
@@ -317,24 +340,48 @@ class Neo4jStore:
         self._driver.close()
 
 
-def _node_rows(tx: neo4j.ManagedTransaction, batch: Batch) -> list[dict[str, Any]]:
-    """Rows for _NODES; properties are merged with what is stored only where the batch has any
-    (most nodes have none: their stored properties stay as they are)."""
+def _upsert_nodes(tx: neo4j.ManagedTransaction, batch: Batch) -> tuple[dict[str, str], set[str]]:
+    """Upsert the batch's nodes; their element ids, and the ids of those this transaction created.
+    Properties are merged with what is stored only where the batch has any (most nodes have none:
+    their stored properties stay as they are)."""
+    if not batch.nodes:
+        return {}, set()
     old = _props_of(tx, [n.id for n in batch.nodes.values() if n.props])
-    return [{"id": n.id, "kind": n.kind, "name": n.name, "namespace": n.namespace, "label": n.label,
-             "props": json.dumps(_merged(old.get(n.id), n.props), sort_keys=True) if n.props else None,
-             "search": f"{n.name} {n.label or ''}".lower(), "first_seen": n.first_seen, "last_seen": n.last_seen}
-            for n in batch.nodes.values()]
+    rows = [{"id": n.id, "fields": {
+        "kind": n.kind, "name": n.name, "namespace": n.namespace, "label": n.label,
+        "props": json.dumps(_merged(old.get(n.id), n.props), sort_keys=True) if n.props else None,
+        "search": f"{n.name} {n.label or ''}".lower(), "first_seen": n.first_seen, "last_seen": n.last_seen}}
+        for n in batch.nodes.values()]
+    record = tx.run(_NODES, rows=rows).single()
+    found = record["nodes"] if record else []
+    return {node: element for node, element, _ in found}, {node for node, _, new in found if new}
 
 
-def _edge_rows(tx: neo4j.ManagedTransaction, batch: Batch) -> dict[str, list[dict[str, Any]]]:
-    old = _edge_props_of(tx, [e for e in batch.edges.values() if e.props])
-    by_kind: dict[str, list[dict[str, Any]]] = {}
+def _upsert_runs(tx: neo4j.ManagedTransaction, batch: Batch) -> dict[str, str]:
+    if not batch.runs:
+        return {}
+    record = tx.run(_RUNS, rows=[{
+        "id": r.id, "name": r.id.removeprefix("run:"), "job": r.job, "user": r.user, "session_id": r.session_id,
+        "status": r.status, "statement_kind": r.statement_kind, "started_at": r.started_at}
+        for r in batch.runs.values()]).single()
+    return dict(record["runs"]) if record else {}
+
+
+def _edge_rows(tx: neo4j.ManagedTransaction, batch: Batch, elements: dict[str, str],
+               created: set[str]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Rows by edge kind and by how they are written: created outright when an end is new in this
+    transaction, else merged (between nodes found by element id when the batch upserted both)."""
+    old = _edge_props_of(tx, [e for e in batch.edges.values()
+                              if e.props and e.src not in created and e.dst not in created])
+    by_kind: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for e in batch.edges.values():
-        by_kind.setdefault(e.kind, []).append({
-            "src": e.src, "dst": e.dst, "count": e.count, "confidence": e.confidence, "first_seen": e.first_seen,
-            "last_seen": e.last_seen, "evidence": e.evidence,
-            "props": json.dumps(_merged(old.get((e.src, e.kind, e.dst)), e.props), sort_keys=True)})
+        a, b = elements.get(e.src), elements.get(e.dst)
+        how = "merge" if a is None or b is None else "create" if e.src in created or e.dst in created else "seek"
+        props = _merged(old.get((e.src, e.kind, e.dst)), e.props) if e.props else None
+        by_kind.setdefault((e.kind, how), []).append({"src": e.src, "dst": e.dst, "a": a, "b": b, "fields": {
+            "count": e.count, "confidence": e.confidence, "first_seen": e.first_seen, "last_seen": e.last_seen,
+            "evidence": e.evidence[:EVIDENCE_SAMPLE] or None,
+            "props": json.dumps(props, sort_keys=True) if props is not None else None}})
     return by_kind
 
 
@@ -350,6 +397,8 @@ def _set_edges(tx: neo4j.ManagedTransaction, edges: Sequence[EdgeKey], field: st
 
 
 def _props_of(tx: neo4j.ManagedTransaction, ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not ids:
+        return {}
     result = tx.run("MATCH (n:Node) WHERE n.id IN $ids RETURN n.id AS id, n.props AS props", ids=ids)
     return {r["id"]: json.loads(r["props"] or "{}") for r in result}
 
