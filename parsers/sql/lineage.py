@@ -110,6 +110,11 @@ _QUICK_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$.\"])\d+(?:\.\d+)?(?:[eE][+
 _QUICK_LIST = re.compile(r"\?(?:\s*,\s*\?)+")
 
 
+# Longer texts are keyed by their tokens only: regular expressions over a long query cost more
+# than they save, and long texts repeat less.
+QUICK_KEY_MAX = 2000
+
+
 def quick_key(sql: str) -> str | None:
     """A template key of a one-statement text without tokenizing it, or None when the text
     needs the tokenizer (several statements, dollar quoting, backslash escapes, leading space).
@@ -119,7 +124,7 @@ def quick_key(sql: str) -> str | None:
     >>> quick_key("select 1; select 2") is None
     True
     """
-    if "$" in sql or "\\" in sql or sql[:1].isspace():  # leading space would shift offsets
+    if len(sql) > QUICK_KEY_MAX or "$" in sql or "\\" in sql or sql[:1].isspace():  # leading space: offsets
         return None
     text = _QUICK_LIST.sub("?", _QUICK_LITERAL.sub("?", sql))
     text = " ".join(text.split()).rstrip("; ")

@@ -73,6 +73,25 @@ _CLOSERS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
 def _chunks(tokens: list[Token]) -> list[list[Token]]:
     """Statements as token lists: split at semicolons, except inside the BEGIN ... END body of
     a routine (MySQL, T-SQL, PL/SQL style), whose own statements end in semicolons too."""
+    chunks: list[list[Token]] = []
+    start = 0
+    for index, token in enumerate(tokens):
+        if token.token_type is not TokenType.SEMICOLON:
+            continue
+        chunk = tokens[start:index]
+        if _in_routine(chunk[:_ROUTINE_WORDS]):  # its body has semicolons of its own
+            return chunks + _routine_chunks(tokens[start:])
+        if chunk:
+            chunks.append(chunk)
+        start = index + 1
+    rest = tokens[start:]
+    if rest and _in_routine(rest[:_ROUTINE_WORDS]):
+        return chunks + _routine_chunks(rest)
+    return chunks + [rest] if rest else chunks
+
+
+def _routine_chunks(tokens: list[Token]) -> list[list[Token]]:
+    """Chunks of a text that starts with a routine: semicolons count only outside its body."""
     chunks: list[list[Token]] = [[]]
     depth = 0
     routine = False
@@ -110,36 +129,35 @@ def _nesting(token: Token, following: Token | None) -> int:
 
 def _statement(sql: str, tokens: list[Token]) -> Statement:
     start, end = tokens[0].start, tokens[-1].end + 1
-    literals = [token for index, token in enumerate(tokens) if _is_literal(tokens, index)]
     first_word = tokens[0].text.lower()
+    fingerprint, literals = _fingerprint(tokens, keep_literals=first_word in _LITERALS_NAME_DATASETS)
     return Statement(
         text=sql[start:end],
         start=start,
         line=tokens[0].line,
         tokens=tuple(tokens),
-        fingerprint=_fingerprint(tokens, keep_literals=first_word in _LITERALS_NAME_DATASETS),
+        fingerprint=fingerprint,
         redacted=_redact(sql, start, end, literals),
         cacheable=first_word not in _LITERALS_NAME_DATASETS,
     )
 
 
-def _is_literal(tokens: list[Token], index: int) -> bool:
-    token = tokens[index]
-    if token.token_type not in LITERAL_TOKENS:
-        return False
-    # `$1` is a placeholder, not a literal: the number belongs to the parameter.
-    return not (index and tokens[index - 1].token_type == TokenType.PARAMETER)
-
-
-def _fingerprint(tokens: list[Token], *, keep_literals: bool) -> str:
+def _fingerprint(tokens: list[Token], *, keep_literals: bool) -> tuple[str, list[Token]]:
+    """The template's digest (literals as ``?``, unless they name datasets) and the literals,
+    which the stored text redacts either way. A number after ``$`` is a placeholder's (``$1``)."""
     words: list[str] = []
+    literals: list[Token] = []
     previous = None
     for token in tokens:
         kind = token.token_type
-        if kind in LITERAL_TOKENS and not keep_literals and previous is not TokenType.PARAMETER:
-            words.append("?")
-            _collapse_lists(words)
-        elif kind is TokenType.IDENTIFIER:
+        if kind in LITERAL_TOKENS and previous is not TokenType.PARAMETER:
+            literals.append(token)
+            if not keep_literals:
+                words.append("?")
+                _collapse_lists(words)
+                previous = kind
+                continue
+        if kind is TokenType.IDENTIFIER:
             words.append(f'"{token.text}"')
         else:
             word = token.text.lower()
@@ -147,7 +165,7 @@ def _fingerprint(tokens: list[Token], *, keep_literals: bool) -> str:
             if word == "?":  # a placeholder
                 _collapse_lists(words)
         previous = kind
-    return digest(" ".join(words))
+    return digest(" ".join(words)), literals
 
 
 def _collapse_lists(words: list[str]) -> None:

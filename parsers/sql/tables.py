@@ -53,7 +53,8 @@ def table_roles(statement: exp.Expr) -> TableRoles:
         target_ids.add(id(statement.this))  # named by alias: the aliased table is the target
     if isinstance(statement, exp.Create):
         target_ids |= {id(table) for table in _as_tables(statement.this)}  # ClickHouse's MV ... TO t
-    read = [table for table in _real_tables(statement) if id(table) not in target_ids]
+    every = tables_in(statement)
+    read = [table for table in _real_tables(statement, every) if id(table) not in target_ids]
     files_in = tuple(path for table in read if (path := file_read(table)) is not None)
     inputs = tuple(table for table in read if file_read(table) is None)
     if isinstance(statement, exp.Update):
@@ -61,7 +62,7 @@ def table_roles(statement: exp.Expr) -> TableRoles:
     directory = _directory(statement.this) or _function_path(statement.this) if isinstance(statement, exp.Insert) \
         else None
     files_out = (directory,) if directory else ()
-    files_in += tuple(_function_paths(statement))
+    files_in += tuple(_function_paths(every))
     return TableRoles(kind=kind, inputs=_unique(inputs), outputs=_unique(targets), output_kind=output_kind,
                       columns=_declared_columns(statement), files_in=tuple(dict.fromkeys(files_in)),
                       files_out=files_out)
@@ -94,10 +95,10 @@ def _function_path(node: exp.Expr | None) -> str | None:
     return None
 
 
-def _function_paths(statement: exp.Expr) -> list[str]:
+def _function_paths(tables: list[exp.Table]) -> list[str]:
     """Paths passed to file-reading table functions (``read_parquet('s3://...')``)."""
     paths = []
-    for table in statement.find_all(exp.Table):
+    for table in tables:
         function = table.this
         if isinstance(function, exp.Func):
             name = (function.name if isinstance(function, exp.Anonymous) else function.key).lower()
@@ -321,12 +322,30 @@ def is_named(table: exp.Table) -> bool:
     return isinstance(table.this, exp.Identifier)
 
 
-def _real_tables(statement: exp.Expr) -> list[exp.Table]:
-    return [
-        table
-        for table in statement.find_all(exp.Table)
-        if is_named(table) and not is_cte_reference(table)
-    ]
+def _real_tables(statement: exp.Expr, tables: list[exp.Table] | None = None) -> list[exp.Table]:
+    every = tables_in(statement) if tables is None else tables
+    return [table for table in every if is_named(table) and not is_cte_reference(table)]
+
+
+def tables_in(tree: exp.Expr) -> list[exp.Table]:
+    """The table expressions of a tree, breadth first (the order of ``find_all``), walked without
+    sqlglot's generic walk, which costs a fifth of a long query's parse; columns, names and
+    literals never hold a table, so they are not entered."""
+    found = []
+    queue = [tree]
+    for node in queue:  # the list grows as it is read: breadth first
+        if type(node) is exp.Table:
+            found.append(node)
+        for value in node.args.values():
+            if isinstance(value, list):
+                queue.extend(item for item in value if isinstance(item, exp.Expr) and type(item) not in _LEAVES)
+            elif isinstance(value, exp.Expr) and type(value) not in _LEAVES:
+                queue.append(value)
+    return found
+
+
+_LEAVES = frozenset({exp.Column, exp.Identifier, exp.Literal, exp.DataType, exp.Star, exp.Var, exp.Boolean, exp.Null,
+                     exp.Parameter, exp.Placeholder})
 
 
 def is_cte_reference(table: exp.Table) -> bool:
