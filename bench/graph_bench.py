@@ -28,12 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 import graph  # noqa: E402
 from graph.batch import Batch  # noqa: E402
-from graph.lineage import lineage  # noqa: E402
+from graph.lineage import impact, lineage  # noqa: E402
 
 LAYERS = 12
 HUBS = 40
 NAMESPACE = "postgres://bench:5432"
 WHEN = "2026-11-25T00:00:00.000Z"
+PAGE = 50
 
 
 def shape(target_edges: int, seed: int = 7) -> tuple[list[list[str]], list[tuple[str, list[str], str]]]:
@@ -92,19 +93,29 @@ def ingest(store: graph.Store, jobs: list[tuple[str, list[str], str]], edges_per
     return {"edges": total, "seconds": round(seconds, 2), "edges_per_s": round(total / seconds)}
 
 
-def latencies(store: graph.Store, roots: list[str], depth: int) -> dict[str, float]:
-    times, sizes = [], []
+def latencies(store: graph.Store, roots: list[str], depth: int, view: bool) -> dict[str, float]:
+    times, sizes, view_times = [], [], []
     for root in roots:
         start = time.perf_counter()
-        view = lineage(store, root, "downstream", depth)
+        impact(store, root, depth, limit=PAGE)
         times.append((time.perf_counter() - start) * 1000)
-        sizes.append(len(view.nodes))
-    times.sort()
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
-            "median_nodes": int(statistics.median(sizes))}
+        if view:
+            start = time.perf_counter()
+            sizes.append(len(lineage(store, root, "downstream", depth).nodes))
+            view_times.append((time.perf_counter() - start) * 1000)
+    result = _percentiles(times)
+    if view:
+        result.update({f"view_{k}": v for k, v in _percentiles(view_times).items()},
+                      median_nodes=int(statistics.median(sizes)))
+    return result
 
 
-def queries(store: graph.Store, layers: list[list[str]], count: int, seed: int = 11) -> dict[str, Any]:
+def _percentiles(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1)}
+
+
+def queries(store: graph.Store, layers: list[list[str]], count: int, view: bool, seed: int = 11) -> dict[str, Any]:
     rng = random.Random(seed)
     hubs = [f"dataset:{NAMESPACE}/{name}" for name in layers[0][:HUBS]]
     leaves = [f"dataset:{NAMESPACE}/{name}" for name in rng.sample(layers[LAYERS - 2], count)]
@@ -112,7 +123,7 @@ def queries(store: graph.Store, layers: list[list[str]], count: int, seed: int =
     results = {}
     for label, roots in (("hub", rng.sample(hubs, min(count, len(hubs)))), ("mid", mids), ("leaf", leaves)):
         for depth in (3, 10):
-            results[f"{label}_depth{depth}"] = latencies(store, roots, depth)
+            results[f"{label}_depth{depth}"] = latencies(store, roots, depth, view)
     return results
 
 
@@ -124,7 +135,7 @@ def run(backend: str, url: str, jobs: list[tuple[str, list[str], str]], layers: 
         wipe()
     result: dict[str, Any] = {"ingest": ingest(store, jobs, args.batch)}
     print(f"{backend}: ingest {result['ingest']}", file=sys.stderr, flush=True)
-    result["queries"] = queries(store, layers, args.queries)
+    result["queries"] = queries(store, layers, args.queries, not args.no_view)
     print(f"{backend}: queries done", file=sys.stderr, flush=True)
     result["counts"] = store.counts()
     store.close()
@@ -137,6 +148,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=20_000, help="edges per write transaction")
     parser.add_argument("--queries", type=int, default=30, help="roots per query class")
     parser.add_argument("--neo4j", default=os.environ.get("LINEAGE_BENCH_NEO4J"), help="neo4j:// store URL")
+    parser.add_argument("--no-view", action="store_true", help="time the impact pages only, not whole views")
     args = parser.parse_args()
     layers, jobs = shape(args.edges)
     results: dict[str, Any] = {"target_edges": args.edges, "jobs": len(jobs)}
@@ -159,10 +171,15 @@ def report(results: dict[str, Any]) -> str:
     lines.append(f"  {'':<22}" + "".join(f"{b:>18}" for b in backends))
     rates = "".join(f"{results[b]['ingest']['edges_per_s']:>18,}" for b in backends)
     lines.append(f"  {'ingest edges/s':<22}{rates}")
-    for key in results[backends[0]]["queries"]:
-        timings = [results[b]["queries"][key] for b in backends]
-        cells = "".join(f"{t['p50_ms']:>8} /{t['p95_ms']:>7}ms" for t in timings)
-        lines.append(f"  {key + ' p50/p95':<22}{cells}   ({timings[0]['median_nodes']} nodes)")
+    for what, prefix in ((f"impact, first {PAGE}", ""), ("whole view", "view_")):
+        if f"{prefix}p50_ms" not in results[backends[0]]["queries"]["hub_depth3"]:
+            continue
+        lines.append(f"  {what} p50/p95")
+        for key in results[backends[0]]["queries"]:
+            timings = [results[b]["queries"][key] for b in backends]
+            cells = "".join(f"{t[prefix + 'p50_ms']:>8} /{t[prefix + 'p95_ms']:>7}ms" for t in timings)
+            size = f"   ({timings[0]['median_nodes']} nodes)" if "median_nodes" in timings[0] else ""
+            lines.append(f"    {key:<20}{cells}{size}")
     if "neo4j" in results:
         ratio = results["sqlite"]["ingest"]["edges_per_s"] / results["neo4j"]["ingest"]["edges_per_s"]
         lines.append(f"  embedded ingest is {ratio:.1f}x Neo4j's")

@@ -1,9 +1,11 @@
 """Lineage questions, written once above the store interface.
 
-Traversal asks the store for one layer of neighbours at a time, so it works the same on SQLite
-and on Neo4j, and reads only the part of the graph it needs. Distances count jobs crossed: a
-dataset one job downstream is at distance 1 (reads and writes are half a step each; a model
-trained on a dataset, or a column derived from another, is one step).
+Distances count jobs crossed: a dataset one job downstream is at distance 1 (reads and writes
+are half a step each; a model trained on a dataset, or a column derived from another, is one
+step). A store answers the distances of the live graph in one go (``Store.reach``: an index in
+memory, or one Cypher query); the graph of the past (``as_of``) is walked here, one layer of
+neighbours at a time, the same on every store. Edges and node details are then read for the
+nodes reached, or for the first page of them only (:func:`impact` with a ``limit``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Literal
 import networkx as nx
 
 from graph.errors import AmbiguousNameError, NodeNotFoundError
-from graph.model import EDGE_KINDS, Edge, Node
+from graph.model import EDGE_KINDS, Edge, Node, Usage
 from graph.store import Store
 
 Direction = Literal["upstream", "downstream"]
@@ -77,12 +79,13 @@ def lineage(store: Store, root: str, direction: Direction, depth: int | None = N
     root_node = store.node(root)
     if root_node is None:
         raise NodeNotFoundError(root, [])
-    flow = COLUMN_FLOW if root_node.kind == "column" else DATASET_FLOW
-    half_steps, edges = _walk(store, root, flow, direction, None if depth is None else 2 * depth, as_of)
+    walk = _Walk.of(root_node, direction, depth)
+    half_steps = walk.distances(store, as_of)
     found = {node.id: node for node in store.nodes(ids=list(half_steps), include_removed=as_of is not None)
              if node.removed_at is None or (as_of is not None and node.removed_at > as_of)}
     found[root] = root_node
     keep = {n for n, node in found.items() if kinds is None or node.kind in kinds or n == root}
+    edges = walk.edges(store, half_steps, list(half_steps), as_of)
     # Nearest first; callers that need another order sort (the view can be large: no sorting here).
     return LineageView(
         root=root, direction=direction,
@@ -92,29 +95,64 @@ def lineage(store: Store, root: str, direction: Direction, depth: int | None = N
     )
 
 
-def _walk(store: Store, root: str, flow: dict[str, int], direction: Direction, cutoff: int | None,
-          as_of: str | None) -> tuple[dict[str, int], list[Edge]]:
-    """Shortest half-step distances from ``root`` (a bucketed Dijkstra: steps are 1 or 2)."""
-    sign = 1 if direction == "downstream" else -1
-    outgoing = frozenset(kind for kind, way in flow.items() if way == sign)
-    incoming = frozenset(kind for kind, way in flow.items() if way == -sign)
-    best = {root: 0}
-    buckets: dict[int, set[str]] = {0: {root}}
-    edges: dict[tuple[str, str, str], Edge] = {}
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Walk:
+    """Which edges a walk follows, each way, and how far."""
+
+    root: str
+    outgoing: tuple[str, ...]
+    incoming: tuple[str, ...]
+    cutoff: int | None  # in half steps
+
+    @classmethod
+    def of(cls, root: Node, direction: Direction, depth: int | None) -> _Walk:
+        flow = COLUMN_FLOW if root.kind == "column" else DATASET_FLOW
+        sign = 1 if direction == "downstream" else -1
+        return cls(root.id, tuple(kind for kind, way in flow.items() if way == sign),
+                   tuple(kind for kind, way in flow.items() if way == -sign), None if depth is None else 2 * depth)
+
+    def distances(self, store: Store, as_of: str | None) -> dict[str, int]:
+        """Shortest half-step distances from the root, the root first, nearest first."""
+        if as_of is not None:
+            return dict(sorted(_walk(store, self, as_of).items(), key=lambda item: item[1]))
+        steps = {kind: HALF_STEPS.get(kind, 2) for kind in (*self.outgoing, *self.incoming)}
+        best = store.reach(self.root, outgoing=self.outgoing, incoming=self.incoming, steps=steps,
+                           cutoff=self.cutoff)
+        return {self.root: 0, **best}
+
+    def edges(self, store: Store, best: dict[str, int], ends: list[str], as_of: str | None, *,
+              into: bool = False) -> list[Edge]:
+        """The edges the walk crossed from ``ends`` (or ``into`` them): those that leave a
+        reached node and arrive within the cutoff."""
+        # The two kinds of kinds are disjoint, so the store returns each edge once.
+        forward, cutoff, found = frozenset(self.outgoing), self.cutoff, []
+        outgoing, incoming = (self.incoming, self.outgoing) if into else (self.outgoing, self.incoming)
+        for edge in store.neighbors(ends, outgoing=outgoing, incoming=incoming, as_of=as_of):
+            level = best.get(edge.src if edge.kind in forward else edge.dst)
+            if level is not None and (cutoff is None or level + HALF_STEPS.get(edge.kind, 2) <= cutoff):
+                found.append(edge)
+        return found
+
+
+def _walk(store: Store, walk: _Walk, as_of: str | None) -> dict[str, int]:
+    """Shortest half-step distances from the root, one layer of neighbours per round trip (a
+    bucketed Dijkstra: steps are 1 or 2)."""
+    outgoing, incoming, cutoff = frozenset(walk.outgoing), frozenset(walk.incoming), walk.cutoff
+    best = {walk.root: 0}
+    buckets: dict[int, set[str]] = {0: {walk.root}}
     while buckets:
         level = min(buckets)
         frontier = {node for node in buckets.pop(level) if best[node] == level}
-        for edge in store.neighbors(frontier, outgoing=tuple(outgoing), incoming=tuple(incoming), as_of=as_of):
+        for edge in store.neighbors(frontier, outgoing=walk.outgoing, incoming=walk.incoming, as_of=as_of):
             forward = edge.src in frontier and edge.kind in outgoing
+            if not forward and not (edge.dst in frontier and edge.kind in incoming):
+                continue
             other = edge.dst if forward else edge.src
             reached = level + HALF_STEPS.get(edge.kind, 2)
-            if cutoff is not None and reached > cutoff:
-                continue
-            edges[(edge.src, edge.kind, edge.dst)] = edge
-            if reached < best.get(other, reached + 1):
+            if (cutoff is None or reached <= cutoff) and reached < best.get(other, reached + 1):
                 best[other] = reached
                 buckets.setdefault(reached, set()).add(other)
-    return best, list(edges.values())
+    return best
 
 
 def neighbourhood(store: Store, root: str, depth: int = 2, *, as_of: str | None = None) -> LineageView:
@@ -127,21 +165,52 @@ def neighbourhood(store: Store, root: str, depth: int = 2, *, as_of: str | None 
                        edges=tuple(edges[key] for key in sorted(edges)))
 
 
-def impact(store: Store, root: str) -> list[ImpactRow]:
-    """What changing ``root`` touches: every downstream dataset, job and model, nearest first,
-    with when it was last used and who owns it (its most frequent writers)."""
-    view = lineage(store, root, "downstream")
+def impact(store: Store, root: str, depth: int | None = None, *, limit: int | None = None) -> list[ImpactRow]:
+    """What changing ``root`` touches: every downstream dataset, job and model within ``depth``
+    jobs (all when None), nearest first, with when it was last used and who owns it (its most
+    frequent writers). With a ``limit``, the first ``limit`` rows only: details are read for
+    those alone (a hub's answer runs to tens of thousands of nodes)."""
+    root_node = store.node(root)
+    if root_node is None:
+        raise NodeNotFoundError(root, [])
+    walk = _Walk.of(root_node, "downstream", depth)
+    best = walk.distances(store, None)
+    page = _nearest_nodes(store, best, root, limit)
     last_use: dict[str, str] = {}
-    for edge in view.edges:
+    for edge in walk.edges(store, best, [node.id for node in page], None, into=True):
         target = edge.dst if _flow_of(edge.kind) > 0 else edge.src
         if edge.last_seen and edge.last_seen > last_use.get(target, ""):
             last_use[target] = edge.last_seen
-    rows = [
-        ImpactRow(node=node, distance=view.distance[node_id], last_seen=last_use.get(node_id, node.last_seen),
-                  owners=owners(store, node_id))
-        for node_id, node in view.nodes.items() if node_id != root
-    ]
-    return sorted(rows, key=lambda r: (r.distance, r.node.kind, r.node.name))
+    writers = _writers(store, [node.id for node in page])
+    return [ImpactRow(node=node, distance=(best[node.id] + 1) // 2, last_seen=last_use.get(node.id, node.last_seen),
+                      owners=writers.get(node.id, ())) for node in page]
+
+
+def _nearest_nodes(store: Store, best: dict[str, int], root: str, limit: int | None) -> list[Node]:
+    """The live nodes reached (``best`` is nearest first) by distance, kind and name; with a
+    ``limit``, details are read only for the distances the first ``limit`` fall in."""
+    page: list[Node] = []
+    ids = iter(best)
+    distance, bucket = 0, [next(ids)]  # the root
+    for node in (*ids, None):
+        at = None if node is None else (best[node] + 1) // 2
+        if at != distance:
+            found = [n for n in store.nodes(ids=bucket) if n.removed_at is None and n.id != root]
+            page += sorted(found, key=lambda n: (n.kind, n.name, n.id))
+            if limit is not None and len(page) >= limit:
+                return page[:limit]
+            distance, bucket = at, []
+        bucket.append(node)
+    return page
+
+
+def _writers(store: Store, node_ids: list[str], limit: int = 3) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[Usage]] = {}
+    for usage in store.usage(ids=node_ids):
+        if usage.role == "write":
+            found.setdefault(usage.node, []).append(usage)
+    return {node: tuple(u.user for u in sorted(rows, key=lambda u: (-u.count, u.user))[:limit])
+            for node, rows in found.items()}
 
 
 def owners(store: Store, node_id: str, limit: int = 3) -> tuple[str, ...]:

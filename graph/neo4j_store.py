@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -143,9 +143,15 @@ class Neo4jStore:
                 f"cannot reach Neo4j at {self.url}: is the server running? ({error})") from error
 
     def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
-        # An auto-commit query: one round trip, where a managed transaction takes three.
-        with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as session:
+        # An auto-commit query: one round trip, where a managed transaction takes three; and all
+        # records in one batch (the default pulls a thousand per round trip).
+        with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS,
+                                  fetch_size=-1) as session:
             return list(session.run(query, params))
+
+    def _read_one(self, query: str, **params: Any) -> neo4j.Record | None:
+        records = self._read(query, **params)
+        return records[0] if records else None
 
     def _write(self, work: Any) -> Any:
         with self._driver.session(database=self._database) as session:
@@ -284,6 +290,35 @@ class Neo4jStore:
         records = self._read(query, ids=ids, outgoing=list(outgoing), incoming=list(incoming), as_of=as_of)
         return [_edge(r) for r in records]
 
+    def reach(self, root: str, *, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
+              cutoff: int | None = None) -> dict[str, int]:
+        """One query, normally: a breadth-first expansion over the main kinds (those sharing a
+        direction and a step: reads and writes, or derivations), and from everything it reaches one
+        step over the other kinds (training). Nodes that step reaches are expanded in a next round
+        (a model version never is: it has no reads or writes)."""
+        query, main_step, others = _reach_query(outgoing, incoming, steps, cutoff)
+        if others and not self._has_edges(others):
+            query, main_step, _ = _reach_query(outgoing, incoming, steps, cutoff, main_only=True)
+        best: dict[str, int] = {}
+        starts = {root: 0}
+        while starts:
+            record = self._read_one(query(min(starts.values())), starts=[[node, at] for node, at in starts.items()],
+                                    step=main_step, cutoff=cutoff)
+            for node, at in record["reached"] if record else []:
+                if at < best.get(node, at + 1):
+                    best[node] = at
+            beyond = [(node, at) for pairs in (record["beyond"] if record else []) for node, at in pairs]
+            starts = {}
+            for node, at in beyond:
+                if (cutoff is None or at <= cutoff) and at < min(best.get(node, at + 1), starts.get(node, at + 1)):
+                    starts[node] = at
+        return dict(sorted(best.items(), key=lambda item: item[1]))
+
+    def _has_edges(self, kinds: Sequence[str]) -> bool:
+        """From the counts store: one lookup per kind, no scan."""
+        return any(record["some"] for kind in kinds if kind in EDGE_KINDS
+                   for record in self._read(f"MATCH ()-[t:{kind}]->() RETURN count(t) > 0 AS some"))
+
     def evidence(self, edge: EdgeKey) -> list[Evidence]:
         src, kind, dst = edge
         records = self._read("MATCH (a:Node {id: $src})-[e]->(b:Node {id: $dst}) WHERE type(e) = $kind "
@@ -292,9 +327,11 @@ class Neo4jStore:
             return []
         return [Evidence.from_dict(json.loads(item)) for item in records[0]["evidence"] or []]
 
-    def usage(self, node_id: str | None = None) -> list[Usage]:
-        where = "WHERE u.node = $node " if node_id is not None else ""
-        records = self._read(f"MATCH (u:Usage) {where}RETURN u ORDER BY u.node, u.role, u.key", node=node_id)
+    def usage(self, node_id: str | None = None, *, ids: Sequence[str] | None = None) -> list[Usage]:
+        match = ("UNWIND $ids AS id MATCH (u:Usage {node: id})" if ids is not None
+                 else "MATCH (u:Usage) WHERE u.node = $node" if node_id is not None else "MATCH (u:Usage)")
+        records = self._read(f"{match} RETURN u ORDER BY u.node, u.role, u.key", node=node_id,
+                             ids=list(ids) if ids is not None else None)
         return [Usage(node=u["node"], user=u["key"], role=u["role"], count=u["count"], first_seen=u.get("first_seen"),
                       last_seen=u.get("last_seen")) for u in (r["u"] for r in records)]
 
@@ -383,6 +420,41 @@ def _edge_rows(tx: neo4j.ManagedTransaction, batch: Batch, elements: dict[str, s
             "evidence": e.evidence[:EVIDENCE_SAMPLE] or None,
             "props": json.dumps(props, sort_keys=True) if props is not None else None}})
     return by_kind
+
+
+def _reach_query(outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
+                 cutoff: int | None, *, main_only: bool = False) -> tuple[Callable[[int], str], int, list[str]]:
+    """The Cypher of Neo4jStore.reach, by the lowest start distance of a round (the hop limit of
+    a variable-length pattern must be a literal); its main step; the other kinds. A step over
+    the other kinds from every node reached costs as much as the expansion: ``main_only`` leaves
+    it out (for a graph that has no edges of those kinds)."""
+    groups: dict[tuple[str, int], list[str]] = {}
+    for kinds, way in ((outgoing, "out"), (incoming, "in")):
+        for kind in kinds:
+            if kind not in EDGE_KINDS:
+                raise ValueError(f"unknown edge kind {kind!r}")
+            groups.setdefault((way, steps[kind]), []).append(kind)
+    (way, step), main = max(groups.items(), key=lambda group: len(group[1]))
+    others = [(key, kinds) for key, kinds in groups.items() if key != (way, step) and not main_only]
+    arrows = {"out": ("-", "->"), "in": ("<-", "-")}
+    left, right = arrows[way]
+    beyond = " + ".join(
+        f"[(n){arrows[w][0]}[t:{'|'.join(kinds)}]{arrows[w][1]}(m) WHERE {_alive('t')} | [m.id, d + {s}]]"
+        for (w, s), kinds in others) or "[]"
+    within = "" if cutoff is None else " WHERE d <= $cutoff"
+
+    def query(lowest: int) -> str:
+        hops = "" if cutoff is None else str(max(0, (cutoff - lowest) // step))
+        return (f"UNWIND $starts AS s MATCH (start:Node {{id: s[0]}}) "
+                f"MATCH (start){left}[rs:{'|'.join(main)}*0..{hops}]{right}(n) WHERE all(r IN rs WHERE {_alive('r')}) "
+                f"WITH s, n, min(size(rs)) AS hops WITH n, min(s[1] + hops * $step) AS d{within} "
+                f"RETURN collect([n.id, d]) AS reached, collect({beyond}) AS beyond")
+
+    return query, step, [kind for _, kinds in others for kind in kinds]
+
+
+def _alive(v: str) -> str:
+    return f"{v}.removed_at IS NULL"
 
 
 def _bump(tx: neo4j.ManagedTransaction) -> None:

@@ -8,10 +8,14 @@ import json
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import numpy as np
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import dijkstra
 
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
 from graph.errors import UnknownStoreError
@@ -112,6 +116,10 @@ class _TraversalIndex:
             self.incoming[edge.dst].append(edge)
         self.nodes = {node.id: node for kind in ("dataset", "job", "column", "model_version")
                       for node in store.nodes(kind)}
+        ends = {*self.outgoing, *self.incoming}
+        self.ids = np.array(sorted(ends), dtype=object)
+        self.position = {node: index for index, node in enumerate(self.ids.tolist())}
+        self.matrices: dict[tuple[Any, ...], csr_array] = {}
 
     def neighbors(self, ids: Iterable[str], outgoing: Sequence[str], incoming: Sequence[str]) -> list[Edge]:
         found: list[Edge] = []
@@ -122,6 +130,41 @@ class _TraversalIndex:
             if backward:
                 found += [e for e in self.incoming.get(node, ()) if e.kind in backward]
         return found
+
+    def reach(self, root: str, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
+              cutoff: int | None) -> dict[str, int]:
+        """Dijkstra in C over a sparse matrix of the walk's edges (built once per walk shape): a
+        hub's answer is hundreds of thousands of nodes, too many for a walk in Python."""
+        start = self.position.get(root)
+        if start is None:
+            return {root: 0}
+        matrix = self._matrix(tuple(outgoing), tuple(incoming), tuple(sorted(steps.items())))
+        distance = dijkstra(matrix, indices=start, limit=np.inf if cutoff is None else cutoff + 0.5)
+        reached = np.flatnonzero(np.isfinite(distance))
+        reached = reached[np.argsort(distance[reached], kind="stable")]  # nearest first
+        return dict(zip(self.ids[reached].tolist(), distance[reached].astype(np.int64).tolist(), strict=True))
+
+    def _matrix(self, outgoing: tuple[str, ...], incoming: tuple[str, ...],
+                steps: tuple[tuple[str, int], ...]) -> csr_array:
+        key = (outgoing, incoming, steps)
+        matrix = self.matrices.get(key)
+        if matrix is None:
+            cost = dict(steps)
+            weights: dict[tuple[int, int], int] = {}  # the cheapest edge between two nodes
+            for edges in self.outgoing.values():
+                for e in edges:
+                    if e.kind in outgoing:
+                        pair = (self.position[e.src], self.position[e.dst])
+                    elif e.kind in incoming:
+                        pair = (self.position[e.dst], self.position[e.src])
+                    else:
+                        continue
+                    weights[pair] = min(weights.get(pair, cost[e.kind]), cost[e.kind])
+            size = len(self.ids)
+            pairs = np.array(list(weights), dtype=np.int64).reshape(-1, 2)
+            matrix = self.matrices[key] = csr_array(
+                (np.array(list(weights.values()), dtype=np.float64), (pairs[:, 0], pairs[:, 1])), shape=(size, size))
+        return matrix
 
 
 class SqliteStore:
@@ -335,15 +378,26 @@ class SqliteStore:
                 found.extend(_edge(row) for row in self._db.execute(query, [*chunk, *kinds, *live_params]))
         return found
 
+    def reach(self, root: str, *, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
+              cutoff: int | None = None) -> dict[str, int]:
+        return self.traversal_index().reach(root, outgoing, incoming, steps, cutoff)
+
     def evidence(self, edge: EdgeKey) -> list[Evidence]:
         rows = self._db.execute(
             "SELECT data FROM evidence WHERE src = ? AND kind = ? AND dst = ? ORDER BY ordinal", edge)
         return [Evidence.from_dict(json.loads(data)) for (data,) in rows]
 
-    def usage(self, node_id: str | None = None) -> list[Usage]:
+    def usage(self, node_id: str | None = None, *, ids: Sequence[str] | None = None) -> list[Usage]:
         query = "SELECT node, user, role, count, first_seen, last_seen FROM usage"
-        rows = self._db.execute(query + " WHERE node = ? ORDER BY node, role, user", (node_id,)) if node_id \
-            else self._db.execute(query + " ORDER BY node, role, user")
+        if ids is not None:
+            rows: list[tuple[Any, ...]] = []
+            for chunk in _chunks(ids):
+                rows += self._db.execute(f"{query} WHERE node IN ({_marks(chunk)})", chunk)
+            rows.sort(key=lambda row: (row[0], row[2], row[1]))
+        elif node_id:
+            rows = list(self._db.execute(query + " WHERE node = ? ORDER BY node, role, user", (node_id,)))
+        else:
+            rows = list(self._db.execute(query + " ORDER BY node, role, user"))
         return [Usage(node=n, user=u, role=r, count=c, first_seen=f, last_seen=la) for n, u, r, c, f, la in rows]
 
     def members(self, node_id: str | None = None) -> list[Member]:

@@ -7,7 +7,7 @@ collection are written once above it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -55,9 +55,16 @@ class Store(Protocol):
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
                   as_of: str | None = None, include_removed: bool = False) -> list[Edge]: ...
 
+    def reach(self, root: str, *, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
+              cutoff: int | None = None) -> dict[str, int]:
+        """Shortest distances from ``root`` over live edges of the ``outgoing`` kinds (src to dst)
+        and the ``incoming`` ones (dst to src), an edge of kind k costing ``steps[k]``; only those
+        within ``cutoff`` (all when None); nearest first."""
+        ...
+
     def evidence(self, edge: EdgeKey) -> list[Evidence]: ...
 
-    def usage(self, node_id: str | None = None) -> list[Usage]: ...
+    def usage(self, node_id: str | None = None, *, ids: Sequence[str] | None = None) -> list[Usage]: ...
 
     def members(self, node_id: str | None = None) -> list[Member]: ...
 

@@ -200,6 +200,26 @@ def test_impact_lists_distance_last_use_and_owners(chain: Store) -> None:
     assert ("dataset", "other.b") not in by_name
 
 
+def test_impact_within_a_depth_and_its_first_page(chain: Store) -> None:
+    root = resolve(chain, "raw.a").id
+    every = impact(chain, root)
+    assert [r.distance for r in every] == [1, 1, 2, 2, 3, 3, 3]
+    assert [(r.node.kind, r.node.name) for r in every[:2]] == [("dataset", "stg.b"), ("job", "j1")]
+    assert impact(chain, root, 2) == every[:4]
+    assert impact(chain, root, limit=3) == every[:3]
+    assert impact(chain, root, 1, limit=10) == every[:2]
+
+
+@pytest.mark.parametrize("depth", [1, 2, None])
+def test_the_live_graph_and_the_graph_as_of_now_walk_alike(chain: Store, depth: int | None) -> None:
+    for name, direction in (("raw.a", "downstream"), ("mart.d", "upstream"), ("mart.c", "downstream")):
+        root = resolve(chain, name).id
+        now = lineage(chain, root, direction, depth)
+        walked = lineage(chain, root, direction, depth, as_of="2999-01-01T00:00:00.000Z")
+        assert now.distance == walked.distance
+        assert sorted(e.key for e in now.edges) == sorted(e.key for e in walked.edges)
+
+
 def test_path_between_two_nodes_either_way(chain: Store) -> None:
     a, d = resolve(chain, "raw.a").id, resolve(chain, "mart.d").id
     assert [n.name for n in graph.path(chain, a, d)] == ["raw.a", "j1", "stg.b", "j2", "mart.c", "j3", "mart.d"]
