@@ -107,22 +107,24 @@ def read_postgres_jsonlog(spec: SourceSpec, path: Path, start: Start) -> Iterato
     yield from _postgres_records(spec, path, start, postgres.read_jsonlog(path, start))
 
 
-def _mysql_records(spec: SourceSpec, path: Path, queries: Iterator[mysql.Query], source_type: str) -> Iterator[Read]:
+def _mysql_records(spec: SourceSpec, path: Path, start: Start, log: mysql.GeneralLog | mysql.SlowLog,
+                   source_type: str) -> Iterator[Read]:
     where = str(path)
-    for query in queries:
+    for query in log.read(path, start, final=settled(path)):
         yield Read(SourceRecord(
             source_type=source_type, text=query.sql,
             origin=Origin(path=where, line=query.line, byte_offset=query.offset),
             timestamp=query.timestamp, user=query.user, database=query.database or spec.database,
             session_id=f"thread:{query.thread}", dialect=spec.dialect or "mysql", namespace=spec.namespace,
-        ), query.end, query.end_line)
+        ), query.end, query.end_line, log.state)
+    yield Read(None, *log.stands, log.state)
 
 
 @reader("mysql_general", sniff=lambda sample: bool(_MYSQL_GENERAL.search(sample)) and b"# User@Host:" not in sample)
 def read_mysql_general(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
-    yield from _mysql_records(spec, path, mysql.read_general(path, start, final=settled(path)), "mysql_general")
+    yield from _mysql_records(spec, path, start, mysql.GeneralLog(start.state), "mysql_general")
 
 
 @reader("mysql_slow", sniff=lambda sample: b"# User@Host:" in sample or sample.startswith(b"# Time:"))
 def read_mysql_slow(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
-    yield from _mysql_records(spec, path, mysql.read_slow(path, start, final=settled(path)), "mysql_slow")
+    yield from _mysql_records(spec, path, start, mysql.SlowLog(start.state), "mysql_slow")

@@ -11,7 +11,8 @@ Slow log: entries of ``#`` header lines (``# Time:`` only when it changes, ``# U
 ``use db;`` lines appear only when the database differs from the file's previous entry, so the
 database is taken from ``Schema:`` where the server writes it.
 (https://dev.mysql.com/doc/refman/8.0/en/slow-query-log.html, https://mariadb.com/kb/en/slow-query-log-overview/)
-Neither log marks failed statements: every statement counts as completed.
+Neither log marks failed statements: every statement counts as completed. What both write only
+when it changes (a thread's database, the time) goes from one crawl to the next.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from crawler.cursors import Start
 from crawler.streams import lines_from
@@ -69,28 +71,44 @@ class _Thread:
     database: str | None = None
 
 
-def read_general(path: Path, start: Start, *, final: bool = True) -> Iterator[Query]:
-    """Queries of a general query log, each with its thread's user and database. Unless
-    ``final``, the last query is left for a later read: more of its lines may be coming."""
-    threads: dict[str, _Thread] = {}
-    clock: str | None = None
-    current: dict[str, object] | None = None
-    for raw, offset, number in lines_from(path, start):
-        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        match = _GENERAL.match(text)
-        if match is None:
-            if current is not None and not _HEADER.match(text):
-                current["sql"] = f"{current['sql']}\n{text}"
-                current["end"], current["end_line"] = offset + len(raw), number
-            continue
-        if current is not None:
+class GeneralLog:
+    """A general query log, read from where an earlier read stopped: each thread's user and
+    database, and the time, are written only when they change, so they go from one read to the
+    next (``state``); ``stands`` says where the next read starts."""
+
+    def __init__(self, state: Mapping[str, Any]) -> None:
+        self._threads = {thread: _Thread(**known) for thread, known in state.get("threads", {}).items()}
+        self._clock: str | None = state.get("clock")
+        self.stands = (0, 0)
+
+    def state(self) -> dict[str, Any]:
+        threads = {thread: dataclasses.asdict(known) for thread, known in self._threads.items()}
+        return {key: value for key, value in (("threads", threads), ("clock", self._clock)) if value}
+
+    def read(self, path: Path, start: Start, *, final: bool = True) -> Iterator[Query]:
+        """Queries, each with its thread's user and database. Unless ``final``, the last query is
+        left for a later read: more of its lines may be coming."""
+        self.stands = (start.offset, start.line)
+        current: dict[str, object] | None = None
+        for raw, offset, number in lines_from(path, start):
+            self.stands = (offset + len(raw), number)
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            match = _GENERAL.match(text)
+            if match is None:
+                if current is not None and not _HEADER.match(text):
+                    current["sql"] = f"{current['sql']}\n{text}"
+                    current["end"], current["end_line"] = offset + len(raw), number
+                continue
+            if current is not None:
+                yield Query(**current)  # type: ignore[arg-type]
+                current = None
+            if match["time"]:
+                self._clock = mysql_time(match["time"])
+            current = _command(self._threads, match, self._clock, offset, offset + len(raw), number)
+        if current is not None and final:
             yield Query(**current)  # type: ignore[arg-type]
-            current = None
-        if match["time"]:
-            clock = mysql_time(match["time"])
-        current = _command(threads, match, clock, offset, offset + len(raw), number)
-    if current is not None and final:
-        yield Query(**current)  # type: ignore[arg-type]
+        elif current is not None:
+            self.stands = (int(str(current["offset"])), int(str(current["line"])) - 1)
 
 
 def _command(threads: dict[str, _Thread], match: re.Match[str], clock: str | None, offset: int, end: int,
@@ -121,19 +139,43 @@ _SET_TIMESTAMP = re.compile(r"^SET timestamp=(?P<epoch>\d+);$")
 _USE = re.compile(r"^use `?(?P<database>[^`;]+)`?;$", re.IGNORECASE)
 
 
-def read_slow(path: Path, start: Start, *, final: bool = True) -> Iterator[Query]:
-    """Queries of a slow query log, each with its user, database and time. Unless ``final``,
-    the last query is left for a later read: more of its lines may be coming."""
-    entry: dict[str, object] = {}
-    lines: list[str] = []
-    database: str | None = None
-    for raw, offset, number in lines_from(path, start):
-        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if text.startswith("# User@Host:") or text.startswith("# Time:"):
-            if lines:
-                yield _slow_query(entry, lines, database)
+class SlowLog:
+    """A slow query log, read from where an earlier read stopped: the database of ``use db;`` and
+    the time of ``# Time:`` are written only when they change, so they go from one read to the
+    next (``state``); ``stands`` says where the next read starts."""
+
+    def __init__(self, state: Mapping[str, Any]) -> None:
+        self._database: str | None = state.get("database")
+        self._entry: dict[str, object] = {"timestamp": state["timestamp"]} if state.get("timestamp") else {}
+        self.stands = (0, 0)
+
+    def state(self) -> dict[str, Any]:
+        carried = (("database", self._database), ("timestamp", self._entry.get("timestamp")))
+        return {key: value for key, value in carried if value}
+
+    def read(self, path: Path, start: Start, *, final: bool = True) -> Iterator[Query]:
+        """Queries, each with its user, database and time. Unless ``final``, the last query is left
+        for a later read: more of its lines may be coming."""
+        self.stands = (start.offset, start.line)
+        lines: list[str] = []
+        for raw, offset, number in lines_from(path, start):
+            self.stands = (offset + len(raw), number)
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if (text.startswith("# User@Host:") or text.startswith("# Time:")) and lines:
+                yield _slow_query(self._entry, lines, self._database)
                 lines = []
-                entry = {k: v for k, v in entry.items() if k == "timestamp"}
+                self._entry = {k: v for k, v in self._entry.items() if k == "timestamp"}
+            if self._line(text, offset, raw, number):
+                lines.append(text)
+        if lines and final:
+            yield _slow_query(self._entry, lines, self._database)
+        elif "offset" in self._entry:  # an entry begun: read it again whole
+            self.stands = (int(str(self._entry["offset"])), int(str(self._entry["line"])) - 1)
+
+    def _line(self, text: str, offset: int, raw: bytes, number: int) -> bool:
+        """Take in a line; whether it is one of the statement's."""
+        entry = self._entry
+        if text.startswith("# User@Host:") or text.startswith("# Time:"):
             entry.setdefault("offset", offset)
             entry.setdefault("line", number)
         if (match := _SLOW_USER.match(text)) is not None:
@@ -145,16 +187,13 @@ def read_slow(path: Path, start: Start, *, final: bool = True) -> Iterator[Query
         elif (match := _SET_TIMESTAMP.match(text)) is not None:
             entry["timestamp"] = normalize(int(match["epoch"]))
         elif (match := _USE.match(text)) is not None:
-            database = match["database"]
-        elif text.startswith("#") or _HEADER.match(text) or not text.strip():
-            continue
-        else:
-            lines.append(text)
+            self._database = match["database"]
+        elif not (text.startswith("#") or _HEADER.match(text) or not text.strip()):
             entry["end"], entry["end_line"] = offset + len(raw), number
             entry.setdefault("offset", offset)
             entry.setdefault("line", number)
-    if lines and final:
-        yield _slow_query(entry, lines, database)
+            return True
+        return False
 
 
 def _slow_query(entry: dict[str, object], lines: list[str], database: str | None) -> Query:

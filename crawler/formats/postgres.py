@@ -189,6 +189,10 @@ _COMMIT = re.compile(r"^\s*(?:commit|end)\b(?!\s+prepared)", re.IGNORECASE)
 _ROLLBACK = re.compile(r"^\s*(?:rollback|abort)\b(?!\s+(?:to|prepared))", re.IGNORECASE)
 
 
+# Lines that add to the entry before them (stderr writes them as entries of their own).
+_NOTES = frozenset({"DETAIL", "HINT", "CONTEXT", "QUERY", "LOCATION"})
+
+
 def ends_session(entry: Entry) -> bool:
     """Whether the entry is a session's end (``log_disconnections``): what it left open is over."""
     return entry.severity == "LOG" and entry.message.startswith("disconnection:")
@@ -225,6 +229,8 @@ class Sessions:
             return []
         if entry.severity == "STATEMENT" and session in self._error:
             return self._fail(session, entry.message, self._error.pop(session))
+        if entry.severity in _NOTES:
+            return []  # about the entry before: an error's STATEMENT line may still follow
         released = self._fail(session, None, self._error.pop(session)) if session in self._error else []
         if ends_session(entry):
             return released + self._end(session)
@@ -306,11 +312,14 @@ class Sessions:
 
     def drain(self, *, final: bool) -> list[Statement]:
         """The end of what was read: a statement no error followed completed (pending its
-        transaction); an error still waiting for its statement failed the last one. Open
-        transactions wait for their end in the next read, unless this read is ``final``: then
-        their statements count as completed."""
-        released = [s for session in list(self._error) for s in self._fail(session, None, self._error.pop(session))]
-        released += [s for session in list(self._last) for s in self._settle(session)]
+        transaction). An error still waiting for its ``STATEMENT`` line (with the statement it
+        may be about) and open transactions wait for the next read, unless this read is
+        ``final``: then the error failed the last statement and open transactions count as done."""
+        released: list[Statement] = []
+        for session in list(self._error) if final else []:
+            released += self._fail(session, None, self._error.pop(session))
+        for session in [session for session in self._last if session not in self._error]:
+            released += self._settle(session)
         if final:
             released += [s for work in self._transaction.values() for s in work]
             self._transaction.clear()

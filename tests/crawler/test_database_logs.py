@@ -68,22 +68,26 @@ def _before_rollback(whole: bytes) -> int:
     return whole.rindex(b"\n", 0, whole.index(b"statement: ROLLBACK")) + 1
 
 
-TWO_PARTS = [(name, _middle) for name in ("stderr.log", "csvlog.csv", "jsonlog.json")]
-TWO_PARTS += [(f"scratch/{name}", _before_rollback) for name in ("stderr.log", "csvlog.csv", "jsonlog.json")]
+PG_FORMATS = ("stderr.log", "csvlog.csv", "jsonlog.json")
+TWO_PARTS = [(f"postgres/{name}", _middle) for name in PG_FORMATS]
+TWO_PARTS += [(f"postgres/scratch/{name}", _before_rollback) for name in PG_FORMATS]
+TWO_PARTS += [("mariadb/general.log", _middle), ("mariadb/slow.log", _middle)]
 
 
 @pytest.mark.parametrize(("log", "cut"), TWO_PARTS, ids=[f"{log}-{cut.__name__[1:]}" for log, cut in TWO_PARTS])
 def test_a_log_crawled_in_two_parts_gives_the_graph_of_one_crawl(log: str, cut: Callable[[bytes], int],
                                                                  tmp_path: Path) -> None:
     """Sessions go on across crawls with what they had open at the cut (search_path, temporary
-    tables, a transaction not yet ended), and line numbers go on where they stopped, so a log
-    read as it grows gives what one read of the whole log gives."""
-    whole = (LOGS / "postgres" / log).read_bytes()
+    tables, a transaction not yet ended, a MySQL thread's user and database, the time last
+    written), and line numbers go on where they stopped, so a log read as it grows gives what
+    one read of the whole log gives."""
+    whole = (LOGS / log).read_bytes()
     growing = tmp_path / "live" / Path(log).name
     growing.parent.mkdir()
     growing.write_bytes(whole[:cut(whole)])
     store = open_store(f"sqlite:///{tmp_path / 'two.db'}")
-    spec = [SourceSpec(path=str(growing), namespace=PG_NAMESPACE)]
+    spec = [SourceSpec(path=str(growing), namespace=PG_NAMESPACE if "postgres" in log else "mysql://localhost:3306",
+                       type=None if "postgres" in log else f"mysql_{Path(log).stem}")]
     first = crawl(spec, store, stale_after=None)
     growing.write_bytes(whole)
     second = crawl(spec, store, stale_after=None)
@@ -91,6 +95,16 @@ def test_a_log_crawled_in_two_parts_gives_the_graph_of_one_crawl(log: str, cut: 
     crawl(spec, reference, stale_after=None)
     assert first.records and second.records
     assert dumps(export(store)) == dumps(export(reference))
+
+
+def test_the_three_postgres_formats_agree_on_every_statement(tmp_path: Path) -> None:
+    """stderr writes an error's CONTEXT and STATEMENT as entries of their own: a bind error's
+    CONTEXT must not fail the statement before the error (its STATEMENT line names another)."""
+    runs = {}
+    for log in PG_FORMATS:
+        store, _ = crawl_log(LOGS / "postgres" / log, tmp_path / log, namespace=PG_NAMESPACE)
+        runs[log] = Counter((n.props.get("statement_kind"), n.props.get("status")) for n in store.nodes("run"))
+    assert runs["stderr.log"] == runs["csvlog.csv"] == runs["jsonlog.json"]
 
 
 def test_what_a_session_had_open_when_a_crawl_ended_goes_on_in_the_next(tmp_path: Path) -> None:
