@@ -27,7 +27,7 @@ from graph import Store
 from graph.batch import Cursor
 from graph.gc import DEFAULT_STALE_AFTER, collect
 from graph.ranking import update_ranks
-from parsers import LineageEvent, ParseIssue, SourceRecord
+from parsers import DatasetRef, LineageEvent, ParseIssue, SourceRecord, catalog
 from parsers.sessions import Session
 
 ISSUE_SAMPLE = 20
@@ -86,7 +86,8 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = 5000,
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     tally = _Tally()
     files = [(spec, path, source_type) for spec in specs for path, source_type in discover(spec)]
-    unjoined = _crawl_files(files, store, tally, batch_size)
+    with catalog.using(_known_columns(store)):
+        unjoined = _crawl_files(files, store, tally, batch_size)
     garbage, notes = _collect(store, stale_after, tally)
     if unjoined:
         notes = (f"{unjoined} queries of side exports (ACCESS_HISTORY, SYS_QUERY_TEXT) were in no history this "
@@ -187,6 +188,17 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
     tally.timings["read_parse"] += time.perf_counter() - clock
     if resumable is not None or issues:
         _flush(store, events, issues, _cursor(path, resumable, sessions) if resumable else None, tally)
+
+
+def _known_columns(store: Store) -> catalog.Catalog:
+    """The columns of the tables earlier crawls saw created, for ``SELECT *`` and bare columns;
+    this crawl's CREATE statements add to them as they are read."""
+    known = catalog.Catalog()
+    for node in store.nodes(kind="dataset"):
+        columns = node.props.get("schema")
+        if isinstance(columns, dict) and columns and node.namespace:
+            known.add(DatasetRef(namespace=node.namespace, name=node.name), list(columns))
+    return known
 
 
 def _take(spec: SourceSpec, item: SourceRecord | ParseIssue | None, sessions: dict[str, Session],

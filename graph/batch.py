@@ -156,19 +156,23 @@ def batch_of(events: Iterable[LineageEvent]) -> Batch:
 def _fold(batch: Batch, event: LineageEvent) -> None:
     when = event.evidence.timestamp
     evidence = event.evidence
+    for change in event.lifecycle:  # a dataset's life, kept on it: no edge, no job
+        other = {f"{change.event}_with": change.other.name} if change.other is not None else {}
+        _dataset(batch, change.dataset, when, {f"last_{change.event}": when or "", **other})
+    if not (event.inputs or event.outputs or event.column_edges or event.produced):
+        return
     job = job_id(event.job)
     batch.node(job, "job", event.job.name, when, namespace=event.job.namespace, label=event.job_title,
                props={"statement_kind": event.statement_kind})
     for ref in (*event.inputs, *event.outputs):
         _dataset(batch, ref, when, event.dataset_facets.get(ref.qualified))
-    for change in event.lifecycle:  # a dataset's life, kept on it: no edge
-        other = {f"{change.event}_with": change.other.name} if change.other is not None else {}
-        _dataset(batch, change.dataset, when, {f"last_{change.event}": when or "", **other})
     for ref in event.inputs:
         batch.edge(dataset_id(ref), "READS", job, when, confidence=event.confidence, evidence=evidence)
     for ref in event.outputs:
         batch.edge(job, "WRITES", dataset_id(ref), when, confidence=event.confidence, evidence=evidence)
         for source in event.inputs:
+            if source == ref:
+                continue  # UPDATE t SET x = x + 1 reads t, but t does not feed itself
             batch.edge(dataset_id(source), "FEEDS", dataset_id(ref), when, confidence=event.confidence,
                        evidence=evidence)
     _columns(batch, event, when, evidence)
@@ -194,8 +198,10 @@ def _columns(batch: Batch, event: LineageEvent, when: str | None, evidence: Evid
                        label=f"{column.dataset.name}.{column.column}")
             batch.edge(node, "IN", dataset_id(column.dataset), when, evidence=evidence)
             ends.append(node)
+        # A column may feed another both ways (its value, and a filter on it): flags, so that
+        # merging one kind into an edge never erases the other.
         batch.edge(ends[0], "DERIVES", ends[1], when, confidence=event.confidence, evidence=evidence,
-                   props={"kind": edge.kind})
+                   props={edge.kind: True})
 
 
 def _models(batch: Batch, event: LineageEvent, when: str | None, evidence: Evidence) -> None:

@@ -16,10 +16,12 @@ True
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from sqlglot import exp
@@ -92,6 +94,24 @@ class Catalog:
             return cls.from_mapping(mapping, context)
         rows = csv.DictReader(io.StringIO(text))
         return cls.from_mapping(_information_schema(rows, path, context), context)
+
+
+# The catalog of the crawl under way: what earlier statements created is known to later ones.
+_current: contextvars.ContextVar[Catalog | None] = contextvars.ContextVar("catalog", default=None)
+
+
+def current() -> Catalog | None:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def using(catalog: Catalog) -> Iterator[Catalog]:
+    """Make ``catalog`` the one SQL records are parsed with, for the block (a crawl)."""
+    token = _current.set(catalog)
+    try:
+        yield catalog
+    finally:
+        _current.reset(token)
 
 
 def _key(ref: DatasetRef) -> tuple[str, str]:

@@ -30,7 +30,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from parsers.model import DatasetRef, LineageEvent, ParseResult, SourceRecord
+from parsers.model import ColumnEdge, ColumnRef, DatasetRef, LineageEvent, ParseResult, SourceRecord
 
 
 class Session:
@@ -39,13 +39,19 @@ class Session:
     def __init__(self) -> None:
         self.defaults: dict[str, str] = {}
         self._temporary: dict[DatasetRef, set[DatasetRef]] = {}
+        # What each column of a temporary table was computed from: {(table, column): {edge kind: sources}}.
+        self._columns: dict[tuple[DatasetRef, str], dict[str, set[ColumnRef]]] = {}
 
     def to_state(self) -> dict[str, Any]:
         """The defaults and temporary tables (each with what was written into it) as JSON; empty
         for a session that set nothing."""
         temporary = [[ref.to_dict(), [real.to_dict() for real in sorted(behind, key=_order)]]
                      for ref, behind in sorted(self._temporary.items(), key=lambda item: _order(item[0]))]
-        state: dict[str, Any] = {"defaults": dict(sorted(self.defaults.items())), "temporary": temporary}
+        columns = [[ref.to_dict(), column, kind, [source.to_dict() for source in sorted(sources, key=_column_order)]]
+                   for (ref, column), kinds in sorted(self._columns.items(), key=lambda i: (_order(i[0][0]), i[0][1]))
+                   for kind, sources in sorted(kinds.items())]
+        state: dict[str, Any] = {"defaults": dict(sorted(self.defaults.items())), "temporary": temporary,
+                                 "columns": columns}
         return {key: value for key, value in state.items() if value}
 
     @classmethod
@@ -54,6 +60,9 @@ class Session:
         session.defaults.update(state.get("defaults", {}))
         for ref, behind in state.get("temporary", []):
             session._temporary[DatasetRef.from_dict(ref)] = {DatasetRef.from_dict(real) for real in behind}
+        for ref, column, kind, sources in state.get("columns", []):
+            found = session._columns.setdefault((DatasetRef.from_dict(ref), column), {}).setdefault(kind, set())
+            found.update(ColumnRef.from_dict(source) for source in sources)
         return session
 
     def prepare(self, record: SourceRecord) -> SourceRecord:
@@ -79,12 +88,35 @@ class Session:
             for ref in temporary:
                 self._temporary[ref].update(inputs)
             outputs = tuple(ref for ref in event.outputs if ref not in self._temporary)
+            edges = self._column_edges(event.column_edges)
             if not outputs and temporary:
                 continue  # it only filled a temporary table: its data flows on through later reads
-            if inputs != event.inputs or outputs != event.outputs:
-                event = dataclasses.replace(event, inputs=inputs, outputs=outputs)
+            if inputs != event.inputs or outputs != event.outputs or edges != event.column_edges:
+                event = dataclasses.replace(event, inputs=inputs, outputs=outputs, column_edges=edges)
             resolved.append(event)
         return resolved
+
+    def _column_edges(self, edges: tuple[ColumnEdge, ...]) -> tuple[ColumnEdge, ...]:
+        """Column edges seen through temporary tables: ``b.x <- tmp.x <- a.x`` is ``b.x <- a.x``;
+        edges into a temporary table are remembered, not kept."""
+        if not self._temporary:
+            return edges
+        kept: dict[ColumnEdge, None] = {}
+        for edge in edges:
+            for kind, source in self._sources_behind(edge):
+                if edge.target.dataset in self._temporary:
+                    self._columns.setdefault((edge.target.dataset, edge.target.column), {}).setdefault(
+                        kind, set()).add(source)
+                else:
+                    kept[ColumnEdge(source=source, target=edge.target, kind=kind)] = None  # type: ignore[arg-type]
+        return tuple(kept)
+
+    def _sources_behind(self, edge: ColumnEdge) -> list[tuple[str, ColumnRef]]:
+        if edge.source.dataset not in self._temporary:
+            return [(edge.kind, edge.source)]
+        behind = self._columns.get((edge.source.dataset, edge.source.column), {})
+        return [("indirect" if edge.kind == "indirect" else kind, source)
+                for kind, sources in sorted(behind.items()) for source in sorted(sources, key=_column_order)]
 
     def _behind(self, refs: tuple[DatasetRef, ...]) -> tuple[DatasetRef, ...]:
         found: dict[DatasetRef, None] = {}
@@ -96,3 +128,7 @@ class Session:
 
 def _order(ref: DatasetRef) -> tuple[str, str]:
     return ref.namespace, ref.name
+
+
+def _column_order(ref: ColumnRef) -> tuple[str, str, str]:
+    return ref.dataset.namespace, ref.dataset.name, ref.column

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from parsers import catalog
 from parsers.fingerprint import digest
 from parsers.model import (
     ColumnEdge,
@@ -41,7 +42,8 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
             code="statement_too_large", origin=record.origin, snippet=record.text[:80].split("'")[0],
             message=f"{len(record.text):,} characters of SQL, over the {MAX_SQL_CHARS:,} parsed: skipped"),))
     context = NameContext.of(
-        record.dialect, namespace=record.namespace, database=record.database, schema=record.schema
+        record.dialect, namespace=record.namespace, database=record.database, schema=record.schema,
+        catalog=catalog.current(),
     )
     events = []
     issues: list[ParseIssue] = []
@@ -77,6 +79,9 @@ def _event(
     facets: dict[str, dict[str, Any]] = {ref.qualified: {"kind": lineage.output_kind} for ref in lineage.outputs}
     if lineage.columns and lineage.outputs:
         facets[lineage.outputs[0].qualified]["schema"] = dict(lineage.columns)
+    elif lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns \
+            and "*" not in lineage.output_columns:  # CREATE TABLE AS, CREATE VIEW: names, types unknown
+        facets[lineage.outputs[0].qualified]["schema"] = dict.fromkeys(lineage.output_columns, "")
     # A statement in a procedure's body is the procedure's work: the procedure is the job.
     job = f"routine:{lineage.routine}" if lineage.routine else f"sql:{fingerprint}"
     return LineageEvent(

@@ -260,7 +260,8 @@ def _context_key(context: NameContext, columns: bool) -> tuple[str, ...]:
 def _learn(context: NameContext, lineage: StatementLineage) -> None:
     """Later statements see the columns of the tables and views this one created."""
     assert context.catalog is not None
-    if lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns:
+    if lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns \
+            and "*" not in lineage.output_columns:
         context.catalog.add(lineage.outputs[0], lineage.output_columns)
     for change in lineage.lifecycle:
         if change.event == "drop":

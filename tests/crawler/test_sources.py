@@ -149,3 +149,21 @@ def test_procedures_are_jobs_and_drops_are_kept_on_the_dataset(tmp_path: Path) -
     (dropped,) = [node for node in store.nodes(kind="dataset") if node.name == "mart.totals_old"]
     assert "last_drop" in dropped.props
     assert not [edge for edge in store.edges() if dropped.id in (edge.src, edge.dst)], "a drop is no edge"
+
+
+def test_a_crawl_expands_stars_from_tables_created_earlier_in_it_or_before(tmp_path: Path) -> None:
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    first = tmp_path / "ddl.sql"
+    first.write_text("CREATE TABLE raw.orders (id int, amount numeric);\n", encoding="utf-8")
+    crawl([SourceSpec(path=str(first), dialect="postgres")], store)
+    second = tmp_path / "load.sql"
+    second.write_text("CREATE TABLE mart.big AS SELECT * FROM raw.orders WHERE amount > 100;\n"
+                      "INSERT INTO mart.copy SELECT * FROM mart.big;\n", encoding="utf-8")
+    crawl([SourceSpec(path=str(second), dialect="postgres")], store)
+    names = {node.id: node.label or node.name for node in store.nodes(kind="column")}
+    derives = {(names[e.src], names[e.dst]) for e in store.edges(["DERIVES"]) if e.props.get("direct")}
+    assert ("raw.orders.amount", "mart.big.amount") in derives  # raw.orders was created by the first crawl
+    assert ("mart.big.id", "mart.copy.id") in derives  # mart.big was learned from this crawl's CREATE

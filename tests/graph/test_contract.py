@@ -156,7 +156,7 @@ def test_columns_and_model_provenance(store: Store) -> None:
     col = "column:postgres://warehouse:5432/stg.b#income_band"
     assert set(lineage(store, col, "upstream").nodes) == {col, "column:postgres://warehouse:5432/raw.a#income"}
     (derives,) = store.edges(["DERIVES"])
-    assert derives.props == {"kind": "direct"}
+    assert derives.props == {"direct": True}
 
 
 # -- queries -----------------------------------------------------------------------------------
