@@ -58,11 +58,14 @@ lint: venv
 	$(BIN)/ruff check parsers crawler graph dashboard tests bench
 	$(BIN)/mypy
 
-# About 15 minutes: table-level SQL lineage vs sqlglot and the peers, the 1M-edge graph on both
-# stores (Neo4j started here), and a 1M-statement PostgreSQL log crawled end to end.
+# About 25 minutes: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
+# (tests/corpus, ~1 min), TPC-H/TPC-DS throughput (~8 min), the 1M-edge graph on both stores
+# (Neo4j started here), and a 1M-statement PostgreSQL log crawled end to end.
 bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/accuracy.py
+	$(BIN)/python bench/throughput.py
 	@url=$$(bash graph/neo4j_server/neo4j.sh start) || exit 1; \
 	status=0; $(BIN)/python bench/graph_bench.py --neo4j "$$url" || status=$$?; \
 	bash graph/neo4j_server/neo4j.sh stop; exit $$status

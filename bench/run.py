@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import peers
 import sqlglot
 
 from parsers import NameContext
@@ -74,14 +75,10 @@ def sqllineage_tables(statements: Sequence[tuple[str, str]]) -> None:
 
     for dialect, sql in statements:
         try:
-            runner = LineageRunner(sql, dialect=_sqllineage_dialect(dialect), silent_mode=True)
+            runner = LineageRunner(sql, dialect=peers.sqllineage_dialect(dialect), silent_mode=True)
             runner.source_tables, runner.target_tables  # noqa: B018  (the properties do the work)
         except Exception:  # noqa: BLE001  (a peer failing on a statement is part of its score)
             pass
-
-
-def _sqllineage_dialect(dialect: str) -> str:
-    return {"": "ansi", "spark": "sparksql", "postgres": "postgres", "tsql": "tsql"}.get(dialect, dialect or "ansi")
 
 
 def openlineage_tables(statements: Sequence[tuple[str, str]]) -> None:
@@ -89,7 +86,7 @@ def openlineage_tables(statements: Sequence[tuple[str, str]]) -> None:
 
     for dialect, sql in statements:
         try:
-            openlineage_sql.parse([sql], dialect=dialect or "generic")
+            openlineage_sql.parse([sql], dialect=peers.openlineage_dialect(dialect))
         except Exception:  # noqa: BLE001
             pass
 

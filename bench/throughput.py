@@ -1,0 +1,433 @@
+"""Throughput of SQL lineage on the TPC-H (22) and TPC-DS (99) queries, as DuckDB's tpch and
+tpcds extensions ship them (the PyPI packages duckdb-extension-tpch/-tpcds, offline), and on a
+synthetic query log made of them: us against bare ``sqlglot.parse``, sqlglot's own column lineage
+and the peer tools, on the same statements in one run. Prints the ratios the project aims at and
+writes bench/results/throughput.json.
+
+    python bench/throughput.py [--repeat N] [--dialect D ...] [--log-copies K] [--sqllineage-sample N]
+
+Every time is the median of its runs. The tools run in rounds, each once a round, and a ratio is
+the median over rounds of the two tools' ratio in the same round: on a shared machine, a busy
+neighbour then slows both sides of a ratio alike.
+Column lineage, ours and sqlglot's, is given the suite's table schema (from DuckDB's own
+``dbgen``/``dsdgen`` at scale 0): without one, unqualified columns over joins cannot be placed.
+sqllineage is timed on an even sample of the statements and extrapolated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import importlib
+import importlib.metadata
+import json
+import logging
+import math
+import platform
+import random
+import re
+import signal
+import statistics
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import peers
+import sqlglot
+from rich.console import Console
+from rich.table import Table
+from sqlglot.lineage import lineage
+
+from parsers import NameContext
+from parsers.catalog import Catalog
+from parsers.sql import TemplateCache, analyze
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SUITES = (("tpch", "duckdb_extension_tpch", "dbgen"), ("tpcds", "duckdb_extension_tpcds", "dsdgen"))
+SQLLINEAGE_TIME_LIMIT = 60.0  # seconds for one statement; it has hung on some SQL
+
+Schema = dict[str, dict[str, str]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Query:
+    suite: str
+    number: int
+    sql: str
+    schema: Schema  # the suite's tables: {table: {column: type}}
+
+
+# -- The statements ---------------------------------------------------------------------------
+
+def tpc_queries() -> list[Query]:
+    """TPC-H and TPC-DS query texts and table schemas from DuckDB's extensions."""
+    import duckdb
+
+    queries = []
+    for suite, package, generator in SUITES:
+        connection = duckdb.connect()  # one each: both suites have a `customer` table
+        connection.execute(f"LOAD '{_extension_file(package)}'")
+        connection.execute(f"CALL {generator}(sf=0)")  # the empty tables, for their schema
+        schema: Schema = {}
+        for table, column, kind in connection.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "ORDER BY table_name, ordinal_position").fetchall():
+            schema.setdefault(table, {})[column] = kind
+        rows = connection.execute(f"SELECT query_nr, query FROM {suite}_queries() ORDER BY query_nr").fetchall()
+        queries += [Query(suite=suite, number=number, sql=sql, schema=schema) for number, sql in rows]
+        connection.close()
+    return queries
+
+
+def _extension_file(package: str) -> Path:
+    """The packages ship the extension binary as package data: extensions/v<version>/<name>.duckdb_extension."""
+    module = importlib.import_module(package)
+    found = sorted(Path(next(iter(module.__path__))).glob("extensions/*/*.duckdb_extension"))
+    if not found:
+        raise FileNotFoundError(f"no DuckDB extension file in the {package} package")
+    return found[-1]
+
+
+# A number standing alone; quoted text (strings, quoted names like "30 days") is matched first and kept.
+_NUMBER = re.compile(r"""'(?:[^']|'')*'|"[^"]*"|(?<![\w.])(\d+)(?![\w.])""")
+
+
+def query_log(queries: Sequence[Query], copies: int) -> list[tuple[Query, str]]:
+    """A query log: every template ``copies`` times with other numbers in it, shuffled."""
+    log = [(query, _NUMBER.sub(lambda m, c=copy: str(int(m[1]) + c) if m[1] else m[0], query.sql))
+           for query in queries for copy in range(copies)]
+    random.Random(0).shuffle(log)
+    return log
+
+
+def sqlglot_build() -> str:
+    """sqlglotc overlays compiled modules onto sqlglot's own: a compiled parser means it is in."""
+    compiled = not str(getattr(importlib.import_module("sqlglot.parser"), "__file__", ".py")).endswith(".py")
+    if not compiled:
+        return "pure Python"
+    try:
+        return f"compiled (sqlglotc {importlib.metadata.version('sqlglotc')})"
+    except importlib.metadata.PackageNotFoundError:
+        return "compiled"
+
+
+# -- What is timed ----------------------------------------------------------------------------
+# Each returns how many statements failed: a failure costs time too, and is reported.
+
+def bare_parse(statements: Sequence[tuple[Query, str]], dialect: str) -> int:
+    failed = 0
+    for _, sql in statements:
+        try:
+            sqlglot.parse(sql, read=dialect)
+        except sqlglot.errors.SqlglotError:
+            failed += 1
+    return failed
+
+
+def ours(statements: Sequence[tuple[Query, str]], contexts: dict[str, NameContext], *, columns: bool,
+         cache: TemplateCache | None = None) -> int:
+    """Our analysis; without ``cache``, each statement gets a fresh one (no template is known)."""
+    failed = 0
+    for query, sql in statements:
+        try:
+            results = analyze(sql, contexts[query.suite], cache if cache is not None else TemplateCache(),
+                              columns=columns)
+        except Exception:  # noqa: BLE001  (counted: analyze should report bad input, never raise)
+            failed += 1
+            continue
+        failed += any(result.issues for result in results)
+    return failed
+
+
+def lineage_loop(statements: Sequence[tuple[Query, str]], dialect: str, outputs: dict[str, list[str]]) -> int:
+    """The baseline the issue names: ``sqlglot.lineage.lineage`` once per output column."""
+    failed = 0
+    for query, sql in statements:
+        for column in outputs[sql]:
+            try:
+                lineage(column, sql, query.schema, dialect=dialect)
+            except (sqlglot.errors.SqlglotError, KeyError, ValueError):
+                failed += 1
+    return failed
+
+
+def lineage_all(statements: Sequence[tuple[Query, str]], dialect: str) -> int:
+    """sqlglot's own every-column lineage in one call (``column=None``)."""
+    failed = 0
+    for query, sql in statements:
+        try:
+            lineage(None, sql, query.schema, dialect=dialect)
+        except (sqlglot.errors.SqlglotError, KeyError, ValueError):
+            failed += 1
+    return failed
+
+
+def output_columns(statements: Sequence[tuple[Query, str]], dialect: str) -> dict[str, list[str]]:
+    """Each statement's output column names as sqlglot's lineage knows them (unaliased
+    expressions get generated names), found once, outside the timings."""
+    outputs = {}
+    for query, sql in statements:
+        try:
+            outputs[sql] = list(lineage(None, sql, query.schema, dialect=dialect))
+        except (sqlglot.errors.SqlglotError, KeyError, ValueError):
+            outputs[sql] = []
+    return outputs
+
+
+def sqllineage_tables(statements: Sequence[tuple[Query, str]], dialect: str) -> int:
+    from sqllineage.runner import LineageRunner
+
+    failed = 0
+    name = peers.sqllineage_dialect(dialect)
+    for _, sql in statements:
+        try:
+            with _time_limit(SQLLINEAGE_TIME_LIMIT):
+                runner = LineageRunner(sql, dialect=name, silent_mode=True)
+                runner.source_tables, runner.target_tables  # noqa: B018  (the properties do the work)
+        except Exception:  # noqa: BLE001  (a peer failing on a statement is part of its score)
+            failed += 1
+    return failed
+
+
+def openlineage_tables(statements: Sequence[tuple[Query, str]], dialect: str) -> int:
+    import openlineage_sql
+
+    failed = 0
+    name = peers.openlineage_dialect(dialect)
+    for _, sql in statements:
+        try:
+            failed += bool(openlineage_sql.parse([sql], dialect=name).errors)
+        except Exception:  # noqa: BLE001
+            failed += 1
+    return failed
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise _TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# -- Measuring --------------------------------------------------------------------------------
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class Measure:
+    """One tool on one workload: every run's seconds, statements covered, failures."""
+
+    name: str
+    statements: int
+    runs: list[float] = dataclasses.field(default_factory=list)
+    failed: int = 0
+    scale: float = 1.0  # a sample's time times this is the estimate for every statement
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.runs) * self.scale
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"runs_s": [round(r, 5) for r in self.runs], "median_s": round(self.seconds, 5),
+                "statements": self.statements, "failed": self.failed, "scale": self.scale}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    name: str
+    function: Callable[[], int]
+    statements: int
+    runs: int
+    scale: float = 1.0
+
+
+def interleaved(tasks: Sequence[Task]) -> dict[str, Measure]:
+    """Round after round, each task once a round while it has runs left: tools compared within a
+    round saw the same load on a shared machine (see ``ratio``)."""
+    measures = {t.name: Measure(name=t.name, statements=t.statements, scale=t.scale) for t in tasks}
+    for round_ in range(max(t.runs for t in tasks)):
+        for task in tasks:
+            if round_ < task.runs:
+                start = time.perf_counter()
+                measures[task.name].failed = task.function()
+                measures[task.name].runs.append(time.perf_counter() - start)
+    return measures
+
+
+def contexts_for(queries: Sequence[Query], dialect: str, *, catalog: bool) -> dict[str, NameContext]:
+    """A context per suite; with ``catalog``, the suite's tables go with it (column lineage)."""
+    contexts = {}
+    for query in queries:
+        if query.suite not in contexts:
+            context = NameContext.of(dialect)
+            if catalog:
+                context = dataclasses.replace(context, catalog=Catalog.from_mapping(query.schema, context))
+            contexts[query.suite] = context
+    return contexts
+
+
+def cold(queries: Sequence[Query], dialect: str, repeat: int, sample: int) -> dict[str, Measure]:
+    """Every tool on each distinct statement, nothing cached between statements."""
+    statements = [(query, query.sql) for query in queries]
+    count = len(statements)
+    tables, columns = contexts_for(queries, dialect, catalog=False), contexts_for(queries, dialect, catalog=True)
+    outputs = output_columns(statements, dialect)
+    slow = max(1, math.ceil(repeat / 2))
+    _warm(statements[:3], dialect, tables, columns)
+    tasks = [
+        Task(name="sqlglot.parse", function=lambda: bare_parse(statements, dialect), statements=count, runs=repeat),
+        Task(name="ours, tables", function=lambda: ours(statements, tables, columns=False), statements=count,
+             runs=repeat),
+        Task(name="ours, tables + columns", function=lambda: ours(statements, columns, columns=True),
+             statements=count, runs=repeat),
+        Task(name="sqlglot lineage per column", function=lambda: lineage_loop(statements, dialect, outputs),
+             statements=count, runs=slow),
+        Task(name="sqlglot lineage, all columns", function=lambda: lineage_all(statements, dialect),
+             statements=count, runs=slow),
+        Task(name="openlineage-sql, tables", function=lambda: openlineage_tables(statements, dialect),
+             statements=count, runs=repeat),
+    ]
+    sampled = statements[::max(1, math.ceil(count / sample))] if sample else []
+    if sampled:
+        sqllineage_tables([(queries[0], "SELECT 1")], dialect)  # its first call loads sqlfluff's grammar
+        tasks.append(Task(name="sqllineage, tables", function=lambda: sqllineage_tables(sampled, dialect),
+                          statements=len(sampled), runs=1, scale=count / len(sampled)))
+    return interleaved(tasks)
+
+
+def from_log(queries: Sequence[Query], dialect: str, repeat: int, copies: int) -> dict[str, Measure]:
+    """A log of repeated templates: ours keeps one template cache for the whole log (new each run)."""
+    log = query_log(queries, copies)
+    tables, columns = contexts_for(queries, dialect, catalog=False), contexts_for(queries, dialect, catalog=True)
+    slow = max(1, math.ceil(repeat / 2))
+    return interleaved([
+        Task(name="sqlglot.parse", function=lambda: bare_parse(log, dialect), statements=len(log), runs=slow),
+        Task(name="ours, tables", function=lambda: ours(log, tables, columns=False, cache=TemplateCache()),
+             statements=len(log), runs=slow),
+        Task(name="ours, tables + columns", function=lambda: ours(log, columns, columns=True, cache=TemplateCache()),
+             statements=len(log), runs=slow),
+    ])
+
+
+def _warm(statements: Sequence[tuple[Query, str]], dialect: str, *contexts: dict[str, NameContext]) -> None:
+    """First calls build a dialect's tokenizer and parser tables: not what is measured."""
+    bare_parse(statements, dialect)
+    for context in contexts:
+        ours(statements, context, columns=True)
+    lineage_all(statements, dialect)
+
+
+# -- Reporting --------------------------------------------------------------------------------
+
+GOALS = (
+    ("ours, tables vs sqlglot.parse", "cold", "sqlglot.parse", "ours, tables", 0.9),
+    ("ours, tables vs sqllineage", "cold", "sqllineage, tables", "ours, tables", 150.0),
+    ("ours, columns vs sqlglot lineage per column", "cold", "sqlglot lineage per column", "ours, tables + columns",
+     5.0),
+)
+
+
+def ratio(results: dict[str, dict[str, Measure]], workload: str, slower: str, faster: str) -> float | None:
+    """How many times faster ``faster`` is than ``slower``: the median over rounds of the two
+    tools' time ratio in the same round (None when either was not run)."""
+    found = results.get(workload, {})
+    if slower not in found or faster not in found:
+        return None
+    return paired(found[slower], found[faster])
+
+
+def paired(slower: Measure, faster: Measure) -> float:
+    # A slow tool runs fewer rounds: the pairs are the rounds both ran.
+    rounds = [s / f for s, f in zip(slower.runs, faster.runs, strict=False)]
+    return statistics.median(rounds) * slower.scale / faster.scale
+
+
+def workload_table(title: str, measures: dict[str, Measure]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("tool", "statements", "median s", "stmts/s", "vs sqlglot.parse", "failed"):
+        table.add_column(name, justify="left" if name == "tool" else "right", no_wrap=True)
+    base = measures["sqlglot.parse"]
+    for m in measures.values():
+        sampled = f" (sample of {m.statements}, extrapolated)" if m.scale != 1.0 else ""
+        count = round(m.statements * m.scale)
+        table.add_row(m.name + sampled, str(count), f"{m.seconds:.3f}", f"{count / m.seconds:,.0f}",
+                      f"{paired(base, m):.2f}x", str(m.failed))
+    return table
+
+
+def goals_table(results: dict[str, dict[str, dict[str, Measure]]]) -> Table:
+    table = Table(title="Goals (how many times faster; higher is better)", title_justify="left")
+    table.add_column("comparison", no_wrap=True)
+    for dialect in results:
+        table.add_column(dialect, justify="right")
+    table.add_column("goal", justify="right")
+    for label, workload, slower, faster, goal in GOALS:
+        cells = []
+        for by_workload in results.values():
+            value = ratio(by_workload, workload, slower, faster)
+            cells.append("-" if value is None else f"{value:.2f}x {'ok' if value >= goal else 'MISSED'}")
+        table.add_row(label, *cells, f">= {goal:g}x")
+    for label, slower, faster in (("log: ours, tables vs sqlglot.parse", "sqlglot.parse", "ours, tables"),
+                                  ("log: ours, columns vs sqlglot.parse", "sqlglot.parse", "ours, tables + columns")):
+        cells = [f"{value:.2f}x" if (value := ratio(w, "log", slower, faster)) is not None else "-"
+                 for w in results.values()]
+        table.add_row(label, *cells, "")
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="rounds (the slow measurements and the log: half)")
+    parser.add_argument("--dialect", action="append", help="dialects to read the queries as (default duckdb, postgres)")
+    parser.add_argument("--log-copies", type=int, default=10, help="times each template is in the synthetic log")
+    parser.add_argument("--sqllineage-sample", type=int, default=12, help="statements sqllineage is timed on (0: skip)")
+    args = parser.parse_args(argv)
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")  # the peers warn on every statement they skip
+    queries = tpc_queries()
+    console = Console(width=max(Console().width, 130))
+    build = sqlglot_build()
+    console.print(f"{len(queries)} TPC-H and TPC-DS queries; sqlglot {sqlglot.__version__}, {build}; "
+                  f"Python {platform.python_version()}; median of {args.repeat} runs", highlight=False)
+    results: dict[str, dict[str, dict[str, Measure]]] = {}
+    for dialect in args.dialect or ["duckdb", "postgres"]:
+        results[dialect] = {"cold": cold(queries, dialect, args.repeat, args.sqllineage_sample),
+                            "log": from_log(queries, dialect, args.repeat, args.log_copies)}
+        console.print(workload_table(f"{dialect}: each distinct statement once, no cache", results[dialect]["cold"]))
+        console.print(workload_table(f"{dialect}: a query log, each template {args.log_copies} times with other "
+                                     "numbers", results[dialect]["log"]))
+    console.print(goals_table(results))
+    write(results, build, args)
+
+
+def write(results: dict[str, dict[str, dict[str, Measure]]], build: str, args: argparse.Namespace) -> None:
+    doc = {
+        "python": platform.python_version(), "sqlglot": sqlglot.__version__, "sqlglot_build": build,
+        "repeat": args.repeat, "log_copies": args.log_copies,
+        "results": {d: {w: {n: m.to_dict() for n, m in ms.items()} for w, ms in ws.items()}
+                    for d, ws in results.items()},
+        "ratios": {d: {label: ratio(ws, workload, slower, faster) for label, workload, slower, faster, _ in GOALS}
+                   for d, ws in results.items()},
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "throughput.json"
+    out.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
