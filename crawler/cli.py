@@ -80,12 +80,18 @@ def _emit(as_json: bool, data: Any, text: Callable[[], None]) -> None:
         text()
 
 
+PARSE_RECURSION_LIMIT = 20_000
+
+
 @click.group(cls=_Lineage, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lineage-crawler")
 def main() -> None:
     """Lineage Crawler: data lineage inferred from the logs your systems already write."""
     # sqlglot logs every statement it keeps as an opaque command; crawls report those as issues.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    # sqlglot's parser recurses about 17 frames per parenthesis: generated SQL nested 60 deep
+    # would not parse under Python's default limit of 1000.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), PARSE_RECURSION_LIMIT))
 
 
 @main.command()

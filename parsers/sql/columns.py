@@ -66,7 +66,9 @@ def column_flows(tree: exp.Expr, context: NameContext) -> ColumnLineage:
         return ColumnLineage()
     try:
         root = build_scope(_qualified(query, context))
-    except (SqlglotError, KeyError, ValueError):
+    except (SqlglotError, KeyError, ValueError, AssertionError, RecursionError):
+        # sqlglot's optimizer asserts on some shapes (``SELECT * ... ORDER BY 1`` without a
+        # schema): the statement keeps its tables, only its columns are not known
         return ColumnLineage(confidence=0.5)
     if root is None:
         return ColumnLineage()
@@ -98,7 +100,7 @@ def _qualified(query: exp.Query, context: NameContext) -> exp.Query:
     try:
         return qualify(query.copy(), dialect=context.dialect, schema=schema, validate_qualify_columns=False,
                        quote_identifiers=False, expand_stars=schema is not None)
-    except OptimizeError:
+    except (OptimizeError, AssertionError):
         return qualify(query, dialect=context.dialect, schema=schema, qualify_columns=False,
                        validate_qualify_columns=False, quote_identifiers=False, expand_stars=False)
 

@@ -289,6 +289,9 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
             statement=statement, kind="UNPARSED", confidence=0.0,
             issues=(StatementIssue(code="parse_timeout",
                                    message=f"parsing took over {limits.PARSE_TIME_LIMIT:g} s: abandoned"),))
+    except RecursionError:
+        return StatementLineage(statement=statement, kind="UNPARSEABLE", confidence=0.0, issues=(
+            StatementIssue(code="unparseable_sql", message="nested too deeply to parse"),))
     except SqlglotError as error:
         rewritten = commands.rewritten(statement.text)
         if rewritten is not None:
@@ -309,7 +312,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
             return _recognised(statement, rewritten, context, columns)
         return _unsupported(statement, tree)
     roles = table_roles(tree)
-    found = column_flows(tree, context) if columns and roles.has_lineage else ColumnLineage()
+    found = _columns(tree, context) if columns and roles.has_lineage else ColumnLineage()
     return StatementLineage(
         statement=statement,
         column_flows=found.flows,
@@ -326,10 +329,17 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     )
 
 
+def _columns(tree: exp.Expr, context: NameContext) -> ColumnLineage:
+    try:
+        return column_flows(tree, context)
+    except RecursionError:  # an expression nested thousands deep: its tables are still known
+        return ColumnLineage(confidence=0.5)
+
+
 def _parse(sql: str, statement: Statement, context: NameContext) -> exp.Expr | None:
     if not statement.tokens:
         raise ParseError("the SQL could not be tokenized (an unterminated quote or comment?)")
-    tokens = dialects.without_ignored_clauses(context.dialect, list(statement.tokens))
+    tokens = dialects.without_ignored_clauses(context.dialect, list(statement.tokens), statement.text)
     trees = context.dialect.parser().parse(tokens, sql)
     return trees[0] if trees else None
 

@@ -55,8 +55,9 @@ def table_roles(statement: exp.Expr) -> TableRoles:
         target_ids |= {id(table) for table in _as_tables(statement.this)}  # ClickHouse's MV ... TO t
     every = tables_in(statement)
     read = [table for table in _real_tables(statement, every) if id(table) not in target_ids]
-    files_in = tuple(path for table in read if (path := file_read(table)) is not None)
-    inputs = tuple(table for table in read if file_read(table) is None)
+    paths = [file_read(table) for table in read]
+    files_in = tuple(path for path in paths if path is not None)
+    inputs = tuple(table for table, path in zip(read, paths, strict=True) if path is None)
     if isinstance(statement, exp.Update):
         inputs += targets  # the new values are computed from the rows it updates
     directory = _directory(statement.this) or _function_path(statement.this) if isinstance(statement, exp.Insert) \
@@ -79,10 +80,13 @@ _FILE_FUNCTIONS = frozenset({"readparquet", "read_parquet", "read_csv", "read_cs
 def file_read(table: exp.Table) -> str | None:
     """The path a table expression reads, when it names a file instead of a table: Spark's
     ``parquet.`path` ``, DuckDB's ``FROM 'file.csv'``."""
-    name = table.name
-    if table.db.lower() in _FILE_FORMATS and ("/" in name or ":" in name):
+    this = table.this
+    if not isinstance(this, exp.Identifier) or not ("/" in this.this or ":" in this.this):
+        return None  # the common case: a name with no path in it
+    name = this.this
+    if table.db.lower() in _FILE_FORMATS:
         return name
-    if not table.db and isinstance(table.this, exp.Identifier) and table.this.quoted and "/" in name and "." in name:
+    if not table.db and this.quoted and "/" in name and "." in name:
         return name
     return None
 

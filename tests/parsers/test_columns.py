@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import sqlglot
 
 from parsers import NameContext
@@ -86,3 +87,22 @@ def test_merge_gives_every_branch_its_columns() -> None:
     assert found[("id", "direct")] == ("credit.raw.updates.id",)
     assert found[("id", "indirect")] == (
         "credit.mart.accounts.id", "credit.raw.updates.deleted", "credit.raw.updates.id")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM sales.orders ORDER BY 1",  # sqlglot's optimizer asserts on it without a schema
+    "SELECT " + "(" * 30 + "a" + ")" * 30 + " FROM t",
+    "INSERT INTO t SELECT " + " + ".join(f"c{n}" for n in range(3000)) + " FROM s",
+])
+def test_odd_statements_keep_their_tables_whatever_their_columns_do(sql: str) -> None:
+    from parsers.sql import analyze
+
+    (found,) = analyze(sql, CONTEXT, columns=True)
+    assert found.inputs, found.issues
+
+
+def test_a_statement_nested_too_deep_to_parse_is_an_issue_not_a_crash() -> None:
+    from parsers.sql import analyze
+
+    (found,) = analyze("SELECT " + "(" * 2000 + "a" + ")" * 2000 + " FROM t", CONTEXT, columns=True)
+    assert [issue.code for issue in found.issues] == ["unparseable_sql"]
