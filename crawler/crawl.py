@@ -250,6 +250,8 @@ def _disagreements(record: SourceRecord, events: Sequence[LineageEvent]) -> list
     and destination_table, Snowflake's ACCESS_HISTORY), a parse that found otherwise is reported:
     one of them is wrong. Tables a statement wrote are left out of what it read on both sides: a
     warehouse counts a MERGE's target as read, the parse does not."""
+    if "claimed_inputs" not in record.attributes and "claimed_outputs" not in record.attributes:
+        return []  # most logs claim nothing
     claimed = {side: {name.lower() for name in record.attributes.get(f"claimed_{side}", "").split(",") if name}
                for side in ("inputs", "outputs")}
     parsed = {side: {(ref.member or ref.name).lower() for event in events for ref in getattr(event, side)
