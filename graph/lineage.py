@@ -191,8 +191,9 @@ def _nearest_nodes(store: Store, best: dict[str, int], root: str, limit: int | N
     ``limit``, details are read only for the distances the first ``limit`` fall in."""
     page: list[Node] = []
     ids = iter(best)
-    distance, bucket = 0, [next(ids)]  # the root
-    for node in (*ids, None):
+    distance: int | None = 0
+    bucket: list[str] = [next(ids)]  # the root
+    for node in (*ids, None):  # None: past the last distance
         at = None if node is None else (best[node] + 1) // 2
         if at != distance:
             found = [n for n in store.nodes(ids=bucket) if n.removed_at is None and n.id != root]
@@ -200,7 +201,8 @@ def _nearest_nodes(store: Store, best: dict[str, int], root: str, limit: int | N
             if limit is not None and len(page) >= limit:
                 return page[:limit]
             distance, bucket = at, []
-        bucket.append(node)
+        if node is not None:
+            bucket.append(node)
     return page
 
 

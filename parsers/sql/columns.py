@@ -20,6 +20,7 @@ with its name alone and the confidence drops.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
@@ -110,7 +111,7 @@ def _with_catalog(query: exp.Query, context: NameContext) -> MappingSchema | Non
     renamed to its dataset's full name (padded to three parts, so every table has the same depth)
     and remembers its dataset, which the renaming hides."""
     catalog = context.catalog
-    known: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+    known: dict[str, Any] = {}  # {catalog: {db: {table: {column: type}}}}
     for table in query.find_all(exp.Table):
         if not tables.is_named(table) or tables.is_cte_reference(table):
             continue

@@ -151,7 +151,7 @@ def _lifecycle_roles(statement: exp.Expr) -> TableRoles | None:
     if isinstance(statement, exp.Refresh) and isinstance(statement.this, exp.Table):
         return TableRoles(kind="REFRESH", lifecycle=(("refresh", statement.this, None),))
     like = _like(statement)
-    if like is not None:
+    if like is not None and isinstance(statement, exp.Create):
         created = _as_tables(statement.this)
         return TableRoles(kind="CREATE TABLE LIKE", lifecycle=tuple(("create_like", t, like) for t in created),
                           output_kind="temporary" if _is_temporary(statement) else "table")
