@@ -75,7 +75,9 @@ def table_ref(table: exp.Table, context: NameContext) -> DatasetRef:
 
 def _fold(identifier: exp.Expr, dialect: Dialect) -> str:
     if isinstance(identifier, exp.Identifier):
-        return dialects.fold(dialect, identifier.this, quoted=identifier.quoted)
+        name = dialects.fold(dialect, identifier.this, quoted=identifier.quoted)
+        # SQL Server's #local and ##global temporary tables: sqlglot keeps the mark aside
+        return ("##" if identifier.args.get("global_") else "#" if identifier.args.get("temporary") else "") + name
     return identifier.name
 
 

@@ -205,8 +205,8 @@ def _routine(sql: str, statement: Statement, body: routines.Body, context: NameC
              columns: bool) -> list[StatementLineage]:
     """A routine definition or a block, followed by the data statements of its body, each
     attributed to the routine (an anonymous block is "block")."""
-    words = statement.text.split(None, 4)
-    kind = (" ".join(w.upper() for w in words[:3] if w.upper() in _ROUTINE_KIND_WORDS) if body.routine
+    words = statement.text.split(None, 6)
+    kind = (" ".join(w.upper() for w in words[:6] if w.upper() in _ROUTINE_KIND_WORDS) if body.routine
             else words[0].upper())
     head = StatementLineage(statement=statement, kind=kind.rstrip(";") or "BLOCK")
     inner = []
