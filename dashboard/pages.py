@@ -129,6 +129,7 @@ def details(store: Store, node: Node) -> html.Div:
     for label, users in (("owners", owners(store, node.id)), ("top users", top_users(store, node.id))):
         if users:
             rows.append((label, ", ".join(users)))
+    rows += lifecycle_rows(node)
     schema = node.props.get("schema")
     if isinstance(schema, dict) and schema:
         rows.append(("columns", ", ".join(f"{name} {kind}".strip() for name, kind in schema.items())))
@@ -140,6 +141,18 @@ def details(store: Store, node: Node) -> html.Div:
         html.H3("Evidence"),
         html.Div([edge_evidence(store, edge, node.id) for edge in direct_edges(store, node.id)], id="node-evidence"),
     ], style=styles.DETAILS)
+
+
+def lifecycle_rows(node: Node) -> list[tuple[str, str]]:
+    """When the dataset was last dropped, truncated, renamed, swapped, refreshed (no edges: the
+    crawl keeps those events on the dataset)."""
+    rows = []
+    for key, when in sorted(node.props.items()):
+        if key.startswith("last_") and key != "last_seen":
+            event = key.removeprefix("last_")
+            other = node.props.get(f"{event}_with")
+            rows.append((f"last {event.replace('_', ' ')}", f"{when}" + (f" (with {other})" if other else "")))
+    return rows
 
 
 # An edge's verb depends on the end it is seen from: READS goes dataset -> job that reads it.

@@ -55,6 +55,12 @@ def test_the_node_page_shows_details_graph_and_sql(demo_store: Store) -> None:
     assert graph.children
 
 
+def test_a_dataset_page_says_when_it_was_last_truncated(demo_store: Store) -> None:
+    features = resolve(demo_store, "features.customer_features")
+    text = _text(pages.route(demo_store, node_href(features.id)))
+    assert "last truncate" in text  # TRUNCATE in the demo ELT: an event on the dataset, not an edge
+
+
 def test_unknown_pages_and_nodes_say_not_found(demo_store: Store) -> None:
     assert "Not found" in _text(pages.route(demo_store, "/node/dataset%3Anope"))
     assert "Not found" in _text(pages.route(demo_store, "/elsewhere"))
