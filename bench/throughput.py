@@ -27,8 +27,12 @@ import math
 import platform
 import random
 import re
+import shutil
 import signal
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -127,6 +131,57 @@ def bare_parse(statements: Sequence[tuple[Query, str]], dialect: str) -> int:
         except sqlglot.errors.SqlglotError:
             failed += 1
     return failed
+
+
+# sqlglot installs with its compiled build (sqlglotc) here; bare sqlglot.parse is also timed as
+# `pip install sqlglot` alone gives it: the same version's pure-Python sources, copied without the
+# compiled modules, in a worker process that times a whole round on request.
+_PURE_WORKER = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import sqlglot, sqlglot.parser
+assert sqlglot.parser.__file__.endswith(".py"), sqlglot.parser.__file__
+dialect, statements = sys.argv[2], json.loads(sys.stdin.readline())
+def run():
+    failed = 0
+    for sql in statements:
+        try:
+            sqlglot.parse(sql, read=dialect)
+        except sqlglot.errors.SqlglotError:
+            failed += 1
+    return failed
+run()
+print("ready", flush=True)
+for _ in sys.stdin:
+    print(run(), flush=True)
+"""
+
+
+class PurePythonParse:
+    """``sqlglot.parse`` of the same version without its compiled build, in a worker process."""
+
+    def __init__(self, statements: Sequence[tuple[Query, str]], dialect: str) -> None:
+        self._folder = tempfile.mkdtemp(prefix="sqlglot-pure-")
+        shutil.copytree(Path(sqlglot.__file__).parent, Path(self._folder) / "sqlglot",
+                        ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+        self._worker = subprocess.Popen([sys.executable, "-c", _PURE_WORKER, self._folder, dialect],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._ask(json.dumps([sql for _, sql in statements]))
+
+    def _ask(self, line: str) -> str:
+        assert self._worker.stdin is not None and self._worker.stdout is not None
+        self._worker.stdin.write(line + "\n")
+        self._worker.stdin.flush()
+        return self._worker.stdout.readline().strip()
+
+    def __call__(self) -> int:
+        return int(self._ask("run"))
+
+    def close(self) -> None:
+        if self._worker.stdin is not None:
+            self._worker.stdin.close()
+        self._worker.wait(timeout=60)
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def ours(statements: Sequence[tuple[Query, str]], contexts: dict[str, NameContext], *, columns: bool,
@@ -288,6 +343,7 @@ def cold(queries: Sequence[Query], dialect: str, repeat: int, sample: int) -> di
     outputs = output_columns(statements, dialect)
     slow = max(1, math.ceil(repeat / 2))
     _warm(statements[:3], dialect, tables, columns)
+    pure = PurePythonParse(statements, dialect) if sqlglot_build() != "pure Python" else None
     tasks = [
         Task(name="sqlglot.parse", function=lambda: bare_parse(statements, dialect), statements=count, runs=repeat),
         Task(name="ours, tables", function=lambda: ours(statements, tables, columns=False), statements=count,
@@ -306,7 +362,13 @@ def cold(queries: Sequence[Query], dialect: str, repeat: int, sample: int) -> di
         sqllineage_tables([(queries[0], "SELECT 1")], dialect)  # its first call loads sqlfluff's grammar
         tasks.append(Task(name="sqllineage, tables", function=lambda: sqllineage_tables(sampled, dialect),
                           statements=len(sampled), runs=1, scale=count / len(sampled)))
-    return interleaved(tasks)
+    if pure is not None:
+        tasks.insert(1, Task(name=PURE, function=pure, statements=count, runs=repeat))
+    try:
+        return interleaved(tasks)
+    finally:
+        if pure is not None:
+            pure.close()
 
 
 def from_log(queries: Sequence[Query], dialect: str, repeat: int, copies: int) -> dict[str, Measure]:
@@ -333,8 +395,10 @@ def _warm(statements: Sequence[tuple[Query, str]], dialect: str, *contexts: dict
 
 # -- Reporting --------------------------------------------------------------------------------
 
+PURE = "sqlglot.parse, pure Python"
 GOALS = (
-    ("ours, tables vs sqlglot.parse", "cold", "sqlglot.parse", "ours, tables", 0.9),
+    ("ours, tables vs sqlglot.parse (pure Python, as pip install sqlglot)", "cold", PURE, "ours, tables", 0.9),
+    ("ours, tables vs sqlglot.parse (this build)", "cold", "sqlglot.parse", "ours, tables", 0.9),
     ("ours, tables vs sqllineage", "cold", "sqllineage, tables", "ours, tables", 150.0),
     ("ours, columns vs sqlglot lineage per column", "cold", "sqlglot lineage per column", "ours, tables + columns",
      5.0),
