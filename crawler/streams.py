@@ -15,6 +15,9 @@ import zstandard
 
 from crawler.cursors import Start
 
+# Python's csv module refuses fields over 128 KiB; a logged statement is often longer.
+csv.field_size_limit(2**31 - 1)
+
 COMPRESSED = (".gz", ".zst")
 
 

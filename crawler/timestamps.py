@@ -37,7 +37,10 @@ def _parse(value: object) -> dt.datetime | None:
         return None
     if isinstance(value, (int, float)):
         seconds = value / 1000 if value > _EPOCH_MILLIS_ABOVE else value
-        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        try:
+            return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):  # 1e300, NaN: not a time
+            return None
     if isinstance(value, str):
         text = value.strip()
         if text.replace(".", "", 1).isdigit():

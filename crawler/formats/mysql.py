@@ -132,7 +132,8 @@ def _command(threads: dict[str, _Thread], match: re.Match[str], clock: str | Non
     return None
 
 
-_SLOW_USER = re.compile(r"^# User@Host: (?P<user>[^\[\s]*)\[")
+# MySQL 8 puts the connection id on this line (`... Id: 8`); MariaDB on `# Thread_id:`.
+_SLOW_USER = re.compile(r"^# User@Host: (?P<user>[^\[\s]*)\[.*?(?:\bId:\s*(?P<thread>\d+))?\s*$")
 _SLOW_SCHEMA = re.compile(r"^# Thread_id: (?P<thread>\d+)\s+Schema: (?P<schema>\S*)")
 _SLOW_TIME = re.compile(r"^# Time: (?P<time>.+)$")
 _SET_TIMESTAMP = re.compile(r"^SET timestamp=(?P<epoch>\d+);$")
@@ -180,6 +181,8 @@ class SlowLog:
             entry.setdefault("line", number)
         if (match := _SLOW_USER.match(text)) is not None:
             entry["user"] = match["user"] or None
+            if match["thread"]:
+                entry["thread"] = match["thread"]
         elif (match := _SLOW_SCHEMA.match(text)) is not None:
             entry["thread"], entry["schema"] = match["thread"], match["schema"] or None
         elif (match := _SLOW_TIME.match(text)) is not None:

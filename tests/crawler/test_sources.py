@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,35 @@ def test_a_crawl_expands_stars_from_tables_created_earlier_in_it_or_before(tmp_p
     derives = {(names[e.src], names[e.dst]) for e in store.edges(["DERIVES"]) if e.props.get("direct")}
     assert ("raw.orders.amount", "mart.big.amount") in derives  # raw.orders was created by the first crawl
     assert ("mart.big.id", "mart.copy.id") in derives  # mart.big was learned from this crawl's CREATE
+
+
+def test_a_statement_longer_than_a_csv_field_may_be_is_read(tmp_path: Path) -> None:
+    values = ",".join(f"({n})" for n in range(40_000))  # about 300 KB: over csv's default field limit
+    trace = tmp_path / "queries.csv"
+    trace.write_text('query\n"insert into raw.numbers values ' + values + '"\n"select * from raw.numbers"\n',
+                     encoding="utf-8")
+    records = [r for r in _read_all(SourceSpec(path=str(trace), dialect="postgres")) if isinstance(r, SourceRecord)]
+    assert [len(r.text) > 200_000 for r in records] == [True, False]
+
+
+def test_mysql8_slow_log_keeps_connections_apart(tmp_path: Path) -> None:
+    log = tmp_path / "slow.log"
+    log.write_text(
+        "/usr/sbin/mysqld, Version: 8.0.36. started with:\n"
+        "Tcp port: 3306  Unix socket: /tmp/mysql.sock\nTime                 Id Command    Argument\n"
+        "# Time: 2026-11-26T10:00:00.000000Z\n# User@Host: etl[etl] @ localhost []  Id:     8\n"
+        "# Query_time: 0.1  Lock_time: 0.0 Rows_sent: 0  Rows_examined: 0\nSET timestamp=1795600000;\n"
+        "insert into shop.a select * from shop.b;\n"
+        "# Time: 2026-11-26T10:00:01.000000Z\n# User@Host: bi[bi] @ localhost []  Id:     9\n"
+        "# Query_time: 0.1  Lock_time: 0.0 Rows_sent: 0  Rows_examined: 0\nSET timestamp=1795600001;\n"
+        "insert into shop.c select * from shop.d;\n", encoding="utf-8")
+    os.utime(log, (1_700_000_000, 1_700_000_000))  # not being written: its last entry is complete
+    records = [r for r in _read_all(SourceSpec(path=str(log), type="mysql_slow")) if isinstance(r, SourceRecord)]
+    assert [(r.session_id, r.user) for r in records] == [("thread:8", "etl"), ("thread:9", "bi")]
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", 1e300, float("nan")])
+def test_a_timestamp_out_of_range_is_no_time_not_a_crash(value: object) -> None:
+    from crawler.timestamps import normalize
+
+    assert normalize(value) is None
