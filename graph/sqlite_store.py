@@ -242,8 +242,11 @@ class SqliteStore:
             if batch.nodes or batch.edges or batch.runs:
                 self._bump(db)
 
-    def _bump(self, db: sqlite3.Connection) -> None:
-        db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+    def _bump(self, db: sqlite3.Connection, changes_before: int | None = None) -> None:
+        """A new generation, which readers' traversal index follows; not when the write changed no
+        row (a crawl that found nothing to age out or rerank leaves the index as it is)."""
+        if changes_before is None or db.total_changes > changes_before:
+            db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int:
         added = 0
@@ -265,22 +268,26 @@ class SqliteStore:
 
     def set_stale(self, edges: Sequence[EdgeKey], since: str | None) -> None:
         with self._db as db:
+            before = db.total_changes
             db.executemany("UPDATE edges SET stale_since = ? WHERE src = ? AND kind = ? AND dst = ?",
                            [(since, *key) for key in edges])
-            self._bump(db)
+            self._bump(db, before)
 
     def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str) -> None:
         with self._db as db:
+            before = db.total_changes
             db.executemany("UPDATE edges SET removed_at = ? WHERE src = ? AND kind = ? AND dst = ?",
                            [(at, *key) for key in edges])
             db.executemany("UPDATE nodes SET removed_at = ? WHERE id = ?", [(at, node) for node in nodes])
-            self._bump(db)
+            self._bump(db, before)
 
     def set_ranks(self, ranks: dict[str, float]) -> None:
         with self._db as db:
-            db.executemany("UPDATE nodes SET props = json_set(props, '$.rank', ?) WHERE id = ?",
-                           [(round(rank, 8), node) for node, rank in ranks.items()])
-            self._bump(db)
+            before = db.total_changes
+            db.executemany("UPDATE nodes SET props = json_set(props, '$.rank', ?) "
+                           "WHERE id = ? AND json_extract(props, '$.rank') IS NOT ?",
+                           [(round(rank, 8), node, round(rank, 8)) for node, rank in ranks.items()])
+            self._bump(db, before)
 
     def cursors(self) -> dict[str, Cursor]:
         rows = self._db.execute(

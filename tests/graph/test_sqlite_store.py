@@ -44,3 +44,16 @@ def test_a_store_made_before_cursors_carried_state_gets_the_column(tmp_path: Pat
         db.execute("INSERT INTO cursors VALUES ('/logs/a.log', 10, 1, 10, 'h', 't', 10)")
     (cursor,) = open_store(f"sqlite:///{path}").cursors().values()
     assert (cursor.offset, cursor.state) == (10, "{}")
+
+
+def test_a_crawl_that_changes_nothing_keeps_the_traversal_index(tmp_path: Path) -> None:
+    from crawler.crawl import crawl
+    from crawler.registry import SourceSpec
+
+    script = tmp_path / "elt.sql"
+    script.write_text("insert into mart.b select * from raw.a;\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    crawl([SourceSpec(path=str(script), dialect="postgres")], store)
+    generation = store.generation()
+    crawl([SourceSpec(path=str(script), dialect="postgres")], store)  # nothing new, nothing to age out
+    assert store.generation() == generation
