@@ -33,6 +33,29 @@ def openlineage_dialect(dialect: str) -> str:
     return _OPENLINEAGE_DIALECTS.get(dialect, "generic")
 
 
+def sqllineage_tables(sql: str, dialect: str) -> bool:
+    """sqllineage's table-level lineage of one text, the work the timing benchmarks measure;
+    False when it failed (a failure is part of its time)."""
+    from sqllineage.runner import LineageRunner
+
+    try:
+        runner = LineageRunner(sql, dialect=sqllineage_dialect(dialect), silent_mode=True)
+        runner.source_tables, runner.target_tables  # noqa: B018  (the properties do the work)
+    except Exception:  # noqa: BLE001  (any error of a peer's is its own)
+        return False
+    return True
+
+
+def openlineage_tables(sql: str, dialect: str) -> bool:
+    """openlineage-sql's table-level lineage of one text; False when it failed or reported errors."""
+    import openlineage_sql
+
+    try:
+        return not openlineage_sql.parse([sql], dialect=openlineage_dialect(dialect)).errors
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def sqllineage_found(sql: str, dialect: str, default_schema: str | None = None,
                      tables: Mapping[str, Iterable[str]] | None = None) -> dict[str, Any]:
     """sqllineage's sources, targets and column edges (first and last column of each path, so a

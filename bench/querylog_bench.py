@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import random
 import resource
@@ -18,8 +19,11 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import peers
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ("raw", "staging", "features", "ml", "reporting")
@@ -88,31 +92,20 @@ def crawl(path: Path, store: Path) -> dict[str, Any]:
 
 
 def openlineage_parse(statements: list[str]) -> float | None:
-    try:
-        import openlineage_sql
-    except ImportError:
-        return None
-    start = time.perf_counter()
-    for sql in statements:
-        try:
-            openlineage_sql.parse([sql], dialect="postgres")
-        except Exception:  # noqa: BLE001  (a peer failing on a statement is part of its time)
-            pass
-    return time.perf_counter() - start
+    return _timed(peers.openlineage_tables, statements, "openlineage_sql")
 
 
 def sqllineage_parse(statements: list[str]) -> float | None:
-    try:
-        from sqllineage.runner import LineageRunner
-    except ImportError:
+    return _timed(peers.sqllineage_tables, statements, "sqllineage")
+
+
+def _timed(parse: Callable[[str, str], bool], statements: list[str], module: str) -> float | None:
+    """Seconds a peer takes over ``statements`` (None when it is not installed)."""
+    if importlib.util.find_spec(module) is None:
         return None
     start = time.perf_counter()
     for sql in statements:
-        try:
-            runner = LineageRunner(sql, dialect="postgres", silent_mode=True)
-            runner.source_tables, runner.target_tables  # noqa: B018
-        except Exception:  # noqa: BLE001
-            pass
+        parse(sql, "postgres")
     return time.perf_counter() - start
 
 

@@ -71,24 +71,13 @@ def ours(statements: Sequence[tuple[str, str]], cache: TemplateCache | None = No
 
 
 def sqllineage_tables(statements: Sequence[tuple[str, str]]) -> None:
-    from sqllineage.runner import LineageRunner
-
     for dialect, sql in statements:
-        try:
-            runner = LineageRunner(sql, dialect=peers.sqllineage_dialect(dialect), silent_mode=True)
-            runner.source_tables, runner.target_tables  # noqa: B018  (the properties do the work)
-        except Exception:  # noqa: BLE001  (a peer failing on a statement is part of its score)
-            pass
+        peers.sqllineage_tables(sql, dialect)
 
 
 def openlineage_tables(statements: Sequence[tuple[str, str]]) -> None:
-    import openlineage_sql
-
     for dialect, sql in statements:
-        try:
-            openlineage_sql.parse([sql], dialect=peers.openlineage_dialect(dialect))
-        except Exception:  # noqa: BLE001
-            pass
+        peers.openlineage_tables(sql, dialect)
 
 
 def table_level(repeat: int) -> dict[str, Any]:
