@@ -249,6 +249,8 @@ def test_search_ranks_exact_names_first_then_by_pagerank(chain: Store) -> None:
     assert search(chain, "zzz") == []
     ranks = {n.name: n.props["rank"] for n in chain.nodes("dataset")}
     assert ranks["raw.a"] > ranks["mart.d"], "being upstream of much ranks high"
+    chain.set_ranks({resolve(chain, "mart.d").id: 10.0})  # the rank, not the name, orders equal matches
+    assert [n.name for n in search(chain, "mart", kind="dataset")] == ["mart.d", "mart.c"]
 
 
 def test_queries_follow_new_writes(chain: Store) -> None:
