@@ -30,7 +30,7 @@ import threading
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,8 @@ RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))  # the corpus reader lives with the tests, shared with test_corpus.py
 
 from parsers import dialects  # noqa: E402
-from parsers.sql.report import describe  # noqa: E402
 from parsers.sql.statements import split  # noqa: E402
+from tests.parsers import corpus  # noqa: E402
 from tests.parsers.corpus import Case, cases  # noqa: E402
 
 TOOLS = ("ours", "sqllineage", "openlineage-sql")
@@ -102,35 +102,7 @@ class Outcome:
         return self.status != "ok"
 
 
-# -- The corpus's expectations ----------------------------------------------------------------
-
-def expected_of(case: Case) -> dict[str, set[Any]]:
-    """The aspects a case is scored on, each a set of lower-case names or (target, source) edges."""
-    spec = case.spec
-    expected = {"sources": _lower(spec.get("sources", [])), "targets": _lower(spec.get("targets", [])),
-                "lifecycle": {_event(e) for e in spec.get("lifecycle", [])}}
-    for aspect in ("columns", "indirect"):
-        if aspect in spec:
-            expected[aspect] = edges(spec[aspect])
-    return expected
-
-
-def edges(lines: Iterable[str]) -> set[tuple[str, str]]:
-    """``"target <- a, b"`` lines as (target, source) pairs."""
-    found = set()
-    for line in lines:
-        target, _, sources = line.partition("<-")
-        found |= {(target.strip().lower(), s.strip().lower()) for s in sources.split(",") if s.strip()}
-    return found
-
-
-def _lower(names: Iterable[str]) -> set[str]:
-    return {name.lower() for name in names}
-
-
-def _event(event: dict[str, str]) -> tuple[str, str, str]:
-    return (event["event"], event["dataset"].lower(), event.get("to", "").lower())
-
+# -- The corpus's expectations: tests/parsers/corpus.py (Case.expected, ours) ------------------
 
 def constructs(case: Case) -> list[str]:
     return str(case.spec.get("construct", "")).replace(",", " ").split() or ["-"]
@@ -139,20 +111,12 @@ def constructs(case: Case) -> list[str]:
 # -- The tools --------------------------------------------------------------------------------
 
 def run_ours(case: Case) -> Outcome:
-    """Our engine through ``describe``, the shape of ``lineage sql --json``. ``case.context()``
-    (tests/parsers/corpus.py) is the one place the case's defaults and schema reach the engine."""
+    """Our engine through ``describe``, the shape of ``lineage sql --json``, as the corpus test
+    reads it (tests/parsers/corpus.py)."""
     try:
-        doc = describe(case.spec["sql"], case.context(), source_id=case.key)
+        return Outcome(status="ok", found=corpus.ours(case))
     except Exception as error:  # noqa: BLE001  (a crash is what this counts)
         return Outcome(status="error", message=f"{type(error).__name__}: {error}"[:300])
-    flows = doc["column_lineage"]
-    return Outcome(status="ok", found={
-        "sources": _lower(doc["sources"]),
-        "targets": _lower(doc["targets"]),
-        "columns": {(f["target"].lower(), s.lower()) for f in flows if f["kind"] == "direct" for s in f["sources"]},
-        "indirect": {(f["target"].lower(), s.lower()) for f in flows if f["kind"] == "indirect" for s in f["sources"]},
-        "lifecycle": {_event(e) for e in doc.get("lifecycle", [])},
-    })
 
 
 def peer_request(tool: str, case: Case) -> dict[str, Any]:
@@ -337,7 +301,7 @@ def tally(corpus: Sequence[Case], outcomes: dict[tuple[str, str], Outcome], tool
 
 
 def _score_case(result: Tally, case: Case, tool: str, outcome: Outcome) -> None:
-    expected = expected_of(case)
+    expected = case.expected()
     aspects = [a for a in (ASPECTS if tool == "ours" else PEER_ASPECTS) if a in expected]
     differences = {}
     for aspect in aspects:

@@ -33,12 +33,15 @@ class Case:
         return context
 
     def expected(self) -> dict[str, set[Any]]:
-        return {
+        """The aspects a case is scored on, each a set of lower-case names or (target, source)
+        edges; column edges only where the case lists them."""
+        found = {
             "sources": _lower(self.spec.get("sources", [])),
             "targets": _lower(self.spec.get("targets", [])),
-            "columns": _edges(self.spec.get("columns", [])),
             "lifecycle": {_event(e) for e in self.spec.get("lifecycle", [])},
         }
+        found.update({aspect: _edges(self.spec[aspect]) for aspect in ("columns", "indirect") if aspect in self.spec})
+        return found
 
 
 def cases() -> list[Case]:
@@ -52,20 +55,22 @@ def cases() -> list[Case]:
 def ours(case: Case) -> dict[str, set[Any]]:
     """What our engine finds, in the corpus's terms."""
     doc = describe(case.spec["sql"], case.context(), source_id=case.key)
-    direct = [f"{flow['target']} <- {', '.join(flow['sources'])}" for flow in doc["column_lineage"]
-              if flow["kind"] == "direct"]
-    return {"sources": _lower(doc["sources"]), "targets": _lower(doc["targets"]), "columns": _edges(direct),
+    flows = doc["column_lineage"]
+    return {"sources": _lower(doc["sources"]), "targets": _lower(doc["targets"]),
+            "columns": {(f["target"].lower(), s.lower()) for f in flows if f["kind"] == "direct" for s in f["sources"]},
+            "indirect": {(f["target"].lower(), s.lower()) for f in flows if f["kind"] == "indirect"
+                         for s in f["sources"]},
             "lifecycle": {_event(e) for e in doc["lifecycle"]}}
 
 
 def differences(case: Case, found: dict[str, set[Any]]) -> dict[str, tuple[list[Any], list[Any]]]:
-    """Per aspect, (missing, extra) where ours differs from the expected. Column edges are
-    checked only when the case lists them."""
+    """Per aspect, (missing, extra) where ours differs from the expected: tables, lifecycle and,
+    where the case lists them, direct column edges (indirect ones are scored, not required)."""
     expected = case.expected()
-    aspects = ["sources", "targets", "lifecycle"] + (["columns"] if "columns" in case.spec else [])
     return {aspect: (sorted(expected[aspect] - found[aspect], key=str),
                      sorted(found[aspect] - expected[aspect], key=str))
-            for aspect in aspects if expected[aspect] != found[aspect]}
+            for aspect in ("sources", "targets", "lifecycle", "columns")
+            if aspect in expected and expected[aspect] != found[aspect]}
 
 
 def _lower(names: list[str]) -> set[str]:
