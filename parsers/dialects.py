@@ -99,8 +99,8 @@ def search_path_schema(statement: str) -> str | None:
         return None
     for entry in match.group(1).split(","):
         name = entry.strip()
-        if name and name.strip('"') != "$user":
-            return name[1:-1] if name.startswith('"') else name.lower()
+        if name and name.strip("\"'") != "$user":
+            return name[1:-1] if name.startswith('"') else name.strip("'").lower()
     return None
 
 
@@ -147,7 +147,7 @@ def without_ignored_clauses(dialect: Dialect, tokens: list[Token], text: str) ->
     index = 0
     while index < len(tokens):
         clause = next((c for c in clauses if tuple(words[index:index + len(c)]) == c), None)
-        if clause is not None:
+        if clause is not None and (clause[0] != "with" or index + len(clause) == len(tokens)):  # WITH DATA ends it
             index += len(clause)
             continue
         kept.append(tokens[index])

@@ -189,7 +189,7 @@ def _abstract_inner(text: str) -> str:
 
 def clustered(ref: DatasetRef) -> DatasetRef:
     """``ref`` as its cluster, remembering the concrete name as the member (if it differs)."""
-    is_path = ref.name.startswith("/") or not _is_table_namespace(ref.namespace)
+    is_path = ref.name.startswith("/") or not is_table_namespace(ref.namespace)
     name = cluster_path(ref.name) if is_path else cluster_table(ref.name)
     if name == ref.name:
         return ref
@@ -199,7 +199,7 @@ def clustered(ref: DatasetRef) -> DatasetRef:
 _FILE_SCHEMES = ("file", "s3", "s3a", "gs", "hdfs", "abfss", "wasbs", "dbfs", "http", "https")
 
 
-def _is_table_namespace(namespace: str) -> bool:
+def is_table_namespace(namespace: str) -> bool:
     return namespace.split(":", 1)[0] not in _FILE_SCHEMES
 
 

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
-from parsers import dialects
+from parsers import dialects, naming
 from parsers.model import DatasetRef
 from parsers.naming import NameContext, file_ref, parse_table, table_ref
 from parsers.sql import commands, limits, routines
@@ -106,7 +106,9 @@ _default_cache = TemplateCache()
 
 # Literals as a regular expression finds them: quoted strings (with doubled quotes) and numbers
 # that are not part of a name. Coarser than the tokenizer, so used only as a cache key.
-_QUICK_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$.\"])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w\"])")
+_QUICK_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$.\"`\[-])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w\"`\]-])")
+# Dollar quotes, escapes and comments hide quotes and digits from the expressions below.
+_NEEDS_TOKENS = ("$", "\\", "--", "/*", "#")
 _QUICK_LIST = re.compile(r"\?(?:\s*,\s*\?)+")
 
 
@@ -124,8 +126,8 @@ def quick_key(sql: str) -> str | None:
     >>> quick_key("select 1; select 2") is None
     True
     """
-    if len(sql) > QUICK_KEY_MAX or "$" in sql or "\\" in sql or sql[:1].isspace():  # leading space: offsets
-        return None
+    if len(sql) > QUICK_KEY_MAX or any(mark in sql for mark in _NEEDS_TOKENS) or sql[:1].isspace():
+        return None  # (a leading space would shift offsets)
     text = _QUICK_LIST.sub("?", _QUICK_LITERAL.sub("?", sql))
     text = " ".join(text.split()).rstrip("; ")
     return None if ";" in text else text
@@ -143,7 +145,7 @@ def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, 
         if hit is not None:
             return [hit]
     results = _analyze_text(sql, context, cache, columns)
-    if quick is not None and len(results) == 1 and results[0].statement.cacheable:
+    if quick is not None and len(results) == 1 and _reusable(results[0]):
         cache.put_text(text_key, results[0])
     return results
 
@@ -154,7 +156,7 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
         first = statement.tokens[0].text.upper() if statement.tokens else ""
         recognised = commands.recognise(statement.text) if first in commands.FIRST_WORDS else None
         if recognised is not None:
-            results.append(_recognised(statement, recognised, context, columns))
+            results.append(_safely_recognised(statement, recognised, context, columns))
             continue
         body = routines.body_of(statement.text, context.dialect) if statement.tokens else None
         if body is not None:
@@ -164,7 +166,7 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
         cached = cache.get(key) if statement.cacheable else None
         if cached is None:
             cached = _analyze_statement(sql, statement, context, columns)
-            if statement.cacheable:
+            if _reusable(cached):
                 cache.put(key, cached)
         elif cached.statement is not statement:
             cached = dataclasses.replace(cached, statement=statement)
@@ -176,6 +178,23 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
             context = dataclasses.replace(context, database=changes.get("database", context.database),
                                           schema=changes.get("schema", context.schema))
     return results
+
+
+def _reusable(lineage: StatementLineage) -> bool:
+    """Whether another statement of the same template has the same lineage: not when a literal
+    names what it reads or writes (a file, a URL, a stage) or the defaults it sets."""
+    if not lineage.statement.cacheable or lineage.sets:
+        return False
+    return all(naming.is_table_namespace(ref.namespace) for ref in (*lineage.inputs, *lineage.outputs))
+
+
+def _safely_recognised(statement: Statement, found: commands.Recognised, context: NameContext,
+                       columns: bool) -> StatementLineage:
+    try:
+        return _recognised(statement, found, context, columns)
+    except SqlglotError as error:  # a name in it that is no name: `RENAME TABLE a. TO b`
+        return StatementLineage(statement=statement, kind=found.kind, confidence=0.0,
+                                issues=(StatementIssue(code="unparseable_sql", message=_describe(error)),))
 
 
 def _recognised(statement: Statement, found: commands.Recognised, context: NameContext,
@@ -252,7 +271,8 @@ _DYNAMIC_SQL = re.compile(r"\bEXECUTE\s+IMMEDIATE\s+'((?:[^']|'')*)'", re.IGNORE
 
 def _context_key(context: NameContext, columns: bool) -> tuple[str, ...]:
     """What, besides the template, decides a statement's lineage."""
-    catalog = "" if context.catalog is None else f"{id(context.catalog)}:{context.catalog.version}"
+    # Only column lineage reads the catalog: table-level results stay cached as tables come and go.
+    catalog = "" if context.catalog is None or not columns else f"{id(context.catalog)}:{context.catalog.version}"
     return (type(context.dialect).__name__, context.namespace, context.database or "", context.schema or "",
             str(columns), catalog)
 
@@ -261,8 +281,8 @@ def _learn(context: NameContext, lineage: StatementLineage) -> None:
     """Later statements see the columns of the tables and views this one created."""
     assert context.catalog is not None
     if lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns \
-            and "*" not in lineage.output_columns:
-        context.catalog.add(lineage.outputs[0], lineage.output_columns)
+            and "*" not in lineage.output_columns and lineage.output_kind != "temporary":
+        context.catalog.add(lineage.outputs[0], lineage.output_columns)  # a session's temp tables are not
     for change in lineage.lifecycle:
         if change.event == "drop":
             context.catalog.drop(change.dataset)

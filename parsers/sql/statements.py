@@ -66,7 +66,7 @@ def split(sql: str, dialect: str | Dialect) -> list[Statement]:
     return statements
 
 
-_ROUTINES = frozenset({"FUNCTION", "PROCEDURE", "TRIGGER", "EVENT"})
+_ROUTINES = frozenset({"FUNCTION", "PROCEDURE", "PROC", "TRIGGER", "EVENT"})
 _CLOSERS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
 
 

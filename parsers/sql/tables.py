@@ -92,24 +92,20 @@ def file_read(table: exp.Table) -> str | None:
 
 
 def _function_path(node: exp.Expr | None) -> str | None:
-    """ClickHouse's ``INSERT INTO FUNCTION s3('https://...')`` writes files."""
-    if isinstance(node, exp.Anonymous) and node.name.lower() in _FILE_FUNCTIONS:
-        first = node.expressions[:1]
-        return first[0].name if first and isinstance(first[0], exp.Literal) and first[0].is_string else None
-    return None
+    """The file or URL a file function names: ``read_parquet('s3://...')``, ``read_csv('a.csv')``,
+    ClickHouse's ``s3('https://...')`` (also as ``INSERT INTO FUNCTION s3(...)``, which writes it)."""
+    if not isinstance(node, exp.Func):
+        return None
+    name = node.name if isinstance(node, exp.Anonymous) else node.key
+    if name.lower() not in _FILE_FUNCTIONS:
+        return None
+    first = node.this if isinstance(node.this, exp.Literal) else next(iter(node.expressions), None)
+    return first.name if isinstance(first, exp.Literal) and first.is_string else None
 
 
 def _function_paths(tables: list[exp.Table]) -> list[str]:
-    """Paths passed to file-reading table functions (``read_parquet('s3://...')``)."""
-    paths = []
-    for table in tables:
-        function = table.this
-        if isinstance(function, exp.Func):
-            name = (function.name if isinstance(function, exp.Anonymous) else function.key).lower()
-            if name in _FILE_FUNCTIONS:
-                first = function.expressions[:1]
-                paths += [arg.name for arg in first if isinstance(arg, exp.Literal) and arg.is_string]
-    return paths
+    """Paths read by file functions in FROM."""
+    return [path for table in tables if (path := _function_path(table.this)) is not None]
 
 
 def _special_roles(statement: exp.Expr) -> TableRoles | None:

@@ -63,3 +63,53 @@ def test_a_statement_that_parses_too_long_is_abandoned_with_an_issue(monkeypatch
     assert [issue.code for issue in result.issues] == ["parse_timeout"]
     (fine,) = analyze("insert into b select * from a", NameContext.of("postgres"), TemplateCache())
     assert fine.outputs and not fine.issues
+
+
+def test_a_template_whose_literals_name_its_datasets_is_not_reused() -> None:
+    from parsers import NameContext
+    from parsers.sql import TemplateCache, analyze
+
+    cache, context = TemplateCache(), NameContext.of("duckdb")
+    for path in ("s3://a/x.parquet", "s3://b/y.parquet"):
+        (found,) = analyze(f"select * from read_parquet('{path}')", context, cache)
+        assert [f"{d.namespace}/{d.member or d.name}" for d in found.inputs] == [path]
+    for schema in ("features", "staging"):
+        *_, last = analyze(f"SET search_path TO '{schema}'; select * from t", NameContext.of("postgres"), cache)
+        assert [d.name for d in last.inputs] == [f"{schema}.t"]
+
+
+def test_quick_keys_do_not_mix_quoted_names_or_comments() -> None:
+    from parsers import NameContext
+    from parsers.sql import TemplateCache, analyze
+
+    cache = TemplateCache()
+    seen = [analyze(sql, NameContext.of(dialect), cache)[0].inputs[0].name for dialect, sql in (
+        ("bigquery", "select * from `proj-123.ds.t`"), ("bigquery", "select * from `proj-456.ds.t`"),
+        ("tsql", "select * from [2019]"), ("tsql", "select * from [2020]"),
+        ("postgres", "/* don't */ select * from a where x = '1'"),
+        ("postgres", "/* don't */ select * from b where x = '1'"))]
+    assert len(set(seen)) == 6, seen
+
+
+@pytest.mark.parametrize("sql", ["RENAME TABLE a. TO b", "EXEC sp_rename '', 'x'", "REFRESH MATERIALIZED VIEW ."])
+def test_a_command_naming_no_table_is_an_issue_not_a_crash(sql: str) -> None:
+    from parsers import NameContext
+    from parsers.sql import analyze
+
+    (found,) = analyze(sql, NameContext.of("tsql"))
+    assert [issue.code for issue in found.issues] == ["unparseable_sql"]
+
+
+def test_a_cte_named_data_is_not_postgres_with_data() -> None:
+    from parsers import NameContext
+    from parsers.sql import analyze
+
+    (found,) = analyze("WITH data AS (select a from s) select * from data", NameContext.of("postgres"))
+    assert [d.name for d in found.inputs] == ["public.s"]
+
+
+def test_create_proc_keeps_its_body_together() -> None:
+    from parsers.sql.statements import split
+
+    statements = split("CREATE PROC dbo.p AS BEGIN INSERT INTO a SELECT 1; UPDATE b SET x = 1; END; SELECT 2", "tsql")
+    assert len(statements) == 2
