@@ -111,6 +111,11 @@ def _mysql_records(spec: SourceSpec, path: Path, start: Start, log: mysql.Genera
                    source_type: str) -> Iterator[Read]:
     where = str(path)
     for query in log.read(path, start, final=settled(path)):
+        if query.ended:
+            yield Read(SourceRecord(source_type=source_type, text="", session_id=f"thread:{query.thread}",
+                                    origin=Origin(path=where, line=query.line, byte_offset=query.offset),
+                                    attributes={SESSION_END: "true"}), query.end, query.end_line, log.state)
+            continue
         yield Read(SourceRecord(
             source_type=source_type, text=query.sql,
             origin=Origin(path=where, line=query.line, byte_offset=query.offset),

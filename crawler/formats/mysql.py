@@ -40,6 +40,7 @@ class Query:
     timestamp: str | None = None
     user: str | None = None
     database: str | None = None
+    ended: bool = False  # not a statement: the thread's session ended (Quit, or its id reused)
 
 
 _GENERAL = re.compile(
@@ -115,17 +116,19 @@ def _command(threads: dict[str, _Thread], match: re.Match[str], clock: str | Non
              number: int) -> dict[str, object] | None:
     thread = threads.setdefault(match["thread"], _Thread())
     command, argument = match["command"], match["argument"]
-    if command == "Connect":
+    ended = {"offset": offset, "end": end, "line": number, "end_line": number, "thread": match["thread"], "sql": "",
+             "ended": True}
+    if command == "Connect":  # a new connection: whatever an earlier one of this id had is gone
         connected = _CONNECT.match(argument)
         if connected:
             thread.user, thread.database = connected["user"] or None, connected["database"] or None
-        return None
+        return ended
     if command == "Init DB":
         thread.database = argument.strip() or None
         return None
     if command == "Quit":
         threads.pop(match["thread"], None)
-        return None
+        return ended
     if command == "Execute" or (command == "Query" and not _PREPARED_SQL.match(argument)):
         return {"offset": offset, "end": end, "line": number, "end_line": number, "thread": match["thread"],
                 "sql": argument, "timestamp": clock, "user": thread.user, "database": thread.database}

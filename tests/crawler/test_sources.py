@@ -200,3 +200,27 @@ def test_a_timestamp_out_of_range_is_no_time_not_a_crash(value: object) -> None:
     from crawler.timestamps import normalize
 
     assert normalize(value) is None
+
+
+def test_a_mysql_thread_id_used_again_starts_a_new_session(tmp_path: Path) -> None:
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    log = tmp_path / "general.log"
+    log.write_text(
+        "/usr/sbin/mariadbd, Version: 10.11.19-MariaDB-log. started with:\n"
+        "Tcp port: 3306  Unix socket: /tmp/mysqld.sock\nTime\t\t    Id Command\tArgument\n"
+        "261126 13:23:22\t     5 Connect\tetl@localhost on reporting using Socket\n"
+        "\t\t     5 Query\tUSE staging\n"
+        "\t\t     5 Query\tCREATE TEMPORARY TABLE batch AS SELECT * FROM raw.orders\n"
+        "\t\t     5 Quit\t\n"
+        "261126 13:24:00\t     5 Connect\tbi@localhost on reporting using Socket\n"
+        "\t\t     5 Query\tINSERT INTO summary SELECT * FROM batch\n"
+        "\t\t     5 Quit\t\n", encoding="utf-8")
+    os.utime(log, (1_700_000_000, 1_700_000_000))
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    crawl([SourceSpec(path=str(log), type="mysql_general")], store)
+    names = {node.id: node.name for node in store.nodes(kind="dataset")}
+    feeds = {(names[e.src], names[e.dst]) for e in store.edges(["FEEDS"])}
+    # neither the old connection's USE nor its temporary table carries over to the new one
+    assert feeds == {("reporting.batch", "reporting.summary")}
