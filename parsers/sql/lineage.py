@@ -366,9 +366,6 @@ def _parse(sql: str, statement: Statement, context: NameContext) -> exp.Expr | N
 
 def _unsupported(statement: Statement, tree: exp.Expr | None) -> StatementLineage:
     word = tree.name.upper() if tree is not None else "statement"
-    schema = dialects.search_path_schema(statement.text)
-    if schema is not None:
-        return StatementLineage(statement=statement, kind="SET", sets=(("schema", schema),))
     if word in dialects.NO_LINEAGE_COMMANDS:
         return StatementLineage(statement=statement, kind=word)
     return StatementLineage(
