@@ -9,6 +9,10 @@ so that text order is time order in every store.
 '2024-05-01T00:00:00.000Z'
 >>> normalize("2024-05-01 06:00:00.000 -0800")  # Snowflake's export format
 '2024-05-01T14:00:00.000Z'
+>>> normalize("2024-05-01 02:00:00.123456+02:00")
+'2024-05-01T00:00:00.123Z'
+>>> normalize("2024-05-01 02:00:00.5 UTC")
+'2024-05-01T02:00:00.500Z'
 >>> normalize("yesterday") is None
 True
 """
@@ -16,14 +20,34 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 _OFFSET = re.compile(r"\s?([+-]\d\d)(\d\d)$")  # "... -0800" as Snowflake and MySQL write it
 _EPOCH_MILLIS_ABOVE = 10**11  # larger epoch numbers are milliseconds (after 1973 in ms)
 
 
+# "2024-05-01 02:00:00.123456 +02:00": the second, its fraction, and the zone after it.
+_SPLIT = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\.(\d{1,9})(\s?(?:UTC|Z|[+-]\d\d(?::?\d\d)?)?)")
+
+
 def normalize(value: object) -> str | None:
     """The canonical form of a timestamp, or None if it cannot be read."""
+    if isinstance(value, str) and (parts := _SPLIT.fullmatch(value)) is not None:
+        # A log writes the same second many times over: convert the second once, keep the fraction.
+        second = _second(parts[1] + parts[3])
+        return None if second is None else f"{second}{(parts[2] + '00')[:3]}Z"
+    return _normalize(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(text: str) -> str | None:
+    """The canonical form of a whole second, up to the fraction's dot."""
+    normal = _normalize(text)
+    return None if normal is None else normal[:-4]
+
+
+def _normalize(value: object) -> str | None:
     moment = _parse(value)
     if moment is None:
         return None

@@ -4,7 +4,6 @@ ingestion, lineage questions, ranking and garbage collection written once above 
 
 from __future__ import annotations
 
-import graph.neo4j_store  # noqa: F401  (registers neo4j:// and bolt://)
 import graph.sqlite_store  # noqa: F401  (registers the embedded default backend)
 from graph.errors import AmbiguousNameError, GraphError, NodeNotFoundError, StoreUnavailableError, UnknownStoreError
 from graph.ingest import write
@@ -21,7 +20,18 @@ from graph.lineage import (
     search,
 )
 from graph.model import Edge, Member, Node, Usage, WriteStats
-from graph.store import Store, open_store
+from graph.store import Store, open_store, register_backend
+
+
+def _open_neo4j(url: str, read_only: bool) -> Store:
+    # The driver takes about a second to import: only a Neo4j URL pays for it.
+    from graph.neo4j_store import open_neo4j
+
+    return open_neo4j(url, read_only)
+
+
+for _scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
+    register_backend(_scheme, _open_neo4j)
 
 __all__ = [
     "AmbiguousNameError",

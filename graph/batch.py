@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from graph.model import column_id, dataset_id, job_id, model_id, model_version_id, run_id
-from parsers import DatasetRef, Evidence, LineageEvent
+from parsers import DatasetRef, Evidence, LineageEvent, RunRef
 
 EVIDENCE_SAMPLE = 5  # evidence items kept per edge: the first ones seen
 
@@ -103,23 +103,25 @@ class Batch:
     _encoded: dict[int, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def node(self, node_id: str, kind: str, name: str, when: str | None, *, namespace: str | None = None,
-             label: str | None = None, props: dict[str, Any] | None = None) -> None:
+             label: str | None = None, props: dict[str, Any] | None = None, until: str | None = None) -> None:
+        """Upsert a node seen at ``when`` (through ``until``, for a span of repeats)."""
         row = self.nodes.get(node_id)
         if row is None:
             row = self.nodes[node_id] = NodeRow(id=node_id, kind=kind, name=name, namespace=namespace)
         row.label = label or row.label
         row.props.update(props or {})
-        row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, when)
+        row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, until or when)
 
     def edge(self, src: str, kind: str, dst: str, when: str | None, *, confidence: float = 1.0,
-             evidence: Evidence | str | None = None, props: dict[str, Any] | None = None, count: int = 1) -> None:
+             evidence: Evidence | str | None = None, props: dict[str, Any] | None = None, count: int = 1,
+             until: str | None = None) -> None:
         key = (src, kind, dst)
         row = self.edges.get(key)
         if row is None:
             row = self.edges[key] = EdgeRow(src=src, kind=kind, dst=dst)
         row.count += count
         row.confidence = max(row.confidence, confidence)
-        row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, when)
+        row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, until or when)
         row.props.update(props or {})
         if evidence is not None and len(row.evidence) < EVIDENCE_SAMPLE:
             row.evidence.append(evidence if isinstance(evidence, str) else self._json(evidence))
@@ -132,25 +134,125 @@ class Batch:
             text = self._encoded[key] = evidence.to_json()
         return text
 
-    def count(self, table: str, node: str, key: str, when: str | None, role: str = "", count: int = 1) -> None:
+    def count(self, table: str, node: str, key: str, when: str | None, role: str = "", count: int = 1,
+              until: str | None = None) -> None:
         rows: dict[Any, CountRow] = self.usage if table == "usage" else self.members
         index = (node, key, role) if table == "usage" else (node, key)
         row = rows.get(index)
         if row is None:
             row = rows[index] = CountRow(node=node, key=key, role=role)
         row.count += count
-        row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, when)
+        row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, until or when)
 
     def __bool__(self) -> bool:
         return bool(self.nodes or self.edges or self.runs or self.cursors)
 
 
 def batch_of(events: Iterable[LineageEvent]) -> Batch:
-    """Fold events into one batch of rows."""
+    """Fold events into one batch of rows. An event that repeats an earlier one's shape (the
+    same template: the very same inputs, outputs, columns and facets) adds its count, time,
+    user and run to that shape's rows instead of being folded again."""
     batch = Batch()
-    for event in events:
-        _fold(batch, event)
+    repeats: dict[tuple[Any, ...], _Repeat] = {}
+    for index, event in enumerate(events):
+        key = _shape_key(event)
+        repeat = repeats.get(key) if key is not None else None
+        if repeat is None:
+            _fold(batch, event)
+            if key is not None:
+                repeats[key] = _Repeat(first=event)
+            continue
+        repeat.take(batch, event, index)
+    for repeat in sorted(repeats.values(), key=lambda r: r.last_index):
+        repeat.close(batch)
     return batch
+
+
+def _shape_key(event: LineageEvent) -> tuple[Any, ...] | None:
+    """Events sharing these objects (and values) fold to the same rows. Object identities are
+    safe keys while the events are alive, which they are for the whole fold."""
+    if event.lifecycle or event.produced or event.run is None:
+        return None  # their rows depend on the event's own time or run
+    return (id(event.job), id(event.inputs), id(event.outputs), id(event.column_edges), id(event.dataset_facets),
+            event.job_title, event.statement_kind, event.confidence)
+
+
+@dataclasses.dataclass(slots=True)
+class _Plan:
+    """The rows one event of a shape touches, as found by folding its first event alone."""
+
+    job: str
+    edges: list[tuple[EdgeRow, int]]  # the batch's row, and how many times one event adds to it
+    evidence: list[tuple[EdgeRow, int]]  # how many evidence items one event adds to it
+    nodes: list[NodeRow]
+    props: list[tuple[NodeRow, dict[str, Any]]]  # node props one event sets, in the order it sets them
+    members: list[tuple[str, str, int]]
+    usage: list[tuple[str, str]]  # (dataset, role) that a run's user is counted on
+
+
+def _plan(batch: Batch, event: LineageEvent) -> _Plan:
+    alone = Batch()
+    _fold(alone, event)
+    return _Plan(
+        job=job_id(event.job),
+        edges=[(batch.edges[key], row.count) for key, row in alone.edges.items()],
+        evidence=[(batch.edges[key], len(row.evidence)) for key, row in alone.edges.items() if row.evidence],
+        nodes=[batch.nodes[node_id] for node_id in alone.nodes],
+        props=[(batch.nodes[node_id], row.props) for node_id, row in alone.nodes.items() if row.props],
+        members=[(row.node, row.key, row.count) for row in alone.members.values()],
+        usage=_usage_keys(event),
+    )
+
+
+@dataclasses.dataclass(slots=True)
+class _Repeat:
+    """The later events of one shape, folded as a span: counts, first and last time, users."""
+
+    first: LineageEvent
+    plan: _Plan | None = None
+    seen: int = 1
+    since: str | None = None
+    until: str | None = None
+    last_index: int = -1
+    users: dict[str, list[Any]] = dataclasses.field(default_factory=dict)  # user: [count, first, last]
+
+    def take(self, batch: Batch, event: LineageEvent, index: int) -> None:
+        plan = self.plan = self.plan or _plan(batch, self.first)
+        when = event.evidence.timestamp
+        self.seen += 1
+        self.since, self.until, self.last_index = earliest(self.since, when), latest(self.until, when), index
+        for row, props in plan.props:  # the last event to set a prop wins, as when folded one by one
+            row.props.update(props)
+        if self.seen <= EVIDENCE_SAMPLE:  # after that every row of the shape holds a full sample
+            for row, times in plan.evidence:
+                for _ in range(times):
+                    if len(row.evidence) < EVIDENCE_SAMPLE:
+                        row.evidence.append(batch._json(event.evidence))
+        run = event.run
+        assert run is not None  # (a shape needs a run)
+        batch.runs[run_id(run.run_id)] = _run_row(run, plan.job, event.statement_kind)
+        if run.user:
+            span = self.users.get(run.user)
+            if span is None:
+                self.users[run.user] = [1, when, when]
+            else:
+                span[0], span[1], span[2] = span[0] + 1, earliest(span[1], when), latest(span[2], when)
+
+    def close(self, batch: Batch) -> None:
+        """Add the span of the later events to the shape's rows."""
+        if self.plan is None:
+            return
+        repeats, since, until = self.seen - 1, self.since, self.until
+        for row, times in self.plan.edges:
+            row.count += repeats * times
+            row.first_seen, row.last_seen = earliest(row.first_seen, since), latest(row.last_seen, until)
+        for node in self.plan.nodes:
+            node.first_seen, node.last_seen = earliest(node.first_seen, since), latest(node.last_seen, until)
+        for node_id, key, times in self.plan.members:
+            batch.count("members", node_id, key, since, count=repeats * times, until=until)
+        for user, (count, first, last) in self.users.items():
+            for node_id, role in self.plan.usage:
+                batch.count("usage", node_id, user, first, role=role, count=count, until=last)
 
 
 def _fold(batch: Batch, event: LineageEvent) -> None:
@@ -222,11 +324,18 @@ def _run_and_usage(batch: Batch, event: LineageEvent, job: str, when: str | None
     run = event.run
     if run is None:
         return
-    batch.runs[run_id(run.run_id)] = RunRow(
-        id=run_id(run.run_id), job=job, started_at=run.started_at, user=run.user, session_id=run.session_id,
-        status=run.status, statement_kind=event.statement_kind,
-    )
+    batch.runs[run_id(run.run_id)] = _run_row(run, job, event.statement_kind)
     if run.user:
-        for role, refs in (("read", event.inputs), ("write", event.outputs)):
-            for ref in refs:
-                batch.count("usage", dataset_id(ref), run.user, when, role=role)
+        for node_id, role in _usage_keys(event):
+            batch.count("usage", node_id, run.user, when, role=role)
+
+
+def _run_row(run: RunRef, job: str, statement_kind: str | None) -> RunRow:
+    return RunRow(id=run_id(run.run_id), job=job, started_at=run.started_at, user=run.user,
+                  session_id=run.session_id, status=run.status, statement_kind=statement_kind)
+
+
+def _usage_keys(event: LineageEvent) -> list[tuple[str, str]]:
+    """The datasets a run's user is counted on: what it read, and what it wrote."""
+    return [(dataset_id(ref), role) for role, refs in (("read", event.inputs), ("write", event.outputs))
+            for ref in refs]

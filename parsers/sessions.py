@@ -83,6 +83,9 @@ class Session:
             for ref in event.outputs:
                 if event.dataset_facets.get(ref.qualified, {}).get("kind") == "temporary":
                     self._temporary.setdefault(ref, set())
+            if not self._temporary:
+                resolved.append(event)  # most sessions never make one: nothing to see through
+                continue
             inputs = self._behind(event.inputs)
             temporary = [ref for ref in event.outputs if ref in self._temporary]
             for ref in temporary:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from parsers import catalog
@@ -72,27 +73,66 @@ def _statement_origin(record: SourceRecord, lineage: StatementLineage) -> Origin
     return Origin(path=base.path, line=line, byte_offset=offset)
 
 
-def _event(
-    record: SourceRecord, record_key: str, lineage: StatementLineage, context: NameContext, origin: Origin
-) -> LineageEvent:
-    fingerprint = lineage.statement.fingerprint
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Shape:
+    """What every event of one statement template has in common. Built once per cached parse
+    result: the graph folds events that share these very objects as repeats of one shape."""
+
+    job: JobRef
+    title: str
+    lifecycle: tuple[DatasetEvent, ...]
+    facets: dict[str, dict[str, Any]]
+    column_edges: tuple[ColumnEdge, ...]
+
+
+# Shapes by the identity of the cached parse result they came from; the entry holds that result,
+# so its id cannot be reused by another object while the entry lives.
+_SHAPES: dict[int, tuple[StatementLineage, str, _Shape]] = {}
+_SHAPES_MAX = 8192
+
+
+def _shape(lineage: StatementLineage, context: NameContext) -> _Shape:
+    entry = _SHAPES.get(id(lineage))
+    if entry is not None and entry[0] is lineage and entry[1] == context.namespace:
+        return entry[2]
+    shape = _Shape(
+        # A statement in a procedure's body is the procedure's work: the procedure is the job.
+        job=JobRef(namespace=context.namespace,
+                   name=f"routine:{lineage.routine}" if lineage.routine else f"sql:{lineage.statement.fingerprint}"),
+        title=f"ROUTINE {lineage.routine}" if lineage.routine else _title(lineage),
+        lifecycle=tuple(DatasetEvent(event=c.event, dataset=c.dataset, other=c.other) for c in lineage.lifecycle),
+        facets=_facets(lineage),
+        column_edges=_column_edges(lineage),
+    )
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    _SHAPES[id(lineage)] = (lineage, context.namespace, shape)
+    return shape
+
+
+def _facets(lineage: StatementLineage) -> dict[str, dict[str, Any]]:
     facets: dict[str, dict[str, Any]] = {ref.qualified: {"kind": lineage.output_kind} for ref in lineage.outputs}
     if lineage.columns and lineage.outputs:
         facets[lineage.outputs[0].qualified]["schema"] = dict(lineage.columns)
     elif lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns \
             and "*" not in lineage.output_columns:  # CREATE TABLE AS, CREATE VIEW: names, types unknown
         facets[lineage.outputs[0].qualified]["schema"] = dict.fromkeys(lineage.output_columns, "")
-    # A statement in a procedure's body is the procedure's work: the procedure is the job.
-    job = f"routine:{lineage.routine}" if lineage.routine else f"sql:{fingerprint}"
+    return facets
+
+
+def _event(
+    record: SourceRecord, record_key: str, lineage: StatementLineage, context: NameContext, origin: Origin
+) -> LineageEvent:
+    shape = _shape(lineage, context)
     return LineageEvent(
-        job=JobRef(namespace=context.namespace, name=job),
-        job_title=f"ROUTINE {lineage.routine}" if lineage.routine else _title(lineage),
-        lifecycle=tuple(DatasetEvent(event=c.event, dataset=c.dataset, other=c.other) for c in lineage.lifecycle),
+        job=shape.job,
+        job_title=shape.title,
+        lifecycle=shape.lifecycle,
         statement_kind=lineage.kind,
         inputs=lineage.inputs,
         outputs=lineage.outputs,
-        column_edges=_column_edges(lineage),
-        dataset_facets=facets,
+        column_edges=shape.column_edges,
+        dataset_facets=shape.facets,
         run=RunRef(
             run_id=digest(f"{record_key}\0{lineage.statement.start}"),
             started_at=record.timestamp,
@@ -103,7 +143,7 @@ def _event(
             source_type=record.source_type,
             origin=origin,
             timestamp=record.timestamp,
-            fingerprint=fingerprint,
+            fingerprint=lineage.statement.fingerprint,
             sql=lineage.statement.redacted,
         ),
         confidence=lineage.confidence,
