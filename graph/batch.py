@@ -221,13 +221,13 @@ class _Repeat:
         when = event.evidence.timestamp
         self.seen += 1
         self.since, self.until, self.last_index = earliest(self.since, when), latest(self.until, when), index
-        for row, props in plan.props:  # the last event to set a prop wins, as when folded one by one
-            row.props.update(props)
+        for node, props in plan.props:  # the last event to set a prop wins, as when folded one by one
+            node.props.update(props)
         if self.seen <= EVIDENCE_SAMPLE:  # after that every row of the shape holds a full sample
-            for row, times in plan.evidence:
+            for edge, times in plan.evidence:
                 for _ in range(times):
-                    if len(row.evidence) < EVIDENCE_SAMPLE:
-                        row.evidence.append(batch._json(event.evidence))
+                    if len(edge.evidence) < EVIDENCE_SAMPLE:
+                        edge.evidence.append(batch._json(event.evidence))
         run = event.run
         assert run is not None  # (a shape needs a run)
         batch.runs[run_id(run.run_id)] = _run_row(run, plan.job, event.statement_kind)
