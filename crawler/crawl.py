@@ -234,13 +234,14 @@ def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],
     if status != "completed":
         tally.counts[f"statements_{status}"] += 1  # it wrote nothing: no lineage, but counted
         return [], ()
-    if not all(spec.wants(field, getattr(record, attr)) for field, attr in _RECORD_FILTERS):
+    filters = spec.include or spec.exclude
+    if filters and not all(spec.wants(field, getattr(record, attr)) for field, attr in _RECORD_FILTERS):
         tally.counts["filtered"] += 1
         return [], ()
     session = sessions.setdefault(record.session_id, Session()) if record.session_id else None
     result = parsers.parse(session.prepare(record) if session else record)
     events = session.observe(result) if session else list(result.events)
-    kept = [event for event in events if spec.wants("kind", event.statement_kind)]
+    kept = [event for event in events if spec.wants("kind", event.statement_kind)] if filters else events
     tally.counts["filtered"] += len(events) - len(kept)
     return kept, (*result.issues, *_disagreements(record, result.events))
 

@@ -134,6 +134,11 @@ _CSV_COLUMNS = ("log_time", "user_name", "database_name", "process_id", "connect
                 "application_name", "backend_type", "leader_pid", "query_id")
 
 
+_AT_TIME, _AT_USER, _AT_DATABASE, _AT_SESSION, _AT_SEVERITY, _AT_MESSAGE, _AT_DETAIL, _AT_QUERY, _AT_APPLICATION = (
+    _CSV_COLUMNS.index(name) for name in ("log_time", "user_name", "database_name", "session_id", "error_severity",
+                                          "message", "detail", "query", "application_name"))
+
+
 def read_csvlog(path: Path, start: Start) -> Iterator[Entry]:
     """Entries of a csvlog; a record spans several lines when its fields hold newlines."""
     lines: list[tuple[int, int, int]] = []  # (offset, line, end) of the lines of the record being read
@@ -153,13 +158,11 @@ def read_csvlog(path: Path, start: Start) -> Iterator[Entry]:
         lines.clear()
         if len(row) < 23:
             continue
-        fields = dict(zip(_CSV_COLUMNS, row, strict=False))
         yield Entry(offset=offset, end=end, line=number, end_line=end_line,
-                    severity=fields["error_severity"], message=fields["message"],
-                    timestamp=normalize(fields["log_time"]), session=fields["session_id"] or None,
-                    user=fields["user_name"] or None, database=fields["database_name"] or None,
-                    application=fields["application_name"] or None, detail=fields["detail"] or None,
-                    statement=fields["query"] or None)
+                    severity=row[_AT_SEVERITY], message=row[_AT_MESSAGE], timestamp=normalize(row[_AT_TIME]),
+                    session=row[_AT_SESSION] or None, user=row[_AT_USER] or None,
+                    database=row[_AT_DATABASE] or None, application=row[_AT_APPLICATION] or None,
+                    detail=row[_AT_DETAIL] or None, statement=row[_AT_QUERY] or None)
 
 
 # -- jsonlog -------------------------------------------------------------------------------------

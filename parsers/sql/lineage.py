@@ -108,7 +108,7 @@ _default_cache = TemplateCache()
 # that are not part of a name. Coarser than the tokenizer, so used only as a cache key.
 _QUICK_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$.\"`\[-])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w\"`\]-])")
 # Dollar quotes, escapes and comments hide quotes and digits from the expressions below.
-_NEEDS_TOKENS = ("$", "\\", "--", "/*", "#")
+_NEEDS_TOKENS = re.compile(r"[$\\#]|--|/\*")
 _QUICK_LIST = re.compile(r"\?(?:\s*,\s*\?)+")
 
 
@@ -126,9 +126,11 @@ def quick_key(sql: str) -> str | None:
     >>> quick_key("select 1; select 2") is None
     True
     """
-    if len(sql) > QUICK_KEY_MAX or any(mark in sql for mark in _NEEDS_TOKENS) or sql[:1].isspace():
+    if len(sql) > QUICK_KEY_MAX or _NEEDS_TOKENS.search(sql) or sql[:1].isspace():
         return None  # (a leading space would shift offsets)
-    text = _QUICK_LIST.sub("?", _QUICK_LITERAL.sub("?", sql))
+    text = _QUICK_LITERAL.sub("?", sql)
+    if "?," in text or "? ," in text:
+        text = _QUICK_LIST.sub("?", text)
     text = " ".join(text.split()).rstrip("; ")
     return None if ";" in text else text
 
