@@ -60,10 +60,20 @@ def split(sql: str, dialect: str | Dialect) -> list[Statement]:
         tokens = dialect.tokenize(sql)
     except TokenError:
         return _split_untokenizable(sql)
-    statements = []
-    for chunk in _chunks(tokens):
-        statements.append(_statement(sql, chunk))
-    return statements
+    return [_statement(sql, chunk) for chunk in _one_statement(sql, tokens) or _chunks(tokens)]
+
+
+def _one_statement(sql: str, tokens: list[Token]) -> list[list[Token]] | None:
+    """The common case without a walk over the tokens: a text with no semicolon but maybe one
+    at its very end is one statement (a semicolon token is a ``;`` character of the text)."""
+    semicolons = sql.count(";")
+    if semicolons > 1 or not tokens or _in_routine(tokens[:_ROUTINE_WORDS]):
+        return None
+    if semicolons == 0:
+        return [tokens]
+    if tokens[-1].token_type is TokenType.SEMICOLON:
+        return [tokens[:-1]] if len(tokens) > 1 else []
+    return None
 
 
 _ROUTINES = frozenset({"FUNCTION", "PROCEDURE", "PROC", "TRIGGER", "EVENT"})
@@ -150,22 +160,27 @@ def _fingerprint(tokens: list[Token], *, keep_literals: bool) -> tuple[str, list
     previous = None
     for token in tokens:
         kind = token.token_type
-        if kind in LITERAL_TOKENS and previous is not TokenType.PARAMETER:
-            literals.append(token)
-            if not keep_literals:
-                words.append("?")
-                _collapse_lists(words)
+        if kind in _LITERAL_OR_NAME:
+            if kind is TokenType.IDENTIFIER:
+                words.append(f'"{token.text}"')
                 previous = kind
                 continue
-        if kind is TokenType.IDENTIFIER:
-            words.append(f'"{token.text}"')
-        else:
-            word = token.text.lower()
-            words.append(word)
-            if word == "?":  # a placeholder
-                _collapse_lists(words)
+            if previous is not TokenType.PARAMETER:
+                literals.append(token)
+                if not keep_literals:
+                    words.append("?")
+                    _collapse_lists(words)
+                    previous = kind
+                    continue
+        word = token.text.lower()
+        words.append(word)
+        if word == "?":  # a placeholder
+            _collapse_lists(words)
         previous = kind
     return digest(" ".join(words)), literals
+
+
+_LITERAL_OR_NAME = LITERAL_TOKENS | {TokenType.IDENTIFIER}
 
 
 def _collapse_lists(words: list[str]) -> None:
