@@ -5,6 +5,10 @@ A file is recognised by its head (its first bytes), so a cursor follows it throu
 a file rewritten in the middle (not appended to) is noticed, reported, and read again from the
 start (idempotent writes make that safe). A cursor also carries what reading had open at its
 offset (sessions, transactions not yet ended), for the next crawl to go on with.
+
+Heads are taken of the decompressed bytes, so a log compressed as it is rotated
+(`postgresql.log` -> `postgresql.log.1.gz`) is still the file the last crawl read part of: only
+what was written after that crawl is read from the archive.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from crawler.streams import is_compressed, open_stream
 from graph.batch import Cursor
 from parsers import Origin, ParseIssue
 from parsers.fingerprint import digest
@@ -42,37 +47,57 @@ def _digest_of(stream: BinaryIO, start: int, length: int) -> str:
 
 def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False) -> Start:
     """Where a crawl should start reading ``path``, given the cursors of earlier crawls. An
-    ``archive`` (a compressed, rotated file) is never appended to: once read, it is done."""
+    ``archive`` (a compressed, rotated file) is never appended to: once read, it is done; if it
+    is the compressed copy of a plain log read before, it is read from where that log was left."""
+    cursor = _match(_head(path), str(path), known) or (_legacy_archive(path, known) if archive else None)
+    if cursor is None:
+        return Start()
+    if archive:
+        if cursor.path == str(path) or is_compressed(Path(cursor.path)):
+            return Start(offset=cursor.offset, line=cursor.line, done=True)
+        return Start(offset=cursor.offset, line=cursor.line, state=json.loads(cursor.state))
     size = path.stat().st_size
     with path.open("rb") as stream:
-        cursor = _match(stream, size, str(path), known)
-        if cursor is None:
-            return Start()
-        if archive:
-            return Start(offset=cursor.offset, line=cursor.line, done=True)
-        if size < cursor.offset or _digest_of(stream, max(0, cursor.offset - TAIL),
-                                              min(TAIL, cursor.offset)) != cursor.tail_digest:
-            return Start(issue=ParseIssue(
-                code="file_changed", severity="warning",
-                message=f"changed before byte {cursor.offset}, where the last crawl stopped (rewritten, not "
-                        "appended to): read again from the start",
-                origin=Origin(path=str(path), byte_offset=0)))
-        return Start(offset=cursor.offset, line=cursor.line, state=json.loads(cursor.state))
+        tail = _digest_of(stream, max(0, cursor.offset - TAIL), min(TAIL, cursor.offset))
+    if size < cursor.offset or tail != cursor.tail_digest:
+        return Start(issue=ParseIssue(
+            code="file_changed", severity="warning",
+            message=f"changed before byte {cursor.offset}, where the last crawl stopped (rewritten, not "
+                    "appended to): read again from the start",
+            origin=Origin(path=str(path), byte_offset=0)))
+    return Start(offset=cursor.offset, line=cursor.line, state=json.loads(cursor.state))
 
 
-def _match(stream: BinaryIO, size: int, where: str, known: Mapping[str, Cursor]) -> Cursor | None:
+def _head(path: Path) -> bytes:
+    """The first bytes of the file as a reader sees them (decompressed)."""
+    with open_stream(path) as stream:
+        return stream.read(HEAD)
+
+
+def _legacy_archive(path: Path, known: Mapping[str, Cursor]) -> Cursor | None:
+    """An archive's own cursor from before heads were decompressed: its head is of the raw bytes."""
+    cursor = known.get(str(path))
+    if cursor is None:
+        return None
+    with path.open("rb") as stream:
+        raw = stream.read(cursor.head_length)
+    return cursor if len(raw) == cursor.head_length and digest(raw.decode("latin-1")) == cursor.head_digest else None
+
+
+def _match(head: bytes, where: str, known: Mapping[str, Cursor]) -> Cursor | None:
     heads: dict[int, str] = {}
 
-    def head(length: int) -> str:
+    def prefix(length: int) -> str:
         if length not in heads:
-            heads[length] = _digest_of(stream, 0, length)
+            heads[length] = digest(head[:length].decode("latin-1"))
         return heads[length]
 
     cursor = known.get(where)
-    if cursor is not None and cursor.head_length <= size and head(cursor.head_length) == cursor.head_digest:
+    if cursor is not None and cursor.head_length <= len(head) and prefix(cursor.head_length) == cursor.head_digest:
         return cursor
     for other in known.values():  # rotated or renamed: the same head under another name
-        if other.path != where and 0 < other.head_length <= size and head(other.head_length) == other.head_digest:
+        if other.path != where and 0 < other.head_length <= len(head) \
+                and prefix(other.head_length) == other.head_digest:
             return other
     return None
 
@@ -80,9 +105,12 @@ def _match(stream: BinaryIO, size: int, where: str, known: Mapping[str, Cursor])
 def advance(path: Path, offset: int, line: int, state: Mapping[str, Any] | None = None) -> Cursor:
     """The cursor of ``path`` read up to ``offset`` (``line`` lines), with what was open there."""
     size = path.stat().st_size
-    with path.open("rb") as stream:
-        head_length = min(HEAD, size)
-        return Cursor(path=str(path), offset=offset, line=line, head_length=head_length,
-                      head_digest=_digest_of(stream, 0, head_length),
-                      tail_digest=_digest_of(stream, max(0, offset - TAIL), min(TAIL, offset)), size=size,
-                      state=json.dumps(state or {}, sort_keys=True, separators=(",", ":")))
+    head = _head(path)
+    if is_compressed(path):
+        tail = ""  # an archive is never appended to: nothing to check at its offset
+    else:
+        with path.open("rb") as stream:
+            tail = _digest_of(stream, max(0, offset - TAIL), min(TAIL, offset))
+    return Cursor(path=str(path), offset=offset, line=line, head_length=len(head),
+                  head_digest=digest(head.decode("latin-1")), tail_digest=tail, size=size,
+                  state=json.dumps(state or {}, sort_keys=True, separators=(",", ":")))

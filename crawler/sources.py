@@ -11,7 +11,7 @@ from typing import Any
 
 from crawler.cursors import Start
 from crawler.registry import Item, Read, SourceSpec, reader
-from crawler.streams import lines_from, open_stream, rows_from
+from crawler.streams import lines_from, open_stream, rows_from, skip
 from crawler.timestamps import from_epoch, normalize
 from parsers import Origin, ParseIssue, SourceRecord
 
@@ -35,8 +35,7 @@ def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
     """A file of SQL statements (what was added since ``start``): one record; the parser
     splits it and keeps each statement's offset."""
     with open_stream(path) as stream:
-        if start.offset:
-            stream.seek(start.offset)
+        skip(stream, start.offset)
         data = stream.read()
     if not data.strip():
         return

@@ -9,11 +9,12 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import zstandard
 
-from crawler.cursors import Start
+if TYPE_CHECKING:  # (cursors read heads through open_stream)
+    from crawler.cursors import Start
 
 # Python's csv module refuses fields over 128 KiB; a logged statement is often longer.
 csv.field_size_limit(2**31 - 1)
@@ -64,13 +65,25 @@ def head(path: Path, size: int = 4096) -> bytes:
         return b""
 
 
+def skip(stream: BinaryIO, offset: int) -> None:
+    """Move to ``offset``: by seeking, or in a stream that cannot seek (zstd) by reading on."""
+    if stream.seekable():
+        stream.seek(offset)
+        return
+    while offset > 0:
+        chunk = stream.read(min(offset, 1 << 20))
+        if not chunk:
+            return
+        offset -= len(chunk)
+
+
 def lines_from(path: Path, start: Start) -> Iterator[tuple[bytes, int, int]]:
     """Complete lines from ``start`` on, each with its byte offset and line number. A last
     line without its newline is left for a later crawl: the writer may still be on it."""
     offset, number = start.offset, start.line
     with open_stream(path) as stream:
         if offset:
-            stream.seek(offset)
+            skip(stream, offset)
         for raw in stream:
             if not raw.endswith(b"\n"):
                 return
@@ -87,6 +100,8 @@ def rows_from(path: Path, start: Start) -> Iterator[tuple[dict[str, Any] | None,
     pending: list[bytes] = []
     first = (0, 0)
     is_json: bool | None = None
+    from crawler.cursors import Start
+
     for raw, offset, number in lines_from(path, Start()):
         if is_json is None:
             is_json = raw.lstrip().startswith(b"{")

@@ -157,7 +157,7 @@ def _fingerprint(tokens: list[Token], *, keep_literals: bool) -> tuple[str, list
     which the stored text redacts either way. A number after ``$`` is a placeholder's (``$1``)."""
     words: list[str] = []
     literals: list[Token] = []
-    previous = None
+    previous: TokenType | None = None
     for token in tokens:
         kind = token.token_type
         if kind in _LITERAL_OR_NAME:

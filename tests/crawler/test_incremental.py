@@ -100,3 +100,52 @@ def test_a_crawl_killed_midway_and_rerun_gives_the_same_graph(tmp_path: Path, st
     rerun = crawl([SourceSpec(path=str(log))], store, batch_size=100)
     assert rerun.already_seen == 0, "the cursor moved with each committed batch: nothing read twice"
     assert dumps(export(store)) == dumps(export(reference))
+
+
+def _compress(data: bytes, how: str) -> bytes:
+    import gzip
+
+    import zstandard
+
+    return gzip.compress(data) if how == "gz" else zstandard.ZstdCompressor().compress(data)
+
+
+@pytest.mark.parametrize("how", ["gz", "zst"])
+def test_a_log_compressed_as_it_rotates_is_read_from_where_the_last_crawl_left_it(
+        tmp_path: Path, store: Store, how: str) -> None:
+    """logrotate's `compress`: the log the last crawl read part of comes back as an archive
+    under another name. Only what was written after that crawl is new; the whole real
+    PostgreSQL log, read in these two parts, gives the graph one read of it gives."""
+    import os
+
+    lines = (Path(__file__).parents[2] / "fixtures/querylogs/postgres/csvlog.csv").read_bytes().splitlines(True)
+    cut = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith(b"2026-"))
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    live = logs / "postgresql.csv"
+    live.write_bytes(b"".join(lines[:cut]))
+    os.utime(live, (1_700_000_000, 1_700_000_000))  # quiet: its last entry is whole
+    spec = [SourceSpec(path=str(logs), namespace="postgres://db:5432")]
+    first = crawl(spec, store)
+    live.rename(logs / f"postgresql.csv.1.{how}")  # rotated, with what was written since ...
+    (logs / f"postgresql.csv.1.{how}").write_bytes(_compress(b"".join(lines), how))  # ... compressed
+    second = crawl(spec, store)
+    assert first.records + second.records == _whole(tmp_path, lines).records
+    assert _edges(store) == _edges(open_store(f"sqlite:///{tmp_path / 'whole.db'}"))
+    third = crawl(spec, store)
+    assert third.records == 0, "an archive read once is done"
+
+
+def _whole(tmp_path: Path, lines: list[bytes]):  # type: ignore[no-untyped-def]
+    whole = tmp_path / "whole" / "postgresql.csv"
+    whole.parent.mkdir()
+    whole.write_bytes(b"".join(lines))
+    import os
+
+    os.utime(whole, (1_700_000_000, 1_700_000_000))
+    return crawl([SourceSpec(path=str(whole), namespace="postgres://db:5432")],
+                 open_store(f"sqlite:///{tmp_path / 'whole.db'}"))
+
+
+def _edges(store: Store) -> dict[tuple[str, str, str], int]:
+    return {(edge.src, edge.kind, edge.dst): edge.count for edge in store.edges() if edge.kind != "OF"}
