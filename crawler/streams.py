@@ -95,32 +95,47 @@ def lines_from(path: Path, start: Start) -> Iterator[tuple[bytes, int, int]]:
 def rows_from(path: Path, start: Start) -> Iterator[tuple[dict[str, Any] | None, int, int, int]]:
     """Rows of a CSV file (header first; a quoted field may hold newlines) or a JSON-lines file,
     from ``start`` on, each with its offset, end and line number; None for a line that is not a
-    JSON object."""
-    header: list[str] | None = None
-    pending: list[bytes] = []
-    first = (0, 0)
-    is_json: bool | None = None
+    JSON object. Only the header is read before ``start``: a growing export is not read again."""
     from crawler.cursors import Start
 
-    for raw, offset, number in lines_from(path, Start()):
-        if is_json is None:
-            is_json = raw.lstrip().startswith(b"{")
-        if is_json:
-            if offset >= start.offset:
-                yield _json_row(raw), offset, offset + len(raw), number
+    first = next(_records(lines_from(path, Start())), None)
+    if first is None:
+        return
+    raw, offset, end, number = first
+    if raw.lstrip().startswith(b"{"):
+        for raw, offset, end, number in _records(lines_from(path, start), json_lines=True):
+            yield _json_row(raw), offset, end, number
+        return
+    header = [column.strip() for column in _csv_row(raw)]
+    resume_at = start if start.offset >= end else Start(offset=end, line=number)
+    for raw, offset, end, number in _records(lines_from(path, resume_at)):
+        row = _csv_row(raw)
+        if row:
+            yield dict(zip(header, row, strict=False)), offset, end, number
+
+
+def _records(lines: Iterator[tuple[bytes, int, int]], *,
+             json_lines: bool = False) -> Iterator[tuple[bytes, int, int, int]]:
+    """Whole records with their offset, end and last line: a CSV record whose quoted field holds
+    newlines goes on over several lines (an odd count of quotes so far)."""
+    pending: list[bytes] = []
+    first = 0
+    for raw, offset, number in lines:
+        if json_lines:
+            yield raw, offset, offset + len(raw), number
             continue
         if not pending:
-            first = (offset, number)
+            first = offset
         pending.append(raw)
         chunk = b"".join(pending)
         if chunk.count(b'"') % 2:
-            continue  # inside a quoted field: the row goes on
+            continue
         pending = []
-        row = next(csv.reader(io.StringIO(chunk.decode("utf-8", errors="replace"))), [])
-        if header is None:
-            header = [column.strip() for column in row]
-        elif first[0] >= start.offset and row:
-            yield dict(zip(header, row, strict=False)), first[0], offset + len(raw), number
+        yield chunk, first, offset + len(raw), number
+
+
+def _csv_row(chunk: bytes) -> list[str]:
+    return next(csv.reader(io.StringIO(chunk.decode("utf-8", errors="replace"))), [])
 
 
 def _json_row(raw: bytes) -> dict[str, Any] | None:

@@ -149,3 +149,24 @@ def _whole(tmp_path: Path, lines: list[bytes]):  # type: ignore[no-untyped-def]
 
 def _edges(store: Store) -> dict[tuple[str, str, str], int]:
     return {(edge.src, edge.kind, edge.dst): edge.count for edge in store.edges() if edge.kind != "OF"}
+
+
+def test_a_growing_csv_export_is_not_parsed_again_from_its_start(tmp_path: Path, store: Store,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the header is read again: the rows the last crawl took are not parsed a second time
+    (an export of a year of query history grows by a day a night)."""
+    import crawler.streams
+
+    export_file = tmp_path / "history.csv"
+    rows = [f'"insert into mart.t{n} select * from raw.s where id = {n}","2026-11-25 06:00:0{n % 10}"\n'
+            for n in range(40)]
+    export_file.write_text("query,timestamp\n" + "".join(rows[:30]), encoding="utf-8")
+    spec = [SourceSpec(path=str(export_file), dialect="postgres")]
+    assert crawl(spec, store).records == 30
+    export_file.write_text("query,timestamp\n" + "".join(rows), encoding="utf-8")
+    parsed: list[bytes] = []
+    real = crawler.streams._csv_row
+    monkeypatch.setattr(crawler.streams, "_csv_row", lambda chunk: parsed.append(chunk) or real(chunk))
+    second = crawl(spec, store)
+    assert (second.records, second.written) == (10, 10)
+    assert len(parsed) == 1 + 10, "the header, then the new rows only"
