@@ -48,7 +48,8 @@ def _postgres_records(spec: SourceSpec, path: Path, start: Start, entries: Itera
         if postgres.ends_session(entry):
             released.append(_session_end(where, entry))
         yield from _released(released, offset, line, sessions.state)
-    drained = [_postgres_record(spec, where, statement) for statement in sessions.drain(final=is_compressed(path))]
+    drained = [_postgres_record(spec, where, statement)
+               for statement in sessions.drain(final=is_compressed(path), live=not settled(path))]
     yield from _released([*drained, None], offset, line, sessions.state)
 
 

@@ -313,15 +313,19 @@ class Sessions:
                 item.status = "rolled_back"
         return released + work
 
-    def drain(self, *, final: bool) -> list[Statement]:
+    def drain(self, *, final: bool, live: bool = False) -> list[Statement]:
         """The end of what was read: a statement no error followed completed (pending its
         transaction). An error still waiting for its ``STATEMENT`` line (with the statement it
         may be about) and open transactions wait for the next read, unless this read is
-        ``final``: then the error failed the last statement and open transactions count as done."""
+        ``final``: then the error failed the last statement and open transactions count as done.
+        In a ``live`` log (written to right now) a statement logged as it started
+        (``log_statement``) may still be running, and fail: it waits too."""
         released: list[Statement] = []
         for session in list(self._error) if final else []:
             released += self._fail(session, None, self._error.pop(session))
         for session in [session for session in self._last if session not in self._error]:
+            if live and not final and not self._last[session].entry.message.startswith("duration:"):
+                continue
             released += self._settle(session)
         if final:
             released += [s for work in self._transaction.values() for s in work]

@@ -68,8 +68,14 @@ def _before_rollback(whole: bytes) -> int:
     return whole.rindex(b"\n", 0, whole.index(b"statement: ROLLBACK")) + 1
 
 
+def _before_error(whole: bytes) -> int:
+    """Between a statement that log_statement=all wrote as it started and the ERROR it ended in."""
+    return whole.rindex(b"\n", 0, whole.index(b"does not exist")) + 1
+
+
 PG_FORMATS = ("stderr.log", "csvlog.csv", "jsonlog.json")
 TWO_PARTS = [(f"postgres/{name}", _middle) for name in PG_FORMATS]
+TWO_PARTS += [(f"postgres/{name}", _before_error) for name in PG_FORMATS]
 TWO_PARTS += [(f"postgres/scratch/{name}", _before_rollback) for name in PG_FORMATS]
 TWO_PARTS += [("mariadb/general.log", _middle), ("mariadb/slow.log", _middle)]
 
