@@ -52,6 +52,9 @@ def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
         namespace=spec.namespace,
         database=spec.database,
         schema=spec.schema,
+        # The script is one session: what its earlier part set (search_path, USE, temporary
+        # tables) holds for the part appended since, through the cursor's state.
+        session_id=f"script:{path}",
     ), end, lines)
 
 

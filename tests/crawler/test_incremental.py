@@ -170,3 +170,16 @@ def test_a_growing_csv_export_is_not_parsed_again_from_its_start(tmp_path: Path,
     second = crawl(spec, store)
     assert (second.records, second.written) == (10, 10)
     assert len(parsed) == 1 + 10, "the header, then the new rows only"
+
+
+def test_a_script_appended_to_keeps_what_its_earlier_part_set(tmp_path: Path, store: Store) -> None:
+    script = tmp_path / "nightly.sql"
+    script.write_text("SET search_path TO mart;\nCREATE TEMP TABLE batch AS SELECT * FROM raw.orders;\n",
+                      encoding="utf-8")
+    spec = [SourceSpec(path=str(script), dialect="postgres", namespace="postgres://db:5432", database="credit")]
+    crawl(spec, store)
+    with script.open("a", encoding="utf-8") as stream:
+        stream.write("INSERT INTO daily SELECT * FROM batch;\n")
+    assert crawl(spec, store).records == 1
+    feeds = {(store.node(e.src).name, store.node(e.dst).name) for e in store.edges(["FEEDS"])}  # type: ignore[union-attr]
+    assert feeds == {("credit.raw.orders", "credit.mart.daily")}, "search_path and the temporary table held"
