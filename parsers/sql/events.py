@@ -21,7 +21,7 @@ from parsers.model import (
     SourceRecord,
 )
 from parsers.naming import NameContext
-from parsers.sql.lineage import StatementLineage, analyze
+from parsers.sql.lineage import StatementLineage, analyze, redacted_repeat
 
 # Texts longer than this are not parsed: a generated 50 MB INSERT ... VALUES would hold the
 # crawl for minutes and tell nothing a template of it does not. Reported, and the crawl goes on.
@@ -50,7 +50,8 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
     issues: list[ParseIssue] = []
     sets: dict[str, str] = {}
     record_key = record.key()
-    for lineage in analyze(record.text, context, columns=True):
+    found = analyze(record.text, context, columns=True)
+    for lineage in found:
         sets.update(lineage.sets)
         origin = _statement_origin(record, lineage)
         issues.extend(
@@ -59,7 +60,8 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
             for i in lineage.issues
         )
         if lineage.has_lineage or lineage.lifecycle:
-            events.append(_event(record, record_key, lineage, context, origin))
+            sql = redacted_repeat(record.text, lineage.statement) if len(found) == 1 else lineage.statement.redacted
+            events.append(_event(record, record_key, lineage, context, origin, sql))
     return ParseResult(record_key=record_key, events=tuple(events), issues=tuple(issues), sets=tuple(sets.items()))
 
 
@@ -121,7 +123,7 @@ def _facets(lineage: StatementLineage) -> dict[str, dict[str, Any]]:
 
 
 def _event(
-    record: SourceRecord, record_key: str, lineage: StatementLineage, context: NameContext, origin: Origin
+    record: SourceRecord, record_key: str, lineage: StatementLineage, context: NameContext, origin: Origin, sql: str
 ) -> LineageEvent:
     shape = _shape(lineage, context)
     return LineageEvent(
@@ -144,7 +146,7 @@ def _event(
             origin=origin,
             timestamp=record.timestamp,
             fingerprint=lineage.statement.fingerprint,
-            sql=lineage.statement.redacted,
+            sql=sql,
         ),
         confidence=lineage.confidence,
     )

@@ -135,6 +135,15 @@ def quick_key(sql: str) -> str | None:
     return None if ";" in text else text
 
 
+def redacted_repeat(sql: str, statement: Statement) -> str:
+    """The redacted text of ``sql``, a one-statement text that the cache answered with the parse
+    of another text of its template (``statement``): that one's literals and spacing are not
+    this one's. The quick key's expressions found the literals (it answers only where they can)."""
+    if sql.startswith(statement.text) and sql[len(statement.text):].strip() in ("", ";"):
+        return statement.redacted  # the very text the statement was parsed from
+    return _QUICK_LITERAL.sub("?", sql).rstrip().rstrip(";").rstrip()
+
+
 def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, *,
             columns: bool = False) -> list[StatementLineage]:
     """Lineage of every statement in ``sql``, in order; bad statements carry issues. With
