@@ -52,10 +52,10 @@ _SPAN = """
 _NODES = """
 UNWIND $rows AS r
 MERGE (n:Node {id: r.id})
-ON CREATE SET n += r.fields, n.created_by_batch = true
-ON MATCH SET n.label = coalesce(r.fields.label, n.label), n.props = coalesce(r.fields.props, n.props),
-    n.removed_at = null,
-""" + _SPAN.format(v="n", r="r.fields") + """
+ON CREATE SET n.kind = r.kind, n.name = r.name, n.namespace = r.namespace, n.label = r.label, n.props = r.props,
+    n.search = r.search, n.first_seen = r.first_seen, n.last_seen = r.last_seen, n.created_by_batch = true
+ON MATCH SET n.label = coalesce(r.label, n.label), n.props = coalesce(r.props, n.props), n.removed_at = null,
+""" + _SPAN.format(v="n", r="r") + """
 WITH n, r, n.created_by_batch IS NOT NULL AS created
 REMOVE n.created_by_batch
 RETURN collect([r.id, elementId(n), created]) AS nodes
@@ -74,20 +74,25 @@ ON CREATE SET o.count = 1, o.confidence = 1.0, o.first_seen = r.started_at, o.la
 RETURN collect([r.id, elementId(x)]) AS runs
 """
 
-# One query per edge kind: Cypher cannot take a relationship type as a parameter. Empty props
-# and evidence are not stored (readers take a missing one as empty).
+# One query per edge kind: Cypher cannot take a relationship type as a parameter. Properties are
+# named one by one: a map (SET e = r) could write any property, so the planner would add an Eager
+# (all rows held before the first write). Empty props and evidence are not stored (null: readers
+# take a missing one as empty).
+_EDGE_PROPS = ("{count: r.count, confidence: r.confidence, first_seen: r.first_seen, last_seen: r.last_seen, "
+               "evidence: r.evidence, props: r.props}")
 _EDGE_MERGE = """
 UNWIND $rows AS r
 MATCH (a:Node {id: r.src})
 MATCH (b:Node {id: r.dst})
 MERGE (a)-[e:%s]->(b)
-ON CREATE SET e += r.fields
-ON MATCH SET e.count = e.count + r.fields.count,
-    e.confidence = CASE WHEN r.fields.confidence > e.confidence THEN r.fields.confidence ELSE e.confidence END,
-    e.evidence = CASE WHEN r.fields.evidence IS NOT NULL AND size(coalesce(e.evidence, [])) < $sample
-                      THEN (coalesce(e.evidence, []) + r.fields.evidence)[0..$sample] ELSE e.evidence END,
-    e.props = coalesce(r.fields.props, e.props), e.stale_since = null, e.removed_at = null,
-""" + _SPAN.format(v="e", r="r.fields")
+ON CREATE SET e.count = r.count, e.confidence = r.confidence, e.first_seen = r.first_seen,
+    e.last_seen = r.last_seen, e.evidence = r.evidence, e.props = r.props
+ON MATCH SET e.count = e.count + r.count,
+    e.confidence = CASE WHEN r.confidence > e.confidence THEN r.confidence ELSE e.confidence END,
+    e.evidence = CASE WHEN r.evidence IS NOT NULL AND size(coalesce(e.evidence, [])) < $sample
+                      THEN (coalesce(e.evidence, []) + r.evidence)[0..$sample] ELSE e.evidence END,
+    e.props = coalesce(r.props, e.props), e.stale_since = null, e.removed_at = null,
+""" + _SPAN.format(v="e", r="r")
 # Between nodes found by element id (the node upsert returns them), and without MERGE's existence
 # check where an end was created by this batch.
 _EDGE_MERGE_SEEK = _EDGE_MERGE.replace("MATCH (a:Node {id: r.src})", "MATCH (a) WHERE elementId(a) = r.a").replace(
@@ -96,8 +101,7 @@ _EDGE_CREATE = """
 UNWIND $rows AS r
 MATCH (a) WHERE elementId(a) = r.a
 MATCH (b) WHERE elementId(b) = r.b
-CREATE (a)-[e:%s]->(b)
-SET e = r.fields
+CREATE (a)-[e:%s """ + _EDGE_PROPS.replace("%", "%%") + """]->(b)
 """
 _EDGE_WRITES = {(kind, how): template % kind for kind in EDGE_KINDS
                 for how, template in (("merge", _EDGE_MERGE), ("seek", _EDGE_MERGE_SEEK), ("create", _EDGE_CREATE))}
@@ -384,11 +388,10 @@ def _upsert_nodes(tx: neo4j.ManagedTransaction, batch: Batch) -> tuple[dict[str,
     if not batch.nodes:
         return {}, set()
     old = _props_of(tx, [n.id for n in batch.nodes.values() if n.props])
-    rows = [{"id": n.id, "fields": {
-        "kind": n.kind, "name": n.name, "namespace": n.namespace, "label": n.label,
-        "props": json.dumps(_merged(old.get(n.id), n.props), sort_keys=True) if n.props else None,
-        "search": f"{n.name} {n.label or ''}".lower(), "first_seen": n.first_seen, "last_seen": n.last_seen}}
-        for n in batch.nodes.values()]
+    rows = [{"id": n.id, "kind": n.kind, "name": n.name, "namespace": n.namespace, "label": n.label,
+             "props": json.dumps(_merged(old.get(n.id), n.props), sort_keys=True) if n.props else None,
+             "search": f"{n.name} {n.label or ''}".lower(), "first_seen": n.first_seen, "last_seen": n.last_seen}
+            for n in batch.nodes.values()]
     record = tx.run(_NODES, rows=rows).single()
     found = record["nodes"] if record else []
     return {node: element for node, element, _ in found}, {node for node, _, new in found if new}
@@ -415,10 +418,12 @@ def _edge_rows(tx: neo4j.ManagedTransaction, batch: Batch, elements: dict[str, s
         a, b = elements.get(e.src), elements.get(e.dst)
         how = "merge" if a is None or b is None else "create" if e.src in created or e.dst in created else "seek"
         props = _merged(old.get((e.src, e.kind, e.dst)), e.props) if e.props else None
-        by_kind.setdefault((e.kind, how), []).append({"src": e.src, "dst": e.dst, "a": a, "b": b, "fields": {
-            "count": e.count, "confidence": e.confidence, "first_seen": e.first_seen, "last_seen": e.last_seen,
-            "evidence": e.evidence[:EVIDENCE_SAMPLE] or None,
-            "props": json.dumps(props, sort_keys=True) if props is not None else None}})
+        # Only the ends the query uses: every string costs the server a decode.
+        ends = {"src": e.src, "dst": e.dst} if how == "merge" else {"a": a, "b": b}
+        by_kind.setdefault((e.kind, how), []).append({
+            **ends, "count": e.count, "confidence": e.confidence, "first_seen": e.first_seen,
+            "last_seen": e.last_seen, "evidence": e.evidence[:EVIDENCE_SAMPLE] or None,
+            "props": json.dumps(props, sort_keys=True) if props is not None else None})
     return by_kind
 
 
