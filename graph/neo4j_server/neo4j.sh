@@ -24,7 +24,7 @@ LOG=$STATE/neo4j.log
 PORT=${NEO4J_PORT:-7687}
 PASSWORD=${NEO4J_PASSWORD-lineage-test}
 TIMEOUT=${NEO4J_START_TIMEOUT:-120}
-HEAP=${NEO4J_HEAP:-1g}
+HEAP=${NEO4J_HEAP:-2g}
 JAVA=${NEO4J_JAVA:-java}
 
 say() { echo "neo4j.sh: $*" >&2; }
@@ -133,7 +133,7 @@ start() {
     local t0=$SECONDS
     say "starting Neo4j on 127.0.0.1:$PORT (log: $LOG)"
     # setsid: its own session, so a Ctrl-C in the calling shell does not reach it.
-    NEO4J_PASSWORD=$PASSWORD setsid "$JAVA" -Xms256m "-Xmx$HEAP" -XX:+UseSerialGC \
+    NEO4J_PASSWORD=$PASSWORD setsid "$JAVA" "-Xms$HEAP" "-Xmx$HEAP" -XX:+UseParallelGC \
         -XX:-OmitStackTraceInFastThrow -Dio.netty.tryReflectionSetAccessible=true \
         --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
         --add-opens=java.base/java.lang=ALL-UNNAMED \
