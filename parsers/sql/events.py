@@ -102,7 +102,7 @@ def _shape(lineage: StatementLineage, context: NameContext) -> _Shape:
         job=JobRef(namespace=context.namespace,
                    name=f"routine:{lineage.routine}" if lineage.routine else f"sql:{lineage.statement.fingerprint}"),
         title=f"ROUTINE {lineage.routine}" if lineage.routine else _title(lineage),
-        lifecycle=tuple(DatasetEvent(event=c.event, dataset=c.dataset, other=c.other) for c in lineage.lifecycle),
+        lifecycle=lineage.lifecycle,
         facets=_facets(lineage),
         column_edges=_column_edges(lineage),
     )

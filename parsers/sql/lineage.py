@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
 from parsers import dialects, naming
-from parsers.model import DatasetRef
+from parsers.model import DatasetEvent, DatasetRef
 from parsers.naming import NameContext, file_ref, parse_table, table_ref
 from parsers.sql import commands, limits, routines
 from parsers.sql.columns import ColumnFlow, ColumnLineage, column_flows
@@ -31,16 +31,6 @@ class StatementIssue:
     code: str
     message: str
     severity: str = "error"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Lifecycle:
-    """An event in a dataset's life that moves no data: drop, truncate, rename, swap,
-    create_like, refresh. ``other`` is the new name, the swapped or the copied table."""
-
-    event: str
-    dataset: DatasetRef
-    other: DatasetRef | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,7 +50,7 @@ class StatementLineage:
     column_flows: tuple[ColumnFlow, ...] = ()
     column_confidence: float = 1.0
     output_columns: tuple[str, ...] = ()  # the columns a created table or view has
-    lifecycle: tuple[Lifecycle, ...] = ()
+    lifecycle: tuple[DatasetEvent, ...] = ()
     routine: str | None = None  # the procedure or function whose body this statement is in
 
     @property
@@ -222,7 +212,7 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
         issues=tuple(issue for s in inner for issue in s.issues),
         confidence=min([s.confidence for s in inner] + [1.0]),
         column_flows=inner[0].column_flows if len(inner) == 1 and not found.files_out else (),
-        lifecycle=tuple(Lifecycle(event=event, dataset=dataset(name), other=dataset(other) if other else None)
+        lifecycle=tuple(DatasetEvent(event=event, dataset=dataset(name), other=dataset(other) if other else None)
                         for event, name, other in found.lifecycle),
     )
 
@@ -349,7 +339,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         column_flows=found.flows,
         column_confidence=found.confidence,
         output_columns=tuple(name for name, _ in roles.columns) or found.outputs,
-        lifecycle=tuple(Lifecycle(event=event, dataset=table_ref(table, context),
+        lifecycle=tuple(DatasetEvent(event=event, dataset=table_ref(table, context),
                                   other=table_ref(other, context) if other is not None else None)
                         for event, table, other in roles.lifecycle),
         kind=roles.kind,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from parsers.model import DatasetEvent
 from parsers.naming import NameContext
-from parsers.sql.lineage import Lifecycle, StatementLineage, analyze
+from parsers.sql.lineage import StatementLineage, analyze
 from parsers.sql.scripts import display_name, resolve
 
 
@@ -48,7 +49,7 @@ def _statement(s: StatementLineage) -> dict[str, Any]:
     return found
 
 
-def _lifecycle(change: Lifecycle) -> dict[str, str]:
+def _lifecycle(change: DatasetEvent) -> dict[str, str]:
     found = {"event": change.event, "dataset": display_name(change.dataset)}
     if change.other is not None:
         found["to"] = display_name(change.other)

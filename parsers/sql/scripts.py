@@ -22,8 +22,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from parsers.model import ColumnRef, DatasetRef
-from parsers.sql.lineage import Lifecycle, StatementLineage
+from parsers.model import ColumnRef, DatasetEvent, DatasetRef
+from parsers.sql.lineage import StatementLineage
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class ScriptLineage:
     sources: tuple[DatasetRef, ...]
     targets: tuple[DatasetRef, ...]
     columns: tuple[ScriptFlow, ...]
-    lifecycle: tuple[Lifecycle, ...]
+    lifecycle: tuple[DatasetEvent, ...]
     intermediates: tuple[DatasetRef, ...]
 
 
