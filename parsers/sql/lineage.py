@@ -343,8 +343,10 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
                                   other=table_ref(other, context) if other is not None else None)
                         for event, table, other in roles.lifecycle),
         kind=roles.kind,
-        inputs=tuple(table_ref(table, context) for table in roles.inputs) + tuple(map(file_ref, roles.files_in)),
-        outputs=tuple(table_ref(table, context) for table in roles.outputs) + tuple(map(file_ref, roles.files_out)),
+        # Named once each: `orders` and `ORDERS` are one table once case is folded.
+        inputs=tuple(dict.fromkeys([*(table_ref(t, context) for t in roles.inputs), *map(file_ref, roles.files_in)])),
+        outputs=tuple(dict.fromkeys([*(table_ref(t, context) for t in roles.outputs),
+                                     *map(file_ref, roles.files_out)])),
         output_kind=roles.output_kind,
         columns=roles.columns,
     )

@@ -380,7 +380,12 @@ def _ctes_before(with_: exp.With, cte: exp.Expr) -> set[str]:
 
 
 def _unique(tables: tuple[exp.Table, ...]) -> tuple[exp.Table, ...]:
-    seen: dict[tuple[str, ...], exp.Table] = {}
+    """Each table once, by its name as written: T-SQL's ``#tmp`` (a temporary table) and ``tmp``
+    are two tables, and so are ``"Orders"`` and ``orders`` where quotes keep case."""
+    seen: dict[tuple[object, ...], exp.Table] = {}
     for table in tables:
-        seen.setdefault((table.catalog, table.db, table.name), table)
+        name = table.this
+        marks = (name.args.get("temporary"), name.args.get("global"), name.quoted) \
+            if isinstance(name, exp.Identifier) else ()
+        seen.setdefault((table.catalog, table.db, table.name, *marks), table)
     return tuple(seen.values())
