@@ -19,9 +19,11 @@ def test_the_warehouse_exports_are_what_make_exports_writes(tmp_path: Path) -> N
     folder = DEMO.parent / "warehouses"
     script = runpy.run_path(str(folder / "make_exports.py"))
     script["HERE"] = tmp_path
-    for name in ("snowflake", "bigquery", "redshift", "databricks"):
+    for name in ("snowflake", "snowflake_access", "bigquery", "redshift", "databricks"):
         function = script[name]
         function.__globals__["HERE"] = tmp_path
         function()
     for written in tmp_path.iterdir():
         assert written.read_bytes() == (folder / written.name).read_bytes(), written.name
+    committed = {path.name for path in folder.iterdir() if path.suffix != ".py"}
+    assert {path.name for path in tmp_path.iterdir()} == committed, "every committed export is made by the script"
