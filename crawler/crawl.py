@@ -243,33 +243,7 @@ def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],
     events = session.observe(result) if session else list(result.events)
     kept = [event for event in events if spec.wants("kind", event.statement_kind)] if filters else events
     tally.counts["filtered"] += len(events) - len(kept)
-    return kept, (*result.issues, *_disagreements(record, result.events))
-
-
-def _disagreements(record: SourceRecord, events: Sequence[LineageEvent]) -> list[ParseIssue]:
-    """Where the source says which tables a statement read and wrote (BigQuery's referenced_tables
-    and destination_table, Snowflake's ACCESS_HISTORY), a parse that found otherwise is reported:
-    one of them is wrong. Tables a statement wrote are left out of what it read on both sides: a
-    warehouse counts a MERGE's target as read, the parse does not."""
-    if "claimed_inputs" not in record.attributes and "claimed_outputs" not in record.attributes:
-        return []  # most logs claim nothing
-    claimed = {side: {name.lower() for name in record.attributes.get(f"claimed_{side}", "").split(",") if name}
-               for side in ("inputs", "outputs")}
-    parsed = {side: {(ref.member or ref.name).lower() for event in events for ref in getattr(event, side)
-                     if ref.namespace == record.namespace}  # tables of this warehouse, not files
-              for side in ("inputs", "outputs")}
-    found = []
-    for side in ("inputs", "outputs"):
-        if f"claimed_{side}" not in record.attributes:
-            continue
-        said, seen = claimed[side], parsed[side]
-        if side == "inputs":
-            said, seen = said - claimed["outputs"], seen - parsed["outputs"]
-        if said != seen:
-            found.append(ParseIssue(
-                code="source_disagrees", severity="warning", origin=record.origin,
-                message=f"the log says the statement's {side} are {sorted(said)}, the parse found {sorted(seen)}"))
-    return found
+    return kept, result.issues
 
 
 _RECORD_FILTERS = (("user", "user"), ("database", "database"), ("application", "application"))

@@ -16,11 +16,12 @@ the text was cut short or is beyond the parser.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from sqlglot.errors import SqlglotError
 
 from parsers.fingerprint import digest
-from parsers.model import DatasetRef, Evidence, JobRef, LineageEvent, ParseResult, RunRef, SourceRecord
+from parsers.model import DatasetRef, Evidence, JobRef, LineageEvent, ParseIssue, ParseResult, RunRef, SourceRecord
 from parsers.naming import NameContext, parse_table, table_ref
 from parsers.sql.events import parse_sql_record
 from parsers.sql.statements import split
@@ -30,10 +31,11 @@ def parse_with_claims(record: SourceRecord) -> ParseResult:
     """The parse of ``record``'s SQL; where it gave no lineage, one event of the tables the
     warehouse claims, if it claims any (the parse's issues stay: the text is still unread)."""
     result = parse_sql_record(record)
-    if result.events:
-        return result
-    event = _claimed_event(record)
-    return dataclasses.replace(result, events=(event,)) if event is not None else result
+    if not result.events:
+        event = _claimed_event(record)
+        result = dataclasses.replace(result, events=(event,)) if event is not None else result
+    found = disagreements(record, result.events)
+    return dataclasses.replace(result, issues=(*result.issues, *found)) if found else result
 
 
 def _claimed_event(record: SourceRecord) -> LineageEvent | None:
@@ -67,3 +69,29 @@ def _claimed(record: SourceRecord, side: str, context: NameContext) -> tuple[Dat
         except SqlglotError:
             continue  # not a table name: nothing to stand in with
     return tuple(refs)
+
+
+def disagreements(record: SourceRecord, events: Sequence[LineageEvent]) -> list[ParseIssue]:
+    """Where the source says which tables a statement read and wrote (BigQuery's referenced_tables
+    and destination_table, Snowflake's ACCESS_HISTORY), a parse that found otherwise is reported:
+    one of them is wrong. Tables a statement wrote are left out of what it read on both sides: a
+    warehouse counts a MERGE's target as read, the parse does not."""
+    if "claimed_inputs" not in record.attributes and "claimed_outputs" not in record.attributes:
+        return []  # most logs claim nothing
+    claimed = {side: {name.lower() for name in record.attributes.get(f"claimed_{side}", "").split(",") if name}
+               for side in ("inputs", "outputs")}
+    parsed = {side: {(ref.member or ref.name).lower() for event in events for ref in getattr(event, side)
+                     if ref.namespace == record.namespace}  # tables of this warehouse, not files
+              for side in ("inputs", "outputs")}
+    found = []
+    for side in ("inputs", "outputs"):
+        if f"claimed_{side}" not in record.attributes:
+            continue
+        said, seen = claimed[side], parsed[side]
+        if side == "inputs":
+            said, seen = said - claimed["outputs"], seen - parsed["outputs"]
+        if said != seen:
+            found.append(ParseIssue(
+                code="source_disagrees", severity="warning", origin=record.origin,
+                message=f"the log says the statement's {side} are {sorted(said)}, the parse found {sorted(seen)}"))
+    return found
