@@ -131,6 +131,7 @@ class Neo4jStore:
         # Server notifications (a property not in the schema yet, on an empty database) are noise here.
         self._driver = neo4j.GraphDatabase.driver(target, auth=auth, notifications_min_severity="OFF")
         self._read_only = read_only
+        self._kinds_seen: set[str] = set()  # edge kinds known to be in the database
         try:
             self._driver.verify_connectivity()
             if not read_only:
@@ -308,10 +309,12 @@ class Neo4jStore:
         while starts:
             record = self._read_one(query(min(starts.values())), starts=[[node, at] for node, at in starts.items()],
                                     step=main_step, cutoff=cutoff)
-            for node, at in record["reached"] if record else []:
-                if at < best.get(node, at + 1):
-                    best[node] = at
-            beyond = [(node, at) for pairs in (record["beyond"] if record else []) for node, at in pairs]
+            for at, nodes in record["reached"] if record else []:
+                for node in nodes:
+                    if at < best.get(node, at + 1):
+                        best[node] = at
+            beyond = [(node, at) for group in (record["beyond"] if record else []) for pairs in group
+                      for node, at in pairs]
             starts = {}
             for node, at in beyond:
                 if (cutoff is None or at <= cutoff) and at < min(best.get(node, at + 1), starts.get(node, at + 1)):
@@ -319,9 +322,12 @@ class Neo4jStore:
         return dict(sorted(best.items(), key=lambda item: item[1]))
 
     def _has_edges(self, kinds: Sequence[str]) -> bool:
-        """From the counts store: one lookup per kind, no scan."""
-        return any(record["some"] for kind in kinds if kind in EDGE_KINDS
-                   for record in self._read(f"MATCH ()-[t:{kind}]->() RETURN count(t) > 0 AS some"))
+        """From the counts store: one lookup per kind, no scan; remembered once true (edges are
+        marked removed, never deleted, but by a wipe), which saves a round trip per walk."""
+        if not self._kinds_seen.intersection(kinds):
+            self._kinds_seen.update(kind for kind in kinds if kind in EDGE_KINDS for record in self._read(
+                f"MATCH ()-[t:{kind}]->() RETURN count(t) > 0 AS some") if record["some"])
+        return bool(self._kinds_seen.intersection(kinds))
 
     def evidence(self, edge: EdgeKey) -> list[Evidence]:
         src, kind, dst = edge
@@ -374,6 +380,7 @@ class Neo4jStore:
         """Delete everything (for tests and `lineage import` into a fresh database)."""
         with self._driver.session(database=self._database) as session:  # in batches: a big graph
             session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        self._kinds_seen.clear()
         self._driver.execute_query("MERGE (m:Meta {key: 'generation'}) ON CREATE SET m.value = 0",
                                    database_=self._database)
 
@@ -445,15 +452,18 @@ def _reach_query(outgoing: Sequence[str], incoming: Sequence[str], steps: Mappin
     left, right = arrows[way]
     beyond = " + ".join(
         f"[(n){arrows[w][0]}[t:{'|'.join(kinds)}]{arrows[w][1]}(m) WHERE {_alive('t')} | [m.id, d + {s}]]"
-        for (w, s), kinds in others) or "[]"
+        for (w, s), kinds in others)
+    # Ids grouped by distance: a pair per node costs more to pack and unpack than the walk itself.
+    grouped = (f"WITH d, collect(n.id) AS ids, collect({beyond}) AS beyond "
+               f"RETURN collect([d, ids]) AS reached, collect(beyond) AS beyond" if beyond else
+               "WITH d, collect(n.id) AS ids RETURN collect([d, ids]) AS reached, [] AS beyond")
     within = "" if cutoff is None else " WHERE d <= $cutoff"
 
     def query(lowest: int) -> str:
         hops = "" if cutoff is None else str(max(0, (cutoff - lowest) // step))
         return (f"UNWIND $starts AS s MATCH (start:Node {{id: s[0]}}) "
                 f"MATCH (start){left}[rs:{'|'.join(main)}*0..{hops}]{right}(n) WHERE all(r IN rs WHERE {_alive('r')}) "
-                f"WITH s, n, min(size(rs)) AS hops WITH n, min(s[1] + hops * $step) AS d{within} "
-                f"RETURN collect([n.id, d]) AS reached, collect({beyond}) AS beyond")
+                f"WITH s, n, min(size(rs)) AS hops WITH n, min(s[1] + hops * $step) AS d{within} {grouped}")
 
     return query, step, [kind for _, kinds in others for kind in kinds]
 

@@ -7,7 +7,7 @@
 #   graph/neo4j_server/neo4j.sh status   print the store URL and exit 0 if running, else exit 3
 #
 # Env: NEO4J_PORT (7687), NEO4J_PASSWORD (lineage-test; at least 8 characters; set it empty to
-# disable auth), NEO4J_START_TIMEOUT (120 s), NEO4J_HEAP (1g), NEO4J_JAVA (java, Java 17 or 21),
+# disable auth), NEO4J_START_TIMEOUT (120 s), NEO4J_HEAP (2g), NEO4J_JAVA (java, Java 17 or 21),
 # NEO4J_STATE (<repo>/.neo4j: a second server from the same checkout needs its own).
 # Everything at run time lives in the state directory: data/ (store and Neo4j's own logs),
 # neo4j.log (launcher output), neo4j.pid, port and url (of the running server); the jars in
