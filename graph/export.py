@@ -11,6 +11,7 @@ from typing import Any
 
 from graph.batch import Batch, CountRow, EdgeRow, NodeRow, RunRow
 from graph.errors import GraphError
+from graph.model import is_run
 from graph.store import EdgeKey, Store
 from parsers import Evidence, ParseIssue
 
@@ -27,7 +28,7 @@ def export(store: Store) -> dict[str, Any]:
     edges = []
     for edge in store.edges(include_removed=True):
         item = edge.to_dict()
-        evidence = [] if edge.src.startswith("run:") and edge.kind == "OF" else store.evidence(edge.key)
+        evidence = [] if is_run(edge.src) and edge.kind == "OF" else store.evidence(edge.key)
         if evidence:
             item["evidence"] = [e.to_dict() for e in evidence]
         edges.append(item)
@@ -68,7 +69,7 @@ def load(store: Store, document: Mapping[str, Any]) -> int:
     stale: defaultdict[str, list[EdgeKey]] = defaultdict(list)
     removed_edges: defaultdict[str, list[EdgeKey]] = defaultdict(list)
     for item in document.get("edges", []):
-        if item["src"].startswith("run:") and item["kind"] == "OF":
+        if is_run(item["src"]) and item["kind"] == "OF":
             continue  # implied by the run
         row = _edge(item)
         batch.edges[(row.src, row.kind, row.dst)] = row

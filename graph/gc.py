@@ -17,7 +17,7 @@ import datetime as dt
 import math
 from collections import Counter, defaultdict
 
-from graph.model import EDGE_KINDS, NODE_KINDS, Edge
+from graph.model import EDGE_KINDS, NODE_KINDS, Edge, is_run
 from graph.store import EdgeKey, Store
 
 DEFAULT_STALE_AFTER = dt.timedelta(days=30)
@@ -46,7 +46,7 @@ def collect(store: Store, now: dt.datetime, *, stale_after: dt.timedelta = DEFAU
     if newest is None:
         return CollectionReport(marked={}, removed_edges={}, removed_nodes={}, held_back={})
     threshold = _stamp(dt.datetime.fromisoformat(newest) - stale_after)
-    live_by_kind = Counter(e.kind for e in edges if not e.src.startswith("run:"))
+    live_by_kind = Counter(e.kind for e in edges if not is_run(e.src))
     stale = [e for e in edges if _is_stale(e, threshold)]
     to_mark = [e.key for e in stale if e.stale_since is None]
     candidates = [e for e in stale if e.stale_since is not None and e.stale_since < stamp]
@@ -70,7 +70,7 @@ def _stamp(moment: dt.datetime) -> str:
 
 def _is_stale(edge: Edge, threshold: str) -> bool:
     # Runs are history, not state; an edge with no time at all cannot age.
-    return not edge.src.startswith("run:") and edge.last_seen is not None and edge.last_seen < threshold
+    return not is_run(edge.src) and edge.last_seen is not None and edge.last_seen < threshold
 
 
 def _capped(edges: list[Edge], live: Counter[str], max_fraction: float, held: Counter[str]) -> list[Edge]:
@@ -89,7 +89,7 @@ def _capped(edges: list[Edge], live: Counter[str], max_fraction: float, held: Co
 def _orphans(store: Store, edges: list[Edge], removed: set[EdgeKey], max_fraction: float,
              held: Counter[str]) -> list[tuple[str, str]]:
     # A run keeps no job alive: runs are history.
-    connected = {end for e in edges if e.key not in removed and not e.src.startswith("run:")
+    connected = {end for e in edges if e.key not in removed and not is_run(e.src)
                  for end in (e.src, e.dst)}
     nodes = [n for kind in NODE_KINDS if kind != "run" for n in store.nodes(kind)]
     live = Counter(n.kind for n in nodes)

@@ -32,8 +32,21 @@ def job_id(ref: JobRef) -> str:
     return f"job:{ref.namespace}/{ref.name}"
 
 
+_RUN = "run:"
+
+
 def run_id(run: str) -> str:
-    return f"run:{run}"
+    return f"{_RUN}{run}"
+
+
+def is_run(node_id: str) -> bool:
+    """Runs are kept apart from the lineage graph: one per executed statement, never collected."""
+    return node_id.startswith(_RUN)
+
+
+def run_name(node_id: str) -> str:
+    """The run's own id, from its node id."""
+    return node_id.removeprefix(_RUN)
 
 
 def model_id(ref: ModelRef) -> str:
