@@ -68,6 +68,8 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
 def _statement_origin(record: SourceRecord, lineage: StatementLineage) -> Origin:
     base = record.origin
     statement = lineage.statement
+    if statement.start == 0 and statement.line == 1 and base.line is not None:
+        return base  # a one-statement record (most of a query log): where the record is
     line = (base.line or 1) + statement.line - 1
     offset = None
     if base.byte_offset is not None:

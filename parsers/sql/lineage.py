@@ -118,7 +118,7 @@ def quick_key(sql: str) -> str | None:
     """
     if len(sql) > QUICK_KEY_MAX or _NEEDS_TOKENS.search(sql) or sql[:1].isspace():
         return None  # (a leading space would shift offsets)
-    text = _QUICK_LITERAL.sub("?", sql)
+    text = _without_literals(sql)
     if "?," in text or "? ," in text:
         text = _QUICK_LIST.sub("?", text)
     text = " ".join(text.split()).rstrip("; ")
@@ -131,7 +131,13 @@ def redacted_repeat(sql: str, statement: Statement) -> str:
     this one's. The quick key's expressions found the literals (it answers only where they can)."""
     if sql.startswith(statement.text) and sql[len(statement.text):].strip() in ("", ";"):
         return statement.redacted  # the very text the statement was parsed from
-    return _QUICK_LITERAL.sub("?", sql).rstrip().rstrip(";").rstrip()
+    return _without_literals(sql).rstrip().rstrip(";").rstrip()
+
+
+@functools.lru_cache(maxsize=4)
+def _without_literals(sql: str) -> str:
+    """(Kept for the next call: a repeat's quick key and then its evidence both need it.)"""
+    return _QUICK_LITERAL.sub("?", sql)
 
 
 def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, *,
