@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Collection
+import itertools
+from collections.abc import Collection, Mapping
 from typing import Literal
 
 import networkx as nx
@@ -60,6 +61,15 @@ class ImpactRow:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ImpactPage:
+    """The first rows of an impact and how many nodes it reaches in all (the garbage collector
+    removes only nodes left without live edges, so every node reached counts)."""
+
+    rows: tuple[ImpactRow, ...]
+    total: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryRow:
     edge: Edge
     appeared: str | None
@@ -80,7 +90,7 @@ def lineage(store: Store, root: str, direction: Direction, depth: int | None = N
     if root_node is None:
         raise NodeNotFoundError(root, [])
     walk = _Walk.of(root_node, direction, depth)
-    half_steps = walk.distances(store, as_of)
+    half_steps = dict(walk.distances(store, as_of).items())  # a view reads every distance, many times
     found = {node.id: node for node in store.nodes(ids=list(half_steps), include_removed=as_of is not None)
              if node.removed_at is None or (as_of is not None and node.removed_at > as_of)}
     found[root] = root_node
@@ -111,16 +121,17 @@ class _Walk:
         return cls(root.id, tuple(kind for kind, way in flow.items() if way == sign),
                    tuple(kind for kind, way in flow.items() if way == -sign), None if depth is None else 2 * depth)
 
-    def distances(self, store: Store, as_of: str | None) -> dict[str, int]:
-        """Shortest half-step distances from the root, the root first, nearest first."""
+    def distances(self, store: Store, as_of: str | None) -> Mapping[str, int]:
+        """Shortest half-step distances from the root, the root first, nearest first. Of the
+        live graph, the store's own mapping (it may hold the answer in arrays: not copied)."""
         if as_of is not None:
             return dict(sorted(_walk(store, self, as_of).items(), key=lambda item: item[1]))
         steps = {kind: HALF_STEPS.get(kind, 2) for kind in (*self.outgoing, *self.incoming)}
         best = store.reach(self.root, outgoing=self.outgoing, incoming=self.incoming, steps=steps,
                            cutoff=self.cutoff)
-        return {self.root: 0, **best}
+        return best if self.root in best else {self.root: 0, **best}
 
-    def edges(self, store: Store, best: dict[str, int], ends: list[str], as_of: str | None, *,
+    def edges(self, store: Store, best: Mapping[str, int], ends: list[str], as_of: str | None, *,
               into: bool = False) -> list[Edge]:
         """The edges the walk crossed from ``ends`` (or ``into`` them): those that leave a
         reached node and arrive within the cutoff."""
@@ -170,6 +181,11 @@ def impact(store: Store, root: str, depth: int | None = None, *, limit: int | No
     jobs (all when None), nearest first, with when it was last used and who owns it (its most
     frequent writers). With a ``limit``, the first ``limit`` rows only: details are read for
     those alone (a hub's answer runs to tens of thousands of nodes)."""
+    return list(impact_page(store, root, depth, limit=limit).rows)
+
+
+def impact_page(store: Store, root: str, depth: int | None = None, *, limit: int | None = None) -> ImpactPage:
+    """:func:`impact`'s rows with the number of nodes downstream in all, for "first 50 of 213,000"."""
     root_node = store.node(root)
     if root_node is None:
         raise NodeNotFoundError(root, [])
@@ -182,27 +198,21 @@ def impact(store: Store, root: str, depth: int | None = None, *, limit: int | No
         if edge.last_seen and edge.last_seen > last_use.get(target, ""):
             last_use[target] = edge.last_seen
     writers = _writers(store, [node.id for node in page])
-    return [ImpactRow(node=node, distance=(best[node.id] + 1) // 2, last_seen=last_use.get(node.id, node.last_seen),
-                      owners=writers.get(node.id, ())) for node in page]
+    rows = tuple(ImpactRow(node=node, distance=(best[node.id] + 1) // 2,
+                           last_seen=last_use.get(node.id, node.last_seen), owners=writers.get(node.id, ()))
+                 for node in page)
+    return ImpactPage(rows=rows, total=len(best) - 1)  # all but the root
 
 
-def _nearest_nodes(store: Store, best: dict[str, int], root: str, limit: int | None) -> list[Node]:
+def _nearest_nodes(store: Store, best: Mapping[str, int], root: str, limit: int | None) -> list[Node]:
     """The live nodes reached (``best`` is nearest first) by distance, kind and name; with a
-    ``limit``, details are read only for the distances the first ``limit`` fall in."""
+    ``limit``, names and details are read only for the distances the first ``limit`` fall in."""
     page: list[Node] = []
-    ids = iter(best)
-    distance: int | None = 0
-    bucket: list[str] = [next(ids)]  # the root
-    for node in (*ids, None):  # None: past the last distance
-        at = None if node is None else (best[node] + 1) // 2
-        if at != distance:
-            found = [n for n in store.nodes(ids=bucket) if n.removed_at is None and n.id != root]
-            page += sorted(found, key=lambda n: (n.kind, n.name, n.id))
-            if limit is not None and len(page) >= limit:
-                return page[:limit]
-            distance, bucket = at, []
-        if node is not None:
-            bucket.append(node)
+    for _, bucket in itertools.groupby(best.items(), key=lambda item: (item[1] + 1) // 2):
+        found = store.nodes(ids=[node for node, _ in bucket if node != root])
+        page += sorted((n for n in found if n.removed_at is None), key=lambda n: (n.kind, n.name, n.id))
+        if limit is not None and len(page) >= limit:
+            return page[:limit]
     return page
 
 

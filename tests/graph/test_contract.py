@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import random
 
 import pytest
 
@@ -12,8 +13,9 @@ from graph import AmbiguousNameError, NodeNotFoundError, Store, impact, lineage,
 from graph.batch import EVIDENCE_SAMPLE, Cursor
 from graph.export import dumps, export, load
 from graph.gc import collect
+from graph.lineage import impact_page
 from graph.ranking import update_ranks
-from parsers import ColumnEdge, ColumnRef, ModelRef, Origin, ParseIssue
+from parsers import ColumnEdge, ColumnRef, LineageEvent, ModelRef, Origin, ParseIssue
 from tests.graph.conftest import Factory
 from tests.graph.helpers import ds, event
 
@@ -324,3 +326,40 @@ def test_export_then_import_gives_the_same_export(new_store: Factory) -> None:
     target = new_store()
     load(target, document)
     assert dumps(export(target)) == dumps(document)
+
+
+# -- a larger graph: the live fast path against the layer-by-layer walk ------------------------
+
+def _warehouse() -> list[LineageEvent]:
+    """Five layers of six tables, each table written by a job reading one to three tables of the
+    layers below (mostly the next one; a hub, raw.t0, read by most), and a model trained on two."""
+    rng = random.Random(5)
+    events = []
+    for layer in range(1, 5):
+        for index in range(6):
+            below = [layer - 1 if rng.random() < 0.8 else rng.randrange(layer) for _ in range(rng.randint(1, 3))]
+            inputs = {f"{_layer(at)}.t{rng.randrange(6)}" for at in below}
+            inputs |= {"raw.t0"} if rng.random() < 0.6 else set()
+            events.append(event(f"j{layer}.{index}", sorted(inputs), [f"{_layer(layer)}.t{index}"],
+                                run=f"w{layer}.{index}"))
+    train = event("train", ["l1.t2", "l2.t4"], [], run="train")
+    return [*events, dataclasses.replace(train, produced=(ModelRef(name="limits", version="3"),))]
+
+
+def _layer(index: int) -> str:
+    return "raw" if index == 0 else f"l{index}"
+
+
+@pytest.mark.parametrize("depth", [1, 2, None])
+def test_impact_pages_and_totals_agree_with_the_walk_of_the_past(store: Store, depth: int | None) -> None:
+    graph.write(store, _warehouse())
+    for name in ("raw.t0", "raw.t3", "l1.t2", "l4.t1"):
+        root = resolve(store, name).id
+        walked = lineage(store, root, "downstream", depth, as_of="2999-01-01T00:00:00.000Z")
+        every = impact(store, root, depth)
+        assert {(r.node.id, r.distance) for r in every} == {(n, d) for n, d in walked.distance.items() if n != root}
+        for limit in (1, 5, 12):
+            page = impact_page(store, root, depth, limit=limit)
+            assert (list(page.rows), page.total) == (every[:limit], len(every))
+    model = "model_version:limits/3"
+    assert model in {r.node.id for r in impact(store, resolve(store, "l1.t2").id, 1)}, "training is one step"

@@ -10,7 +10,7 @@ import pytest
 
 import graph
 from graph import UnknownStoreError, open_store
-from tests.graph.helpers import event
+from tests.graph.helpers import NS, event
 
 
 def test_a_reader_sees_what_a_writer_commits(tmp_path: Path) -> None:
@@ -57,3 +57,17 @@ def test_a_crawl_that_changes_nothing_keeps_the_traversal_index(tmp_path: Path) 
     generation = store.generation()
     crawl([SourceSpec(path=str(script), dialect="postgres")], store)  # nothing new, nothing to age out
     assert store.generation() == generation
+
+
+def test_reach_answers_a_mapping_nearest_first(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1"), event("j2", ["stg.b"], ["mart.c"], run="r2")])
+    ds, job = f"dataset:{NS}/", f"job:{NS}/"
+    best = store.reach(ds + "raw.a", outgoing=("READS", "WRITES"), incoming=("TRAINED_ON",),
+                       steps={"READS": 1, "WRITES": 1, "TRAINED_ON": 2}, cutoff=3)
+    assert list(best.items()) == [(ds + "raw.a", 0), (job + "j1", 1), (ds + "stg.b", 2), (job + "j2", 3)]
+    assert (len(best), best[ds + "stg.b"], list(best)[-1]) == (4, 2, job + "j2")
+    assert ds + "mart.c" not in best and "nowhere" not in best
+    with pytest.raises(KeyError):
+        best[ds + "mart.c"]
+    assert store.reach("nowhere", outgoing=("READS",), incoming=(), steps={"READS": 1}) == {"nowhere": 0}
