@@ -8,7 +8,7 @@ import json
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -107,13 +107,17 @@ class _TraversalIndex:
 
     def __init__(self, store: SqliteStore, generation: int) -> None:
         self.generation = generation
+        # Equal strings read once, kept once: ids (an edge's ends are its nodes' ids), kinds, times.
+        strings: dict[Any, Any] = {}
+        share = strings.setdefault
+        self.nodes = {node.id: node for kind in ("dataset", "job", "column", "model_version")
+                      for node in (_node(_shared(row, _NODE_SHARED, share)) for row in store._node_rows(kind))}
         self.outgoing: defaultdict[str, list[Edge]] = defaultdict(list)
         self.incoming: defaultdict[str, list[Edge]] = defaultdict(list)
-        for edge in store.edges(self.KINDS):
+        for row in store._edge_rows(self.KINDS):
+            edge = _edge(_shared(row, _EDGE_SHARED, share))
             self.outgoing[edge.src].append(edge)
             self.incoming[edge.dst].append(edge)
-        self.nodes = {node.id: node for kind in ("dataset", "job", "column", "model_version")
-                      for node in store.nodes(kind)}
         ends = {*self.outgoing, *self.incoming}
         self.ids = np.array(sorted(ends), dtype=object)
         self.position = {node: index for index, node in enumerate(self.ids.tolist())}
@@ -166,6 +170,18 @@ class _TraversalIndex:
             graphs = self.walks[key] = [_Adjacency.of(np.concatenate(pairs), len(self.ids), step)
                                         for step, pairs in sorted(by_step.items()) if sum(map(len, pairs))]
         return graphs
+
+
+# Columns of node and edge rows whose values repeat: ids, kinds, namespaces, times.
+_NODE_SHARED = (0, 1, 2, 6, 7)
+_EDGE_SHARED = (0, 1, 2, 5, 6)
+
+
+def _shared(row: tuple[Any, ...], columns: tuple[int, ...], share: Callable[[Any, Any], Any]) -> tuple[Any, ...]:
+    values = list(row)
+    for column in columns:
+        values[column] = share(values[column], values[column])
+    return tuple(values)
 
 
 class _Adjacency(NamedTuple):
@@ -415,16 +431,18 @@ class SqliteStore:
                 yield from self._runs(f"WHERE id IN ({_marks(chunk)})", tuple(chunk))
             return
         if kind != "run":
-            where = [] if include_removed else ["removed_at IS NULL"]
-            params: tuple[Any, ...] = ()
-            if kind:
-                where.append("kind = ?")
-                params = (kind,)
-            clause = f" WHERE {' AND '.join(where)}" if where else ""
-            rows = self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes{clause} ORDER BY id", params)
-            yield from (_node(row) for row in rows)
+            yield from (_node(row) for row in self._node_rows(kind, include_removed))
         if kind in (None, "run"):
             yield from self._runs("", ())
+
+    def _node_rows(self, kind: str | None, include_removed: bool = False) -> sqlite3.Cursor:
+        where = [] if include_removed else ["removed_at IS NULL"]
+        params: tuple[Any, ...] = ()
+        if kind:
+            where.append("kind = ?")
+            params = (kind,)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes{clause} ORDER BY id", params)
 
     def _runs(self, where: str, params: tuple[Any, ...]) -> Iterator[Node]:
         rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY id", params)
@@ -448,15 +466,17 @@ class SqliteStore:
 
     def edges(self, kinds: Sequence[str] | None = None, *, include_removed: bool = False) -> Iterator[Edge]:
         wanted = list(kinds) if kinds else None
-        where = [] if include_removed else ["removed_at IS NULL"]
-        if wanted:
-            where.append(f"kind IN ({_marks(wanted)})")
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        rows = self._db.execute(f"SELECT {_EDGE_COLUMNS} FROM edges{clause} ORDER BY src, kind, dst", wanted or ())
-        yield from (_edge(row) for row in rows)
+        yield from (_edge(row) for row in self._edge_rows(wanted, include_removed))
         if wanted is None or "OF" in wanted:
             for rid, job, started_at in self._db.execute("SELECT id, job, started_at FROM runs ORDER BY id"):
                 yield Edge(src=rid, kind="OF", dst=job, first_seen=started_at, last_seen=started_at)
+
+    def _edge_rows(self, kinds: Sequence[str] | None, include_removed: bool = False) -> sqlite3.Cursor:
+        where = [] if include_removed else ["removed_at IS NULL"]
+        if kinds:
+            where.append(f"kind IN ({_marks(kinds)})")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._db.execute(f"SELECT {_EDGE_COLUMNS} FROM edges{clause} ORDER BY src, kind, dst", kinds or ())
 
     def traversal_index(self) -> _TraversalIndex:
         with self._index_lock:
