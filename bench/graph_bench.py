@@ -6,6 +6,8 @@ with a warehouse's shape, on the embedded store and on Neo4j, in one run.
 The graph: raw tables at the bottom, layers of jobs above, each job reading a few tables
 (mostly from the layer below, sometimes from hubs: a handful of core tables read by thousands
 of jobs) and writing one; chains run 12 layers deep. Edges counted are READS + WRITES + FEEDS.
+Impact roots: hub, a core raw table; mid, a table of layer 6; leaf, a table of the top layer,
+which no job reads (nothing downstream: the cost of asking).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,7 +122,7 @@ def _percentiles(times: list[float]) -> dict[str, float]:
 def queries(store: graph.Store, layers: list[list[str]], count: int, view: bool, seed: int = 11) -> dict[str, Any]:
     rng = random.Random(seed)
     hubs = [f"dataset:{NAMESPACE}/{name}" for name in layers[0][:HUBS]]
-    leaves = [f"dataset:{NAMESPACE}/{name}" for name in rng.sample(layers[LAYERS - 2], count)]
+    leaves = [f"dataset:{NAMESPACE}/{name}" for name in rng.sample(layers[LAYERS], count)]  # read by no job
     mids = [f"dataset:{NAMESPACE}/{name}" for name in rng.sample(layers[LAYERS // 2], count)]
     results = {}
     for label, roots in (("hub", rng.sample(hubs, min(count, len(hubs)))), ("mid", mids), ("leaf", leaves)):
@@ -146,6 +149,21 @@ def run(backend: str, url: str, jobs: list[tuple[str, list[str], str]], layers: 
     return result
 
 
+def index_memory(url: str, layers: list[list[str]]) -> float:
+    """What the embedded store holds in memory after a hub's impact (its traversal index and the
+    downstream walk's arrays), as tracemalloc counts it: SQLite's page cache is not included. A
+    second build, after the timings and the peak RSS, since tracing slows it."""
+    tracemalloc.start()
+    try:
+        store = graph.open_store(url)
+        impact(store, f"dataset:{NAMESPACE}/{layers[0][0]}", limit=PAGE)
+        held = tracemalloc.get_traced_memory()[0]
+        store.close()
+    finally:
+        tracemalloc.stop()
+    return round(held / 2**20, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--edges", type=int, default=1_000_000)
@@ -159,7 +177,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         results["sqlite"] = run("sqlite", f"sqlite:///{scratch}/bench.db", jobs, layers, args)
         results["sqlite"]["file_mb"] = round(sum(p.stat().st_size for p in Path(scratch).iterdir()) / 2**20, 1)
-    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        results["sqlite"]["index_mb"] = index_memory(f"sqlite:///{scratch}/bench.db", layers)
     if args.neo4j:
         results["neo4j"] = run("neo4j", args.neo4j, jobs, layers, args)
     print(report(results))
@@ -177,6 +196,8 @@ def report(results: dict[str, Any]) -> str:
     lines.append(f"  {'ingest edges/s':<22}{rates}")
     first = "".join(f"{results[b]['first_query_ms']:>16}ms" for b in backends)
     lines.append(f"  {'first query (index)':<22}{first}")
+    if "index_mb" in results["sqlite"]:
+        lines.append(f"  {'index memory':<22}{results['sqlite']['index_mb']:>16}MB")
     for what, prefix in ((f"impact, first {PAGE}", ""), ("whole view", "view_")):
         if f"{prefix}p50_ms" not in results[backends[0]]["queries"]["hub_depth3"]:
             continue
@@ -190,6 +211,8 @@ def report(results: dict[str, Any]) -> str:
         ratio = results["sqlite"]["ingest"]["edges_per_s"] / results["neo4j"]["ingest"]["edges_per_s"]
         lines.append(f"  embedded ingest is {ratio:.1f}x Neo4j's")
     lines.append(f"  peak RSS of this process after the embedded run: {results['peak_rss_mb']} MB")
+    lines.append(f"  roots: hub = one of the {HUBS} core raw tables (3 jobs in 10 read one), mid = a table of layer"
+                 f" {LAYERS // 2}, leaf = a table of the top layer {LAYERS} (no job reads it: nothing downstream)")
     return "\n".join(lines)
 
 
