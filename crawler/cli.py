@@ -199,14 +199,16 @@ def history(name: str, store_url: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("name")
+@click.option("--depth", type=click.IntRange(min=1), help="How many jobs away to go (all by default).")
+@click.option("--limit", type=click.IntRange(min=1), help="List only the nearest N (the total is still told).")
 @store_option
 @json_option
-def impact(name: str, store_url: str, as_json: bool) -> None:
+def impact(name: str, depth: int | None, limit: int | None, store_url: str, as_json: bool) -> None:
     """Everything downstream of NAME that a change to it would touch, with owners and last use."""
     store = _open(store_url)
     root = graph.resolve(store, name)
-    rows = graph.impact(store, root.id)
-    _emit(as_json, render.impact_json(root, rows), lambda: render.impact_text(root, rows))
+    page = graph.impact_page(store, root.id, depth, limit=limit)
+    _emit(as_json, render.impact_json(root, page), lambda: render.impact_text(root, page))
 
 
 @main.command()

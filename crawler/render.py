@@ -10,7 +10,7 @@ from rich.table import Table
 
 import graph
 from crawler.crawl import CrawlReport
-from graph.lineage import HistoryRow, ImpactRow, LineageView, direct_edges, owners, top_users
+from graph.lineage import HistoryRow, ImpactPage, LineageView, direct_edges, owners, top_users
 from parsers import ParseIssue
 
 console = Console(highlight=False, soft_wrap=True)
@@ -101,20 +101,26 @@ def view_text(view: LineageView) -> None:
         console.print(f"nothing {view.direction}")
 
 
-def impact_json(root: graph.Node, rows: list[ImpactRow]) -> dict[str, Any]:
+def impact_json(root: graph.Node, page: ImpactPage) -> dict[str, Any]:
     return {
         "root": root.to_dict(),
+        "total": page.total,
         "impacted": [
             {"id": r.node.id, "kind": r.node.kind, "name": r.node.title, "distance": r.distance,
              "last_seen": r.last_seen, "owners": list(r.owners)}
-            for r in rows
+            for r in page.rows
         ],
     }
 
 
-def impact_text(root: graph.Node, rows: list[ImpactRow]) -> None:
+def impact_text(root: graph.Node, page: ImpactPage) -> None:
+    rows = page.rows
     datasets = sum(1 for r in rows if r.node.kind == "dataset")
-    console.print(f"Changing {root.name} touches {datasets} dataset(s) and {len(rows) - datasets} job(s)")
+    if page.total > len(rows):
+        console.print(f"Changing {root.name} touches {page.total} node(s); the nearest {len(rows)}: "
+                      f"{datasets} dataset(s) and {len(rows) - datasets} job(s)")
+    else:
+        console.print(f"Changing {root.name} touches {datasets} dataset(s) and {len(rows) - datasets} job(s)")
     table = _table("distance", "kind", "name", "last used", "owners")
     for r in rows:
         table.add_row(str(r.distance), r.node.kind, r.node.title, r.last_seen or "", ", ".join(r.owners))

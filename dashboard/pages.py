@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
 import dash_cytoscape as cyto
 from dash import dcc, html
 
+import graph
 from dashboard import ids, styles
 from dashboard.elements import elements, impact_href, node_href
-from graph import Edge, Member, Node, Store, impact, neighbourhood, search
-from graph.lineage import direct_edges, owners, top_users
+from graph import Edge, Member, Node, Store, neighbourhood, search
+from graph.lineage import direct_edges, users_by_role
 
 DEFAULT_DEPTH = 3
 
@@ -95,18 +97,30 @@ def impact_page(store: Store, node_id: str) -> html.Div:
     node = store.node(node_id)
     if node is None or node.kind == "run":
         return not_found(f"No dataset or job with id {node_id}.")
-    rows = impact(store, node.id)
-    datasets = sum(1 for r in rows if r.node.kind == "dataset")
+    page = graph.impact_page(store, node.id, limit=IMPACT_ROWS)
+    rows = page.rows
     header = html.Tr([html.Th(h, style=styles.TH) for h in ("distance", "kind", "name", "last used", "owners")])
     body = [html.Tr([html.Td(str(r.distance)), html.Td(r.node.kind),
                      html.Td(dcc.Link(r.node.title, href=node_href(r.node.id))), html.Td(r.last_seen or ""),
                      html.Td(", ".join(r.owners))]) for r in rows]
     return html.Div([
         html.H2(f"Impact of changing {node.title}", id="impact-title"),
-        html.P(f"{datasets} datasets and {len(rows) - datasets} jobs or models downstream.", style=styles.MUTED),
+        html.P(_impact_summary(rows, page.total), style=styles.MUTED, id="impact-summary"),
         html.Table([header, *body], id="impact-table"),
         dcc.Link("Back to the lineage graph", href=node_href(node.id)),
     ])
+
+
+# A hub table reaches hundreds of thousands of nodes: the page lists the nearest, and says so.
+IMPACT_ROWS = 500
+
+
+def _impact_summary(rows: tuple[Any, ...], total: int) -> str:
+    datasets = sum(1 for r in rows if r.node.kind == "dataset")
+    counted = f"{datasets} datasets and {len(rows) - datasets} jobs or models downstream"
+    if total > len(rows):
+        return f"{total:,} nodes downstream; the nearest {len(rows)}: {counted.removesuffix(' downstream')}."
+    return f"{counted}."
 
 
 def legend() -> html.Div:
@@ -126,7 +140,8 @@ def details(store: Store, node: Node) -> html.Div:
             ("first seen", node.first_seen or ""), ("last seen", node.last_seen or "")]
     if node.kind == "job":
         rows.append(("statement", node.props.get("statement_kind", "")))
-    for label, users in (("owners", owners(store, node.id)), ("top users", top_users(store, node.id))):
+    usage = store.usage(node.id)
+    for label, users in (("owners", users_by_role(usage, "write", 3)), ("top users", users_by_role(usage, "read", 5))):
         if users:
             rows.append((label, ", ".join(users)))
     rows += lifecycle_rows(node)
@@ -139,8 +154,21 @@ def details(store: Store, node: Node) -> html.Div:
                     for k, v in rows]),
         member_list(members) if members else html.Div(),
         html.H3("Evidence"),
-        html.Div([edge_evidence(store, edge, node.id) for edge in direct_edges(store, node.id)], id="node-evidence"),
+        evidence_list(store, node),
     ], style=styles.DETAILS)
+
+
+# A node's edges with their evidence, most recently seen first: a hub has thousands.
+EVIDENCE_EDGES = 40
+
+
+def evidence_list(store: Store, node: Node) -> html.Div:
+    edges = sorted(direct_edges(store, node.id), key=lambda e: (e.last_seen or "", e.count), reverse=True)
+    shown = edges[:EVIDENCE_EDGES]
+    ends = {n.id: n for n in store.nodes(ids=[e.dst if e.src == node.id else e.src for e in shown])}
+    hidden = len(edges) - len(shown)
+    more = [html.P(f"... and {hidden} more edges.", style=styles.MUTED)] if hidden else []
+    return html.Div([*(edge_evidence(store, edge, node.id, ends) for edge in shown), *more], id="node-evidence")
 
 
 def lifecycle_rows(node: Node) -> list[tuple[str, str]]:
@@ -170,13 +198,13 @@ def member_list(members: list[Member]) -> html.Div:
     ], id="node-members")
 
 
-def edge_evidence(store: Store, edge: Edge, seen_from: str) -> html.Div:
+def edge_evidence(store: Store, edge: Edge, seen_from: str, ends: Mapping[str, Node] | None = None) -> html.Div:
     """One edge as seen from one of its ends: the other end, how often and when it was seen,
-    and the log lines and SQL behind it."""
+    and the log lines and SQL behind it (``ends``: the other ends, when already read)."""
     evidence = store.evidence(edge.key)
     from_source = seen_from == edge.src
     other_id = edge.dst if from_source else edge.src
-    other = store.node(other_id) or Node(id=other_id, kind="unknown", name=other_id)
+    other = (ends or {}).get(other_id) or store.node(other_id) or Node(id=other_id, kind="unknown", name=other_id)
     verb = _VERBS.get((edge.kind, from_source), edge.kind)
     items: list[Any] = []
     shown: set[str] = set()

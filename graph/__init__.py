@@ -9,10 +9,12 @@ from graph.errors import AmbiguousNameError, GraphError, NodeNotFoundError, Stor
 from graph.ingest import write
 from graph.lineage import (
     HistoryRow,
+    ImpactPage,
     ImpactRow,
     LineageView,
     history,
     impact,
+    impact_page,
     lineage,
     neighbourhood,
     path,
@@ -38,6 +40,7 @@ __all__ = [
     "Edge",
     "GraphError",
     "HistoryRow",
+    "ImpactPage",
     "ImpactRow",
     "LineageView",
     "Member",
@@ -50,6 +53,7 @@ __all__ = [
     "WriteStats",
     "history",
     "impact",
+    "impact_page",
     "lineage",
     "neighbourhood",
     "open_store",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Literal
 
 import networkx as nx
@@ -226,13 +226,17 @@ def _writers(store: Store, node_ids: list[str], limit: int = 3) -> dict[str, tup
 
 
 def owners(store: Store, node_id: str, limit: int = 3) -> tuple[str, ...]:
-    writers = sorted((u for u in store.usage(node_id) if u.role == "write"), key=lambda u: (-u.count, u.user))
-    return tuple(u.user for u in writers[:limit])
+    return users_by_role(store.usage(node_id), "write", limit)
 
 
 def top_users(store: Store, node_id: str, limit: int = 5) -> tuple[str, ...]:
-    readers = sorted((u for u in store.usage(node_id) if u.role == "read"), key=lambda u: (-u.count, u.user))
-    return tuple(u.user for u in readers[:limit])
+    return users_by_role(store.usage(node_id), "read", limit)
+
+
+def users_by_role(usage: Iterable[Usage], role: str, limit: int) -> tuple[str, ...]:
+    """The users who most often read (``role="read"``) or wrote a node: its top users, its owners."""
+    ranked = sorted((u for u in usage if u.role == role), key=lambda u: (-u.count, u.user))
+    return tuple(u.user for u in ranked[:limit])
 
 
 def path(store: Store, source: str, target: str, *, as_of: str | None = None) -> list[Node]:

@@ -40,6 +40,9 @@ def test_crawl_then_query(tmp_path: Path, demo_copy: Path) -> None:
     assert "credit.reporting.limit_decisions" in {n["name"] for n in down["nodes"]}
     impact = json.loads(run("impact", "staging.customers", "--store", store, "--json"))
     assert {"credit.ml.credit_scores", "credit.ml.prediction_log"} <= {r["name"] for r in impact["impacted"]}
+    assert impact["total"] == len(impact["impacted"])
+    nearest = json.loads(run("impact", "staging.customers", "--limit", "2", "--store", store, "--json"))
+    assert nearest["total"] == impact["total"] and nearest["impacted"] == impact["impacted"][:2]
     show = json.loads(run("show", "ml.credit_scores", "--store", store, "--json"))
     assert any("insert into ml.credit_scores" in e["evidence"][0]["sql"].lower() for e in show["edges"])
     found = json.loads(run("search", "scores", "--kind", "dataset", "--store", store, "--json"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from dash import html
 
 from dashboard import callbacks, pages
@@ -121,3 +122,26 @@ def test_the_impact_page_lists_everything_downstream_with_owners(demo_store: Sto
     assert "credit.ml.credit_scores" in text and "credit.reporting.limit_decisions" in text
     assert "etl_nightly" in text, "owners are shown"
     assert "Not found" in _text(pages.route(demo_store, "/impact/dataset%3Anope"))
+
+
+def test_a_large_impact_lists_the_nearest_and_says_how_many_in_all(demo_store: Store,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard.elements import impact_href
+
+    customers = resolve(demo_store, "staging.customers")
+    everything = _text(pages.route(demo_store, impact_href(customers.id)))
+    monkeypatch.setattr(pages, "IMPACT_ROWS", 2)
+    page = pages.route(demo_store, impact_href(customers.id))
+    nearest = _text(page)
+    assert "the nearest 2" in nearest and "nearest" not in everything
+    (table,) = [c for c in page.children if getattr(c, "id", None) == "impact-table"]
+    assert [row.children[0].children for row in table.children[1:]] == ["1", "1"], "the nearest rows"
+
+
+def test_a_node_with_many_edges_shows_the_latest_with_their_evidence(demo_store: Store,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    customers = resolve(demo_store, "staging.customers")
+    monkeypatch.setattr(pages, "EVIDENCE_EDGES", 1)
+    details = _text(pages.details(demo_store, customers))
+    assert "more edges." in details
+    assert details.count("seen ") >= 1
