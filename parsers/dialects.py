@@ -214,3 +214,32 @@ def has_two_part_names(dialect: Dialect) -> bool:
 def default_namespace(dialect: Dialect) -> str:
     """Where datasets live when the log names no server: ``<engine>://default``."""
     return f"{name_of(dialect)}://default"
+
+
+# Engines whose table names may hold dashes unquoted: BigQuery's `my-project-123.ds.t`.
+DASHED_NAMES = frozenset({"bigquery"})
+
+
+@cache
+def literal_pattern(dialect: Dialect) -> re.Pattern[str]:
+    """The literals of a one-statement text as regular expressions find them, for a template
+    key taken without the tokenizer. Groups: ``keep`` (a quoted name, kept whole), ``bad`` (what
+    the expressions cannot read: an unterminated quote, a dash in a BigQuery name); any other
+    match is a literal. Which quotes open strings and which open names is asked of sqlglot's
+    tokenizer for the dialect (MySQL's "x" is a string, PostgreSQL's a name, T-SQL's [x] a name).
+    Text that needs more (comments, escapes, dollar quotes) is left to the tokenizer before this."""
+    def reads(text: str) -> str:
+        return dialect.tokenize(text)[0].token_type.name
+
+    names, strings = [], [r"'(?:[^']|'')*'"]
+    (strings if reads('"a"') == "STRING" else names).append(r'"(?:[^"]|"")*"')
+    if reads("`b`") == "IDENTIFIER":
+        names.append(r"`(?:[^`]|``)*`")
+    brackets = reads("[c]") == "IDENTIFIER"
+    if brackets:
+        names.append(r"\[[^\]]*\]")
+    bad = [r"['\"`]"] + ([r"\["] if brackets else [])
+    if name_of(dialect) in DASHED_NAMES:
+        bad.append(r"(?<=\w)-(?=\d)")
+    number = r"0[xX][0-9a-fA-F]+(?!\w)|(?<![\w$])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])"
+    return re.compile(f"(?P<keep>{'|'.join(names) or '(?!)'})|{'|'.join(strings)}|{number}|(?P<bad>{'|'.join(bad)})")

@@ -15,6 +15,7 @@ import re
 from collections import OrderedDict
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError
 
 from parsers import dialects, naming
@@ -94,12 +95,10 @@ class TemplateCache:
 _default_cache = TemplateCache()
 
 
-# Literals as a regular expression finds them: quoted strings (with doubled quotes) and numbers
-# that are not part of a name. Coarser than the tokenizer, so used only as a cache key.
-_QUICK_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$.\"`\[-])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w\"`\]-])")
-# Dollar quotes, escapes and comments hide quotes and digits from the expressions below.
+# Dollar quotes, escapes and comments hide quotes and digits from regular expressions.
 _NEEDS_TOKENS = re.compile(r"[$\\#]|--|/\*")
 _QUICK_LIST = re.compile(r"\?(?:\s*,\s*\?)+")
+_UNREADABLE = "\x00"
 
 
 # Longer texts are keyed by their tokens only: regular expressions over a long query cost more
@@ -107,37 +106,50 @@ _QUICK_LIST = re.compile(r"\?(?:\s*,\s*\?)+")
 QUICK_KEY_MAX = 2000
 
 
-def quick_key(sql: str) -> str | None:
+def quick_key(sql: str, dialect: Dialect | None = None) -> str | None:
     """A template key of a one-statement text without tokenizing it, or None when the text
-    needs the tokenizer (several statements, dollar quoting, backslash escapes, leading space).
+    needs the tokenizer (several statements, dollar quoting, escapes, comments, a quote the
+    expressions cannot close, leading space). Where it answers, every literal is a ``?``:
+    the key doubles as the text's redaction (see ``redacted_repeat``).
 
     >>> quick_key("select * from t where id in (1, 2, 3) and name = 'O''Neil'")
     'select * from t where id in (?) and name = ?'
-    >>> quick_key("select 1; select 2") is None
-    True
+    >>> quick_key("select 1; select 2") is None, quick_key('select * from t where a = "x"', "mysql")
+    (True, 'select * from t where a = ?')
     """
-    if len(sql) > QUICK_KEY_MAX or _NEEDS_TOKENS.search(sql) or sql[:1].isspace():
-        return None  # (a leading space would shift offsets)
-    text = _without_literals(sql)
+    text = _without_literals(sql, dialects.resolve(dialect) if isinstance(dialect, str | None) else dialect)
+    if text is None:
+        return None
     if "?," in text or "? ," in text:
         text = _QUICK_LIST.sub("?", text)
     text = " ".join(text.split()).rstrip("; ")
     return None if ";" in text else text
 
 
-def redacted_repeat(sql: str, statement: Statement) -> str:
-    """The redacted text of ``sql``, a one-statement text that the cache answered with the parse
-    of another text of its template (``statement``): that one's literals and spacing are not
-    this one's. The quick key's expressions found the literals (it answers only where they can)."""
+def redacted_repeat(sql: str, statement: Statement, dialect: Dialect) -> str:
+    """The redacted text of ``sql``, a one-statement text whose lineage is ``statement``'s: the
+    statement parsed from it, or, when the quick-key cache answered, the first text of its
+    template, whose literals and spacing are not this one's. Then the quick key's expressions,
+    which answer only where they find every literal, redact it."""
     if sql.startswith(statement.text) and sql[len(statement.text):].strip() in ("", ";"):
         return statement.redacted  # the very text the statement was parsed from
-    return _without_literals(sql).rstrip().rstrip(";").rstrip()
+    text = _without_literals(sql, dialect)
+    return statement.redacted if text is None else text.rstrip().rstrip(";").rstrip()
 
 
 @functools.lru_cache(maxsize=4)
-def _without_literals(sql: str) -> str:
-    """(Kept for the next call: a repeat's quick key and then its evidence both need it.)"""
-    return _QUICK_LITERAL.sub("?", sql)
+def _without_literals(sql: str, dialect: Dialect) -> str | None:
+    """``sql`` with each literal a ``?``, or None where regular expressions cannot tell them all.
+    (Kept for the next call: a repeat's quick key and then its evidence both need it.)"""
+    if len(sql) > QUICK_KEY_MAX or _NEEDS_TOKENS.search(sql) or sql[:1].isspace():
+        return None  # (a leading space would shift offsets)
+    text = dialects.literal_pattern(dialect).sub(_literal_or_name, sql)
+    return None if _UNREADABLE in text else text
+
+
+def _literal_or_name(match: re.Match[str]) -> str:
+    group = match.lastgroup
+    return match.group() if group == "keep" else _UNREADABLE if group == "bad" else "?"
 
 
 def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, *,
@@ -145,7 +157,7 @@ def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, 
     """Lineage of every statement in ``sql``, in order; bad statements carry issues. With
     ``columns``, column-level lineage too (once per template: it is cached with the rest)."""
     cache = _default_cache if cache is None else cache
-    quick = quick_key(sql)
+    quick = quick_key(sql, context.dialect)
     text_key = (*_context_key(context, columns), quick or "")
     if quick is not None:
         hit = cache.get_text(text_key)

@@ -60,7 +60,7 @@ def split(sql: str, dialect: str | Dialect) -> list[Statement]:
         tokens = dialect.tokenize(sql)
     except TokenError:
         return _split_untokenizable(sql)
-    return [_statement(sql, chunk) for chunk in _one_statement(sql, tokens) or _chunks(tokens)]
+    return [_statement(sql, chunk, dialect) for chunk in _one_statement(sql, tokens) or _chunks(tokens)]
 
 
 def _one_statement(sql: str, tokens: list[Token]) -> list[list[Token]] | None:
@@ -137,10 +137,11 @@ def _nesting(token: Token, following: Token | None) -> int:
     return 0
 
 
-def _statement(sql: str, tokens: list[Token]) -> Statement:
+def _statement(sql: str, tokens: list[Token], dialect: Dialect) -> Statement:
     start, end = tokens[0].start, tokens[-1].end + 1
     first_word = tokens[0].text.lower()
-    fingerprint, literals = _fingerprint(tokens, keep_literals=first_word in _LITERALS_NAME_DATASETS)
+    fingerprint, literals = _fingerprint(_command_words(sql, tokens, dialect),
+                                         keep_literals=first_word in _LITERALS_NAME_DATASETS)
     return Statement(
         text=sql[start:end],
         start=start,
@@ -150,6 +151,27 @@ def _statement(sql: str, tokens: list[Token]) -> Statement:
         redacted=_redact(sql, start, end, literals),
         cacheable=first_word not in _LITERALS_NAME_DATASETS,
     )
+
+
+def _command_words(sql: str, tokens: list[Token], dialect: Dialect) -> list[Token]:
+    """The tokens of a statement that starts with a word sqlglot takes for a command it does
+    not parse (MySQL's REPLACE, RENAME, EXECUTE...): its tokenizer keeps the rest of the text as
+    one string token, at a wrong offset, so every REPLACE would have one fingerprint (one cached
+    lineage) and the stored text its literals. The rest is tokenized on its own instead."""
+    if (len(tokens) != 2 or tokens[1].token_type is not TokenType.STRING
+            or tokens[0].token_type not in dialect.tokenizer_class.COMMANDS):
+        return tokens
+    rest = tokens[1].text
+    offset = sql.find(rest, tokens[0].end + 1)
+    try:
+        inner = dialect.tokenize(rest) if offset >= 0 else []
+    except TokenError:
+        return tokens
+    if not inner or inner[0].token_type in dialect.tokenizer_class.COMMANDS:
+        return tokens  # (the rest is a command again: not worth a second round)
+    line = sql.count("\n", 0, offset)
+    return [tokens[0], *(Token(token.token_type, token.text, token.line + line, token.col,
+                               token.start + offset, token.end + offset) for token in inner)]
 
 
 def _fingerprint(tokens: list[Token], *, keep_literals: bool) -> tuple[str, list[Token]]:

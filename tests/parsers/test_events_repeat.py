@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
+import pytest
+
 import parsers
 from parsers import Origin, SourceRecord
 
@@ -18,3 +23,73 @@ def test_each_repeat_keeps_its_own_redacted_text() -> None:
     assert first.evidence.sql == "INSERT INTO mart.t SELECT * FROM raw.s WHERE id IN (?, ?)"
     assert again.evidence.sql == "INSERT INTO mart.t  SELECT * FROM raw.s WHERE id IN (?, ?, ?, ?)"
     assert "7" not in again.evidence.sql
+
+
+SECRET = "9137"  # stands in for any literal: an amount, an id, a name
+
+
+@pytest.mark.parametrize(("dialect", "template"), [
+    ("postgres", "INSERT INTO mart.t SELECT * FROM raw.s WHERE amount > -{}"),
+    ("postgres", "INSERT INTO mart.t SELECT * FROM raw.s WHERE rate < .{}"),
+    ("postgres", "INSERT INTO mart.t SELECT * FROM raw.s WHERE id = {}-3"),
+    ("postgres", "INSERT INTO mart.t SELECT * FROM raw.s WHERE score = 1.5e{}"),
+    ("postgres", "INSERT INTO mart.t SELECT \"it's\" FROM raw.s WHERE note = 'x{}'"),
+    ("postgres", "INSERT INTO mart.t SELECT * FROM raw.s WHERE note = E'a\\'{}'"),
+    ("postgres", "INSERT INTO mart.t SELECT * FROM raw.s WHERE id = 1 -- was {}"),
+    ("postgres", "INSERT INTO mart.t SELECT * FROM raw.s WHERE note = 'unterminated {}"),
+    ("mysql", 'INSERT INTO mart.t SELECT * FROM raw.s WHERE name = "n{}"'),
+    ("mysql", "INSERT INTO mart.t SELECT * FROM raw.s WHERE name = 'a\\'{}'"),
+    ("mysql", "INSERT INTO mart.t SELECT * FROM raw.s WHERE id = 0x{}"),
+    ("mysql", "REPLACE INTO mart.t SELECT * FROM raw.s WHERE id = {} AND kind = 'k'"),
+    ("tsql", "INSERT INTO mart.t SELECT [it's] FROM raw.s WHERE name = N'n{}'"),
+    ("bigquery", "INSERT INTO mart.t SELECT * FROM raw.s WHERE name = \"n{}\""),
+])
+def test_no_literal_reaches_the_evidence_of_a_first_text_or_a_repeat(dialect: str, template: str) -> None:
+    """The first text of a template, a repeat of it spaced otherwise (which the template cache
+    answers with the first one's parse) and one after a comment each store their own text with no literal in it (as
+    evidence, or as the snippet of an issue where the text does not parse)."""
+    texts = [template.format(SECRET), template.replace(" FROM", "  FROM").format(SECRET[::-1]),
+             "/* nightly */\n" + template.format(SECRET)]
+    for line, text in enumerate(texts, start=1):
+        record = SourceRecord(source_type="sql_trace", text=text, origin=Origin(path="/q.log", line=line),
+                              dialect=dialect, namespace=f"{dialect}://db", database="d")
+        result = parsers.parse(record)
+        stored = [event.evidence.sql for event in result.events] + [issue.snippet for issue in result.issues]
+        assert stored and all("raw.s" in text for text in stored), stored
+        assert not any(SECRET in text or SECRET[::-1] in text for text in stored), stored
+
+
+def test_the_quick_keys_redaction_is_the_tokenizers_on_the_corpus() -> None:
+    """Where the quick key answers without the tokenizer, its expressions find exactly the
+    literals the tokenizer finds (up to a string's prefix letter: N'x' is N? there)."""
+    from parsers.dialects import resolve
+    from parsers.sql.lineage import quick_key, redacted_repeat
+    from parsers.sql.statements import split
+    from tests.parsers.corpus import cases
+
+    compared = 0
+    for case in cases():
+        dialect = resolve(None if case.dialect == "generic" else case.dialect)
+        sql = case.spec["sql"].strip()
+        if quick_key(sql, dialect) is None:
+            continue
+        statement = split(sql, dialect)[0]
+        other = dataclasses.replace(statement, text="")  # as if the cache answered for another text
+        assert _unprefixed(redacted_repeat(sql, other, dialect)) == _unprefixed(statement.redacted), case.key
+        compared += 1
+    assert compared > 300
+
+
+def _unprefixed(text: str) -> str:
+    return re.sub(r"\b[NnXxBbEe]\?", "?", text)
+
+
+def test_texts_after_a_command_word_have_their_own_templates() -> None:
+    """sqlglot keeps what follows MySQL's REPLACE as one string: all REPLACEs were one template,
+    and the second one here was given the first one's tables."""
+    first, second = (
+        parsers.parse(SourceRecord(source_type="sql_trace", text=text, origin=Origin(path="/q.log", line=1),
+                                   dialect="mysql", namespace="mysql://db")).events[0]
+        for text in ("REPLACE INTO a SELECT * FROM b WHERE x = 1", "REPLACE INTO c SELECT * FROM d WHERE x = 1"))
+    assert first.job != second.job
+    assert [d.name for d in second.inputs] == ["d"] and [d.name for d in second.outputs] == ["c"]
