@@ -173,6 +173,8 @@ def _shape_key(event: LineageEvent) -> tuple[Any, ...] | None:
     safe keys while the events are alive, which they are for the whole fold."""
     if event.lifecycle or event.produced or event.run is None:
         return None  # their rows depend on the event's own time or run
+    if not (event.inputs or event.outputs or event.column_edges):
+        return None  # no rows at all (not even a run): nothing to repeat
     return (id(event.job), id(event.inputs), id(event.outputs), id(event.column_edges), id(event.dataset_facets),
             event.job_title, event.statement_kind, event.confidence)
 
@@ -185,12 +187,15 @@ class _Plan:
     edges: list[tuple[EdgeRow, int]]  # the batch's row, and how many times one event adds to it
     evidence: list[tuple[EdgeRow, int]]  # how many evidence items one event adds to it
     nodes: list[NodeRow]
+    labels: list[tuple[NodeRow, str]]  # one job may have several titles (shapes): the last one wins
     props: list[tuple[NodeRow, dict[str, Any]]]  # node props one event sets, in the order it sets them
     members: list[tuple[str, str, int]]
     usage: list[tuple[str, str]]  # (dataset, role) that a run's user is counted on
 
 
 def _plan(batch: Batch, event: LineageEvent) -> _Plan:
+    """(Found by ``_fold`` itself, so it cannot drift from it; ``_Repeat.take`` then repeats
+    what in the plan depends on the order of events: labels, props, evidence, runs, users.)"""
     alone = Batch()
     _fold(alone, event)
     return _Plan(
@@ -198,6 +203,7 @@ def _plan(batch: Batch, event: LineageEvent) -> _Plan:
         edges=[(batch.edges[key], row.count) for key, row in alone.edges.items()],
         evidence=[(batch.edges[key], len(row.evidence)) for key, row in alone.edges.items() if row.evidence],
         nodes=[batch.nodes[node_id] for node_id in alone.nodes],
+        labels=[(batch.nodes[node_id], row.label) for node_id, row in alone.nodes.items() if row.label],
         props=[(batch.nodes[node_id], row.props) for node_id, row in alone.nodes.items() if row.props],
         members=[(row.node, row.key, row.count) for row in alone.members.values()],
         usage=_usage_keys(event),
@@ -221,7 +227,9 @@ class _Repeat:
         when = event.evidence.timestamp
         self.seen += 1
         self.since, self.until, self.last_index = earliest(self.since, when), latest(self.until, when), index
-        for node, props in plan.props:  # the last event to set a prop wins, as when folded one by one
+        for node, label in plan.labels:  # the last event to set a label or a prop wins, as when
+            node.label = label  # folded one by one
+        for node, props in plan.props:
             node.props.update(props)
         if self.seen <= EVIDENCE_SAMPLE:  # after that every row of the shape holds a full sample
             for edge, times in plan.evidence:

@@ -76,3 +76,29 @@ def test_a_fold_in_parts_adds_up_to_the_whole() -> None:
         assert row.count == sum(part.count for part in parts)
         assert row.first_seen == min(part.first_seen for part in parts if part.first_seen)
         assert row.last_seen == max(part.last_seen for part in parts if part.last_seen)
+
+
+def _repeats(event: LineageEvent, titles: list[str]) -> list[LineageEvent]:
+    """Repeats of one parsed event (sharing its objects, as a cached parse's events do), each
+    with its own run and time, and the job title given."""
+    return [dataclasses.replace(
+        event, job_title=title, evidence=dataclasses.replace(event.evidence, timestamp=f"2026-11-25T10:{n:02d}:00.000Z"),
+        run=dataclasses.replace(event.run, run_id=f"{event.run.run_id}-{n}", user=f"u{n % 3}"))
+        for n, title in enumerate(titles)]
+
+
+def test_one_job_under_two_titles_is_labelled_by_the_last_event() -> None:
+    """The same statement seen under two search paths is one job with two titles: folded as
+    spans, the label is still the last event's, as when folded one by one."""
+    (event,) = [e for e in events(30) if e.outputs and e.inputs][:1]
+    found = _repeats(event, ["INSERT a", "INSERT b"] * 4 + ["INSERT a"])
+    assert rows(batch_of(found)) == rows(one_by_one(found))
+    assert batch_of(found).nodes[next(iter(batch_of(found).runs.values())).job].label == "INSERT a"
+
+
+def test_events_that_touch_no_dataset_leave_no_run() -> None:
+    event = next(e for e in events(30) if e.inputs)
+    bare = dataclasses.replace(event, inputs=(), outputs=(), column_edges=(), dataset_facets={})
+    found = _repeats(bare, ["SELECT"] * 5)
+    assert rows(batch_of(found)) == rows(one_by_one(found))
+    assert not batch_of(found).runs
