@@ -89,16 +89,21 @@ class _Shape:
     column_edges: tuple[ColumnEdge, ...]
 
 
-# Shapes by the identity of the cached parse result they came from; the entry holds that result,
-# so its id cannot be reused by another object while the entry lives.
-_SHAPES: dict[int, tuple[StatementLineage, str, _Shape]] = {}
+# Shapes by what they are made of: the objects of the cached parse result they came from (a
+# repeat answered by the fingerprint cache is a copy of it with its own statement, which keeps
+# those very objects). The entry holds that result, so no id in its key can be reused while the
+# entry lives.
+_SHAPES: dict[tuple[Any, ...], tuple[StatementLineage, _Shape]] = {}
 _SHAPES_MAX = 8192
 
 
 def _shape(lineage: StatementLineage, context: NameContext) -> _Shape:
-    entry = _SHAPES.get(id(lineage))
-    if entry is not None and entry[0] is lineage and entry[1] == context.namespace:
-        return entry[2]
+    key = (id(lineage.inputs), id(lineage.outputs), id(lineage.lifecycle), id(lineage.column_flows),
+           id(lineage.columns), id(lineage.output_columns), lineage.kind, lineage.output_kind, lineage.routine,
+           lineage.statement.fingerprint, context.namespace)
+    entry = _SHAPES.get(key)
+    if entry is not None:
+        return entry[1]
     shape = _Shape(
         # A statement in a procedure's body is the procedure's work: the procedure is the job.
         job=JobRef(namespace=context.namespace,
@@ -110,7 +115,7 @@ def _shape(lineage: StatementLineage, context: NameContext) -> _Shape:
     )
     if len(_SHAPES) >= _SHAPES_MAX:
         _SHAPES.clear()
-    _SHAPES[id(lineage)] = (lineage, context.namespace, shape)
+    _SHAPES[key] = (lineage, shape)
     return shape
 
 

@@ -93,3 +93,13 @@ def test_texts_after_a_command_word_have_their_own_templates() -> None:
         for text in ("REPLACE INTO a SELECT * FROM b WHERE x = 1", "REPLACE INTO c SELECT * FROM d WHERE x = 1"))
     assert first.job != second.job
     assert [d.name for d in second.inputs] == ["d"] and [d.name for d in second.outputs] == ["c"]
+
+
+def test_repeats_answered_by_the_fingerprint_cache_share_one_shape() -> None:
+    """Texts the quick key leaves to the tokenizer ($1 placeholders, comments) are answered by
+    the fingerprint cache with a copy of the first parse: their events still share one shape,
+    which is what lets the graph fold them as a span."""
+    found = [parsers.parse(_record(f"/* run {n} */ INSERT INTO mart.t SELECT a FROM raw.s WHERE id = $1", n)).events[0]
+             for n in (1, 2)]
+    assert found[0].job is found[1].job and found[0].column_edges is found[1].column_edges
+    assert found[0].dataset_facets is found[1].dataset_facets and found[0].inputs is found[1].inputs
