@@ -24,6 +24,7 @@ import functools
 import re
 
 _OFFSET = re.compile(r"\s?([+-]\d\d)(\d\d)$")  # "... -0800" as Snowflake and MySQL write it
+_SPACED_ZONE = re.compile(r"\s(Z|[+-]\d\d(?::\d\d)?)$")  # "... 02:00:00.123 +02:00", "... Z"
 _EPOCH_MILLIS_ABOVE = 10**11  # larger epoch numbers are milliseconds (after 1973 in ms)
 
 
@@ -69,7 +70,7 @@ def _parse(value: object) -> dt.datetime | None:
         text = value.strip()
         if text.replace(".", "", 1).isdigit():
             return _parse(float(text))
-        text = _OFFSET.sub(r"\1:\2", text.replace(" UTC", "+00:00"))
+        text = _OFFSET.sub(r"\1:\2", _SPACED_ZONE.sub(r"\1", text.replace(" UTC", "+00:00")))
         try:
             return dt.datetime.fromisoformat(text)
         except ValueError:

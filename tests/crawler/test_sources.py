@@ -202,6 +202,21 @@ def test_a_timestamp_out_of_range_is_no_time_not_a_crash(value: object) -> None:
     assert normalize(value) is None
 
 
+def test_the_per_second_shortcut_reads_timestamps_as_the_full_reader_does() -> None:
+    """Timestamps with a fraction take a shortcut (each second converted once); it must agree
+    with the full reader on every form, including those neither can read."""
+    import itertools
+
+    from crawler.timestamps import _normalize, normalize
+
+    days = ["2024-05-01 02:00:00", "2024-05-01T23:59:59", "2024-02-30 02:00:00", "2024-05-01 24:00:00"]
+    fractions = [".5", ".123", ".123456", ".123456789"]
+    zones = ["", "Z", " Z", "UTC", " UTC", "+02:00", " +02:00", "+0200", " -0800", "-08", " -08", "+2", " CEST"]
+    for value in ("".join(parts) for parts in itertools.product(days, fractions, zones)):
+        assert normalize(value) == _normalize(value), value
+    assert normalize("2024-05-01 02:00:00.123 +02:00") == "2024-05-01T00:00:00.123Z"
+
+
 def test_a_mysql_thread_id_used_again_starts_a_new_session(tmp_path: Path) -> None:
     from crawler.crawl import crawl
     from graph import open_store
