@@ -187,6 +187,8 @@ def read_jsonlog(path: Path, start: Start) -> Iterator[Entry]:
 
 _EXECUTED = re.compile(
     r"^(?:duration: [\d.]+ ms\s+)?(?:statement|execute [^:]*?)(?: \(\w+\))?:\s(?P<sql>.*)$", re.DOTALL)
+# log_duration's line of its own, after the statement log_statement logged as it started.
+_DURATION = re.compile(r"^duration: [\d.]+ ms$")
 _BEGIN = re.compile(r"^\s*(?:begin|start\s+transaction)\b", re.IGNORECASE)
 _COMMIT = re.compile(r"^\s*(?:commit|end)\b(?!\s+prepared)", re.IGNORECASE)
 _ROLLBACK = re.compile(r"^\s*(?:rollback|abort)\b(?!\s+(?:to|prepared))", re.IGNORECASE)
@@ -239,6 +241,8 @@ class Sessions:
             return released + self._end(session)
         match = _EXECUTED.match(entry.message) if entry.severity == "LOG" else None
         if match is None:
+            if entry.severity == "LOG" and _DURATION.match(entry.message):
+                released += self._settle(session)  # the statement before it is done, and did not fail
             return released
         released += self._settle(session)
         return released + self._begin_or_end(session, Statement(entry=entry, sql=match["sql"]))

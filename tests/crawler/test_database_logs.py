@@ -183,3 +183,19 @@ def test_sessions_keep_their_own_users_and_applications(tmp_path: Path) -> None:
     assert writers == {"etl_nightly"}
     runs = {n.props.get("session_id") for n in store.nodes("run")}
     assert len(runs) > 3, "sessions are told apart by session id"
+
+
+def test_a_duration_line_of_its_own_tells_a_live_log_that_its_statement_completed() -> None:
+    """With log_statement and log_duration, a statement logged as it started is held in a live
+    log (its ERROR may follow), until the bare ``duration:`` line says it is done."""
+    from crawler.formats.postgres import Entry, Sessions
+
+    def entry(line: int, message: str) -> Entry:
+        return Entry(offset=line * 80, end=line * 80 + 79, line=line, end_line=line, severity="LOG",
+                     message=message, session="65f1.1")
+
+    sessions = Sessions()
+    assert sessions.feed(entry(1, "statement: insert into mart.t select * from raw.s")) == []
+    assert sessions.drain(final=False, live=True) == []  # still running, maybe
+    released = sessions.feed(entry(2, "duration: 0.412 ms")) + sessions.drain(final=False, live=True)
+    assert [(s.sql, s.status) for s in released] == [("insert into mart.t select * from raw.s", "completed")]
