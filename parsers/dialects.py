@@ -241,5 +241,11 @@ def literal_pattern(dialect: Dialect) -> re.Pattern[str]:
     bad = [r"['\"`]"] + ([r"\["] if brackets else [])
     if name_of(dialect) in DASHED_NAMES:
         bad.append(r"(?<=\w)-(?=\d)")
-    number = r"0[xX][0-9a-fA-F]+(?!\w)|(?<![\w$])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])"
-    return re.compile(f"(?P<keep>{'|'.join(names) or '(?!)'})|{'|'.join(strings)}|{number}|(?P<bad>{'|'.join(bad)})")
+    return re.compile(f"(?P<keep>{'|'.join(names) or '(?!)'})|{'|'.join(strings)}|{NUMBER}|(?P<bad>{'|'.join(bad)})")
+
+
+# A number as a literal: not part of a name (t1, 2020_sales) nor after a placeholder's $.
+NUMBER = r"0[xX][0-9a-fA-F]+(?!\w)|(?<![\w$])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])"
+# Text with none of these characters has no quoted name nor double-quoted string in any dialect:
+# its literals are '...' strings and numbers, found without asking the dialect (three times faster).
+QUOTES_BEYOND_SINGLE = re.compile(r"[\"`\[]")

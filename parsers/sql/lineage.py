@@ -96,7 +96,7 @@ _default_cache = TemplateCache()
 
 
 # Dollar quotes, escapes and comments hide quotes and digits from regular expressions.
-_NEEDS_TOKENS = re.compile(r"[$\\#]|--|/\*")
+_NEEDS_TOKENS = re.compile(r"[$\\#]")
 _QUICK_LIST = re.compile(r"\?(?:\s*,\s*\?)+")
 _UNREADABLE = "\x00"
 
@@ -141,10 +141,17 @@ def redacted_repeat(sql: str, statement: Statement, dialect: Dialect) -> str:
 def _without_literals(sql: str, dialect: Dialect) -> str | None:
     """``sql`` with each literal a ``?``, or None where regular expressions cannot tell them all.
     (Kept for the next call: a repeat's quick key and then its evidence both need it.)"""
-    if len(sql) > QUICK_KEY_MAX or _NEEDS_TOKENS.search(sql) or sql[:1].isspace():
+    if (len(sql) > QUICK_KEY_MAX or sql[:1].isspace() or "--" in sql or "/*" in sql
+            or _NEEDS_TOKENS.search(sql)):
         return None  # (a leading space would shift offsets)
+    if dialects.QUOTES_BEYOND_SINGLE.search(sql) is None and dialects.name_of(dialect) not in dialects.DASHED_NAMES:
+        text = _PLAIN_LITERALS.sub("?", sql)
+        return None if "'" in text else text  # an unterminated quote
     text = dialects.literal_pattern(dialect).sub(_literal_or_name, sql)
     return None if _UNREADABLE in text else text
+
+
+_PLAIN_LITERALS = re.compile(f"'(?:[^']|'')*'|{dialects.NUMBER}")
 
 
 def _literal_or_name(match: re.Match[str]) -> str:
