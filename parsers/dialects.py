@@ -220,7 +220,6 @@ def default_namespace(dialect: Dialect) -> str:
 DASHED_NAMES = frozenset({"bigquery"})
 
 
-@cache
 def literal_pattern(dialect: Dialect) -> re.Pattern[str]:
     """The literals of a one-statement text as regular expressions find them, for a template
     key taken without the tokenizer. Groups: ``keep`` (a quoted name, kept whole), ``bad`` (what
@@ -228,6 +227,17 @@ def literal_pattern(dialect: Dialect) -> re.Pattern[str]:
     match is a literal. Which quotes open strings and which open names is asked of sqlglot's
     tokenizer for the dialect (MySQL's "x" is a string, PostgreSQL's a name, T-SQL's [x] a name).
     Text that needs more (comments, escapes, dollar quotes) is left to the tokenizer before this."""
+    # By the class's identity: a sqlglot dialect's own hash costs more than the expressions.
+    pattern = _LITERAL_PATTERNS.get(id(type(dialect)))
+    if pattern is None:
+        pattern = _LITERAL_PATTERNS[id(type(dialect))] = _literal_pattern(dialect)
+    return pattern
+
+
+_LITERAL_PATTERNS: dict[int, re.Pattern[str]] = {}
+
+
+def _literal_pattern(dialect: Dialect) -> re.Pattern[str]:
     def reads(text: str) -> str:
         return dialect.tokenize(text)[0].token_type.name
 

@@ -117,7 +117,7 @@ def quick_key(sql: str, dialect: Dialect | None = None) -> str | None:
     >>> quick_key("select 1; select 2") is None, quick_key('select * from t where a = "x"', "mysql")
     (True, 'select * from t where a = ?')
     """
-    text = _without_literals(sql, dialects.resolve(dialect) if isinstance(dialect, str | None) else dialect)
+    text = _without_literals(sql, dialect if isinstance(dialect, Dialect) else dialects.resolve(dialect))
     if text is None:
         return None
     if "?," in text or "? ," in text:
@@ -137,10 +137,23 @@ def redacted_repeat(sql: str, statement: Statement, dialect: Dialect) -> str:
     return statement.redacted if text is None else text.rstrip().rstrip(";").rstrip()
 
 
-@functools.lru_cache(maxsize=4)
+# The last texts' answers: a repeat's quick key and then its evidence both need one. (Not an
+# lru_cache: hashing a sqlglot dialect costs more than the expressions.)
+_ANSWERS: dict[tuple[str, int, str], str | None] = {}
+
+
 def _without_literals(sql: str, dialect: Dialect) -> str | None:
-    """``sql`` with each literal a ``?``, or None where regular expressions cannot tell them all.
-    (Kept for the next call: a repeat's quick key and then its evidence both need it.)"""
+    """``sql`` with each literal a ``?``, or None where regular expressions cannot tell them all."""
+    key = (sql, id(dialect), type(dialect).__name__)
+    if key in _ANSWERS:
+        return _ANSWERS[key]
+    if len(_ANSWERS) >= 4:
+        _ANSWERS.clear()
+    text = _ANSWERS[key] = _literals_out(sql, dialect)
+    return text
+
+
+def _literals_out(sql: str, dialect: Dialect) -> str | None:
     if (len(sql) > QUICK_KEY_MAX or sql[:1].isspace() or "--" in sql or "/*" in sql
             or _NEEDS_TOKENS.search(sql)):
         return None  # (a leading space would shift offsets)
