@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -98,14 +99,20 @@ def rows_from(path: Path, start: Start) -> Iterator[tuple[dict[str, Any] | None,
     JSON object. Only the header is read before ``start``: a growing export is not read again."""
     from crawler.cursors import Start
 
-    first = next(_records(lines_from(path, Start())), None)
+    # Told from the first line as it is: a JSON line's quotes may be odd (an escaped \"), and
+    # joining lines by quotes, as CSV records are, would run on to the end of the file.
+    lines = lines_from(path, Start())
+    first = next(lines, None)
     if first is None:
         return
-    raw, offset, end, number = first
-    if raw.lstrip().startswith(b"{"):
-        for raw, offset, end, number in _records(lines_from(path, start), json_lines=True):
-            yield _json_row(raw), offset, end, number
+    if first[0].lstrip().startswith(b"{"):
+        for raw, offset, number in lines_from(path, start):
+            yield _json_row(raw), offset, offset + len(raw), number
         return
+    header_record = next(_records(itertools.chain([first], lines)), None)
+    if header_record is None:
+        return
+    raw, _, end, number = header_record
     header = [column.strip() for column in _csv_row(raw)]
     resume_at = start if start.offset >= end else Start(offset=end, line=number)
     for raw, offset, end, number in _records(lines_from(path, resume_at)):
@@ -114,24 +121,20 @@ def rows_from(path: Path, start: Start) -> Iterator[tuple[dict[str, Any] | None,
             yield dict(zip(header, row, strict=False)), offset, end, number
 
 
-def _records(lines: Iterator[tuple[bytes, int, int]], *,
-             json_lines: bool = False) -> Iterator[tuple[bytes, int, int, int]]:
-    """Whole records with their offset, end and last line: a CSV record whose quoted field holds
+def _records(lines: Iterator[tuple[bytes, int, int]]) -> Iterator[tuple[bytes, int, int, int]]:
+    """Whole CSV records with their offset, end and last line: a record whose quoted field holds
     newlines goes on over several lines (an odd count of quotes so far)."""
     pending: list[bytes] = []
-    first = 0
+    quotes = first = 0
     for raw, offset, number in lines:
-        if json_lines:
-            yield raw, offset, offset + len(raw), number
-            continue
         if not pending:
             first = offset
         pending.append(raw)
-        chunk = b"".join(pending)
-        if chunk.count(b'"') % 2:
+        quotes += raw.count(b'"')
+        if quotes % 2:
             continue
-        pending = []
-        yield chunk, first, offset + len(raw), number
+        yield b"".join(pending), first, offset + len(raw), number
+        pending, quotes = [], 0
 
 
 def _csv_row(chunk: bytes) -> list[str]:

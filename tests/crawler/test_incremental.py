@@ -183,3 +183,25 @@ def test_a_script_appended_to_keeps_what_its_earlier_part_set(tmp_path: Path, st
     assert crawl(spec, store).records == 1
     feeds = {(store.node(e.src).name, store.node(e.dst).name) for e in store.edges(["FEEDS"])}  # type: ignore[union-attr]
     assert feeds == {("credit.raw.orders", "credit.mart.daily")}, "search_path and the temporary table held"
+
+
+def test_a_json_lines_export_with_escaped_quotes_is_read_whole_and_in_parts(tmp_path: Path, store: Store) -> None:
+    """A `\\"` in a value leaves a line with an odd count of quotes: no matter in JSON lines (CSV
+    quoting does not apply), every row after it is read."""
+    fixture = Path(__file__).parents[2] / "fixtures/warehouses/databricks_query_history.jsonl"
+    rows = [json.loads(line) for line in fixture.read_text(encoding="utf-8").splitlines()]
+    for row in rows[0], rows[2]:  # one in each part read
+        row["statement_text"] += " -- say \"hi"
+    lines = [json.dumps(row) + "\n" for row in rows]
+    assert lines[0].count('"') % 2 and lines[2].count('"') % 2
+    export_file = tmp_path / "history.jsonl"
+    export_file.write_text("".join(lines), encoding="utf-8")
+    whole = crawl([SourceSpec(path=str(export_file))], open_store(f"sqlite:///{tmp_path / 'whole.db'}"))
+    assert (whole.records, whole.statements_failed) == (4, 1)
+    export_file.write_text("".join(lines[:2]), encoding="utf-8")
+    spec = [SourceSpec(path=str(export_file))]
+    assert crawl(spec, store).records == 2
+    export_file.write_text("".join(lines), encoding="utf-8")
+    second = crawl(spec, store)
+    assert (second.records, second.written, second.statements_failed) == (2, 1, 1)
+    assert _edges(store) == _edges(open_store(f"sqlite:///{tmp_path / 'whole.db'}"))
