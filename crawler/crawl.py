@@ -123,12 +123,13 @@ def _crawl_files(files: Sequence[tuple[SourceSpec, Path, str]], store: Store, ta
     no record of this crawl named."""
     tally.counts["files"] = len(files)
     known = store.cursors()
+    seeded: set[str] = set()  # a cursor seeds one file of the crawl at most (see resume)
     supplements = Supplements()
-    side = [_read_supplement(spec, path, source_type, supplements, known)
+    side = [_read_supplement(spec, path, source_type, supplements, known, seeded)
             for spec, path, source_type in files if is_supplement(source_type)]
     for spec, path, source_type in files:
         if not is_supplement(source_type):
-            _crawl_file(spec, path, source_type, store, tally, batch_size, known, supplements)
+            _crawl_file(spec, path, source_type, store, tally, batch_size, known, seeded, supplements)
     for cursor, issues in side:
         _flush(store, [], issues, cursor, tally)
     return supplements.unused()
@@ -147,10 +148,10 @@ def _collect(store: Store, stale_after: dt.timedelta | None, tally: _Tally) -> t
 
 
 def _read_supplement(spec: SourceSpec, path: Path, source_type: str, supplements: Supplements,
-                     known: Mapping[str, Cursor]) -> tuple[Cursor | None, list[ParseIssue]]:
+                     known: Mapping[str, Cursor], seeded: set[str]) -> tuple[Cursor | None, list[ParseIssue]]:
     """Take in a side export's new rows; return its cursor and issues, to store after the records
     they complete (a crawl killed before then reads the rows again)."""
-    start = resume(path, known, archive=is_compressed(path))
+    start = resume(path, known, archive=is_compressed(path), seeded=seeded)
     if start.done:
         return None, []
     issues = [start.issue] if start.issue is not None else []
@@ -165,10 +166,10 @@ def _read_supplement(spec: SourceSpec, path: Path, source_type: str, supplements
 
 
 def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, tally: _Tally, batch_size: int,
-                known: Mapping[str, Cursor], supplements: Supplements) -> None:
+                known: Mapping[str, Cursor], seeded: set[str], supplements: Supplements) -> None:
     """Read a file from its cursor on, going on with what the last crawl had open there; write
     in batches, each with the cursor (and what is open) where a later crawl may resume."""
-    start = resume(path, known, archive=is_compressed(path))
+    start = resume(path, known, archive=is_compressed(path), seeded=seeded)
     if start.done:
         return
     events: list[LineageEvent] = []

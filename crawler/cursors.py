@@ -8,7 +8,8 @@ offset (sessions, transactions not yet ended), for the next crawl to go on with.
 
 Heads are taken of the decompressed bytes, so a log compressed as it is rotated
 (`postgresql.log` -> `postgresql.log.1.gz`) is still the file the last crawl read part of: only
-what was written after that crawl is read from the archive.
+what was written after that crawl is read from the archive. A compressed copy of a log still in
+place (logrotate's ``copy``) is not read at all: the log itself holds its lines.
 """
 
 from __future__ import annotations
@@ -45,16 +46,26 @@ def _digest_of(stream: BinaryIO, start: int, length: int) -> str:
     return digest(stream.read(length).decode("latin-1"))
 
 
-def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False) -> Start:
+def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
+           seeded: set[str] | None = None) -> Start:
     """Where a crawl should start reading ``path``, given the cursors of earlier crawls. An
     ``archive`` (a compressed, rotated file) is never appended to: once read, it is done; if it
-    is the compressed copy of a plain log read before, it is read from where that log was left."""
-    cursor = _match(_head(path), str(path), known) or (_legacy_archive(path, known) if archive else None)
+    is the compressed copy of a plain log read before, it is read from where that log was left.
+    ``seeded`` collects the paths of the cursors the files of one crawl go on from: a cursor
+    seeds one file at most, so a log and a copy of it are not both read on from it."""
+    seeded = set() if seeded is None else seeded
+    head = _head(path)
+    cursor = _own(head, str(path), known) or (_legacy_archive(path, known) if archive else None)
+    if cursor is not None and archive:
+        return Start(offset=cursor.offset, line=cursor.line, done=True)  # read, under this name
     if cursor is None:
-        return Start()
-    if archive:
-        if cursor.path == str(path) or is_compressed(Path(cursor.path)):
+        cursor = _moved(head, str(path), known)
+        if cursor is None:
+            return Start()
+        if archive and _read_elsewhere(cursor, seeded):
             return Start(offset=cursor.offset, line=cursor.line, done=True)
+    if archive:
+        seeded.add(cursor.path)
         return Start(offset=cursor.offset, line=cursor.line, state=json.loads(cursor.state))
     size = path.stat().st_size
     with path.open("rb") as stream:
@@ -65,6 +76,7 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False) ->
             message=f"changed before byte {cursor.offset}, where the last crawl stopped (rewritten, not "
                     "appended to): read again from the start",
             origin=Origin(path=str(path), byte_offset=0)))
+    seeded.add(cursor.path)
     return Start(offset=cursor.offset, line=cursor.line, state=json.loads(cursor.state))
 
 
@@ -72,6 +84,16 @@ def _head(path: Path) -> bytes:
     """The first bytes of the file as a reader sees them (decompressed)."""
     with open_stream(path) as stream:
         return stream.read(HEAD)
+
+
+def _begins_as(head: bytes, cursor: Cursor) -> bool:
+    length = cursor.head_length
+    return length <= len(head) and digest(head[:length].decode("latin-1")) == cursor.head_digest
+
+
+def _own(head: bytes, where: str, known: Mapping[str, Cursor]) -> Cursor | None:
+    cursor = known.get(where)
+    return cursor if cursor is not None and _begins_as(head, cursor) else None
 
 
 def _legacy_archive(path: Path, known: Mapping[str, Cursor]) -> Cursor | None:
@@ -84,22 +106,36 @@ def _legacy_archive(path: Path, known: Mapping[str, Cursor]) -> Cursor | None:
     return cursor if len(raw) == cursor.head_length and digest(raw.decode("latin-1")) == cursor.head_digest else None
 
 
-def _match(head: bytes, where: str, known: Mapping[str, Cursor]) -> Cursor | None:
-    heads: dict[int, str] = {}
+def _moved(head: bytes, where: str, known: Mapping[str, Cursor]) -> Cursor | None:
+    """The cursor of another path whose file began as this one does: it was rotated or renamed.
+    Only a whole head tells: two small files that begin alike are two files."""
+    if len(head) < HEAD:
+        return None
+    full = digest(head.decode("latin-1"))
+    return next((other for other in known.values()
+                 if other.path != where and other.head_length == HEAD and other.head_digest == full), None)
 
-    def prefix(length: int) -> str:
-        if length not in heads:
-            heads[length] = digest(head[:length].decode("latin-1"))
-        return heads[length]
 
-    cursor = known.get(where)
-    if cursor is not None and cursor.head_length <= len(head) and prefix(cursor.head_length) == cursor.head_digest:
-        return cursor
-    for other in known.values():  # rotated or renamed: the same head under another name
-        if other.path != where and 0 < other.head_length <= len(head) \
-                and prefix(other.head_length) == other.head_digest:
-            return other
-    return None
+def _read_elsewhere(moved: Cursor, seeded: set[str]) -> bool:
+    """Whether an archive that begins as ``moved``'s file did is a copy of bytes read elsewhere,
+    and reading it on from that cursor would count them twice: it is an archive renamed, one
+    more copy of a log another file of this crawl goes on from, or the compressed copy of a log
+    still in place (logrotate's ``copy``, ``gzip -k``). A log only grows: its cursor read the
+    copy's lines up to its offset, and the log itself holds those past it, read this crawl."""
+    return is_compressed(Path(moved.path)) or moved.path in seeded or _still_there(moved)
+
+
+def _still_there(cursor: Cursor) -> bool:
+    """Whether the plain file a cursor was taken of is still at its path, as long and beginning
+    the same (not truncated or replaced by a rotation)."""
+    path = Path(cursor.path)
+    try:
+        if path.stat().st_size < cursor.offset:
+            return False
+        with path.open("rb") as stream:
+            return _begins_as(stream.read(cursor.head_length), cursor)
+    except OSError:
+        return False
 
 
 def advance(path: Path, offset: int, line: int, state: Mapping[str, Any] | None = None) -> Cursor:

@@ -54,13 +54,13 @@ def test_a_line_still_being_written_is_read_once_complete(tmp_path: Path, store:
 def test_a_rotated_file_is_followed_and_the_new_one_read_from_the_start(tmp_path: Path, store: Store) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
-    (logs / "app.jsonl").write_text("".join(_line("a", n) for n in range(3)), encoding="utf-8")
+    (logs / "app.jsonl").write_text("".join(_line("a", n) for n in range(6)), encoding="utf-8")
     spec = [SourceSpec(path=str(logs))]
     crawl(spec, store)
     with (logs / "app.jsonl").open("a", encoding="utf-8") as stream:
-        stream.write(_line("a", 3))  # written just before the rotation
+        stream.write(_line("a", 6))  # written just before the rotation
     (logs / "app.jsonl").rename(logs / "app.jsonl.1.jsonl")
-    (logs / "app.jsonl").write_text(_line("c", 4), encoding="utf-8")
+    (logs / "app.jsonl").write_text(_line("c", 7), encoding="utf-8")
     second = crawl(spec, store)
     assert (second.records, second.written) == (2, 2), "one line left in the rotated file, one in the new"
 
@@ -183,6 +183,86 @@ def test_a_script_appended_to_keeps_what_its_earlier_part_set(tmp_path: Path, st
     assert crawl(spec, store).records == 1
     feeds = {(store.node(e.src).name, store.node(e.dst).name) for e in store.edges(["FEEDS"])}  # type: ignore[union-attr]
     assert feeds == {("credit.raw.orders", "credit.mart.daily")}, "search_path and the temporary table held"
+
+
+@pytest.mark.parametrize("copy", ["app.jsonl.gz", "app.0.jsonl.zst"])  # read after the log, before it
+def test_a_compressed_copy_of_a_log_still_written_to_is_not_read_again(
+        tmp_path: Path, store: Store, copy: str) -> None:
+    """logrotate's `copy`, or a log gzipped by hand with `gzip -k`: the log and its compressed copy
+    are in one crawl. The copy holds only lines of the log, which the log's own cursor reads."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    live = logs / "app.jsonl"
+    live.write_text("".join(_line("a", n) for n in range(6)), encoding="utf-8")
+    spec = [SourceSpec(path=str(logs))]
+    assert crawl(spec, store).records == 6
+    with live.open("a", encoding="utf-8") as stream:
+        stream.write(_line("b", 6))
+    (logs / copy).write_bytes(_compress(live.read_bytes(), copy.rsplit(".", 1)[1]))
+    with live.open("a", encoding="utf-8") as stream:
+        stream.write(_line("c", 7))
+    second = crawl(spec, store)
+    assert (second.records, second.written) == (2, 2), "the two new lines, read once, from the log"
+    assert crawl(spec, store).records == 0
+    live.write_text("".join(_line("d", n) for n in range(8, 14)), encoding="utf-8")  # then rotated
+    assert crawl(spec, store).records == 6, "the new log; the copy holds nothing past the old log's cursor"
+
+
+def test_two_compressed_copies_of_a_rotated_log_go_on_from_its_cursor_once(tmp_path: Path, store: Store) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    live = logs / "app.jsonl"
+    live.write_text("".join(_line("a", n) for n in range(6)), encoding="utf-8")
+    spec = [SourceSpec(path=str(logs))]
+    crawl(spec, store)
+    with live.open("a", encoding="utf-8") as stream:
+        stream.write(_line("b", 6))
+    for how in ("gz", "zst"):
+        (logs / f"app.jsonl.{how}").write_bytes(_compress(live.read_bytes(), how))
+    live.unlink()
+    second = crawl(spec, store)
+    assert (second.records, second.written) == (1, 1)
+
+
+def test_an_archive_read_before_heads_were_decompressed_keeps_its_own_cursor(tmp_path: Path, store: Store) -> None:
+    """An archive's cursor stored by an older crawler holds the head of its compressed bytes; the
+    cursor of the log it was rotated from, left where that log was, must not win over it."""
+    import gzip
+
+    import graph
+    from crawler.cursors import HEAD
+    from graph.batch import Cursor
+    from parsers.fingerprint import digest
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    live = logs / "app.jsonl"
+    live.write_text("".join(_line("a", n) for n in range(6)), encoding="utf-8")
+    spec = [SourceSpec(path=str(logs))]
+    crawl(spec, store)
+    with live.open("a", encoding="utf-8") as stream:
+        stream.write(_line("b", 6))
+    archive = logs / "app.1.jsonl.gz"
+    archive.write_bytes(gzip.compress(live.read_bytes()))
+    live.unlink()
+    raw = archive.read_bytes()[:HEAD]
+    graph.write(store, [], [Cursor(path=str(archive), offset=len(gzip.decompress(archive.read_bytes())), line=7,
+                                   head_length=len(raw), head_digest=digest(raw.decode("latin-1")),
+                                   tail_digest="", size=archive.stat().st_size)])
+    later = crawl(spec, store)
+    assert (later.files, later.records) == (1, 0), "the archive was read whole by the older crawler"
+
+
+def test_a_small_file_is_not_taken_for_another_that_begins_alike(tmp_path: Path, store: Store) -> None:
+    """Under a full head, two files that begin alike may well be two files: only a file's own
+    cursor is trusted."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.jsonl").write_text(_line("a", 0), encoding="utf-8")
+    spec = [SourceSpec(path=str(logs))]
+    crawl(spec, store)
+    (logs / "b.jsonl").write_text(_line("a", 0) + _line("b", 1), encoding="utf-8")
+    assert crawl(spec, store).records == 2
 
 
 def test_a_json_lines_export_with_escaped_quotes_is_read_whole_and_in_parts(tmp_path: Path, store: Store) -> None:
