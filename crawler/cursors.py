@@ -10,6 +10,11 @@ Heads are taken of the decompressed bytes, so a log compressed as it is rotated
 (`postgresql.log` -> `postgresql.log.1.gz`) is still the file the last crawl read part of: only
 what was written after that crawl is read from the archive. A compressed copy of a log still in
 place (logrotate's ``copy``) is not read at all: the log itself holds its lines.
+
+A file that begins as another path's file did but holds other bytes before that cursor's offset
+is another file, read from its start without a word: warehouse exports whose header alone
+fills the head begin alike. (One that holds the same bytes goes on from that offset: a renamed
+log, or tomorrow's export of the whole history.)
 """
 
 from __future__ import annotations
@@ -58,7 +63,8 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
     cursor = _own(head, str(path), known) or (_legacy_archive(path, known) if archive else None)
     if cursor is not None and archive:
         return Start(offset=cursor.offset, line=cursor.line, done=True)  # read, under this name
-    if cursor is None:
+    moved = cursor is None
+    if moved:
         cursor = _moved(head, str(path), known)
         if cursor is None:
             return Start()
@@ -71,6 +77,8 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
     with path.open("rb") as stream:
         tail = _digest_of(stream, max(0, cursor.offset - TAIL), min(TAIL, cursor.offset))
     if size < cursor.offset or tail != cursor.tail_digest:
+        if moved:  # began alike, went on otherwise: another file (the next day's wide export)
+            return Start()
         return Start(issue=ParseIssue(
             code="file_changed", severity="warning",
             message=f"changed before byte {cursor.offset}, where the last crawl stopped (rewritten, not "

@@ -241,7 +241,8 @@ def _literal_pattern(dialect: Dialect) -> re.Pattern[str]:
     def reads(text: str) -> str:
         return dialect.tokenize(text)[0].token_type.name
 
-    names, strings = [], [r"'(?:[^']|'')*'"]
+    names: list[str] = []
+    strings = [r"'(?:[^']|'')*'"]
     (strings if reads('"a"') == "STRING" else names).append(r'"(?:[^"]|"")*"')
     if reads("`b`") == "IDENTIFIER":
         names.append(r"`(?:[^`]|``)*`")

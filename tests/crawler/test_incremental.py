@@ -285,3 +285,25 @@ def test_a_json_lines_export_with_escaped_quotes_is_read_whole_and_in_parts(tmp_
     second = crawl(spec, store)
     assert (second.records, second.written, second.statements_failed) == (2, 1, 1)
     assert _edges(store) == _edges(open_store(f"sqlite:///{tmp_path / 'whole.db'}"))
+
+
+def test_an_export_that_begins_as_another_still_in_place_is_a_file_of_its_own(tmp_path: Path,
+                                                                               store: Store) -> None:
+    """A wide export's header alone fills a file's head (Snowflake's QUERY_HISTORY has some 70
+    columns): the next day's export begins alike, yet is a new file, read from its start."""
+    header = "query," + ",".join(f"column_{n:02d}_of_the_vendor_export" for n in range(20)) + ",timestamp\n"
+    assert len(header) > 512
+    filler = "," * 20
+
+    def export(day: int, count: int) -> str:
+        return header + "".join(f'"insert into mart.d{day}_{n} select * from raw.s"{filler}"2026-11-{day} 06:00:00"\n'
+                                for n in range(count))
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "history_25.csv").write_text(export(25, 30), encoding="utf-8")
+    spec = [SourceSpec(path=str(exports), dialect="postgres")]
+    assert crawl(spec, store).records == 30
+    (exports / "history_26.csv").write_text(export(26, 40), encoding="utf-8")
+    second = crawl(spec, store)
+    assert (second.records, second.written, second.issues) == (40, 40, 0), "no rewrite to report either"
