@@ -64,7 +64,7 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
     if cursor is not None and archive:
         return Start(offset=cursor.offset, line=cursor.line, done=True)  # read, under this name
     moved = cursor is None
-    if moved:
+    if cursor is None:
         cursor = _moved(head, str(path), known)
         if cursor is None:
             return Start()

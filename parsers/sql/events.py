@@ -60,7 +60,8 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
             for i in lineage.issues
         )
         if lineage.has_lineage or lineage.lifecycle:
-            sql = redacted_repeat(record.text, lineage.statement, context.dialect) if len(found) == 1 else lineage.statement.redacted
+            sql = (redacted_repeat(record.text, lineage.statement, context.dialect) if len(found) == 1
+                   else lineage.statement.redacted)
             events.append(_event(record, record_key, lineage, context, origin, sql))
     return ParseResult(record_key=record_key, events=tuple(events), issues=tuple(issues), sets=tuple(sets.items()))
 

@@ -82,7 +82,8 @@ def _repeats(event: LineageEvent, titles: list[str]) -> list[LineageEvent]:
     """Repeats of one parsed event (sharing its objects, as a cached parse's events do), each
     with its own run and time, and the job title given."""
     return [dataclasses.replace(
-        event, job_title=title, evidence=dataclasses.replace(event.evidence, timestamp=f"2026-11-25T10:{n:02d}:00.000Z"),
+        event, job_title=title,
+        evidence=dataclasses.replace(event.evidence, timestamp=f"2026-11-25T10:{n:02d}:00.000Z"),
         run=dataclasses.replace(event.run, run_id=f"{event.run.run_id}-{n}", user=f"u{n % 3}"))
         for n, title in enumerate(titles)]
 
