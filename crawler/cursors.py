@@ -63,22 +63,19 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
     cursor = _own(head, str(path), known) or (_legacy_archive(path, known) if archive else None)
     if cursor is not None and archive:
         return Start(offset=cursor.offset, line=cursor.line, done=True)  # read, under this name
-    moved = cursor is None
     if cursor is None:
-        cursor = _moved(head, str(path), known)
+        others = _moved(head, str(path), known)
+        if archive and others and _read_elsewhere(others[0], seeded):
+            return Start(offset=others[0].offset, line=others[0].line, done=True)
+        # An archive's bytes cannot be checked before the offset without reading them all; a
+        # plain file goes on from the cursor whose last bytes it holds too (the others that
+        # began alike went on otherwise: the next day's wide export, an older rotation).
+        cursor = others[0] if archive and others else next((c for c in others if _holds(path, c)), None)
         if cursor is None:
             return Start()
-        if archive and _read_elsewhere(cursor, seeded):
-            return Start(offset=cursor.offset, line=cursor.line, done=True)
-    if archive:
         seeded.add(cursor.path)
         return Start(offset=cursor.offset, line=cursor.line, state=json.loads(cursor.state))
-    size = path.stat().st_size
-    with path.open("rb") as stream:
-        tail = _digest_of(stream, max(0, cursor.offset - TAIL), min(TAIL, cursor.offset))
-    if size < cursor.offset or tail != cursor.tail_digest:
-        if moved:  # began alike, went on otherwise: another file (the next day's wide export)
-            return Start()
+    if not _holds(path, cursor):
         return Start(issue=ParseIssue(
             code="file_changed", severity="warning",
             message=f"changed before byte {cursor.offset}, where the last crawl stopped (rewritten, not "
@@ -86,6 +83,14 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
             origin=Origin(path=str(path), byte_offset=0)))
     seeded.add(cursor.path)
     return Start(offset=cursor.offset, line=cursor.line, state=json.loads(cursor.state))
+
+
+def _holds(path: Path, cursor: Cursor) -> bool:
+    """Whether a plain file still holds, just before the cursor's offset, the bytes read there."""
+    if path.stat().st_size < cursor.offset:
+        return False
+    with path.open("rb") as stream:
+        return _digest_of(stream, max(0, cursor.offset - TAIL), min(TAIL, cursor.offset)) == cursor.tail_digest
 
 
 def _head(path: Path) -> bytes:
@@ -114,14 +119,16 @@ def _legacy_archive(path: Path, known: Mapping[str, Cursor]) -> Cursor | None:
     return cursor if len(raw) == cursor.head_length and digest(raw.decode("latin-1")) == cursor.head_digest else None
 
 
-def _moved(head: bytes, where: str, known: Mapping[str, Cursor]) -> Cursor | None:
-    """The cursor of another path whose file began as this one does: it was rotated or renamed.
-    Only a whole head tells: two small files that begin alike are two files."""
+def _moved(head: bytes, where: str, known: Mapping[str, Cursor]) -> list[Cursor]:
+    """The cursors of other paths whose files began as this one does (it may be one of them,
+    rotated or renamed), the furthest read first. Only a whole head tells: two small files that
+    begin alike are two files."""
     if len(head) < HEAD:
-        return None
+        return []
     full = digest(head.decode("latin-1"))
-    return next((other for other in known.values()
-                 if other.path != where and other.head_length == HEAD and other.head_digest == full), None)
+    return sorted((other for other in known.values()
+                   if other.path != where and other.head_length == HEAD and other.head_digest == full),
+                  key=lambda other: other.offset, reverse=True)
 
 
 def _read_elsewhere(moved: Cursor, seeded: set[str]) -> bool:

@@ -307,3 +307,8 @@ def test_an_export_that_begins_as_another_still_in_place_is_a_file_of_its_own(tm
     (exports / "history_26.csv").write_text(export(26, 40), encoding="utf-8")
     second = crawl(spec, store)
     assert (second.records, second.written, second.issues) == (40, 40, 0), "no rewrite to report either"
+    # An export of the whole history so far, under a new name, goes on from the furthest cursor
+    # whose bytes it holds: the day before's, not the older one that it also begins as.
+    (exports / "history_27.csv").write_text(export(26, 40) + export(27, 5).removeprefix(header), encoding="utf-8")
+    third = crawl(spec, store)
+    assert (third.records, third.written, third.issues) == (5, 5, 0)
