@@ -50,6 +50,17 @@ _SP_RENAME = re.compile(r"^\s*EXEC(?:UTE)?\s+(?:\w+\.)?sp_rename\s+(?:@objname\s
                         r"(?:@newname\s*=\s*)?N?'([^']*)'\s*(?:,\s*N?'(?:OBJECT)?')?\s*;?\s*$", _FLAGS)
 # PostgreSQL/Redshift: REFRESH MATERIALIZED VIEW [CONCURRENTLY] name [WITH [NO] DATA]
 _REFRESH = re.compile(rf"^\s*REFRESH\s+MATERIALIZED\s+VIEW\s+(?:CONCURRENTLY\s+)?({_NAME})", _FLAGS)
+# Databricks: CREATE [OR REPLACE] TABLE [IF NOT EXISTS] t [DEEP | SHALLOW] CLONE src [VERSION AS OF n |
+# TIMESTAMP AS OF ts] [TBLPROPERTIES (...)] [LOCATION 'path'] (sqlglot reads a bare or SHALLOW clone)
+# (https://docs.databricks.com/en/sql/language-manual/delta-clone.html)
+_CLONE = re.compile(rf"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}\s+)"
+                    rf"(?:DEEP\s+|SHALLOW\s+)?CLONE\s+({_NAME})", _FLAGS)
+# Spark: INSERT OVERWRITE [LOCAL] DIRECTORY ['path'] USING format [OPTIONS (key 'value', ...)] query
+# (https://spark.apache.org/docs/latest/sql-ref-syntax-dml-insert-overwrite-directory.html): sqlglot
+# reads the Hive form (ROW FORMAT / STORED AS) but not USING; the path may be an option instead.
+_DIRECTORY_USING = re.compile(r"^\s*INSERT\s+OVERWRITE\s+(?:LOCAL\s+)?DIRECTORY\s*(?:'([^']*)'\s*)?USING\s+\w+\s*"
+                              r"(?:OPTIONS\s*\(((?:[^()']|'(?:[^']|'')*')*)\)\s*)?", _FLAGS)
+_PATH_OPTION = re.compile(r"(?:^|,)\s*'?path'?\s*=?\s*'([^']*)'", _FLAGS)
 
 
 FIRST_WORDS = frozenset({"UNLOAD", "LOAD", "RENAME", "EXCHANGE", "EXEC", "EXECUTE", "REFRESH"})
@@ -76,13 +87,28 @@ def recognise(text: str) -> Recognised | None:
 
 def rewritten(text: str) -> Recognised | None:
     """Statements that parse once a clause is set aside: ``REPLACE INTO`` as ``INSERT INTO``,
-    ``SELECT ... INTO OUTFILE`` without its INTO."""
+    ``SELECT ... INTO OUTFILE`` without its INTO, a Databricks clone without its options, Spark's
+    ``INSERT OVERWRITE DIRECTORY ... USING`` as its query and the path it writes.
+
+    >>> rewritten("CREATE OR REPLACE TABLE b.o DEEP CLONE s.o VERSION AS OF 3 LOCATION 's3://x'").sql
+    'CREATE OR REPLACE TABLE b.o CLONE s.o'
+    >>> found = rewritten("INSERT OVERWRITE DIRECTORY USING parquet OPTIONS (path 's3://x/y') SELECT a FROM t")
+    >>> found.sql, found.files_out
+    ('SELECT a FROM t', ('s3://x/y',))
+    """
     match = _REPLACE.match(text)
     if match and _REPLACED.match(text, match.end()):
         return Recognised(kind="REPLACE", sql=f"{match.group(1)}INSERT{match.group(2)}INTO " + text[match.end():])
     if match := _OUTFILE.search(text):
         return Recognised(kind="SELECT INTO OUTFILE", sql=text[: match.start()] + text[match.end():],
                           files_out=(match.group(1),))
+    if match := _CLONE.match(text):
+        return Recognised(kind="CREATE TABLE CLONE", sql=f"{match.group(1)}CLONE {match.group(2)}")
+    if match := _DIRECTORY_USING.match(text):
+        option = _PATH_OPTION.search(match.group(2) or "")
+        path = match.group(1) or (option.group(1) if option else None)
+        if path is not None:
+            return Recognised(kind="INSERT OVERWRITE DIRECTORY", sql=text[match.end():], files_out=(path,))
     return None
 
 
