@@ -60,6 +60,11 @@ _CLONE = re.compile(rf"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+E
 # reads the Hive form (ROW FORMAT / STORED AS) but not USING; the path may be an option instead.
 _DIRECTORY_USING = re.compile(r"^\s*INSERT\s+OVERWRITE\s+(?:LOCAL\s+)?DIRECTORY\s*(?:'([^']*)'\s*)?USING\s+\w+\s*"
                               r"(?:OPTIONS\s*\(((?:[^()']|'(?:[^']|'')*')*)\)\s*)?", _FLAGS)
+# SQL Server: DELETE [FROM] t OUTPUT deleted.c, ... INTO t2 [(c, ...)] [WHERE ...]
+# (https://learn.microsoft.com/sql/t-sql/queries/output-clause-transact-sql): the deleted rows are
+# inserted into t2, which sqlglot does not read; as the INSERT ... SELECT it is, then the DELETE.
+_DELETE_OUTPUT = re.compile(rf"^\s*DELETE\s+(?:FROM\s+)?({_NAME})\s+OUTPUT\s+(.+?)\s+INTO\s+({_NAME})\s*"
+                            r"(\([^()]*\))?\s*(?=WHERE\b|;|$)", _FLAGS)
 _PATH_OPTION = re.compile(r"(?:^|,)\s*'?path'?\s*=?\s*'([^']*)'", _FLAGS)
 
 
@@ -88,7 +93,8 @@ def recognise(text: str) -> Recognised | None:
 def rewritten(text: str) -> Recognised | None:
     """Statements that parse once a clause is set aside: ``REPLACE INTO`` as ``INSERT INTO``,
     ``SELECT ... INTO OUTFILE`` without its INTO, a Databricks clone without its options, Spark's
-    ``INSERT OVERWRITE DIRECTORY ... USING`` as its query and the path it writes.
+    ``INSERT OVERWRITE DIRECTORY ... USING`` as its query and the path it writes, SQL Server's
+    ``DELETE ... OUTPUT ... INTO`` as the insert of the deleted rows and the delete.
 
     >>> rewritten("CREATE OR REPLACE TABLE b.o DEEP CLONE s.o VERSION AS OF 3 LOCATION 's3://x'").sql
     'CREATE OR REPLACE TABLE b.o CLONE s.o'
@@ -102,6 +108,12 @@ def rewritten(text: str) -> Recognised | None:
     if match := _OUTFILE.search(text):
         return Recognised(kind="SELECT INTO OUTFILE", sql=text[: match.start()] + text[match.end():],
                           files_out=(match.group(1),))
+    if match := _DELETE_OUTPUT.match(text):
+        table, values, into, columns = match.groups()
+        rest = text[match.end():]
+        values = re.sub(r"\bdeleted\.", "", values, flags=re.IGNORECASE)
+        insert = f"INSERT INTO {into} {columns or ''} SELECT {values} FROM {table} {rest}"
+        return Recognised(kind="DELETE", sql=f"{insert};\nDELETE FROM {table} {rest}")
     if match := _CLONE.match(text):
         return Recognised(kind="CREATE TABLE CLONE", sql=f"{match.group(1)}CLONE {match.group(2)}")
     if match := _DIRECTORY_USING.match(text):

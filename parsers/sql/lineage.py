@@ -244,12 +244,14 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
     return StatementLineage(
         statement=statement,
         kind=inner[0].kind if found.kind == "REPLACE" and inner else found.kind,
-        inputs=tuple(ref for s in inner for ref in s.inputs) + tuple(map(file_ref, found.files_in)),
-        outputs=(tuple(ref for s in inner for ref in s.outputs) + tuple(map(dataset, found.outputs))
-                 + tuple(map(file_ref, found.files_out))),
+        inputs=tuple(dict.fromkeys([*(ref for s in inner for ref in s.inputs), *map(file_ref, found.files_in)])),
+        outputs=tuple(dict.fromkeys([*(ref for s in inner for ref in s.outputs), *map(dataset, found.outputs),
+                                     *map(file_ref, found.files_out)])),
         issues=tuple(issue for s in inner for issue in s.issues),
         confidence=min([s.confidence for s in inner] + [1.0]),
-        column_flows=inner[0].column_flows if len(inner) == 1 and not found.files_out else (),
+        # (Flows are into the first output: the first inner statement's, when it writes one.)
+        column_flows=(inner[0].column_flows if inner and (len(inner) == 1 or inner[0].outputs)
+                      and not found.files_out else ()),
         lifecycle=tuple(DatasetEvent(event=event, dataset=dataset(name), other=dataset(other) if other else None)
                         for event, name, other in found.lifecycle),
     )
