@@ -249,7 +249,7 @@ def _literal_pattern(dialect: Dialect) -> re.Pattern[str]:
     brackets = reads("[c]") == "IDENTIFIER"
     if brackets:
         names.append(r"\[[^\]]*\]")
-    bad = [r"['\"`]"] + ([r"\["] if brackets else [])
+    bad = [r"['\"`]", DIGIT_LED.pattern] + ([r"\["] if brackets else [])
     if name_of(dialect) in DASHED_NAMES:
         bad.append(r"(?<=\w)-(?=\d)")
     return re.compile(f"(?P<keep>{'|'.join(names) or '(?!)'})|{'|'.join(strings)}|{NUMBER}|(?P<bad>{'|'.join(bad)})")
@@ -257,6 +257,8 @@ def _literal_pattern(dialect: Dialect) -> re.Pattern[str]:
 
 # A number as a literal: not part of a name (t1, 2020_sales) nor after a placeholder's $.
 NUMBER = r"0[xX][0-9a-fA-F]+(?!\w)|(?<![\w$])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?![\w.])"
+# What is left of a number NUMBER does not take: 9137L, 1.5BD, 0b101, 1_000 (Spark, MySQL, ClickHouse).
+DIGIT_LED = re.compile(r"(?<![\w$])\d")
 # Text with none of these characters has no quoted name nor double-quoted string in any dialect:
 # its literals are '...' strings and numbers, found without asking the dialect (three times faster).
 QUOTES_BEYOND_SINGLE = re.compile(r"[\"`\[]")

@@ -58,12 +58,14 @@ _CLONE = re.compile(rf"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+E
 # Spark: INSERT OVERWRITE [LOCAL] DIRECTORY ['path'] USING format [OPTIONS (key 'value', ...)] query
 # (https://spark.apache.org/docs/latest/sql-ref-syntax-dml-insert-overwrite-directory.html): sqlglot
 # reads the Hive form (ROW FORMAT / STORED AS) but not USING; the path may be an option instead.
+# (A string is matched atomically: 'it''s' could also be read as two strings, and a statement
+# that does not match would try every way.)
 _DIRECTORY_USING = re.compile(r"^\s*INSERT\s+OVERWRITE\s+(?:LOCAL\s+)?DIRECTORY\s*(?:'([^']*)'\s*)?USING\s+\w+\s*"
-                              r"(?:OPTIONS\s*\(((?:[^()']|'(?:[^']|'')*')*)\)\s*)?", _FLAGS)
+                              r"(?:OPTIONS\s*\(((?:[^()']|'(?>(?:[^']|'')*)')*)\)\s*)?", _FLAGS)
 # SQL Server: DELETE [FROM] t OUTPUT deleted.c, ... INTO t2 [(c, ...)] [WHERE ...]
 # (https://learn.microsoft.com/sql/t-sql/queries/output-clause-transact-sql): the deleted rows are
 # inserted into t2, which sqlglot does not read; as the INSERT ... SELECT it is, then the DELETE.
-_DELETE_OUTPUT = re.compile(rf"^\s*DELETE\s+(?:FROM\s+)?({_NAME})\s+OUTPUT\s+(.+?)\s+INTO\s+({_NAME})\s*"
+_DELETE_OUTPUT = re.compile(rf"^\s*DELETE\s+(?:FROM\s+)?({_NAME})\s+OUTPUT\s+(.*?\S)\s+INTO\s+({_NAME})\s*"
                             r"(\([^()]*\))?\s*(?=WHERE\b|;|$)", _FLAGS)
 _PATH_OPTION = re.compile(r"(?:^|,)\s*'?path'?\s*=?\s*'([^']*)'", _FLAGS)
 

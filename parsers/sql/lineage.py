@@ -155,16 +155,19 @@ def _without_literals(sql: str, dialect: Dialect) -> str | None:
 
 def _literals_out(sql: str, dialect: Dialect) -> str | None:
     if (len(sql) > QUICK_KEY_MAX or sql[:1].isspace() or "--" in sql or "/*" in sql
-            or _NEEDS_TOKENS.search(sql)):
+            or _NEEDS_TOKENS.search(sql) or _OTHER_QUOTES.search(sql)):
         return None  # (a leading space would shift offsets)
     if dialects.QUOTES_BEYOND_SINGLE.search(sql) is None and dialects.name_of(dialect) not in dialects.DASHED_NAMES:
         text = _PLAIN_LITERALS.sub("?", sql)
-        return None if "'" in text else text  # an unterminated quote
+        # An unterminated quote, or a number the expressions do not know (9137L, 0b101, 1_000).
+        return None if "'" in text or dialects.DIGIT_LED.search(text) else text
     text = dialects.literal_pattern(dialect).sub(_literal_or_name, sql)
     return None if _UNREADABLE in text else text
 
 
 _PLAIN_LITERALS = re.compile(f"'(?:[^']|'')*'|{dialects.NUMBER}")
+# Quotes of more than one character: BigQuery's triple quotes, Oracle's q'{...}'.
+_OTHER_QUOTES = re.compile(r"'''|\"\"\"|(?<![\w$])[qQ]'")
 
 
 def _literal_or_name(match: re.Match[str]) -> str:
@@ -224,6 +227,9 @@ def _reusable(lineage: StatementLineage) -> bool:
     names what it reads or writes (a file, a URL, a stage) or the defaults it sets."""
     if not lineage.statement.cacheable or lineage.sets:
         return False
+    tokens = lineage.statement.tokens
+    if tokens and tokens[0].text.upper() in commands.FIRST_WORDS:
+        return False  # read from its text, whose literals may name the tables: EXEC sp_rename 'a', 'b'
     return all(naming.is_table_namespace(ref.namespace) for ref in (*lineage.inputs, *lineage.outputs))
 
 

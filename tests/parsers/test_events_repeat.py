@@ -43,12 +43,18 @@ SECRET = "9137"  # stands in for any literal: an amount, an id, a name
     ("mysql", "REPLACE INTO mart.t SELECT * FROM raw.s WHERE id = {} AND kind = 'k'"),
     ("tsql", "INSERT INTO mart.t SELECT [it's] FROM raw.s WHERE name = N'n{}'"),
     ("bigquery", "INSERT INTO mart.t SELECT * FROM raw.s WHERE name = \"n{}\""),
+    ("bigquery", "INSERT INTO mart.t SELECT * FROM raw.s WHERE name = '''a' x{} 'b'''"),
+    ("spark", "INSERT INTO mart.t SELECT * FROM raw.s WHERE id = {}L AND kind = 'k'"),
+    ("spark", "INSERT INTO mart.t SELECT * FROM raw.s WHERE amount = 1.{}BD"),
+    ("clickhouse", "INSERT INTO mart.t SELECT * FROM raw.s WHERE id = {}_000"),
+    ("oracle", "INSERT INTO mart.t SELECT * FROM raw.s WHERE note = q'{{a' x{} 'b}}'"),
 ])
 def test_no_literal_reaches_the_evidence_of_a_first_text_or_a_repeat(dialect: str, template: str) -> None:
     """The first text of a template, a repeat of it spaced otherwise (which the template cache
     answers with the first one's parse) and one after a comment each store their own text with no literal in it (as
     evidence, or as the snippet of an issue where the text does not parse)."""
-    texts = [template.format(SECRET), template.replace(" FROM", "  FROM").format(SECRET[::-1]),
+    texts = [template.format(SECRET), template.replace(" FROM", "  FROM").format(SECRET),
+             template.replace(" FROM", "  FROM").format(SECRET[::-1]),
              "/* nightly */\n" + template.format(SECRET)]
     for line, text in enumerate(texts, start=1):
         record = SourceRecord(source_type="sql_trace", text=text, origin=Origin(path="/q.log", line=line),
@@ -103,3 +109,32 @@ def test_repeats_answered_by_the_fingerprint_cache_share_one_shape() -> None:
              for n in (1, 2)]
     assert found[0].job is found[1].job and found[0].column_edges is found[1].column_edges
     assert found[0].dataset_facets is found[1].dataset_facets and found[0].inputs is found[1].inputs
+
+
+def test_renames_named_by_literals_are_not_one_template() -> None:
+    """EXEC sp_rename names its tables in string literals: two renames are two renames."""
+    from parsers import NameContext
+    from parsers.sql import TemplateCache, analyze
+
+    cache = TemplateCache()
+    texts = ("EXEC sp_rename 'dbo.orders', 'orders_old'", "EXEC sp_rename 'dbo.customers', 'customers_old'")
+    renamed = [(change.dataset.name, change.other.name if change.other else None)
+               for sql in texts
+               for change in analyze(sql, NameContext.of("tsql", database="d"), cache)[0].lifecycle]
+    assert renamed == [("d.dbo.orders", "d.dbo.orders_old"), ("d.dbo.customers", "d.dbo.customers_old")]
+
+
+def test_rewrites_of_long_texts_that_do_not_match_end_at_once() -> None:
+    """A string with doubled quotes in OPTIONS, or a long run of spaces, in a text the rewrite
+    does not match: the expressions must not try every way of reading it (it took minutes)."""
+    import time
+
+    from parsers.sql import commands
+
+    texts = ["INSERT OVERWRITE DIRECTORY USING csv OPTIONS (path 's3://b/o', c '" + "it''s " * 40
+             + "', f map('a','b')) SELECT a FROM t",
+             "DELETE FROM dbo.orders OUTPUT deleted.id" + " " * 50_000 + "x WHERE a = 1"]
+    started = time.process_time()
+    for text in texts:
+        commands.rewritten(text)
+    assert time.process_time() - started < 1.0
