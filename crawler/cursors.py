@@ -121,14 +121,14 @@ def _legacy_archive(path: Path, known: Mapping[str, Cursor]) -> Cursor | None:
 
 def _moved(head: bytes, where: str, known: Mapping[str, Cursor]) -> list[Cursor]:
     """The cursors of other paths whose files began as this one does (it may be one of them,
-    rotated or renamed), the furthest read first. Only a whole head tells: two small files that
-    begin alike are two files."""
-    if len(head) < HEAD:
-        return []
-    full = digest(head.decode("latin-1"))
-    return sorted((other for other in known.values()
-                   if other.path != where and other.head_length == HEAD and other.head_digest == full),
-                  key=lambda other: other.offset, reverse=True)
+    rotated or renamed), the furthest read first. A whole head tells; a small file's head (its
+    cursor taken before it grew to a whole head) only once that file has left its place: two
+    small files that begin alike may well be two files."""
+    whole = digest(head.decode("latin-1")) if len(head) >= HEAD else None
+    found = [other for other in known.values() if other.path != where and (
+        other.head_digest == whole if other.head_length == HEAD
+        else 0 < other.head_length <= len(head) and _begins_as(head, other) and not _still_there(other))]
+    return sorted(found, key=lambda other: other.offset, reverse=True)
 
 
 def _read_elsewhere(moved: Cursor, seeded: set[str]) -> bool:

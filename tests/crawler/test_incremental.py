@@ -312,3 +312,20 @@ def test_an_export_that_begins_as_another_still_in_place_is_a_file_of_its_own(tm
     (exports / "history_27.csv").write_text(export(26, 40) + export(27, 5).removeprefix(header), encoding="utf-8")
     third = crawl(spec, store)
     assert (third.records, third.written, third.issues) == (5, 5, 0)
+
+
+def test_a_small_log_rotated_after_it_grew_goes_on_from_its_cursor(tmp_path: Path, store: Store) -> None:
+    """A log crawled while under a whole head, grown and then rotated: its cursor is still its
+    own (the file left its place), so the rotated file is read on from it, not again."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "app.jsonl").write_text("".join(_line("a", n) for n in range(2)), encoding="utf-8")
+    assert (logs / "app.jsonl").stat().st_size < 512
+    spec = [SourceSpec(path=str(logs))]
+    assert crawl(spec, store).records == 2
+    with (logs / "app.jsonl").open("a", encoding="utf-8") as stream:
+        stream.write("".join(_line("a", n) for n in range(2, 6)))
+    (logs / "app.jsonl").rename(logs / "app.jsonl.1.jsonl")
+    (logs / "app.jsonl").write_text(_line("c", 7), encoding="utf-8")
+    second = crawl(spec, store)
+    assert (second.records, second.issues) == (4 + 1, 0)
