@@ -210,11 +210,13 @@ def file_ref(uri: str) -> DatasetRef:
     DatasetRef(namespace='s3://lake', name='events/{dt}', member='events/dt=2024-01-01/part-0001.parquet')
     >>> file_ref("/data/exports/2024-05-01.csv").name
     '/data/exports/{date}.csv'
+    >>> file_ref("s3://exports").name  # a bucket's root, named as OpenLineage names it
+    '/'
     """
     if "://" in uri:
         scheme, rest = uri.split("://", 1)
         authority, _, key = rest.partition("/")
         if scheme != "file":
-            return clustered(DatasetRef(namespace=f"{scheme}://{authority}", name=key))
+            return clustered(DatasetRef(namespace=f"{scheme}://{authority}", name=key or "/"))
         uri = "/" + key
     return clustered(DatasetRef(namespace="file", name=uri))
