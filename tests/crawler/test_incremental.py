@@ -208,7 +208,8 @@ def test_a_compressed_copy_of_a_log_still_written_to_is_not_read_again(
     assert crawl(spec, store).records == 6, "the new log; the copy holds nothing past the old log's cursor"
 
 
-def test_two_compressed_copies_of_a_rotated_log_go_on_from_its_cursor_once(tmp_path: Path, store: Store) -> None:
+def _crawled_then_grown(tmp_path: Path, store: Store) -> tuple[Path, list[SourceSpec]]:
+    """A log of six lines crawled, then a seventh written to it: the log, and the crawl's spec."""
     logs = tmp_path / "logs"
     logs.mkdir()
     live = logs / "app.jsonl"
@@ -217,6 +218,12 @@ def test_two_compressed_copies_of_a_rotated_log_go_on_from_its_cursor_once(tmp_p
     crawl(spec, store)
     with live.open("a", encoding="utf-8") as stream:
         stream.write(_line("b", 6))
+    return live, spec
+
+
+def test_two_compressed_copies_of_a_rotated_log_go_on_from_its_cursor_once(tmp_path: Path, store: Store) -> None:
+    live, spec = _crawled_then_grown(tmp_path, store)
+    logs = live.parent
     for how in ("gz", "zst"):
         (logs / f"app.jsonl.{how}").write_bytes(_compress(live.read_bytes(), how))
     live.unlink()
@@ -234,15 +241,8 @@ def test_an_archive_read_before_heads_were_decompressed_keeps_its_own_cursor(tmp
     from graph.batch import Cursor
     from parsers.fingerprint import digest
 
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    live = logs / "app.jsonl"
-    live.write_text("".join(_line("a", n) for n in range(6)), encoding="utf-8")
-    spec = [SourceSpec(path=str(logs))]
-    crawl(spec, store)
-    with live.open("a", encoding="utf-8") as stream:
-        stream.write(_line("b", 6))
-    archive = logs / "app.1.jsonl.gz"
+    live, spec = _crawled_then_grown(tmp_path, store)
+    archive = live.parent / "app.1.jsonl.gz"
     archive.write_bytes(gzip.compress(live.read_bytes()))
     live.unlink()
     raw = archive.read_bytes()[:HEAD]
