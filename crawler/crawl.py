@@ -19,7 +19,7 @@ from typing import Any
 
 import graph
 import parsers
-from crawler.cursors import advance, resume
+from crawler.cursors import Start, advance, resume
 from crawler.registry import SESSION_END, Read, SourceSpec, discover, is_appended, is_supplement, read
 from crawler.streams import is_compressed
 from crawler.supplements import Supplements
@@ -153,7 +153,7 @@ def _read_supplement(spec: SourceSpec, path: Path, source_type: str, supplements
     they complete (a crawl killed before then reads the rows again)."""
     start = resume(path, known, archive=is_compressed(path), seeded=seeded)
     if start.done:
-        return None, []
+        return _done(path, start), []
     issues = [start.issue] if start.issue is not None else []
     position: tuple[int, int] | None = None
     for read_item in read(spec, path, source_type, start):
@@ -165,12 +165,20 @@ def _read_supplement(spec: SourceSpec, path: Path, source_type: str, supplements
     return (advance(path, *position) if position else None), issues
 
 
+def _done(path: Path, start: Start) -> Cursor | None:
+    """The cursor of a plain file found to be a copy of one read elsewhere: at its end."""
+    return None if is_compressed(path) or not start.offset else advance(path, start.offset, start.line)
+
+
 def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, tally: _Tally, batch_size: int,
                 known: Mapping[str, Cursor], seeded: set[str], supplements: Supplements) -> None:
     """Read a file from its cursor on, going on with what the last crawl had open there; write
     in batches, each with the cursor (and what is open) where a later crawl may resume."""
     start = resume(path, known, archive=is_compressed(path), seeded=seeded)
     if start.done:
+        cursor = _done(path, start)
+        if cursor is not None:
+            _flush(store, [], [], cursor, tally)
         return
     events: list[LineageEvent] = []
     issues = [start.issue] if start.issue is not None and is_appended(source_type) else []

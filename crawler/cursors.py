@@ -14,7 +14,8 @@ place (logrotate's ``copy``) is not read at all: the log itself holds its lines.
 A file that begins as another path's file did but holds other bytes before that cursor's offset
 is another file, read from its start without a word: warehouse exports whose header alone
 fills the head begin alike. (One that holds the same bytes goes on from that offset: a renamed
-log, or tomorrow's export of the whole history.)
+log, or tomorrow's export of the whole history; one whose bytes that file, still in its place,
+holds all of is a copy of it, and is not read.)
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Start:
     line: int = 0
     state: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     issue: ParseIssue | None = None
-    done: bool = False
+    done: bool = False  # nothing to read: an archive read before, or a copy (its cursor: offset, line)
 
 
 def _digest_of(stream: BinaryIO, start: int, length: int) -> str:
@@ -67,6 +68,11 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
         others = _moved(head, str(path), known)
         if archive and others and _read_elsewhere(others[0], seeded):
             return Start(offset=others[0].offset, line=others[0].line, done=True)
+        if not archive and any(_covered_by(path, other) for other in others):
+            # A copy of a file still in its place, whose lines are read there: done, and given a
+            # cursor at its end, so that it stays done once that file has moved on.
+            size = path.stat().st_size
+            return Start(offset=size, line=_lines(path), done=True)
         # An archive's bytes cannot be checked before the offset without reading them all; a
         # plain file goes on from the cursor whose last bytes it holds too (the others that
         # began alike went on otherwise: the next day's wide export, an older rotation).
@@ -83,6 +89,23 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
             origin=Origin(path=str(path), byte_offset=0)))
     seeded.add(cursor.path)
     return Start(offset=cursor.offset, line=cursor.line, state=json.loads(cursor.state))
+
+
+def _lines(path: Path) -> int:
+    with path.open("rb") as stream:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+
+
+def _covered_by(path: Path, cursor: Cursor) -> bool:
+    """Whether the file a cursor was taken of, still in its place, holds all of this plain file:
+    this one is a copy of it (``cp app.log app.log.bak``), made before it grew further."""
+    size = path.stat().st_size
+    other = Path(cursor.path)
+    if not _still_there(cursor) or other.stat().st_size < size:
+        return False
+    with path.open("rb") as mine, other.open("rb") as theirs:
+        start, length = max(0, size - TAIL), min(TAIL, size)
+        return _digest_of(mine, start, length) == _digest_of(theirs, start, length)
 
 
 def _holds(path: Path, cursor: Cursor) -> bool:

@@ -329,3 +329,19 @@ def test_a_small_log_rotated_after_it_grew_goes_on_from_its_cursor(tmp_path: Pat
     (logs / "app.jsonl").write_text(_line("c", 7), encoding="utf-8")
     second = crawl(spec, store)
     assert (second.records, second.issues) == (4 + 1, 0)
+
+
+def test_a_plain_copy_of_a_log_is_not_read_while_or_after_the_log_is(tmp_path: Path, store: Store) -> None:
+    """`cp app.jsonl app.copy.jsonl` of a log still written to: every line of the copy is read
+    from the log itself, before and after the log is rotated."""
+    import shutil
+
+    live, spec = _crawled_then_grown(tmp_path, store)
+    shutil.copy(live, live.parent / "app.copy.jsonl")
+    assert crawl(spec, store).records == 1, "the seventh line, once"
+    with live.open("a", encoding="utf-8") as stream:
+        stream.write(_line("b", 7))
+    assert crawl(spec, store).records == 1
+    live.rename(live.parent / "app.1.jsonl")
+    live.write_text(_line("c", 8), encoding="utf-8")
+    assert crawl(spec, store).records == 1, "only the new log's line"
