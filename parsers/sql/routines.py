@@ -157,14 +157,21 @@ def _ends(current: list[Token], token: Token, word: str, following: Token | None
     first = current[0].text.upper()
     if first == "MERGE":
         return False  # its WHEN ... THEN UPDATE/INSERT/DELETE are its own; a semicolon ends it
+    previous = current[-1].text.upper()
     if word in _STARTERS:
-        return word not in _CONTINUES.get(first, set()) and not (word == "SELECT" and current[-1].text.upper() in
+        if previous == "OR":
+            return False  # CREATE OR REPLACE, INSERT OR REPLACE
+        return word not in _CONTINUES.get(first, set()) and not (word == "SELECT" and previous in
                                                                    ("UNION", "ALL", "EXCEPT", "INTERSECT", "MINUS",
                                                                     "DISTINCT", "AS", "("))
     if word in _CLOSERS and cases == 0:
         function_call = following is not None and following.token_type == TokenType.L_PAREN and word == "IF"
-        return not function_call
+        return not function_call and not (word == "IF" and previous in _OBJECT_KINDS)  # DROP TABLE IF EXISTS
     return False
+
+
+_OBJECT_KINDS = frozenset({"TABLE", "VIEW", "SCHEMA", "INDEX", "SEQUENCE", "DATABASE", "FUNCTION", "PROCEDURE",
+                           "TYPE", "STAGE", "STREAM", "TASK"})
 
 
 def _close(current: list[Token], found: list[tuple[int, int]]) -> None:

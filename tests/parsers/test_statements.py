@@ -113,3 +113,19 @@ def test_create_proc_keeps_its_body_together() -> None:
 
     statements = split("CREATE PROC dbo.p AS BEGIN INSERT INTO a SELECT 1; UPDATE b SET x = 1; END; SELECT 2", "tsql")
     assert len(statements) == 2
+
+
+def test_a_procedure_body_is_split_into_its_statements_not_at_their_own_words() -> None:
+    """OR REPLACE and IF EXISTS belong to the statement they are in; a T-SQL IF after a
+    statement without a semicolon still starts the next one."""
+    from parsers.sql import routines
+
+    def texts(body: str, dialect: str) -> list[str]:
+        return [" ".join(body[start:end].split()) for start, end in routines.statements(body, dialect)]
+
+    body = ("BEGIN CREATE OR REPLACE TEMPORARY TABLE t AS SELECT a FROM s; DROP TABLE IF EXISTS t; "
+            "INSERT OR REPLACE INTO u SELECT a FROM s; END;")
+    assert texts(body, "snowflake") == ["CREATE OR REPLACE TEMPORARY TABLE t AS SELECT a FROM s",
+                                        "DROP TABLE IF EXISTS t", "INSERT OR REPLACE INTO u SELECT a FROM s"]
+    assert texts("BEGIN UPDATE t SET a = 1 IF @x > 0 DELETE FROM u END", "tsql") == [
+        "UPDATE t SET a = 1", "DELETE FROM u"]
