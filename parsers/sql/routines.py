@@ -145,6 +145,24 @@ def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
         if current or (depth == 0 and word in _STARTERS):
             current.append(token)
     _close(current, found)
+    return sorted(found + _cursor_queries(tokens))
+
+
+def _cursor_queries(tokens: list[Token]) -> list[tuple[int, int]]:
+    """The queries of cursor loops, ``FOR r IN (SELECT ...) LOOP`` (PL/SQL, Snowflake): read by
+    the routine, though in parentheses where no statement starts."""
+    found = []
+    for index, token in enumerate(tokens[:-4]):
+        if (token.text.upper() != "FOR" or tokens[index + 2].text.upper() != "IN"
+                or tokens[index + 3].token_type != TokenType.L_PAREN
+                or tokens[index + 4].text.upper() not in ("SELECT", "WITH")):
+            continue
+        depth = 0
+        for end in range(index + 3, len(tokens)):
+            depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tokens[end].token_type, 0)
+            if depth == 0:
+                found.append((tokens[index + 4].start, tokens[end - 1].end + 1))
+                break
     return found
 
 

@@ -129,3 +129,12 @@ def test_a_procedure_body_is_split_into_its_statements_not_at_their_own_words() 
                                         "DROP TABLE IF EXISTS t", "INSERT OR REPLACE INTO u SELECT a FROM s"]
     assert texts("BEGIN UPDATE t SET a = 1 IF @x > 0 DELETE FROM u END", "tsql") == [
         "UPDATE t SET a = 1", "DELETE FROM u"]
+
+
+def test_a_cursor_loops_query_is_a_statement_of_the_body() -> None:
+    from parsers.sql import routines
+
+    body = ("BEGIN FOR r IN (SELECT id, lim FROM stg.reviews WHERE ok = 1) LOOP "
+            "UPDATE crm.customers SET lim = r.lim WHERE id = r.id; END LOOP; END;")
+    assert [" ".join(body[start:end].split()) for start, end in routines.statements(body, "oracle")] == [
+        "SELECT id, lim FROM stg.reviews WHERE ok = 1", "UPDATE crm.customers SET lim = r.lim WHERE id = r.id"]
