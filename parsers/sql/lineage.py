@@ -106,7 +106,7 @@ _UNREADABLE = "\x00"
 QUICK_KEY_MAX = 2000
 
 
-def quick_key(sql: str, dialect: Dialect | None = None) -> str | None:
+def quick_key(sql: str, dialect: Dialect | str | None = None) -> str | None:
     """A template key of a one-statement text without tokenizing it, or None when the text
     needs the tokenizer (several statements, dollar quoting, escapes, comments, a quote the
     expressions cannot close, leading space). Where it answers, every literal is a ``?``:

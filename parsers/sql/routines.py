@@ -123,6 +123,9 @@ _CONTINUES = {
 }
 
 
+_NESTS = {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}  # how a token changes the depth of parentheses
+
+
 def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
     """(start, end) of each data statement in a procedural body, in order."""
     try:
@@ -140,7 +143,7 @@ def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
             current = []
         if token.token_type == TokenType.SEMICOLON and depth == 0:
             continue
-        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(token.token_type, 0)
+        depth += _NESTS.get(token.token_type, 0)
         cases += 1 if word == "CASE" else -1 if word == "END" and cases else 0
         if current or (depth == 0 and word in _STARTERS):
             current.append(token)
@@ -159,7 +162,7 @@ def _cursor_queries(tokens: list[Token]) -> list[tuple[int, int]]:
             continue
         depth = 0
         for end in range(index + 3, len(tokens)):
-            depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(tokens[end].token_type, 0)
+            depth += _NESTS.get(tokens[end].token_type, 0)
             if depth == 0:
                 found.append((tokens[index + 4].start, tokens[end - 1].end + 1))
                 break

@@ -137,4 +137,4 @@ def test_rewrites_of_long_texts_that_do_not_match_end_at_once() -> None:
     started = time.process_time()
     for text in texts:
         commands.rewritten(text)
-    assert time.process_time() - started < 1.0
+    assert time.process_time() - started < 5.0, "(milliseconds now; minutes to hours before)"
