@@ -139,14 +139,74 @@ def run(backend: str, url: str, jobs: list[tuple[str, list[str], str]], layers: 
         wipe()
     result: dict[str, Any] = {"ingest": ingest(store, jobs, args.batch)}
     print(f"{backend}: ingest {result['ingest']}", file=sys.stderr, flush=True)
-    start = time.perf_counter()  # the first read after writes builds the embedded store's index
-    impact(store, f"dataset:{NAMESPACE}/{layers[0][0]}", 3, limit=PAGE)
-    result["first_query_ms"] = round((time.perf_counter() - start) * 1000, 1)
-    result["queries"] = queries(store, layers, args.queries, not args.no_view)
+    result.update(ask(store, layers, args))
     print(f"{backend}: queries done", file=sys.stderr, flush=True)
     result["counts"] = store.counts()
     store.close()
     return result
+
+
+def ask(store: graph.Store, layers: list[list[str]], args: argparse.Namespace) -> dict[str, Any]:
+    """The first query (it builds or loads a traversal index, where the store keeps one), then
+    the timed queries."""
+    start = time.perf_counter()
+    impact(store, f"dataset:{NAMESPACE}/{layers[0][0]}", 3, limit=PAGE)
+    first = round((time.perf_counter() - start) * 1000, 1)
+    return {"first_query_ms": first, "queries": queries(store, layers, args.queries, not args.no_view)}
+
+
+def with_traversal(url: str, traversal: str) -> str:
+    return url + ("&" if "?" in url else "?") + f"traversal={traversal}"
+
+
+def neo4j_in_memory(url: str, layers: list[list[str]], args: argparse.Namespace) -> dict[str, Any]:
+    """The same queries on the graph just ingested, walked in the graph's shape loaded from Neo4j
+    (``traversal=memory``); and what that shape holds, as tracemalloc counts it."""
+    store = graph.open_store(with_traversal(url, "memory"))
+    result = ask(store, layers, args)
+    store.close()
+    tracemalloc.start()
+    try:
+        store = graph.open_store(with_traversal(url, "memory"))
+        impact(store, f"dataset:{NAMESPACE}/{layers[0][0]}", limit=PAGE)
+        result["index_mb"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 1)
+        store.close()
+    finally:
+        tracemalloc.stop()
+    return result
+
+
+def neo4j_floor(url: str, nodes: int, edges: int, batch: int) -> dict[str, float]:
+    """The server's own pace for the bare work of an ingest: relationships with the four
+    properties every edge has (count, confidence, first and last seen), created between random
+    existing nodes in batches of the same size, one transaction each, no node upserts, no MERGE.
+    What ingest could reach at best on this machine."""
+    import neo4j
+
+    from graph.neo4j_store import _connection
+
+    target, auth, database, _ = _connection(url)
+    rng = random.Random(3)
+    with neo4j.GraphDatabase.driver(target, auth=auth, notifications_min_severity="OFF") as driver:
+        driver.execute_query("CREATE INDEX bench_floor IF NOT EXISTS FOR (n:BenchFloor) ON (n.i)", database_=database)
+        for start in range(0, nodes, 20_000):
+            driver.execute_query("UNWIND range($start, $end) AS i CREATE (:BenchFloor {i: i})", start=start,
+                                 end=min(nodes, start + 20_000) - 1, database_=database)
+        rows = [[{"a": rng.randrange(nodes), "b": rng.randrange(nodes), "count": 1, "confidence": 1.0,
+                  "first_seen": WHEN, "last_seen": WHEN} for _ in range(batch)] for _ in range(max(1, edges // batch))]
+        begin = time.perf_counter()
+        for chunk in rows:
+            driver.execute_query(
+                "UNWIND $rows AS r MATCH (a:BenchFloor {i: r.a}) MATCH (b:BenchFloor {i: r.b}) "
+                "CREATE (a)-[:FLOOR {count: r.count, confidence: r.confidence, first_seen: r.first_seen, "
+                "last_seen: r.last_seen}]->(b)", rows=chunk, database_=database)
+        seconds = time.perf_counter() - begin
+        with driver.session(database=database) as session:
+            session.run("MATCH (:BenchFloor)-[e]->() CALL (e) { DELETE e } IN TRANSACTIONS OF 20000 ROWS").consume()
+            session.run("MATCH (n:BenchFloor) CALL (n) { DELETE n } IN TRANSACTIONS OF 20000 ROWS").consume()
+        driver.execute_query("DROP INDEX bench_floor IF EXISTS", database_=database)
+    total = len(rows) * batch
+    return {"edges": total, "seconds": round(seconds, 2), "edges_per_s": round(total / seconds)}
 
 
 def index_memory(url: str, layers: list[list[str]]) -> float:
@@ -171,6 +231,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=30, help="roots per query class")
     parser.add_argument("--neo4j", default=os.environ.get("LINEAGE_BENCH_NEO4J"), help="neo4j:// store URL")
     parser.add_argument("--no-view", action="store_true", help="time the impact pages only, not whole views")
+    parser.add_argument("--floor", type=int, default=200_000,
+                        help="edges of the Neo4j server's bare-create pace (0: skip)")
     args = parser.parse_args()
     layers, jobs = shape(args.edges)
     results: dict[str, Any] = {"target_edges": args.edges, "jobs": len(jobs)}
@@ -180,7 +242,12 @@ def main() -> None:
         results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         results["sqlite"]["index_mb"] = index_memory(f"sqlite:///{scratch}/bench.db", layers)
     if args.neo4j:
-        results["neo4j"] = run("neo4j", args.neo4j, jobs, layers, args)
+        results["neo4j"] = run("neo4j", with_traversal(args.neo4j, "server"), jobs, layers, args)
+        results["neo4j_memory"] = neo4j_in_memory(args.neo4j, layers, args)
+        print("neo4j: queries in memory done", file=sys.stderr, flush=True)
+        if args.floor:
+            nodes = sum(results["neo4j"]["counts"].get(kind, 0) for kind in ("dataset", "job"))
+            results["neo4j_floor"] = neo4j_floor(args.neo4j, nodes, args.floor, args.batch)
     print(report(results))
     out = ROOT / "bench" / "results" / "graph.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -190,26 +257,32 @@ def main() -> None:
 
 def report(results: dict[str, Any]) -> str:
     lines = [f"Graph benchmark: {results['jobs']} jobs, target {results['target_edges']} edges"]
-    backends = [b for b in ("sqlite", "neo4j") if b in results]
-    lines.append(f"  {'':<22}" + "".join(f"{b:>18}" for b in backends))
-    rates = "".join(f"{results[b]['ingest']['edges_per_s']:>18,}" for b in backends)
+    columns = [(name, results[key]) for name, key in (("embedded", "sqlite"), ("neo4j, server walk", "neo4j"),
+                                                      ("neo4j, in memory", "neo4j_memory")) if key in results]
+    lines.append(f"  {'':<22}" + "".join(f"{name:>20}" for name, _ in columns))
+    rates = "".join(f"{r['ingest']['edges_per_s']:>20,}" if "ingest" in r else f"{'':>20}" for _, r in columns)
     lines.append(f"  {'ingest edges/s':<22}{rates}")
-    first = "".join(f"{results[b]['first_query_ms']:>16}ms" for b in backends)
+    first = "".join(f"{r['first_query_ms']:>18}ms" for _, r in columns)
     lines.append(f"  {'first query (index)':<22}{first}")
-    if "index_mb" in results["sqlite"]:
-        lines.append(f"  {'index memory':<22}{results['sqlite']['index_mb']:>16}MB")
+    memory = "".join(f"{r['index_mb']:>18}MB" if "index_mb" in r else f"{'':>20}" for _, r in columns)
+    lines.append(f"  {'index memory':<22}{memory}")
     for what, prefix in ((f"impact, first {PAGE}", ""), ("whole view", "view_")):
-        if f"{prefix}p50_ms" not in results[backends[0]]["queries"]["hub_depth3"]:
+        if f"{prefix}p50_ms" not in columns[0][1]["queries"]["hub_depth3"]:
             continue
         lines.append(f"  {what} p50/p95")
-        for key in results[backends[0]]["queries"]:
-            timings = [results[b]["queries"][key] for b in backends]
-            cells = "".join(f"{t[prefix + 'p50_ms']:>8} /{t[prefix + 'p95_ms']:>7}ms" for t in timings)
+        for key in columns[0][1]["queries"]:
+            timings = [r["queries"][key] for _, r in columns]
+            cells = "".join(f"{t[prefix + 'p50_ms']:>10} /{t[prefix + 'p95_ms']:>7}ms" for t in timings)
             size = f"   ({timings[0]['median_nodes']} nodes)" if "median_nodes" in timings[0] else ""
             lines.append(f"    {key:<20}{cells}{size}")
     if "neo4j" in results:
         ratio = results["sqlite"]["ingest"]["edges_per_s"] / results["neo4j"]["ingest"]["edges_per_s"]
         lines.append(f"  embedded ingest is {ratio:.1f}x Neo4j's")
+    if "neo4j_floor" in results:
+        floor = results["neo4j_floor"]
+        share = results["neo4j"]["ingest"]["edges_per_s"] / floor["edges_per_s"]
+        lines.append(f"  Neo4j's own pace creating {floor['edges']:,} bare relationships (four properties, existing"
+                     f" nodes, no MERGE): {floor['edges_per_s']:,} edges/s; our ingest runs at {share:.2f}x that")
     lines.append(f"  peak RSS of this process after the embedded run: {results['peak_rss_mb']} MB")
     lines.append(f"  roots: hub = one of the {HUBS} core raw tables (3 jobs in 10 read one), mid = a table of layer"
                  f" {LAYERS // 2}, leaf = a table of the top layer {LAYERS} (no job reads it: nothing downstream)")

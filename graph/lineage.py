@@ -207,9 +207,17 @@ def impact_page(store: Store, root: str, depth: int | None = None, *, limit: int
 def _nearest_nodes(store: Store, best: Mapping[str, int], root: str, limit: int | None) -> list[Node]:
     """The live nodes reached (``best`` is nearest first) by distance, kind and name; with a
     ``limit``, names and details are read only for the distances the first ``limit`` fall in."""
+    # A walk over the graph's shape in arrays knows how nodes sort: details are then read for the
+    # page alone, not for every node of its distances (a hub has thousands at distance 1).
+    rank = getattr(best, "rank", None) if limit is not None else None
     page: list[Node] = []
     for _, bucket in itertools.groupby(best.items(), key=lambda item: (item[1] + 1) // 2):
-        found = store.nodes(ids=[node for node, _ in bucket if node != root])
+        ids = [node for node, _ in bucket if node != root]
+        if not ids:
+            continue
+        if rank is not None and limit is not None:
+            ids = sorted(ids, key=rank)[:limit - len(page)]
+        found = store.nodes(ids=ids)
         page += sorted((n for n in found if n.removed_at is None), key=lambda n: (n.kind, n.name, n.id))
         if limit is not None and len(page) >= limit:
             return page[:limit]

@@ -8,9 +8,9 @@ import json
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -19,6 +19,7 @@ from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
 from graph.errors import UnknownStoreError
 from graph.model import Edge, Member, Node, Usage
 from graph.store import EdgeKey, register_backend
+from graph.topology import END_KINDS, KINDS, Topology
 from parsers import Evidence, Origin, ParseIssue
 from parsers.fingerprint import digest
 
@@ -100,36 +101,31 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
 
 
 class _TraversalIndex:
-    """The live lineage edges and their nodes in memory, by node: what traversals walk.
+    """The live lineage edges and their nodes in memory, by node: what traversals walk (the
+    graph's shape in arrays) and what they then read (nodes and edges with their details).
     Built on first use, rebuilt when the store's generation moves."""
-
-    KINDS = ("READS", "WRITES", "TRAINED_ON", "DERIVES")
 
     def __init__(self, store: SqliteStore, generation: int) -> None:
         self.generation = generation
         # Equal strings read once, kept once: ids (an edge's ends are its nodes' ids), kinds, times.
         strings: dict[Any, Any] = {}
         share = strings.setdefault
-        self.nodes = {node.id: node for kind in ("dataset", "job", "column", "model_version")
+        self.nodes = {node.id: node for kind in END_KINDS
                       for node in (_node(_shared(row, _NODE_SHARED, share)) for row in store._node_rows(kind))}
         self.outgoing: defaultdict[str, list[Edge]] = defaultdict(list)
         self.incoming: defaultdict[str, list[Edge]] = defaultdict(list)
-        for row in store._edge_rows(self.KINDS):
+        for row in store._edge_rows(KINDS):
             edge = _edge(_shared(row, _EDGE_SHARED, share))
             self.outgoing[edge.src].append(edge)
             self.incoming[edge.dst].append(edge)
-        ends = {*self.outgoing, *self.incoming}
-        self.ids = np.array(sorted(ends), dtype=object)
-        self.position = {node: index for index, node in enumerate(self.ids.tolist())}
-        self.ends, self.kinds = self._edge_arrays()
-        self.walks: dict[tuple[Any, ...], list[_Adjacency]] = {}
-
-    def _edge_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every edge as a row (src position, dst position), and its kind as its place in KINDS."""
+        nodes = self.nodes
+        ids = sorted({*self.outgoing, *self.incoming},
+                     key=lambda n: (nodes[n].kind, nodes[n].name, n) if n in nodes else ("~", n, n))
+        position, code = {node: index for index, node in enumerate(ids)}, {kind: i for i, kind in enumerate(KINDS)}
         edges = [edge for edges in self.outgoing.values() for edge in edges]
-        position, code = self.position, {kind: index for index, kind in enumerate(self.KINDS)}
         ends = np.fromiter((position[end] for e in edges for end in (e.src, e.dst)), np.int32, count=2 * len(edges))
-        return ends.reshape(-1, 2), np.fromiter((code[e.kind] for e in edges), np.int8, count=len(edges))
+        self.topology = Topology(ids, ends, np.fromiter((code[e.kind] for e in edges), np.int8, count=len(edges)),
+                                 generation)
 
     def nodes_of(self, ids: Iterable[str]) -> list[Node | None]:
         get = self.nodes.get
@@ -145,32 +141,6 @@ class _TraversalIndex:
                 found += [e for e in self.incoming.get(node, ()) if e.kind in backward]
         return found
 
-    def reach(self, root: str, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
-              cutoff: int | None) -> Mapping[str, int]:
-        """A breadth-first walk over arrays of the walk's edges (built once per walk shape); the
-        answer stays in arrays too, names are made only for what the caller reads."""
-        start = self.position.get(root)
-        if start is None:
-            return {root: 0}
-        graphs = self._walk_graphs(tuple(outgoing), tuple(incoming), tuple(sorted(steps.items())))
-        order, distance = _breadth_first(graphs, start, len(self.ids), cutoff)
-        return _Reached(self, order, distance)
-
-    def _walk_graphs(self, outgoing: tuple[str, ...], incoming: tuple[str, ...],
-                     steps: tuple[tuple[str, int], ...]) -> list[_Adjacency]:
-        """The walk's edges by step, each as adjacency arrays in the direction walked."""
-        key = (outgoing, incoming, steps)
-        graphs = self.walks.get(key)
-        if graphs is None:
-            cost, by_step = dict(steps), defaultdict(list)
-            for kinds, way in ((outgoing, slice(None)), (incoming, slice(None, None, -1))):
-                for kind in kinds:
-                    if kind in self.KINDS:
-                        by_step[cost[kind]].append(self.ends[self.kinds == self.KINDS.index(kind)][:, way])
-            graphs = self.walks[key] = [_Adjacency.of(np.concatenate(pairs), len(self.ids), step)
-                                        for step, pairs in sorted(by_step.items()) if sum(map(len, pairs))]
-        return graphs
-
 
 # Columns of node and edge rows whose values repeat: ids, kinds, namespaces, times.
 _NODE_SHARED = (0, 1, 2, 6, 7)
@@ -182,103 +152,6 @@ def _shared(row: tuple[Any, ...], columns: tuple[int, ...], share: Callable[[Any
     for column in columns:
         values[column] = share(values[column], values[column])
     return tuple(values)
-
-
-class _Adjacency(NamedTuple):
-    """Edges of one step as compressed rows: the targets of node i are
-    ``targets[starts[i]:starts[i + 1]]``. In 32 bits: gathers move half the bytes."""
-
-    step: int
-    starts: np.ndarray
-    targets: np.ndarray
-
-    @classmethod
-    def of(cls, pairs: np.ndarray, size: int, step: int) -> _Adjacency:
-        starts = np.zeros(size + 1, np.int32)
-        np.cumsum(np.bincount(pairs[:, 0], minlength=size), out=starts[1:])
-        return cls(step, starts, pairs[np.argsort(pairs[:, 0], kind="stable"), 1])
-
-    def targets_of(self, frontier: np.ndarray) -> np.ndarray:
-        """Every target of the frontier's rows (with repeats), gathered without a Python loop."""
-        first = self.starts[frontier]
-        counts = self.starts[frontier + 1] - first
-        # Target j of a row sits at the row's first plus j: shift each row, then count along.
-        at = np.repeat(first - (np.cumsum(counts, dtype=np.int32) - counts), counts)
-        at += np.arange(len(at), dtype=np.int32)
-        return self.targets[at]
-
-
-def _breadth_first(graphs: list[_Adjacency], start: int, size: int,
-                   cutoff: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Shortest distances by Dial's algorithm (steps are small integers): the nodes first found
-    at the lowest pending level settle there, all of a level at once. Returns the positions
-    reached, nearest first, and the distance by position (-1: not reached)."""
-    distance = np.full(size, -1, np.int32)
-    distance[start] = 0
-    frontier = np.array([start], np.int32)
-    levels, pending, level = [frontier], defaultdict(list), 0
-    while True:
-        for graph in graphs:
-            if frontier.size and (cutoff is None or level + graph.step <= cutoff):
-                pending[level + graph.step].append(graph.targets_of(frontier))
-        if not pending:
-            return np.concatenate(levels), distance
-        level = min(pending)
-        frontier = _unseen(np.concatenate(pending.pop(level)), distance)
-        distance[frontier] = level
-        levels.append(frontier)
-
-
-def _unseen(found: np.ndarray, distance: np.ndarray) -> np.ndarray:
-    """The nodes of ``found`` not reached yet, each once. Without a sort: each writes its own
-    place into ``distance`` (below -1, so still unreached), and a repeat keeps the last place
-    written; the caller then sets their distance."""
-    found = found[distance[found] == -1]
-    places = -2 - np.arange(len(found), dtype=np.int32)
-    distance[found] = places
-    return found[distance[found] == places]
-
-
-class _Reached(Mapping[str, int]):
-    """Shortest distances of a walk, nearest first, kept as arrays of index positions: a hub's
-    answer is hundreds of thousands of nodes, and a page of impact reads only its first few."""
-
-    _CHUNK = 4096  # names made per step of an iteration
-
-    def __init__(self, index: _TraversalIndex, order: np.ndarray, distance: np.ndarray) -> None:
-        self._index = index
-        self._order = order  # positions reached, nearest first
-        self._distance = distance  # by position; -1 where not reached
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    def __getitem__(self, node: str) -> int:
-        at = self._index.position.get(node)
-        if at is None or self._distance[at] < 0:
-            raise KeyError(node)
-        return int(self._distance[at])
-
-    def __iter__(self) -> Iterator[str]:
-        for start in range(0, len(self._order), self._CHUNK):
-            yield from self._index.ids[self._order[start: start + self._CHUNK]].tolist()
-
-    def items(self) -> ItemsView[str, int]:
-        return _ReachedItems(self)
-
-    def pairs(self) -> Iterator[tuple[str, int]]:
-        for start in range(0, len(self._order), self._CHUNK):
-            chunk = self._order[start: start + self._CHUNK]
-            yield from zip(self._index.ids[chunk].tolist(), self._distance[chunk].tolist(), strict=True)
-
-
-class _ReachedItems(ItemsView[str, int]):
-    """Pairs made a chunk at a time, not by a lookup per name (a whole view reads them all)."""
-
-    _mapping: _Reached
-
-    def __iter__(self) -> Iterator[tuple[str, int]]:
-        return self._mapping.pairs()
 
 
 class SqliteStore:
@@ -488,7 +361,7 @@ class SqliteStore:
 
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
                   as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
-        if as_of is None and not include_removed and {*outgoing, *incoming} <= set(_TraversalIndex.KINDS):
+        if as_of is None and not include_removed and {*outgoing, *incoming} <= set(KINDS):
             return self.traversal_index().neighbors(node_ids, outgoing, incoming)
         ids = list(node_ids)
         live, live_params = _liveness(as_of, include_removed)
@@ -504,7 +377,7 @@ class SqliteStore:
 
     def reach(self, root: str, *, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
               cutoff: int | None = None) -> Mapping[str, int]:
-        return self.traversal_index().reach(root, outgoing, incoming, steps, cutoff)
+        return self.traversal_index().topology.reach(root, outgoing, incoming, steps, cutoff)
 
     def evidence(self, edge: EdgeKey) -> list[Evidence]:
         rows = self._db.execute(

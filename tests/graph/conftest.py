@@ -1,6 +1,7 @@
 """Every contract test runs against each store backend: the embedded SQLite file and a real
 Neo4j server (started by graph/neo4j_server/neo4j.sh; under CI a server that cannot start is a
-failure, elsewhere a skip)."""
+failure, elsewhere a skip), the latter twice: walked by the server, and walked in the graph's
+shape loaded from it (``traversal=memory``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.graph.neo4j_server import neo4j_url
 Factory = Callable[[], Store]
 
 
-@pytest.fixture(params=["sqlite", "neo4j"])
+@pytest.fixture(params=["sqlite", "neo4j", "neo4j-memory"])
 def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """Makes empty stores of one backend (several per test, for migrations)."""
     opened: list[Store] = []
@@ -25,7 +26,8 @@ def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factor
         if request.param == "sqlite":
             store = open_store(f"sqlite:///{tmp_path / f'lineage-{next(counter)}.db'}")
         else:
-            store = open_store(neo4j_url(request))
+            traversal = "memory" if request.param == "neo4j-memory" else "server"
+            store = open_store(f"{neo4j_url(request)}?traversal={traversal}")
             wipe = getattr(store, "wipe", None)
             assert wipe is not None
             wipe()

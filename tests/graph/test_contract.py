@@ -184,6 +184,20 @@ def test_downstream_includes_readers_that_write_nothing(chain: Store) -> None:
     assert _names(view, "job") == {"j1", "j2", "j3", "q"}
 
 
+def test_walks_see_the_graph_as_it_is_after_each_write(chain: Store) -> None:
+    """A store that walks a traversal index (the embedded one; Neo4j with traversal=memory, or
+    auto from the second walk of a generation) must not walk a graph that has changed since."""
+    root = resolve(chain, "raw.a").id
+    for _ in range(2):
+        assert _names(lineage(chain, root, "downstream")) == {"raw.a", "stg.b", "mart.c", "mart.d"}
+    graph.write(chain, [event("j4", ["mart.d"], ["mart.e"], run="r9")])
+    for _ in range(2):
+        assert _names(lineage(chain, root, "downstream")) == {"raw.a", "stg.b", "mart.c", "mart.d", "mart.e"}
+    reads = ("dataset:postgres://warehouse:5432/mart.d", "READS", "job:postgres://warehouse:5432/j4")
+    chain.remove([reads], [], "2026-12-01T00:00:00.000Z")
+    assert _names(lineage(chain, root, "downstream")) == {"raw.a", "stg.b", "mart.c", "mart.d"}
+
+
 def test_kind_filter_keeps_the_root_and_the_kind(chain: Store) -> None:
     view = lineage(chain, resolve(chain, "raw.a").id, "downstream", kinds={"job"})
     assert {n.kind for n in view.nodes.values()} == {"job", "dataset"}

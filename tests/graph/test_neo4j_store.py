@@ -1,5 +1,6 @@
 """What only the Neo4j store does: clear errors for a server that is down or refuses the
-credentials, the password kept out of messages, nodes written before a field existed."""
+credentials or for a URL option it does not know, the password kept out of messages, nodes
+written before a field existed, where walks run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from graph import StoreUnavailableError, open_store
+from graph import StoreUnavailableError, UnknownStoreError, open_store
+from graph.lineage import impact
+from tests.graph.helpers import event
 from tests.graph.neo4j_server import neo4j_url
 
 
@@ -29,6 +32,34 @@ def test_wrong_credentials_are_a_clear_error(request: pytest.FixtureRequest) -> 
 def test_a_server_that_is_down_is_a_clear_error() -> None:
     with pytest.raises(StoreUnavailableError, match="cannot reach Neo4j .* is the server running"):
         open_store(f"neo4j://neo4j:secret-pass@127.0.0.1:{_free_port()}")
+
+
+@pytest.mark.parametrize("option", ["traversal=fast", "walk=memory", "traversal"])
+def test_an_unknown_url_option_is_a_clear_error(option: str) -> None:
+    with pytest.raises(UnknownStoreError, match="the only option is traversal=auto[|]memory[|]server"):
+        open_store(f"neo4j://neo4j:secret-pass@127.0.0.1:{_free_port()}?{option}")
+
+
+def test_auto_traversal_loads_the_graph_shape_from_the_second_walk_of_a_generation(
+        request: pytest.FixtureRequest) -> None:
+    import graph
+
+    store = open_store(f"{neo4j_url(request)}?traversal=auto")
+    try:
+        store.wipe()  # type: ignore[attr-defined]
+        graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+        root = "dataset:postgres://warehouse:5432/raw.a"
+        walks = [{row.node.name for row in impact(store, root)} for _ in range(3)]
+        assert walks == [{"j1", "stg.b"}] * 3
+        loaded = store._topology  # type: ignore[attr-defined]
+        assert loaded is not None and loaded.generation == store.generation()
+        graph.write(store, [event("j2", ["stg.b"], ["mart.c"], run="r2")])
+        assert {row.node.name for row in impact(store, root)} == {"j1", "stg.b", "j2", "mart.c"}
+        assert store._topology is loaded, "the first walk of a new generation is the server's"  # type: ignore[attr-defined]
+        assert {row.node.name for row in impact(store, root)} == {"j1", "stg.b", "j2", "mart.c"}
+        assert store._topology is not loaded  # type: ignore[attr-defined]
+    finally:
+        store.close()
 
 
 def test_the_store_url_shown_hides_the_password(request: pytest.FixtureRequest) -> None:
