@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Literal
 
 import networkx as nx
@@ -207,20 +207,33 @@ def impact_page(store: Store, root: str, depth: int | None = None, *, limit: int
 def _nearest_nodes(store: Store, best: Mapping[str, int], root: str, limit: int | None) -> list[Node]:
     """The live nodes reached (``best`` is nearest first) by distance, kind and name; with a
     ``limit``, names and details are read only for the distances the first ``limit`` fall in."""
-    # A walk over the graph's shape in arrays knows how nodes sort: details are then read for the
-    # page alone, not for every node of its distances (a hub has thousands at distance 1).
-    rank = getattr(best, "rank", None) if limit is not None else None
+    buckets = ([node for node, _ in bucket if node != root]
+               for _, bucket in itertools.groupby(best.items(), key=lambda item: (item[1] + 1) // 2))
+    rank = getattr(best, "rank", None)
+    if rank is not None and limit is not None:
+        return _page_by_rank(store, (node for ids in buckets for node in sorted(ids, key=rank)), limit)
     page: list[Node] = []
-    for _, bucket in itertools.groupby(best.items(), key=lambda item: (item[1] + 1) // 2):
-        ids = [node for node, _ in bucket if node != root]
+    for ids in buckets:
         if not ids:
             continue
-        if rank is not None and limit is not None:
-            ids = sorted(ids, key=rank)[:limit - len(page)]
         found = store.nodes(ids=ids)
         page += sorted((n for n in found if n.removed_at is None), key=lambda n: (n.kind, n.name, n.id))
         if limit is not None and len(page) >= limit:
             return page[:limit]
+    return page
+
+
+def _page_by_rank(store: Store, ordered: Iterator[str], limit: int) -> list[Node]:
+    """The first ``limit`` live nodes of ``ordered`` (a walk over the graph's shape in arrays
+    knows how nodes sort): details are read for the page alone, in one go however many distances
+    it spans, not for every node of its distances (a hub has thousands at distance 1)."""
+    page: list[Node] = []
+    while len(page) < limit:
+        wanted = list(itertools.islice(ordered, limit - len(page)))
+        if not wanted:
+            break
+        found = {node.id: node for node in store.nodes(ids=wanted) if node.removed_at is None}
+        page += [found[node] for node in wanted if node in found]
     return page
 
 

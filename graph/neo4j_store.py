@@ -285,7 +285,8 @@ class Neo4jStore:
             conditions.append("n.kind = $kind")
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         if ids is not None:
-            query = f"UNWIND $ids AS id MATCH (n:Node {{id: id}}){where} WITH n ORDER BY n.id RETURN collect(n) AS rows"
+            query = (f"UNWIND $ids AS id MATCH (n:Node {{id: id}}){where} WITH n ORDER BY n.id "
+                     "RETURN collect(properties(n)) AS rows")  # maps: no node objects to build
             yield from (_node(n) for n in self._read_rows(query, kind=kind, ids=list(ids)))
         else:
             yield from (_node(r["n"]) for r in self._read(f"MATCH (n:Node){where} RETURN n ORDER BY n.id", kind=kind))
