@@ -131,14 +131,16 @@ class _Walk:
                            cutoff=self.cutoff)
         return best if self.root in best else {self.root: 0, **best}
 
-    def edges(self, store: Store, best: Mapping[str, int], ends: list[str], as_of: str | None, *,
-              into: bool = False) -> list[Edge]:
-        """The edges the walk crossed from ``ends`` (or ``into`` them): those that leave a
-        reached node and arrive within the cutoff."""
+    def edges(self, store: Store, best: Mapping[str, int], ends: list[str], as_of: str | None) -> list[Edge]:
+        """The edges the walk crossed from ``ends``."""
         # The two kinds of kinds are disjoint, so the store returns each edge once.
-        forward, cutoff, found = frozenset(self.outgoing), self.cutoff, []
-        outgoing, incoming = (self.incoming, self.outgoing) if into else (self.outgoing, self.incoming)
-        for edge in store.neighbors(ends, outgoing=outgoing, incoming=incoming, as_of=as_of):
+        return self.crossed(best, store.neighbors(ends, outgoing=self.outgoing, incoming=self.incoming, as_of=as_of))
+
+    def crossed(self, best: Mapping[str, int], edges: Iterable[Edge]) -> list[Edge]:
+        """Those of ``edges`` the walk crossed: they leave a reached node and arrive within the cutoff."""
+        forward, cutoff = frozenset(self.outgoing), self.cutoff
+        found = []
+        for edge in edges:
             level = best.get(edge.src if edge.kind in forward else edge.dst)
             if level is not None and (cutoff is None or level + HALF_STEPS.get(edge.kind, 2) <= cutoff):
                 found.append(edge)
@@ -191,27 +193,28 @@ def impact_page(store: Store, root: str, depth: int | None = None, *, limit: int
         raise NodeNotFoundError(root, [])
     walk = _Walk.of(root_node, "downstream", depth)
     best = walk.distances(store, None)
-    page = _nearest_nodes(store, best, root, limit)
+    page, into, usage = _page(store, walk, best, root, limit)
     last_use: dict[str, str] = {}
-    for edge in walk.edges(store, best, [node.id for node in page], None, into=True):
+    for edge in walk.crossed(best, into):
         target = edge.dst if _flow_of(edge.kind) > 0 else edge.src
         if edge.last_seen and edge.last_seen > last_use.get(target, ""):
             last_use[target] = edge.last_seen
-    writers = _writers(store, [node.id for node in page])
+    writers = _writers(usage)
     rows = tuple(ImpactRow(node=node, distance=(best[node.id] + 1) // 2,
                            last_seen=last_use.get(node.id, node.last_seen), owners=writers.get(node.id, ()))
                  for node in page)
     return ImpactPage(rows=rows, total=len(best) - 1)  # all but the root
 
 
-def _nearest_nodes(store: Store, best: Mapping[str, int], root: str, limit: int | None) -> list[Node]:
-    """The live nodes reached (``best`` is nearest first) by distance, kind and name; with a
-    ``limit``, names and details are read only for the distances the first ``limit`` fall in."""
+def _page(store: Store, walk: _Walk, best: Mapping[str, int], root: str,
+          limit: int | None) -> tuple[list[Node], list[Edge], list[Usage]]:
+    """The page's nodes (nearest first, then by kind and name), the edges by which the walk
+    arrives at them, and who used them."""
     buckets = ([node for node, _ in bucket if node != root]
                for _, bucket in itertools.groupby(best.items(), key=lambda item: (item[1] + 1) // 2))
     rank = getattr(best, "rank", None)
     if rank is not None and limit is not None:
-        return _page_by_rank(store, (node for ids in buckets for node in sorted(ids, key=rank)), limit)
+        return _page_by_rank(store, walk, (node for ids in buckets for node in sorted(ids, key=rank)), limit)
     page: list[Node] = []
     for ids in buckets:
         if not ids:
@@ -219,29 +222,39 @@ def _nearest_nodes(store: Store, best: Mapping[str, int], root: str, limit: int 
         found = store.nodes(ids=ids)
         page += sorted((n for n in found if n.removed_at is None), key=lambda n: (n.kind, n.name, n.id))
         if limit is not None and len(page) >= limit:
-            return page[:limit]
-    return page
+            page = page[:limit]
+            break
+    ids = [node.id for node in page]
+    # The edges by which the walk arrives: its outgoing kinds as they come in, and the reverse.
+    return page, store.neighbors(ids, outgoing=walk.incoming, incoming=walk.outgoing), store.usage(ids=ids)
 
 
-def _page_by_rank(store: Store, ordered: Iterator[str], limit: int) -> list[Node]:
-    """The first ``limit`` live nodes of ``ordered`` (a walk over the graph's shape in arrays
-    knows how nodes sort): details are read for the page alone, in one go however many distances
-    it spans, not for every node of its distances (a hub has thousands at distance 1)."""
+def _page_by_rank(store: Store, walk: _Walk, ordered: Iterator[str],
+                  limit: int) -> tuple[list[Node], list[Edge], list[Usage]]:
+    """The first ``limit`` live nodes of ``ordered`` with their edges and usage (a walk over the
+    graph's shape in arrays knows how nodes sort): read for the page alone, in one go however
+    many distances it spans, not for every node of its distances (a hub has thousands at
+    distance 1)."""
     page: list[Node] = []
+    edges: list[Edge] = []
+    usage: list[Usage] = []
     while len(page) < limit:
         wanted = list(itertools.islice(ordered, limit - len(page)))
         if not wanted:
             break
-        found = {node.id: node for node in store.nodes(ids=wanted) if node.removed_at is None}
+        details = store.details(wanted, outgoing=walk.incoming, incoming=walk.outgoing)
+        found = {node.id: node for node in details.nodes if node.removed_at is None}
         page += [found[node] for node in wanted if node in found]
-    return page
+        edges += details.edges
+        usage += details.usage
+    return page, edges, usage
 
 
-def _writers(store: Store, node_ids: list[str], limit: int = 3) -> dict[str, tuple[str, ...]]:
+def _writers(usage: Iterable[Usage], limit: int = 3) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[Usage]] = {}
-    for usage in store.usage(ids=node_ids):
-        if usage.role == "write":
-            found.setdefault(usage.node, []).append(usage)
+    for row in usage:
+        if row.role == "write":
+            found.setdefault(row.node, []).append(row)
     return {node: tuple(u.user for u in sorted(rows, key=lambda u: (-u.count, u.user))[:limit])
             for node, rows in found.items()}
 

@@ -122,6 +122,16 @@ class Member:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Details:
+    """What a page of nodes shows: the live nodes among those asked for, their live edges of
+    the kinds asked for, and who used them (in no particular order)."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+    usage: list[Usage]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class WriteStats:
     events: int = 0
     written: int = 0

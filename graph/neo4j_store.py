@@ -23,7 +23,7 @@ from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor, EdgeRow
 from graph.errors import StoreUnavailableError, UnknownStoreError
-from graph.model import EDGE_KINDS, Edge, Member, Node, Usage
+from graph.model import EDGE_KINDS, Details, Edge, Member, Node, Usage
 from graph.store import EdgeKey, register_backend
 from graph.topology import END_KINDS, KINDS, Topology
 from parsers import Evidence, Origin, ParseIssue
@@ -315,13 +315,28 @@ class Neo4jStore:
         if not ids or not (outgoing or incoming):
             return []
         # Both directions in one round trip: a traversal asks once per level.
-        query = (f"CALL () {{ "
-                 f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[e]->(b:Node) WHERE type(e) IN $outgoing{live} "
-                 f"RETURN {_EDGE_FIELDS} UNION ALL "
-                 f"UNWIND $ids AS id MATCH (a:Node)-[e]->(b:Node {{id: id}}) WHERE type(e) IN $incoming{live} "
-                 f"RETURN {_EDGE_FIELDS} }} RETURN collect({_EDGE_MAP}) AS rows")
+        query = f"{_neighbors_of('$ids', live)} RETURN collect({_EDGE_MAP}) AS rows"
         rows = self._read_rows(query, ids=ids, outgoing=list(outgoing), incoming=list(incoming), as_of=as_of)
         return [_edge(r) for r in rows]
+
+    def details(self, node_ids: Sequence[str], *, outgoing: Sequence[str] = (),
+                incoming: Sequence[str] = ()) -> Details:
+        ids = list(node_ids)
+        if not ids:
+            return Details(nodes=[], edges=[], usage=[])
+        # Three subqueries of one row each (an aggregate): one round trip.
+        edges = (f"CALL () {{ {_neighbors_of('$ids', _LIVE)} RETURN collect({_EDGE_MAP}) AS edges }} "
+                 if outgoing or incoming else "")
+        query = ("CALL () { UNWIND $ids AS id MATCH (n:Node {id: id}) WHERE n.removed_at IS NULL "
+                 "RETURN collect(properties(n)) AS nodes } "
+                 f"{edges}"
+                 "CALL () { UNWIND $ids AS id MATCH (u:Usage {node: id}) RETURN collect(properties(u)) AS usage } "
+                 f"RETURN nodes, {'edges' if edges else '[]'} AS edges, usage")
+        record = self._read_one(query, ids=ids, outgoing=list(outgoing), incoming=list(incoming))
+        if record is None:
+            return Details(nodes=[], edges=[], usage=[])
+        return Details(nodes=[_node(n) for n in record["nodes"]], edges=[_edge(e) for e in record["edges"]],
+                       usage=[_usage(u) for u in record["usage"]])
 
     def reach(self, root: str, *, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
               cutoff: int | None = None) -> Mapping[str, int]:
@@ -425,8 +440,7 @@ class Neo4jStore:
         found = (self._read_rows(f"{match} WITH u ORDER BY u.node, u.role, u.key RETURN collect(u) AS rows",
                                  ids=list(ids)) if ids is not None else
                  [r["u"] for r in self._read(f"{match} RETURN u ORDER BY u.node, u.role, u.key", node=node_id)])
-        return [Usage(node=u["node"], user=u["key"], role=u["role"], count=u["count"], first_seen=u.get("first_seen"),
-                      last_seen=u.get("last_seen")) for u in found]
+        return [_usage(u) for u in found]
 
     def members(self, node_id: str | None = None) -> list[Member]:
         where = "WHERE m.node = $node " if node_id is not None else ""
@@ -520,6 +534,21 @@ def _edge_rows(tx: neo4j.ManagedTransaction, batch: Batch, elements: dict[str, s
             "last_seen": e.last_seen, "evidence": e.evidence[:EVIDENCE_SAMPLE] or None,
             "props": json.dumps(props, sort_keys=True) if props is not None else None})
     return by_kind
+
+
+def _neighbors_of(ids: str, live: str) -> str:
+    """A subquery of the edges of the nodes ``ids`` names: those of kinds ``$outgoing`` leaving
+    them and those of kinds ``$incoming`` arriving, as _EDGE_FIELDS."""
+    return (f"CALL () {{ "
+            f"UNWIND {ids} AS id MATCH (a:Node {{id: id}})-[e]->(b:Node) WHERE type(e) IN $outgoing{live} "
+            f"RETURN {_EDGE_FIELDS} UNION ALL "
+            f"UNWIND {ids} AS id MATCH (a:Node)-[e]->(b:Node {{id: id}}) WHERE type(e) IN $incoming{live} "
+            f"RETURN {_EDGE_FIELDS} }}")
+
+
+def _usage(u: Any) -> Usage:
+    return Usage(node=u["node"], user=u["key"], role=u["role"], count=u["count"], first_seen=u.get("first_seen"),
+                 last_seen=u.get("last_seen"))
 
 
 def _reach_query(outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],

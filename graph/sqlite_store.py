@@ -17,7 +17,7 @@ import numpy as np
 
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
 from graph.errors import UnknownStoreError
-from graph.model import Edge, Member, Node, Usage
+from graph.model import Details, Edge, Member, Node, Usage
 from graph.store import EdgeKey, register_backend
 from graph.topology import END_KINDS, KINDS, Topology
 from parsers import Evidence, Origin, ParseIssue
@@ -374,6 +374,12 @@ class SqliteStore:
                          f" AND kind IN ({_marks(kinds)}){live}")
                 found.extend(_edge(row) for row in self._db.execute(query, [*chunk, *kinds, *live_params]))
         return found
+
+    def details(self, node_ids: Sequence[str], *, outgoing: Sequence[str] = (),
+                incoming: Sequence[str] = ()) -> Details:
+        ids = list(node_ids)
+        return Details(nodes=list(self.nodes(ids=ids)), edges=self.neighbors(ids, outgoing=outgoing, incoming=incoming),
+                       usage=self.usage(ids=ids))
 
     def reach(self, root: str, *, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
               cutoff: int | None = None) -> Mapping[str, int]:

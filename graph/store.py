@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from graph.batch import Batch, Cursor
 from graph.errors import UnknownStoreError
-from graph.model import Edge, Member, Node, Usage
+from graph.model import Details, Edge, Member, Node, Usage
 from parsers import Evidence, ParseIssue
 
 EdgeKey = tuple[str, str, str]
@@ -54,6 +54,12 @@ class Store(Protocol):
 
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
                   as_of: str | None = None, include_removed: bool = False) -> list[Edge]: ...
+
+    def details(self, node_ids: Sequence[str], *, outgoing: Sequence[str] = (),
+                incoming: Sequence[str] = ()) -> Details:
+        """``nodes(ids=...)``, ``neighbors(...)`` and ``usage(ids=...)`` of the same nodes at once
+        (one round trip to a server: an impact page asks all three)."""
+        ...
 
     def reach(self, root: str, *, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
               cutoff: int | None = None) -> Mapping[str, int]:

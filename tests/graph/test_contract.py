@@ -86,6 +86,18 @@ def test_usage_counts_readers_and_writers(chain: Store) -> None:
     assert usage == {("etl", "write"): 2, ("bi", "read"): 2, ("etl", "read"): 1, ("ana", "read"): 1}
 
 
+def test_details_of_a_page_are_its_nodes_edges_and_usage_at_once(chain: Store) -> None:
+    ids = ["dataset:postgres://warehouse:5432/mart.c", "job:postgres://warehouse:5432/j2",
+           "dataset:postgres://warehouse:5432/no.such"]
+    details = chain.details(ids, outgoing=["WRITES"], incoming=["READS"])
+    assert sorted(n.id for n in details.nodes) == sorted(n.id for n in chain.nodes(ids=ids)) == sorted(ids[:2])
+    edges = chain.neighbors(ids, outgoing=["WRITES"], incoming=["READS"])
+    assert sorted(e.key for e in details.edges) == sorted(e.key for e in edges) and edges
+    assert sorted(details.usage, key=repr) == sorted(chain.usage(ids=ids), key=repr)
+    assert chain.details([], outgoing=["READS"]).nodes == []
+    assert chain.details(ids[:1]).edges == []
+
+
 def test_runs_are_nodes_of_their_job(chain: Store) -> None:
     run = chain.node("run:r3")
     assert run is not None and run.kind == "run"
