@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
@@ -145,6 +146,7 @@ class Neo4jStore:
         self._topology: Topology | None = None
         self._served = -1  # the generation the server last answered a walk of (traversal=auto)
         self._topology_lock = threading.Lock()
+        self._looked = threading.local()  # (generation, when) of this thread's last node lookup
         # Server notifications (a property not in the schema yet, on an empty database) are noise here.
         self._driver = neo4j.GraphDatabase.driver(target, auth=auth, notifications_min_severity="OFF")
         self._read_only = read_only
@@ -183,6 +185,7 @@ class Neo4jStore:
         return records[0] if records else None
 
     def _write(self, work: Any) -> Any:
+        self._looked.generation = None
         with self._driver.session(database=self._database) as session:
             return session.execute_write(work)
 
@@ -274,8 +277,14 @@ class Neo4jStore:
     # -- reads -------------------------------------------------------------------------------
 
     def node(self, node_id: str) -> Node | None:
-        records = self._read("MATCH (n:Node {id: $id}) RETURN n", id=node_id)
-        return _node(records[0]["n"]) if records else None
+        # With the generation: a walk from this node, which lineage questions start right after,
+        # then needs no round trip of its own to know whether the graph's shape it holds is current.
+        record = self._read_one("OPTIONAL MATCH (n:Node {id: $id}) OPTIONAL MATCH (m:Meta {key: 'generation'}) "
+                                "RETURN n, m.value AS generation", id=node_id)
+        if record is None:
+            return None
+        self._looked.generation = (int(record["generation"] or 0), time.monotonic())
+        return _node(record["n"]) if record["n"] is not None else None
 
     def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
               include_removed: bool = False) -> Iterator[Node]:
@@ -354,7 +363,7 @@ class Neo4jStore:
         if self._traversal == "server":
             return None
         with self._topology_lock:
-            generation = self.generation()
+            generation = self._current_generation()
             if self._topology is not None and self._topology.generation == generation:
                 return self._topology
             if self._traversal == "auto" and self._served != generation:
@@ -363,6 +372,14 @@ class Neo4jStore:
             self._topology = None  # let the old one go before loading the new
             self._topology = self._load_topology()
             return self._topology
+
+    def _current_generation(self) -> int:
+        """The generation read by this thread's node lookup of a moment ago (a walk then sees
+        the graph as of that lookup; a write by this store since clears it), else read now."""
+        looked = getattr(self._looked, "generation", None)
+        if looked is not None and time.monotonic() - looked[1] < _LOOKUP_FRESH:
+            return int(looked[0])
+        return self.generation()
 
     def _load_topology(self) -> Topology:
         """Nodes and live walk edges in one read transaction, so the shape is that of one
@@ -646,6 +663,7 @@ def _edge(r: Any) -> Edge:
 
 
 TRAVERSALS = ("auto", "memory", "server")
+_LOOKUP_FRESH = 0.1  # seconds for which a node lookup's generation answers for the graph
 
 
 def _connection(url: str) -> tuple[str, tuple[str, str] | None, str | None, str]:

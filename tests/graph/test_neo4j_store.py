@@ -62,6 +62,23 @@ def test_auto_traversal_loads_the_graph_shape_from_the_second_walk_of_a_generati
         store.close()
 
 
+def test_a_walk_in_memory_sees_what_another_client_wrote(request: pytest.FixtureRequest) -> None:
+    import graph
+
+    reader = open_store(f"{neo4j_url(request)}?traversal=memory")
+    writer = open_store(f"{neo4j_url(request)}?traversal=server")
+    try:
+        writer.wipe()  # type: ignore[attr-defined]
+        graph.write(writer, [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+        root = "dataset:postgres://warehouse:5432/raw.a"
+        assert {row.node.name for row in impact(reader, root)} == {"j1", "stg.b"}
+        graph.write(writer, [event("j2", ["stg.b"], ["mart.c"], run="r2")])
+        assert {row.node.name for row in impact(reader, root)} == {"j1", "stg.b", "j2", "mart.c"}
+    finally:
+        reader.close()
+        writer.close()
+
+
 def test_the_store_url_shown_hides_the_password(request: pytest.FixtureRequest) -> None:
     store = open_store(neo4j_url(request))
     try:
