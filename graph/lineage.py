@@ -243,7 +243,7 @@ def _page_by_rank(store: Store, walk: _Walk, ordered: Iterator[str],
         if not wanted:
             break
         details = store.details(wanted, outgoing=walk.incoming, incoming=walk.outgoing)
-        found = {node.id: node for node in details.nodes if node.removed_at is None}
+        found = {node.id: node for node in details.nodes}  # live ones only
         page += [found[node] for node in wanted if node in found]
         edges += details.edges
         usage += details.usage

@@ -324,7 +324,7 @@ class Neo4jStore:
         if not ids or not (outgoing or incoming):
             return []
         # Both directions in one round trip: a traversal asks once per level.
-        query = f"{_neighbors_of('$ids', live)} RETURN collect({_EDGE_MAP}) AS rows"
+        query = f"{_neighbors_of(live)} RETURN collect({_EDGE_MAP}) AS rows"
         rows = self._read_rows(query, ids=ids, outgoing=list(outgoing), incoming=list(incoming), as_of=as_of)
         return [_edge(r) for r in rows]
 
@@ -334,7 +334,7 @@ class Neo4jStore:
         if not ids:
             return Details(nodes=[], edges=[], usage=[])
         # Three subqueries of one row each (an aggregate): one round trip.
-        edges = (f"CALL () {{ {_neighbors_of('$ids', _LIVE)} RETURN collect({_EDGE_MAP}) AS edges }} "
+        edges = (f"CALL () {{ {_neighbors_of(_LIVE)} RETURN collect({_EDGE_MAP}) AS edges }} "
                  if outgoing or incoming else "")
         query = ("CALL () { UNWIND $ids AS id MATCH (n:Node {id: id}) WHERE n.removed_at IS NULL "
                  "RETURN collect(properties(n)) AS nodes } "
@@ -553,13 +553,13 @@ def _edge_rows(tx: neo4j.ManagedTransaction, batch: Batch, elements: dict[str, s
     return by_kind
 
 
-def _neighbors_of(ids: str, live: str) -> str:
-    """A subquery of the edges of the nodes ``ids`` names: those of kinds ``$outgoing`` leaving
-    them and those of kinds ``$incoming`` arriving, as _EDGE_FIELDS."""
+def _neighbors_of(live: str) -> str:
+    """A subquery of the edges of the nodes ``$ids``: those of kinds ``$outgoing`` leaving them
+    and those of kinds ``$incoming`` arriving, as _EDGE_FIELDS."""
     return (f"CALL () {{ "
-            f"UNWIND {ids} AS id MATCH (a:Node {{id: id}})-[e]->(b:Node) WHERE type(e) IN $outgoing{live} "
+            f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[e]->(b:Node) WHERE type(e) IN $outgoing{live} "
             f"RETURN {_EDGE_FIELDS} UNION ALL "
-            f"UNWIND {ids} AS id MATCH (a:Node)-[e]->(b:Node {{id: id}}) WHERE type(e) IN $incoming{live} "
+            f"UNWIND $ids AS id MATCH (a:Node)-[e]->(b:Node {{id: id}}) WHERE type(e) IN $incoming{live} "
             f"RETURN {_EDGE_FIELDS} }}")
 
 

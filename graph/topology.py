@@ -1,11 +1,11 @@
 """The lineage graph's shape in arrays, for walks that must answer in milliseconds.
 
-Nodes are positions in a sorted array of ids; the edges a walk follows (reads, writes, training,
-column derivations) are rows of two positions and a kind code. A walk builds compressed
-adjacency rows per step once, then settles a whole level of a breadth-first search at a time
-with numpy. Both stores keep one: the embedded store next to its edge details, the Neo4j store
-alone (details stay in the server; the shape of a million edges takes tens of megabytes).
-"""
+Nodes are positions in an array of ids, in the order impact pages list them; the edges a walk
+follows (reads, writes, training, column derivations) are rows of two positions and a kind code.
+A walk builds compressed adjacency rows per step once, then settles a whole level of a
+breadth-first search at a time with numpy. Both stores keep one: the embedded store next to its
+edge details, the Neo4j store alone (details stay in the server; the shape of a million edges
+takes tens of megabytes)."""
 
 from __future__ import annotations
 
@@ -33,12 +33,6 @@ class Topology:
         self.ends = ends.reshape(-1, 2).astype(np.int32, copy=False)
         self.kinds = kinds.astype(np.int8, copy=False)
         self.walks: dict[tuple[Any, ...], list[_Adjacency]] = {}
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes held by the arrays and the walks built so far (not the id strings)."""
-        walks = sum(a.starts.nbytes + a.targets.nbytes for graphs in self.walks.values() for a in graphs)
-        return int(self.ids.nbytes + self.ends.nbytes + self.kinds.nbytes + walks)
 
     def reach(self, root: str, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
               cutoff: int | None) -> Mapping[str, int]:
