@@ -287,7 +287,7 @@ class _Resolver:
         for clause in clauses:
             if clause is not None:
                 found |= self.sources_of(scope, clause)
-        for source in scope.sources.values():
+        for source in _selected(scope).values():
             if isinstance(source, Scope):
                 for branch in _branches(source):
                     found |= self.filters_of(branch, seen)
@@ -309,7 +309,7 @@ class _Resolver:
             name, self.unresolved = "*", True  # t.* without a schema: the columns are not known
         table = column.table
         if not table:
-            sources = [alias for alias, source in scope.sources.items() if not _encloses(source, scope)]
+            sources = [alias for alias, source in _selected(scope).items() if not _encloses(source, scope)]
             if not sources:
                 return _NOTHING
             if len(sources) > 1:
@@ -366,10 +366,11 @@ class _Resolver:
 
     def _through_star(self, scope: Scope, name: str) -> _Deps:
         """Column ``name`` of a ``SELECT *``: from its one source, or (unsure) from any of them."""
-        if len(scope.sources) != 1:
+        read = _selected(scope)
+        if len(read) != 1:
             self.unresolved = True
         found = _NOTHING
-        for source in scope.sources.values():
+        for source in read.values():
             if isinstance(source, exp.Table):
                 found |= _Deps(frozenset({ColumnRef(dataset=self._dataset(source), column=name)}))
             elif isinstance(source, Scope):
@@ -380,13 +381,19 @@ class _Resolver:
         """An output ``*`` without a schema: all columns of what the scope reads."""
         self.unresolved = True
         found = _NOTHING
-        for source in scope.sources.values():
+        for source in _selected(scope).values():
             if isinstance(source, exp.Table):
                 found |= _Deps(frozenset({ColumnRef(dataset=self._dataset(source), column="*")}))
             elif isinstance(source, Scope):
                 for branch in _branches(source):
                     found |= self._star(branch)
         return found
+
+
+def _selected(scope: Scope) -> dict[str, exp.Expr | Scope]:
+    """What a scope reads rows from: its FROM and JOIN items. (``scope.sources`` also holds every
+    CTE visible there, read or not: a bare column would seem to have several tables to come from.)"""
+    return {alias: source for alias, (_, source) in scope.selected_sources.items()}
 
 
 def _encloses(source: exp.Expr | Scope, scope: Scope) -> bool:

@@ -36,6 +36,21 @@ def test_columns_pass_through_ctes_and_subqueries_to_the_tables() -> None:
     assert confidence == 1.0
 
 
+def test_a_bare_column_comes_from_what_its_query_reads_not_every_cte_in_sight() -> None:
+    # Every earlier CTE is visible in a later one and in a nested WITH, but `positive` reads only
+    # `balances`: its bare columns, and those of a SELECT * over it, are that CTE's.
+    found, confidence = flows(
+        "with paid as (select order_id, sum(amount) as paid from raw.payments group by order_id), "
+        "balances as (select o.customer_id, o.total - p.paid as balance "
+        "             from raw.orders o join paid p using (order_id)), "
+        "owed as (with positive as (select * from balances where balance > 0) "
+        "         select customer_id, sum(balance) as outstanding from positive group by customer_id) "
+        "insert into mart.owed (customer_id, outstanding) select customer_id, outstanding from owed")
+    assert found[("customer_id", "direct")] == ("credit.raw.orders.customer_id",)
+    assert found[("outstanding", "direct")] == ("credit.raw.orders.total", "credit.raw.payments.amount")
+    assert confidence == 1.0
+
+
 def test_set_operations_line_columns_up_by_position() -> None:
     found, _ = flows("insert into t select id, name from a union all select key, label from b")
     assert found[("name", "direct")] == ("credit.public.a.name", "credit.public.b.label")
