@@ -102,6 +102,12 @@ def _qualified(query: exp.Query, context: NameContext) -> exp.Query:
         return qualify(query.copy(), dialect=context.dialect, schema=schema, validate_qualify_columns=False,
                        quote_identifiers=False, expand_stars=schema is not None)
     except (OptimizeError, AssertionError):
+        pass
+    try:  # `GROUP BY day` where `day` is a SELECT alias and the tables' columns are not known:
+        # sqlglot cannot tell alias from column, the resolver prefers the alias (see filters_of)
+        return qualify(query.copy(), dialect=context.dialect, schema=schema, validate_qualify_columns=False,
+                       quote_identifiers=False, expand_stars=schema is not None, expand_alias_refs=False)
+    except (OptimizeError, AssertionError):
         return qualify(query, dialect=context.dialect, schema=schema, qualify_columns=False,
                        validate_qualify_columns=False, quote_identifiers=False, expand_stars=False)
 
@@ -257,21 +263,25 @@ class _Resolver:
         self.unresolved = False
         self._memo: dict[tuple[int, str], _Deps] = {}
 
-    def deps(self, scope: Scope, node: exp.Expr) -> _Deps:
-        """The columns behind the value of ``node``, an expression evaluated in ``scope``."""
+    def deps(self, scope: Scope, node: exp.Expr, aliases: dict[str, exp.Expr] | None = None) -> _Deps:
+        """The columns behind the value of ``node``, an expression evaluated in ``scope``; a bare
+        name among ``aliases`` is the SELECT expression it names."""
         if isinstance(node, exp.Column):
+            if aliases and not node.table and node.name in aliases:
+                return self.deps(scope, aliases[node.name])
             return self._column(scope, node)
         if isinstance(node, exp.Subquery | exp.Query):
             return self._subquery(scope, node)
         found = _NOTHING
         deciding = _deciding_parts(node)
         for child in node.iter_expressions():
-            part = self.deps(scope, child)
+            part = self.deps(scope, child, aliases)
             found |= part.deciding() if id(child) in deciding else part
         return found
 
-    def sources_of(self, scope: Scope, expression: exp.Expr) -> set[ColumnRef]:
-        found = self.deps(scope, expression)
+    def sources_of(self, scope: Scope, expression: exp.Expr,
+                   aliases: dict[str, exp.Expr] | None = None) -> set[ColumnRef]:
+        found = self.deps(scope, expression, aliases)
         return set(found.direct | found.indirect)
 
     def filters_of(self, scope: Scope, seen: set[int] | None = None) -> set[ColumnRef]:
@@ -282,11 +292,25 @@ class _Resolver:
         seen.add(id(scope))
         found: set[ColumnRef] = set()
         select = scope.expression
-        clauses = [select.args.get(key) for key in ("where", "group", "having", "qualify")]
-        clauses += [join.args.get("on") for join in select.args.get("joins") or []]
+        clauses = [select.args.get("where")] + [join.args.get("on") for join in select.args.get("joins") or []]
         for clause in clauses:
             if clause is not None:
                 found |= self.sources_of(scope, clause)
+        # Where qualify could not tell a SELECT alias from a column (the tables' columns unknown),
+        # the alias is meant: GROUP BY day, HAVING total > 0. So are positions: GROUP BY 1.
+        aliases = _aliases(select)
+        for clause in [select.args.get(key) for key in ("group", "having", "qualify")]:
+            if clause is not None:
+                found |= self.sources_of(scope, clause, aliases)
+        group = select.args.get("group")
+        selects = _selects(scope)
+        for item in group.expressions if group is not None else []:
+            if isinstance(item, exp.Literal) and item.is_int and 1 <= int(item.name) <= len(selects):
+                found |= self.sources_of(scope, _unaliased(selects[int(item.name) - 1]))
+        if group is not None and group.args.get("all"):  # GROUP BY ALL: every selected non-aggregate
+            for expression in selects:
+                if not expression.find(exp.AggFunc):
+                    found |= self.sources_of(scope, _unaliased(expression))
         for source in _selected(scope).values():
             if isinstance(source, Scope):
                 for branch in _branches(source):
@@ -388,6 +412,23 @@ class _Resolver:
                 for branch in _branches(source):
                     found |= self._star(branch)
         return found
+
+
+def _aliases(select: exp.Expr) -> dict[str, exp.Expr]:
+    """A SELECT's output aliases and what they compute, where that is more than the column of the
+    same name (``day(ts) AS day`` is an alias to see through, ``o.day AS day`` is not needed)."""
+    if not isinstance(select, exp.Select):
+        return {}
+    found = {}
+    for expression in select.selects:
+        if isinstance(expression, exp.Alias) and not (isinstance(expression.this, exp.Column)
+                                                      and expression.this.name == expression.alias):
+            found.setdefault(expression.alias, expression.this)
+    return found
+
+
+def _unaliased(expression: exp.Expr) -> exp.Expr:
+    return expression.this if isinstance(expression, exp.Alias) else expression
 
 
 def _selected(scope: Scope) -> dict[str, exp.Expr | Scope]:

@@ -51,6 +51,19 @@ def test_a_bare_column_comes_from_what_its_query_reads_not_every_cte_in_sight() 
     assert confidence == 1.0
 
 
+@pytest.mark.parametrize("group", ["group by day having total > 0", "group by 1 having sum(p.amount) > 0",
+                                   "group by all having sum(p.amount) > 0"])
+def test_grouping_by_an_alias_a_position_or_all_decides_the_rows_by_what_it_names(group: str) -> None:
+    # Without the tables' columns sqlglot cannot tell the alias `day` from a column `day`: the
+    # alias is meant. The whole statement's columns stay placed.
+    found, confidence = flows("select date_trunc('day', p.paid_at) as day, sum(p.amount) as total "
+                              f"from raw.payments p join raw.accounts a on a.id = p.account_id {group}")
+    assert found[("total", "indirect")] == ("credit.raw.accounts.id", "credit.raw.payments.account_id",
+                                            "credit.raw.payments.amount", "credit.raw.payments.paid_at")
+    assert found[("day", "direct")] == ("credit.raw.payments.paid_at",)
+    assert confidence == 1.0
+
+
 def test_set_operations_line_columns_up_by_position() -> None:
     found, _ = flows("insert into t select id, name from a union all select key, label from b")
     assert found[("name", "direct")] == ("credit.public.a.name", "credit.public.b.label")
