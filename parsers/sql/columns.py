@@ -419,7 +419,7 @@ def _aliases(select: exp.Expr) -> dict[str, exp.Expr]:
     same name (``day(ts) AS day`` is an alias to see through, ``o.day AS day`` is not needed)."""
     if not isinstance(select, exp.Select):
         return {}
-    found = {}
+    found: dict[str, exp.Expr] = {}
     for expression in select.selects:
         if isinstance(expression, exp.Alias) and not (isinstance(expression.this, exp.Column)
                                                       and expression.this.name == expression.alias):
