@@ -77,11 +77,14 @@ def column_flows(tree: exp.Expr, context: NameContext) -> ColumnLineage:
     branches = _branches(root)
     selects = _selects(branches[0]) if branches else []
     names = [_fold(name, context) for name in targets] or [select.alias_or_name for select in selects]
+    by_name = _by_name(root)
+    if by_name and not targets:  # UNION BY NAME: every branch's names, lined up by name
+        names = list(dict.fromkeys(select.alias_or_name for branch in branches for select in _selects(branch)))
     filters = frozenset(column for branch in branches for column in resolver.filters_of(branch))
     direct: dict[str, set[ColumnRef]] = {}
     indirect: dict[str, set[ColumnRef]] = {}
-    for index, name in enumerate(names[: len(selects)]):
-        found = resolver.at(branches, index)
+    for index, name in enumerate(names if by_name and not targets else names[: len(selects)]):
+        found = resolver.named(branches, name) if by_name and not targets else resolver.at(branches, index)
         if found.direct:
             direct.setdefault(name, set()).update(found.direct)
         if found.indirect | filters:
@@ -277,6 +280,10 @@ class _Resolver:
         for child in node.iter_expressions():
             part = self.deps(scope, child, aliases)
             found |= part.deciding() if id(child) in deciding else part
+        named = _named_window(node) if isinstance(node, exp.Window) else None
+        if named is not None:  # OVER w ... WINDOW w AS (PARTITION BY .. ORDER BY ..): w's parts decide
+            for item in _listed(named.args.get("partition_by")) + _listed(named.args.get("order")):
+                found |= self.deps(scope, item).deciding()
         return found
 
     def sources_of(self, scope: Scope, expression: exp.Expr,
@@ -325,6 +332,15 @@ class _Resolver:
             if index < len(selects):
                 select = selects[index]
                 found |= self._star(branch) if isinstance(select, exp.Star) else self.deps(branch, select)
+        return found
+
+    def named(self, branches: list[Scope], name: str) -> _Deps:
+        """Sources of output column ``name`` where branches line up by name (UNION BY NAME)."""
+        found = _NOTHING
+        for branch in branches:
+            for select in _selects(branch):
+                if select.alias_or_name == name:
+                    found |= self.deps(branch, select)
         return found
 
     def _column(self, scope: Scope, column: exp.Column) -> _Deps:
@@ -460,7 +476,28 @@ def _deciding_parts(node: exp.Expr) -> set[int]:
         return {id(node.expression)}
     if isinstance(node, exp.Order) and not isinstance(node.parent, exp.Query):  # list(x ORDER BY y)
         return {id(child) for child in node.expressions}
+    if isinstance(node, exp.DecodeCase):  # DECODE(subject, search, result, ..., default): subject, searches
+        items = node.expressions
+        return {id(item) for index, item in enumerate(items)
+                if index == 0 or (index % 2 == 1 and index + 1 < len(items))}
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "multiif":  # ClickHouse: cond, value, ..., default
+        items = node.expressions
+        return {id(item) for index, item in enumerate(items) if index % 2 == 0 and index + 1 < len(items)}
     return set()
+
+
+def _named_window(window: exp.Window) -> exp.Window | None:
+    """The definition in ``WINDOW w AS (...)`` of a window that names one (``OVER w``)."""
+    name = window.args.get("alias")
+    select = window.find_ancestor(exp.Select)
+    if not isinstance(name, exp.Identifier) or select is None:
+        return None
+    return next((w for w in select.args.get("windows") or [] if isinstance(w.this, exp.Identifier)
+                 and w.this.name == name.name), None)
+
+
+def _by_name(root: Scope) -> bool:
+    return isinstance(root.expression, exp.SetOperation) and bool(root.expression.args.get("by_name"))
 
 
 def _listed(value: object) -> list[exp.Expr]:

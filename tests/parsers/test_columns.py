@@ -64,6 +64,27 @@ def test_grouping_by_an_alias_a_position_or_all_decides_the_rows_by_what_it_name
     assert confidence == 1.0
 
 
+def test_what_chooses_a_value_decides_it_named_windows_decode_and_multiif() -> None:
+    found, _ = flows("select rank() over w as r, decode(status, 0, 'new', 'old') as label from raw.orders "
+                     "window w as (partition by region order by amount desc)")
+    assert found[("r", "indirect")] == ("credit.raw.orders.amount", "credit.raw.orders.region")
+    assert found[("label", "indirect")] == ("credit.raw.orders.status",)
+    assert ("label", "direct") not in found  # its values are the literals
+    clickhouse = NameContext.of("clickhouse", database="analytics")
+    tree = sqlglot.parse_one("select multiIf(ltv >= 1000, 'whale', tier) as tier from users", dialect="clickhouse")
+    multi = {(f.target, f.kind): tuple(f.source_names()) for f in column_flows(tree, clickhouse).flows}
+    assert multi == {("tier", "direct"): ("analytics.users.tier",), ("tier", "indirect"): ("analytics.users.ltv",)}
+
+
+def test_union_by_name_lines_columns_up_by_name() -> None:
+    duckdb = NameContext.of("duckdb")
+    tree = sqlglot.parse_one("select id, email from app_users union all by name select email, id, source from old",
+                             dialect="duckdb")
+    found = {f.target: tuple(f.source_names()) for f in column_flows(tree, duckdb).flows}
+    assert found == {"id": ("main.app_users.id", "main.old.id"), "email": ("main.app_users.email", "main.old.email"),
+                     "source": ("main.old.source",)}
+
+
 def test_set_operations_line_columns_up_by_position() -> None:
     found, _ = flows("insert into t select id, name from a union all select key, label from b")
     assert found[("name", "direct")] == ("credit.public.a.name", "credit.public.b.label")
