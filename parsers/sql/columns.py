@@ -156,7 +156,7 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
     """The query whose rows become the output, and the output's column names where known: declared
     in the statement, or, for an INSERT without a column list, the target's columns in the catalog."""
     if isinstance(tree, exp.Update | exp.Merge):
-        return _as_select(tree)
+        return _as_select(tree, context)
     if isinstance(tree, exp.Insert | exp.Create | exp.Cache):
         query = tree.expression
         while isinstance(query, exp.Subquery):  # Teradata: CREATE TABLE t AS (SELECT ...) WITH DATA
@@ -165,7 +165,7 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
         targets = [column.name for column in declared if isinstance(column, exp.Identifier | exp.ColumnDef)]
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
         if not targets and isinstance(tree, exp.Insert) and isinstance(target, exp.Table) and context.catalog:
-            targets = list(context.catalog.columns(table_ref(target, context)) or ())
+            targets = _by_position(target, list(context.catalog.columns(table_ref(target, context)) or ()))
     else:
         query, targets = tree, []
     if not isinstance(query, exp.Query):
@@ -177,7 +177,25 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
     return query, targets
 
 
-def _as_select(tree: exp.Update | exp.Merge) -> tuple[exp.Query | None, list[str]]:
+def _by_position(target: exp.Table, columns: list[str]) -> list[str]:
+    """The columns an INSERT without a column list fills, in select order: Hive's and Spark's
+    ``PARTITION (country = 'DE', dt)`` takes the static ``country`` from the clause, and the
+    dynamic ``dt`` from after every other column."""
+    partition = target.args.get("partition")
+    if not isinstance(partition, exp.Partition) or not columns:
+        return columns
+    named = [item.this if isinstance(item, exp.EQ) else item for item in partition.expressions]
+    folded = {column.lower(): column for column in columns}
+
+    def column_of(item: exp.Column) -> str:
+        return folded.get(item.name.lower(), item.name)
+
+    spec = [column_of(item) for item in named if isinstance(item, exp.Column)]
+    dynamic = [column_of(item) for item in partition.expressions if isinstance(item, exp.Column)]
+    return [column for column in columns if column not in spec] + dynamic
+
+
+def _as_select(tree: exp.Update | exp.Merge, context: NameContext) -> tuple[exp.Query | None, list[str]]:
     """An UPDATE or MERGE as the SELECT that computes its new values: one output column per
     ``SET c = expr`` or ``INSERT (c) VALUES (expr)``, over the same tables, filtered by the same
     conditions (which become the indirect dependencies)."""
@@ -193,7 +211,7 @@ def _as_select(tree: exp.Update | exp.Merge) -> tuple[exp.Query | None, list[str
         if tree.args.get("on"):
             conditions.append(tree.args["on"])
         for when in tree.args["whens"].expressions if tree.args.get("whens") else []:
-            pairs += _when_assignments(when.args.get("then"))
+            pairs += _when_assignments(when.args.get("then"), tree, context)
             if when.args.get("condition"):
                 conditions.append(when.args["condition"])
     if not pairs or not sources:
@@ -211,13 +229,24 @@ def _assignments(expressions: list[exp.Expr]) -> list[tuple[str, exp.Expr]]:
             if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column)]
 
 
-def _when_assignments(then: exp.Expr | None) -> list[tuple[str, exp.Expr]]:
+def _when_assignments(then: exp.Expr | None, merge: exp.Merge, context: NameContext) -> list[tuple[str, exp.Expr]]:
+    if _is_star(then):  # Spark and Databricks: UPDATE SET * / INSERT *, each target column from the source's
+        target, source = merge.this, merge.args["using"]
+        known = context.catalog.columns(table_ref(target, context)) if isinstance(target, exp.Table) \
+            and context.catalog is not None else None
+        alias = source.alias_or_name
+        return [(column, exp.column(column, table=alias)) for column in known or ()] if alias else []
     if isinstance(then, exp.Update):
         return _assignments(then.expressions)
     if isinstance(then, exp.Insert) and isinstance(then.this, exp.Tuple) and isinstance(then.expression, exp.Tuple):
         return [(column.name, value) for column, value in zip(then.this.expressions, then.expression.expressions,
                                                               strict=False) if isinstance(column, exp.Column)]
     return []
+
+
+def _is_star(then: exp.Expr | None) -> bool:
+    return (isinstance(then, exp.Update) and len(then.expressions) == 1 and isinstance(then.expressions[0], exp.Star)) \
+        or (isinstance(then, exp.Insert) and isinstance(then.this, exp.Star))
 
 
 def _update_sources(tree: exp.Update) -> list[exp.Expr]:

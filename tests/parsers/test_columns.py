@@ -109,6 +109,26 @@ def test_a_catalog_expands_stars_and_maps_an_insert_by_position() -> None:
     assert confidence == 1.0
 
 
+def test_an_insert_into_partitions_maps_static_ones_from_the_clause_and_dynamic_ones_last() -> None:
+    hive = NameContext.of("hive")
+    hive = dataclasses.replace(hive, catalog=Catalog.from_mapping(
+        {"dw.fact": {"id": "bigint", "country": "string", "amount": "decimal", "dt": "string"}}, hive))
+    tree = sqlglot.parse_one("insert overwrite table dw.fact partition (country = 'DE', dt) "
+                             "select o.id, o.amount, to_date(o.created_at) from ods.orders o", dialect="hive")
+    found = {f.target: tuple(f.source_names()) for f in column_flows(tree, hive).flows if f.kind == "direct"}
+    assert found == {"id": ("ods.orders.id",), "amount": ("ods.orders.amount",), "dt": ("ods.orders.created_at",)}
+
+
+def test_merge_update_set_star_and_insert_star_take_every_target_column_from_the_source() -> None:
+    spark = NameContext.of("spark")
+    spark = dataclasses.replace(spark, catalog=Catalog.from_mapping({"silver.stock": {"sku": "string", "qty": "int"}},
+                                                                    spark))
+    tree = sqlglot.parse_one("merge into silver.stock t using bronze.snapshots s on t.sku = s.sku "
+                             "when matched then update set * when not matched then insert *", dialect="spark")
+    found = {f.target: tuple(f.source_names()) for f in column_flows(tree, spark).flows if f.kind == "direct"}
+    assert found == {"sku": ("bronze.snapshots.sku",), "qty": ("bronze.snapshots.qty",)}
+
+
 def test_a_catalog_places_unqualified_columns_over_a_join() -> None:
     context = with_catalog({"raw.payments": {"id": "int", "amount": "numeric", "account_id": "int"},
                             "raw.accounts": {"id": "int", "owner": "text"}})
