@@ -67,6 +67,15 @@ _DIRECTORY_USING = re.compile(r"^\s*INSERT\s+OVERWRITE\s+(?:LOCAL\s+)?DIRECTORY\
 # inserted into t2, which sqlglot does not read; as the INSERT ... SELECT it is, then the DELETE.
 _DELETE_OUTPUT = re.compile(rf"^\s*DELETE\s+(?:FROM\s+)?({_NAME})\s+OUTPUT\s+(.*?\S)\s+INTO\s+({_NAME})\s*"
                             r"(\([^()]*\))?\s*(?=WHERE\b|;|$)", _FLAGS)
+# Oracle: CREATE TABLE t NOLOGGING PARALLEL 4 AS query, CREATE MATERIALIZED VIEW v BUILD IMMEDIATE
+# REFRESH COMPLETE ON DEMAND ENABLE QUERY REWRITE AS query: storage and refresh options (words and
+# numbers) sqlglot does not read, which change nothing of what the query reads and writes.
+_CREATE_OPTIONS = re.compile(rf"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|MATERIALIZED\s+VIEW)\s+{_NAME})\s+"
+                             r"(?!AS\s)(?:\w+\s+)+?AS\s+(?=SELECT\b|WITH\b|\()", _FLAGS)
+# Oracle: MERGE ... WHEN MATCHED THEN UPDATE SET ... DELETE WHERE cond: deletes some of the rows the
+# update touched (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/MERGE.html).
+_MERGE = re.compile(r"^\s*MERGE\s", _FLAGS)
+_MERGE_DELETE_WHERE = re.compile(r"\bDELETE\s+WHERE\b.*?(?=\bWHEN\b|$)", _FLAGS)
 _PATH_OPTION = re.compile(r"(?:^|,)\s*'?path'?\s*=?\s*'([^']*)'", _FLAGS)
 
 
@@ -96,10 +105,13 @@ def rewritten(text: str) -> Recognised | None:
     """Statements that parse once a clause is set aside: ``REPLACE INTO`` as ``INSERT INTO``,
     ``SELECT ... INTO OUTFILE`` without its INTO, a Databricks clone without its options, Spark's
     ``INSERT OVERWRITE DIRECTORY ... USING`` as its query and the path it writes, SQL Server's
-    ``DELETE ... OUTPUT ... INTO`` as the insert of the deleted rows and the delete.
+    ``DELETE ... OUTPUT ... INTO`` as the insert of the deleted rows and the delete, Oracle's CREATE
+    TABLE/MATERIALIZED VIEW options before AS and MERGE's ``DELETE WHERE``.
 
     >>> rewritten("CREATE OR REPLACE TABLE b.o DEEP CLONE s.o VERSION AS OF 3 LOCATION 's3://x'").sql
     'CREATE OR REPLACE TABLE b.o CLONE s.o'
+    >>> rewritten("CREATE TABLE dw.ltv NOLOGGING PARALLEL 4 AS SELECT * FROM oe.orders").sql
+    'CREATE TABLE dw.ltv AS SELECT * FROM oe.orders'
     >>> found = rewritten("INSERT OVERWRITE DIRECTORY USING parquet OPTIONS (path 's3://x/y') SELECT a FROM t")
     >>> found.sql, found.files_out
     ('SELECT a FROM t', ('s3://x/y',))
@@ -118,6 +130,11 @@ def rewritten(text: str) -> Recognised | None:
         return Recognised(kind="DELETE", sql=f"{insert};\nDELETE FROM {table} {rest}")
     if match := _CLONE.match(text):
         return Recognised(kind="CREATE TABLE CLONE", sql=f"{match.group(1)}CLONE {match.group(2)}")
+    if match := _CREATE_OPTIONS.match(text):
+        kind = "CREATE TABLE AS" if match.group(2).upper() == "TABLE" else "CREATE MATERIALIZED VIEW"
+        return Recognised(kind=kind, sql=f"{match.group(1)} AS {text[match.end():]}")
+    if _MERGE.match(text) and (match := _MERGE_DELETE_WHERE.search(text)):
+        return Recognised(kind="MERGE", sql=text[: match.start()] + text[match.end():])
     if match := _DIRECTORY_USING.match(text):
         option = _PATH_OPTION.search(match.group(2) or "")
         path = match.group(1) or (option.group(1) if option else None)

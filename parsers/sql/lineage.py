@@ -265,6 +265,10 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
                       and not found.files_out else ()),
         lifecycle=tuple(DatasetEvent(event=event, dataset=dataset(name), other=dataset(other) if other else None)
                         for event, name, other in found.lifecycle),
+        # A statement that parses once a clause is set aside (an Oracle CTAS's storage options)
+        # creates what its rewrite creates: a view, its columns.
+        output_kind=inner[0].output_kind if len(inner) == 1 else "table",
+        output_columns=inner[0].output_columns if len(inner) == 1 and not found.files_out else (),
     )
 
 

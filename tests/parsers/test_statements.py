@@ -100,6 +100,24 @@ def test_a_command_naming_no_table_is_an_issue_not_a_crash(sql: str) -> None:
     assert [issue.code for issue in found.issues] == ["unparseable_sql"]
 
 
+@pytest.mark.parametrize(("sql", "kind", "output_kind"), [
+    ("CREATE TABLE dw.ltv NOLOGGING PARALLEL 4 AS SELECT o.id, o.total FROM oe.orders o", "CREATE TABLE AS", "table"),
+    ("CREATE MATERIALIZED VIEW dw.ltv BUILD IMMEDIATE REFRESH COMPLETE ON DEMAND ENABLE QUERY REWRITE\n"
+     "AS SELECT o.id, o.total FROM oe.orders o", "CREATE MATERIALIZED VIEW", "view"),
+    ("MERGE INTO dw.ltv t USING oe.orders o ON (t.id = o.id) WHEN MATCHED THEN UPDATE SET t.total = o.total "
+     "DELETE WHERE o.status = 'X' WHEN NOT MATCHED THEN INSERT (id, total) VALUES (o.id, o.total)", "MERGE", "table"),
+])
+def test_oracle_clauses_sqlglot_cannot_read_are_set_aside(sql: str, kind: str, output_kind: str) -> None:
+    from parsers import NameContext
+    from parsers.sql import analyze
+
+    (found,) = analyze(sql, NameContext.of("oracle"), columns=True)
+    assert (found.kind, found.output_kind, found.issues) == (kind, output_kind, ())
+    assert [d.name for d in found.inputs] == ["OE.ORDERS"] and [d.name for d in found.outputs] == ["DW.LTV"]
+    assert {flow.target: [s.column for s in flow.sources] for flow in found.column_flows if flow.kind == "direct"} \
+        == {"ID": ["ID"], "TOTAL": ["TOTAL"]}
+
+
 def test_a_cte_named_data_is_not_postgres_with_data() -> None:
     from parsers import NameContext
     from parsers.sql import analyze
