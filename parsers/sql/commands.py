@@ -53,7 +53,9 @@ _REFRESH = re.compile(rf"^\s*REFRESH\s+MATERIALIZED\s+VIEW\s+(?:CONCURRENTLY\s+)
 # Databricks: CREATE [OR REPLACE] TABLE [IF NOT EXISTS] t [DEEP | SHALLOW] CLONE src [VERSION AS OF n |
 # TIMESTAMP AS OF ts] [TBLPROPERTIES (...)] [LOCATION 'path'] (sqlglot reads a bare or SHALLOW clone)
 # (https://docs.databricks.com/en/sql/language-manual/delta-clone.html)
-_CLONE = re.compile(rf"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}\s+)"
+# BigQuery: CREATE SNAPSHOT TABLE t CLONE src [FOR SYSTEM_TIME AS OF ts] [OPTIONS (...)]
+# (https://cloud.google.com/bigquery/docs/reference/standard-sql/data-definition-language#create_snapshot_table_statement)
+_CLONE = re.compile(rf"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?)(?:SNAPSHOT\s+)?(TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}\s+)"
                     rf"(?:DEEP\s+|SHALLOW\s+)?CLONE\s+({_NAME})", _FLAGS)
 # Spark: INSERT OVERWRITE [LOCAL] DIRECTORY ['path'] USING format [OPTIONS (key 'value', ...)] query
 # (https://spark.apache.org/docs/latest/sql-ref-syntax-dml-insert-overwrite-directory.html): sqlglot
@@ -67,6 +69,10 @@ _DIRECTORY_USING = re.compile(r"^\s*INSERT\s+OVERWRITE\s+(?:LOCAL\s+)?DIRECTORY\
 # inserted into t2, which sqlglot does not read; as the INSERT ... SELECT it is, then the DELETE.
 _DELETE_OUTPUT = re.compile(rf"^\s*DELETE\s+(?:FROM\s+)?({_NAME})\s+OUTPUT\s+(.*?\S)\s+INTO\s+({_NAME})\s*"
                             r"(\([^()]*\))?\s*(?=WHERE\b|;|$)", _FLAGS)
+# ClickHouse mutations: ALTER TABLE t [ON CLUSTER c] DELETE WHERE ... and ALTER TABLE t UPDATE c = e, ...
+# [IN PARTITION p] WHERE ... (https://clickhouse.com/docs/sql-reference/statements/alter/delete, .../update)
+_MUTATION = re.compile(rf"^\s*ALTER\s+TABLE\s+({_NAME})(?:\s+ON\s+CLUSTER\s+{_NAME})?\s+(DELETE|UPDATE)\s+", _FLAGS)
+_IN_PARTITION = re.compile(r"\s+IN\s+PARTITION\s+(?:ID\s+)?(?:'[^']*'|\w+)(?=\s+WHERE\b)", _FLAGS)
 # Oracle: CREATE TABLE t NOLOGGING PARALLEL 4 AS query, CREATE MATERIALIZED VIEW v BUILD IMMEDIATE
 # REFRESH COMPLETE ON DEMAND ENABLE QUERY REWRITE AS query: storage and refresh options (words and
 # numbers) sqlglot does not read, which change nothing of what the query reads and writes.
@@ -106,7 +112,8 @@ def rewritten(text: str) -> Recognised | None:
     ``SELECT ... INTO OUTFILE`` without its INTO, a Databricks clone without its options, Spark's
     ``INSERT OVERWRITE DIRECTORY ... USING`` as its query and the path it writes, SQL Server's
     ``DELETE ... OUTPUT ... INTO`` as the insert of the deleted rows and the delete, Oracle's CREATE
-    TABLE/MATERIALIZED VIEW options before AS and MERGE's ``DELETE WHERE``.
+    TABLE/MATERIALIZED VIEW options before AS and MERGE's ``DELETE WHERE``, ClickHouse's mutations
+    (``ALTER TABLE t DELETE WHERE``, ``ALTER TABLE t UPDATE ... WHERE``) as the DELETE and UPDATE they are.
 
     >>> rewritten("CREATE OR REPLACE TABLE b.o DEEP CLONE s.o VERSION AS OF 3 LOCATION 's3://x'").sql
     'CREATE OR REPLACE TABLE b.o CLONE s.o'
@@ -129,7 +136,12 @@ def rewritten(text: str) -> Recognised | None:
         insert = f"INSERT INTO {into} {columns or ''} SELECT {values} FROM {table} {rest}"
         return Recognised(kind="DELETE", sql=f"{insert};\nDELETE FROM {table} {rest}")
     if match := _CLONE.match(text):
-        return Recognised(kind="CREATE TABLE CLONE", sql=f"{match.group(1)}CLONE {match.group(2)}")
+        return Recognised(kind="CREATE TABLE CLONE", sql=f"{match.group(1)}{match.group(2)}CLONE {match.group(3)}")
+    if match := _MUTATION.match(text):
+        table, rest = match.group(1), _IN_PARTITION.sub("", text[match.end():], count=1)
+        if match.group(2).upper() == "DELETE":
+            return Recognised(kind="DELETE", sql=f"DELETE FROM {table} {rest}")
+        return Recognised(kind="UPDATE", sql=f"UPDATE {table} SET {rest}")
     if match := _CREATE_OPTIONS.match(text):
         kind = "CREATE TABLE AS" if match.group(2).upper() == "TABLE" else "CREATE MATERIALIZED VIEW"
         return Recognised(kind=kind, sql=f"{match.group(1)} AS {text[match.end():]}")

@@ -382,7 +382,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         changes = dialects.use_changes(context.dialect, tree.args.get("kind") and str(tree.args["kind"]),
                                        tree.this.sql(dialect=context.dialect).replace('"', "").replace("`", ""))
         return StatementLineage(statement=statement, kind="USE", sets=tuple(changes.items()))
-    if tree is None or isinstance(tree, exp.Command):
+    if tree is None or isinstance(tree, exp.Command) or _is_mutation(tree):
         rewritten = commands.rewritten(statement.text)
         if rewritten is not None:
             return _recognised(statement, rewritten, context, columns)
@@ -405,6 +405,12 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         output_kind=roles.output_kind,
         columns=roles.columns,
     )
+
+
+def _is_mutation(tree: exp.Expr) -> bool:
+    """ClickHouse's ``ALTER TABLE t DELETE WHERE ...``: a DELETE, read as one (see commands.rewritten)."""
+    return isinstance(tree, exp.Alter) and any(isinstance(action, exp.Delete | exp.Update)
+                                               for action in tree.args.get("actions") or [])
 
 
 def _columns(tree: exp.Expr, context: NameContext) -> ColumnLineage:

@@ -146,7 +146,7 @@ def _lifecycle_roles(statement: exp.Expr) -> TableRoles | None:
         return TableRoles(kind="ALTER TABLE", lifecycle=found) if found else None
     if isinstance(statement, exp.Refresh) and isinstance(statement.this, exp.Table):
         return TableRoles(kind="REFRESH", lifecycle=(("refresh", statement.this, None),))
-    like = _like(statement)
+    like = _like(statement) or _structure_of(statement)
     if like is not None and isinstance(statement, exp.Create):
         created = _as_tables(statement.this)
         return TableRoles(kind="CREATE TABLE LIKE", lifecycle=tuple(("create_like", t, like) for t in created),
@@ -178,6 +178,17 @@ def _like(statement: exp.Expr) -> exp.Table | None:
     candidates += list(properties.expressions) if properties else []
     like = next((c for c in candidates if isinstance(c, exp.LikeProperty)), None)
     return like.this if like is not None and isinstance(like.this, exp.Table) else None
+
+
+def _structure_of(statement: exp.Expr) -> exp.Table | None:
+    """ClickHouse's ``CREATE TABLE b AS a ENGINE = ...`` and Teradata's ``CREATE TABLE b AS a WITH NO
+    DATA``: a table named where a query would be copies that table's structure, not its rows
+    (Teradata's ``WITH DATA`` copies the rows too: lineage)."""
+    if not (isinstance(statement, exp.Create) and isinstance(statement.expression, exp.Table)
+            and is_named(statement.expression) and str(statement.args.get("kind") or "").upper() == "TABLE"):
+        return None
+    data = next((p for p in _properties(statement) if isinstance(p, exp.WithDataProperty)), None)
+    return statement.expression if data is None or data.args.get("no") else None
 
 
 def _cache_roles(statement: exp.Cache) -> TableRoles:

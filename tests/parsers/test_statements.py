@@ -118,6 +118,31 @@ def test_oracle_clauses_sqlglot_cannot_read_are_set_aside(sql: str, kind: str, o
         == {"ID": ["ID"], "TOTAL": ["TOTAL"]}
 
 
+@pytest.mark.parametrize(("dialect", "sql", "expected"), [
+    ("clickhouse", "ALTER TABLE a.events ON CLUSTER main DELETE WHERE uid IN (SELECT uid FROM a.gdpr)",
+     ("DELETE", ["a.gdpr"], ["a.events"], [])),
+    ("clickhouse", "ALTER TABLE a.users UPDATE plan = upper(plan) IN PARTITION 202405 WHERE ends < now()",
+     ("UPDATE", ["a.users"], ["a.users"], [])),
+    ("clickhouse", "CREATE TABLE a.backup AS a.events ENGINE = MergeTree ORDER BY id",
+     ("CREATE TABLE LIKE", [], [], [("create_like", "a.backup", "a.events")])),
+    ("teradata", "CREATE TABLE bkp.c AS edw.c WITH NO DATA",
+     ("CREATE TABLE LIKE", [], [], [("create_like", "bkp.c", "edw.c")])),
+    ("teradata", "CREATE TABLE bkp.c AS edw.c WITH DATA", ("CREATE TABLE AS", ["edw.c"], ["bkp.c"], [])),
+    ("bigquery", "CREATE SNAPSHOT TABLE bkp.o CLONE s.o FOR SYSTEM_TIME AS OF TIMESTAMP '2024-06-01' "
+     "OPTIONS (expiration_timestamp = TIMESTAMP '2024-09-01')", ("CREATE TABLE CLONE", ["p.s.o"], ["p.bkp.o"], [])),
+])
+def test_mutations_structure_copies_and_snapshots_are_read_for_what_they_do(dialect: str, sql: str,
+                                                                            expected: tuple[object, ...]) -> None:
+    from parsers import NameContext
+    from parsers.sql import analyze
+
+    (found,) = analyze(sql, NameContext.of(dialect, database="p" if dialect == "bigquery" else None))
+    lifecycle = [(change.event, change.dataset.name, change.other.name if change.other else None)
+                 for change in found.lifecycle]
+    assert (found.kind, [d.name for d in found.inputs], [d.name for d in found.outputs], lifecycle) == expected
+    assert not found.issues
+
+
 def test_a_cte_named_data_is_not_postgres_with_data() -> None:
     from parsers import NameContext
     from parsers.sql import analyze
