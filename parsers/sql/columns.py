@@ -89,6 +89,11 @@ def column_flows(tree: exp.Expr, context: NameContext) -> ColumnLineage:
             direct.setdefault(name, set()).update(found.direct)
         if found.indirect | filters:
             indirect.setdefault(name, set()).update(found.indirect | filters)
+    if isinstance(tree, exp.Insert):  # an upsert's new value may add to the stored one
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        for column, read in tables.upsert_reads(tree) if isinstance(target, exp.Table) else []:
+            direct.setdefault(_fold(column, context), set()).update(
+                ColumnRef(dataset=table_ref(target, context), column=_fold(item.name, context)) for item in read)
     flows = [ColumnFlow(target=name, sources=_sorted(sources), kind="direct") for name, sources in direct.items()]
     flows += [ColumnFlow(target=name, sources=_sorted(sources), kind="indirect") for name, sources in indirect.items()]
     confidence = UNRESOLVED_CONFIDENCE if resolver.unresolved else 1.0

@@ -58,7 +58,7 @@ def table_roles(statement: exp.Expr) -> TableRoles:
     paths = [file_read(table) for table in read]
     files_in = tuple(path for path in paths if path is not None)
     inputs = tuple(table for table, path in zip(read, paths, strict=True) if path is None)
-    if isinstance(statement, exp.Update):
+    if isinstance(statement, exp.Update) or (isinstance(statement, exp.Insert) and upsert_reads(statement)):
         inputs += targets  # the new values are computed from the rows it updates
     directory = _directory(statement.this) or _function_path(statement.this) if isinstance(statement, exp.Insert) \
         else None
@@ -388,6 +388,24 @@ def _ctes_before(with_: exp.With, cte: exp.Expr) -> set[str]:
             break
         names.add(each.alias)
     return names
+
+
+def upsert_reads(statement: exp.Insert) -> list[tuple[str, list[exp.Column]]]:
+    """Each column an upsert's update sets (PostgreSQL's ``ON CONFLICT ... DO UPDATE SET``, MySQL's
+    ``ON DUPLICATE KEY UPDATE``), with the target's columns its new value reads: ``q = t.q +
+    EXCLUDED.q`` reads the stored ``q``; ``EXCLUDED.q`` and MySQL's ``VALUES(q)`` are the new row."""
+    conflict = statement.args.get("conflict")
+    if not isinstance(conflict, exp.OnConflict):
+        return []
+    target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+    names = {target.name.lower(), target.alias.lower()} - {""} if isinstance(target, exp.Table) else set()
+    found = []
+    for assignment in conflict.expressions:
+        if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
+            read = [column for column in assignment.expression.find_all(exp.Column)
+                    if not column.table or column.table.lower() in names]
+            found.append((assignment.this.name, read))
+    return [(column, read) for column, read in found if read]
 
 
 def _unique(tables: tuple[exp.Table, ...]) -> tuple[exp.Table, ...]:

@@ -175,3 +175,21 @@ def test_a_statement_nested_too_deep_to_parse_is_an_issue_not_a_crash() -> None:
 
     (found,) = analyze("SELECT " + "(" * 2000 + "a" + ")" * 2000 + " FROM t", CONTEXT, columns=True)
     assert [issue.code for issue in found.issues] == ["unparseable_sql"]
+
+
+@pytest.mark.parametrize(("dialect", "sql", "reads_target"), [
+    ("mysql", "insert into stock (sku, qty) select d.sku, sum(d.n) from deltas d group by d.sku "
+              "on duplicate key update qty = stock.qty + values(qty)", True),
+    ("postgres", "insert into stock as s (sku, qty) select sku, n from deltas "
+                 "on conflict (sku) do update set qty = s.qty + excluded.qty", True),
+    ("postgres", "insert into stock (sku, qty) select sku, n from deltas "
+                 "on conflict (sku) do update set qty = excluded.qty", False),
+])
+def test_an_upsert_that_adds_to_the_stored_value_reads_its_target(dialect: str, sql: str, reads_target: bool) -> None:
+    from parsers.sql import analyze
+
+    (found,) = analyze(sql, NameContext.of(dialect, database="w"), columns=True)
+    stock = "w.stock" if dialect == "mysql" else "w.public.stock"
+    assert (stock in [ref.name for ref in found.inputs]) is reads_target
+    (qty,) = [flow for flow in found.column_flows if flow.target == "qty" and flow.kind == "direct"]
+    assert (f"{stock}.qty" in qty.source_names()) is reads_target
