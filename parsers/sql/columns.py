@@ -230,8 +230,29 @@ def _as_select(tree: exp.Update | exp.Merge, context: NameContext) -> tuple[exp.
 
 
 def _assignments(expressions: list[exp.Expr]) -> list[tuple[str, exp.Expr]]:
-    return [(eq.this.name, eq.expression) for eq in expressions
-            if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column)]
+    found = []
+    for eq in expressions:
+        if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
+            found.append((eq.this.name, eq.expression))
+        elif isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Tuple):  # SET (a, b) = (SELECT x, y ...)
+            found += _row_assignment(eq.this.expressions, eq.expression)
+    return found
+
+
+def _row_assignment(columns: list[exp.Expr], value: exp.Expr) -> list[tuple[str, exp.Expr]]:
+    """Oracle's and PostgreSQL's ``SET (a, b) = (SELECT x, y ...)`` or ``= (x, y)``: each column
+    from its place in the row (from a subquery, as that subquery selecting its one value)."""
+    query = value.this if isinstance(value, exp.Subquery) else None
+    if isinstance(query, exp.Select) and len(query.selects) == len(columns):
+        found: list[tuple[str, exp.Expr]] = []
+        for index, column in enumerate(columns):
+            one = query.copy()
+            one.set("expressions", [one.selects[index]])
+            found.append((column.name, exp.Subquery(this=one)))
+        return found
+    if isinstance(value, exp.Tuple) and len(value.expressions) == len(columns):
+        return list(zip([column.name for column in columns], value.expressions, strict=True))
+    return []
 
 
 def _when_assignments(then: exp.Expr | None, merge: exp.Merge, context: NameContext) -> list[tuple[str, exp.Expr]]:
@@ -299,6 +320,7 @@ class _Resolver:
         self.context = context
         self.unresolved = False
         self._memo: dict[tuple[int, str], _Deps] = {}
+        self._arrays: dict[int, dict[str, exp.Expr]] = {}  # ARRAY JOIN aliases by scope
 
     def deps(self, scope: Scope, node: exp.Expr, aliases: dict[str, exp.Expr] | None = None) -> _Deps:
         """The columns behind the value of ``node``, an expression evaluated in ``scope``; a bare
@@ -382,6 +404,8 @@ class _Resolver:
         if name == "*" or isinstance(column.this, exp.Star):
             name, self.unresolved = "*", True  # t.* without a schema: the columns are not known
         table = column.table
+        if not table and name in (arrays := self._array_aliases(scope)):
+            return self.deps(scope, arrays[name])  # ClickHouse: ARRAY JOIN o.skus AS sku, an element of o.skus
         if not table:
             sources = [alias for alias, source in _selected(scope).items() if not _encloses(source, scope)]
             if not sources:
@@ -398,6 +422,15 @@ class _Resolver:
         if isinstance(source, Scope):
             return self._output(source, name)
         return _NOTHING  # a table function's column: made by the function, not read
+
+    def _array_aliases(self, scope: Scope) -> dict[str, exp.Expr]:
+        found = self._arrays.get(id(scope))
+        if found is None:
+            joins = scope.expression.args.get("joins") or [] if isinstance(scope.expression, exp.Select) else []
+            found = self._arrays[id(scope)] = {
+                item.alias: item.this for join in joins if str(join.args.get("kind") or "").upper() == "ARRAY"
+                for item in [join.this, *join.expressions] if isinstance(item, exp.Alias)}
+        return found
 
     def _subquery(self, scope: Scope, node: exp.Expr) -> _Deps:
         """A scalar or IN subquery: its output column flows, its filters decide."""

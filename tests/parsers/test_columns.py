@@ -193,3 +193,18 @@ def test_an_upsert_that_adds_to_the_stored_value_reads_its_target(dialect: str, 
     assert (stock in [ref.name for ref in found.inputs]) is reads_target
     (qty,) = [flow for flow in found.column_flows if flow.target == "qty" and flow.kind == "direct"]
     assert (f"{stock}.qty" in qty.source_names()) is reads_target
+
+
+def test_array_join_aliases_are_elements_of_their_arrays() -> None:
+    tree = sqlglot.parse_one("select o.id, sku, qty from shop.orders as o array join o.skus as sku, o.qtys as qty",
+                             dialect="clickhouse")
+    found = {f.target: tuple(f.source_names()) for f in column_flows(tree, NameContext.of("clickhouse")).flows}
+    assert found == {"id": ("shop.orders.id",), "sku": ("shop.orders.skus",), "qty": ("shop.orders.qtys",)}
+
+
+def test_a_row_assignment_takes_each_column_from_its_place_in_the_subquery() -> None:
+    found, _ = flows("update mart.cd c set (limit_usd, band) = (select r.approved, r.band from raw.reviews r "
+                     "where r.cid = c.id) where c.active")
+    assert found[("limit_usd", "direct")] == ("credit.raw.reviews.approved",)
+    assert found[("band", "direct")] == ("credit.raw.reviews.band",)
+    assert found[("band", "indirect")] == ("credit.mart.cd.active", "credit.mart.cd.id", "credit.raw.reviews.cid")
