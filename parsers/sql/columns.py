@@ -39,11 +39,13 @@ UNRESOLVED_CONFIDENCE = 0.6
 @dataclasses.dataclass(frozen=True, slots=True)
 class ColumnFlow:
     """Output column ``target`` depends on the ``sources`` columns (an unplaced one has a
-    dataset with an empty name)."""
+    dataset with an empty name). ``table`` is the output it is a column of, where a statement
+    writes several (Hive's FROM ... INSERT ... INSERT, Oracle's INSERT ALL); else its one output."""
 
     target: str
     sources: tuple[ColumnRef, ...]
     kind: str
+    table: DatasetRef | None = None
 
     def source_names(self) -> list[str]:
         return [f"{ref.dataset.name}.{ref.column}" if ref.dataset.name else ref.column for ref in self.sources]
@@ -62,6 +64,8 @@ class ColumnLineage:
 def column_flows(tree: exp.Expr, context: NameContext) -> ColumnLineage:
     """The column lineage of a SELECT, INSERT ... SELECT, CREATE TABLE/VIEW AS, UPDATE and MERGE;
     other statements give none."""
+    if isinstance(tree, exp.MultitableInserts):
+        return _multitable(tree, context)
     query, targets = _query_and_targets(tree, context)
     if query is None:
         return ColumnLineage()
@@ -98,6 +102,63 @@ def column_flows(tree: exp.Expr, context: NameContext) -> ColumnLineage:
     flows += [ColumnFlow(target=name, sources=_sorted(sources), kind="indirect") for name, sources in indirect.items()]
     confidence = UNRESOLVED_CONFIDENCE if resolver.unresolved else 1.0
     return ColumnLineage(flows=tuple(flows), confidence=confidence, outputs=tuple(dict.fromkeys(names)))
+
+
+def _multitable(tree: exp.MultitableInserts, context: NameContext) -> ColumnLineage:
+    """Each insert of Hive's ``FROM src INSERT ... SELECT ... INSERT ... SELECT ...`` and Oracle's
+    ``INSERT ALL|FIRST [WHEN c THEN] INTO t (cols) VALUES (...) ... SELECT ...``, as the insert it
+    is alone, its flows into its own table. In INSERT FIRST (and an ELSE) a row reaches an insert
+    only past every earlier condition: they decide its rows too."""
+    source = tree.args.get("source")
+    first = str(tree.args.get("kind") or "").upper() == "FIRST"
+    flows: list[ColumnFlow] = []
+    confidence = 1.0
+    earlier: list[exp.Expr] = []
+    for branch in tree.expressions:
+        insert = branch.this if isinstance(branch, exp.ConditionalInsert) else branch
+        condition = branch.args.get("expression") if isinstance(branch, exp.ConditionalInsert) else None
+        conditions = [*(earlier if first or branch.args.get("else_") else []), *([condition] if condition else [])]
+        if condition is not None:
+            earlier.append(condition)
+        target = insert.this.this if isinstance(insert, exp.Insert) and isinstance(insert.this, exp.Schema) \
+            else insert.this if isinstance(insert, exp.Insert) else None
+        alone = _insert_alone(insert, source, conditions) if isinstance(target, exp.Table) else None
+        if alone is None or not isinstance(target, exp.Table):
+            continue
+        found = column_flows(alone, context)
+        table = table_ref(target, context)
+        flows += [dataclasses.replace(flow, table=table) for flow in found.flows]
+        confidence = min(confidence, found.confidence)
+    return ColumnLineage(flows=tuple(flows), confidence=confidence)
+
+
+def _insert_alone(insert: exp.Expr, source: exp.Expr | None, conditions: list[exp.Expr]) -> exp.Insert | None:
+    if not isinstance(insert, exp.Insert) or source is None:
+        return None
+    query = insert.expression
+    hive = isinstance(query, exp.Select) and query.args.get("from_") is None
+    if hive and isinstance(query, exp.Select) and isinstance(source, exp.Table | exp.Subquery):
+        select = query.copy()  # Hive: the SELECT reads the statement's FROM
+        select.set("from_", exp.From(this=source.copy()))
+    elif isinstance(query, exp.Values) and len(query.expressions) == 1 and isinstance(source, exp.Query):
+        row = query.expressions[0]  # Oracle: VALUES and WHEN over the names the statement's query gives
+        values = row.expressions if isinstance(row, exp.Tuple) else [row]
+        select = exp.select(*(_unqualified(value) for value in values)).from_(exp.Subquery(
+            this=source.copy(), alias=exp.TableAlias(this=exp.to_identifier("_rows"))))
+        conditions = [_unqualified(condition) for condition in conditions]
+    else:
+        return None
+    for condition in conditions:
+        select = select.where(condition.copy())
+    return exp.Insert(this=insert.this.copy(), expression=select)
+
+
+def _unqualified(expression: exp.Expr) -> exp.Expr:
+    """A copy naming its columns bare: in INSERT ALL, ``t.amount`` is the query's output ``amount``."""
+    copy = expression.copy()
+    for column in copy.find_all(exp.Column):
+        column.set("table", None)
+    return copy
 
 
 def _qualified(query: exp.Query, context: NameContext) -> exp.Query:

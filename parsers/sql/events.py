@@ -166,7 +166,8 @@ def _column_edges(lineage: StatementLineage) -> tuple[ColumnEdge, ...]:
         return ()
     target = lineage.outputs[0]
     return tuple(
-        ColumnEdge(source=source, target=ColumnRef(dataset=target, column=flow.target), kind=flow.kind)  # type: ignore[arg-type]
+        ColumnEdge(source=source, target=ColumnRef(dataset=flow.table or target, column=flow.target),
+                   kind=flow.kind)  # type: ignore[arg-type]
         for flow in lineage.column_flows if flow.target != "*"
         for source in flow.sources if source.dataset.name and source.column != "*"
     )

@@ -91,8 +91,9 @@ class _Columns:
         self._behind: dict[tuple[DatasetRef, str], dict[str, set[ColumnRef]]] = {}
 
     def add(self, statement: StatementLineage) -> None:
-        target = statement.outputs[0] if statement.outputs else None
+        first = statement.outputs[0] if statement.outputs else None
         for flow in statement.column_flows:
+            target = flow.table or first
             found: dict[str, set[ColumnRef]] = {"direct": set(), "indirect": set()}
             for source in flow.sources:
                 for kind, refs in self._through(source, flow.kind).items():

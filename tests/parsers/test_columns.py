@@ -208,3 +208,24 @@ def test_a_row_assignment_takes_each_column_from_its_place_in_the_subquery() -> 
     assert found[("limit_usd", "direct")] == ("credit.raw.reviews.approved",)
     assert found[("band", "direct")] == ("credit.raw.reviews.band",)
     assert found[("band", "indirect")] == ("credit.mart.cd.active", "credit.mart.cd.id", "credit.raw.reviews.cid")
+
+
+def test_a_multitable_insert_puts_each_column_in_its_own_table() -> None:
+    from parsers.model import Origin, SourceRecord
+    from parsers.sql.events import parse_sql_record
+
+    sql = ("INSERT FIRST WHEN t.amount > 1000 THEN INTO dwh.large (id, amount) VALUES (txn_id, amount) "
+           "ELSE INTO dwh.small (id) VALUES (txn_id) "
+           "SELECT t.txn_id, t.amount FROM stg.txns t")
+    record = SourceRecord(source_type="sql_file", text=sql, origin=Origin(path="/etl.sql", line=1), dialect="oracle")
+    (event,) = parse_sql_record(record).events
+    edges = {(e.target.dataset.name, e.target.column, e.kind, e.source.column) for e in event.column_edges}
+    assert edges == {("DWH.LARGE", "ID", "direct", "TXN_ID"), ("DWH.LARGE", "AMOUNT", "direct", "AMOUNT"),
+                     ("DWH.LARGE", "ID", "indirect", "AMOUNT"), ("DWH.LARGE", "AMOUNT", "indirect", "AMOUNT"),
+                     ("DWH.SMALL", "ID", "direct", "TXN_ID"), ("DWH.SMALL", "ID", "indirect", "AMOUNT")}
+    hive = SourceRecord(source_type="sql_file", origin=Origin(path="/etl.hql", line=1), dialect="hive", text=(
+        "FROM ods.e e INSERT OVERWRITE TABLE dw.clicks SELECT e.id, e.url WHERE e.kind = 'click' "
+        "INSERT INTO TABLE dw.kinds SELECT e.kind, count(*) GROUP BY e.kind"))
+    (event,) = parse_sql_record(hive).events
+    direct = {(e.target.dataset.name, e.source.column) for e in event.column_edges if e.kind == "direct"}
+    assert direct == {("dw.clicks", "id"), ("dw.clicks", "url"), ("dw.kinds", "kind")}
