@@ -125,10 +125,11 @@ class LeanCrawl:
         key = " ".join(_LITERALS.sub("?", sql).split())
         template = self.templates.get(key)
         if template is None:
-            template = self.templates[key] = (hashlib.sha1(key.encode()).hexdigest(), ("in", "out"))
+            template = self.templates[key] = (hashlib.blake2b(key.encode(), digest_size=8).hexdigest(), ("in", "out"))
         job, tables = template
-        self.runs.append((hashlib.sha1(f"{self.path}\0{offset}\0{sql}".encode()).hexdigest(), job, at, user,
-                          status, "SQL"))
+        # (ids as the store's: 8-byte digests in hex, so the run table's index is as large as ours)
+        run = hashlib.blake2b(f"{self.path}\0{offset}\0{sql}".encode(), digest_size=8).hexdigest()
+        self.runs.append((run, job, at, user, status, "SQL"))
         for table in tables:
             use = self.usage.get((table, user))
             if use is None:
