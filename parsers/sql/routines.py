@@ -25,6 +25,8 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
+from parsers.sql.statements import command_words
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Body:
@@ -128,10 +130,14 @@ _NESTS = {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}  # how a token changes th
 
 def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
     """(start, end) of each data statement in a procedural body, in order."""
+    parser_dialect = Dialect.get_or_raise(dialect)
     try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(body)
+        tokens = parser_dialect.tokenize(body)
     except TokenError:
         return []
+    # BigQuery's tokenizer takes BEGIN for a command and the rest of the block for its argument,
+    # one string: the block's own statements are in that rest.
+    tokens = command_words(body, tokens, parser_dialect)
     found: list[tuple[int, int]] = []
     current: list[Token] = []
     depth = cases = 0

@@ -140,7 +140,7 @@ def _nesting(token: Token, following: Token | None) -> int:
 def _statement(sql: str, tokens: list[Token], dialect: Dialect) -> Statement:
     start, end = tokens[0].start, tokens[-1].end + 1
     first_word = tokens[0].text.lower()
-    fingerprint, literals = _fingerprint(_command_words(sql, tokens, dialect),
+    fingerprint, literals = _fingerprint(command_words(sql, tokens, dialect),
                                          keep_literals=first_word in _LITERALS_NAME_DATASETS)
     return Statement(
         text=sql[start:end],
@@ -153,7 +153,7 @@ def _statement(sql: str, tokens: list[Token], dialect: Dialect) -> Statement:
     )
 
 
-def _command_words(sql: str, tokens: list[Token], dialect: Dialect) -> list[Token]:
+def command_words(sql: str, tokens: list[Token], dialect: Dialect) -> list[Token]:
     """The tokens of a statement that starts with a word sqlglot takes for a command it does
     not parse (MySQL's REPLACE, RENAME, EXECUTE...): its tokenizer keeps the rest of the text as
     one string token, at a wrong offset, so every REPLACE would have one fingerprint (one cached

@@ -181,3 +181,16 @@ def test_a_cursor_loops_query_is_a_statement_of_the_body() -> None:
             "UPDATE crm.customers SET lim = r.lim WHERE id = r.id; END LOOP; END;")
     assert [" ".join(body[start:end].split()) for start, end in routines.statements(body, "oracle")] == [
         "SELECT id, lim FROM stg.reviews WHERE ok = 1", "UPDATE crm.customers SET lim = r.lim WHERE id = r.id"]
+
+
+def test_a_bigquery_block_reads_the_statement_right_after_begin() -> None:
+    # BigQuery's tokenizer takes BEGIN for a command whose argument is the rest of the text.
+    from parsers import NameContext
+    from parsers.sql import analyze
+
+    sql = ("BEGIN\n  CREATE TEMP TABLE fresh AS SELECT id, ts FROM app.users;\n"
+           "  INSERT INTO growth.signups (id, ts) SELECT id, ts FROM fresh;\n"
+           "EXCEPTION WHEN ERROR THEN\n  SELECT @@error.message;\nEND;")
+    found = analyze(sql, NameContext.of("bigquery", database="p"), columns=True)
+    writes = [(s.kind, [d.name for d in s.inputs], [d.name for d in s.outputs]) for s in found if s.outputs]
+    assert writes == [("CREATE TABLE AS", ["p.app.users"], ["fresh"]), ("INSERT", ["fresh"], ["p.growth.signups"])]
