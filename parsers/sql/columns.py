@@ -468,13 +468,19 @@ class _Resolver:
         if not table and name in (arrays := self._array_aliases(scope)):
             return self.deps(scope, arrays[name])  # ClickHouse: ARRAY JOIN o.skus AS sku, an element of o.skus
         if not table:
-            sources = [alias for alias, source in _selected(scope).items() if not _encloses(source, scope)]
+            sources = [alias for alias, source in _selected(scope).items()
+                       if not _encloses(source, scope) and not _declares_other_columns(source, name)]
+            if not sources and isinstance(scope.expression, exp.Unnest) and scope.parent is not None:
+                return self._column(scope.parent, column)  # UNNEST(params): a column of the query around it
             if not sources:
                 return _NOTHING
             if len(sources) > 1:
                 self.unresolved = True
                 return _Deps(frozenset({self._unplaced(name)}))
             table = sources[0]
+        element = self._element(scope, column) if table not in scope.sources else None
+        if element is not None:  # BigQuery: UNNEST(params) AS p, then p.key or p.value.text: a field of an element
+            return element
         while table not in scope.sources and scope.parent is not None:
             scope = scope.parent  # a correlated subquery names a table of the query around it
         source = scope.sources.get(table)
@@ -483,6 +489,14 @@ class _Resolver:
         if isinstance(source, Scope):
             return self._output(source, name)
         return _NOTHING  # a table function's column: made by the function, not read
+
+    def _element(self, scope: Scope, column: exp.Column) -> _Deps | None:
+        """The deps of ``p.field`` where ``p`` is the element an UNNEST in this scope names."""
+        root = column.parts[0].name
+        for source in _selected(scope).values():
+            if isinstance(source, Scope) and root in _unnest_columns(source):
+                return self._output(source, root)
+        return None
 
     def _array_aliases(self, scope: Scope) -> dict[str, exp.Expr]:
         found = self._arrays.get(id(scope))
@@ -573,6 +587,20 @@ def _aliases(select: exp.Expr) -> dict[str, exp.Expr]:
 
 def _unaliased(expression: exp.Expr) -> exp.Expr:
     return expression.this if isinstance(expression, exp.Alias) else expression
+
+
+def _unnest_columns(source: exp.Expr | Scope) -> list[str]:
+    """The columns an ``UNNEST(...) AS t(a, b)`` (BigQuery: ``AS a``, a value table) declares."""
+    if not isinstance(source, Scope) or not isinstance(source.expression, exp.Unnest):
+        return []
+    alias = source.expression.args.get("alias")
+    return [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+
+
+def _declares_other_columns(source: exp.Expr | Scope, name: str) -> bool:
+    """An UNNEST that names its columns holds no other: a bare name beside it is another table's."""
+    declared = _unnest_columns(source)
+    return bool(declared) and name not in declared
 
 
 def _selected(scope: Scope) -> dict[str, exp.Expr | Scope]:

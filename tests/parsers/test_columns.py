@@ -229,3 +229,17 @@ def test_a_multitable_insert_puts_each_column_in_its_own_table() -> None:
     (event,) = parse_sql_record(hive).events
     direct = {(e.target.dataset.name, e.source.column) for e in event.column_edges if e.kind == "direct"}
     assert direct == {("dw.clicks", "id"), ("dw.clicks", "url"), ("dw.kinds", "kind")}
+
+
+@pytest.mark.parametrize(("dialect", "sql", "expected"), [
+    ("bigquery", "select event_date, ep.value.string_value as loc from d.events, unnest(event_params) as ep "
+                 "where ep.key = 'page'",
+     {"event_date": ("p.d.events.event_date",), "loc": ("p.d.events.event_params",)}),
+    ("trino", "select o.id, t.sku from h.orders o cross join unnest(o.items) as t(sku, qty)",
+     {"id": ("p.h.orders.id",), "sku": ("p.h.orders.items",)}),
+])
+def test_an_unnest_that_names_its_columns_holds_no_other(dialect: str, sql: str,
+                                                         expected: dict[str, tuple[str, ...]]) -> None:
+    found = column_flows(sqlglot.parse_one(sql, dialect=dialect), NameContext.of(dialect, database="p"))
+    assert {f.target: tuple(f.source_names()) for f in found.flows if f.kind == "direct"} == expected
+    assert found.confidence == 1.0
