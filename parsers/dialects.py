@@ -179,6 +179,17 @@ def default_schema(dialect: Dialect) -> str | None:
     return DEFAULT_SCHEMA.get(name_of(dialect))
 
 
+# Pseudo-columns: names a query may use bare that are no table's column (Oracle's hierarchical
+# LEVEL, ROWNUM, ROWID; https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/Pseudocolumns.html).
+_PSEUDO_COLUMNS = {
+    "oracle": frozenset({"level", "rownum", "rowid", "connect_by_iscycle", "connect_by_isleaf", "ora_rowscn"}),
+}
+
+
+def is_pseudo_column(dialect: Dialect, name: str) -> bool:
+    return name.lower() in _PSEUDO_COLUMNS.get(name_of(dialect), frozenset())
+
+
 def fold(dialect: Dialect, name: str, *, quoted: bool) -> str:
     """An identifier as the engine resolves it: unquoted names fold (PostgreSQL lower, Snowflake
     and Oracle upper), quoted ones keep their case except in case-insensitive engines; MySQL and

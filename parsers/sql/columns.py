@@ -465,6 +465,8 @@ class _Resolver:
         if name == "*" or isinstance(column.this, exp.Star):
             name, self.unresolved = "*", True  # t.* without a schema: the columns are not known
         table = column.table
+        if not table and dialects.is_pseudo_column(self.context.dialect, name):
+            return _NOTHING  # Oracle's LEVEL, ROWNUM: made by the query, no table's column
         if not table and name in (arrays := self._array_aliases(scope)):
             return self.deps(scope, arrays[name])  # ClickHouse: ARRAY JOIN o.skus AS sku, an element of o.skus
         if not table:

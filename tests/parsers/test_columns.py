@@ -243,3 +243,12 @@ def test_an_unnest_that_names_its_columns_holds_no_other(dialect: str, sql: str,
     found = column_flows(sqlglot.parse_one(sql, dialect=dialect), NameContext.of(dialect, database="p"))
     assert {f.target: tuple(f.source_names()) for f in found.flows if f.kind == "direct"} == expected
     assert found.confidence == 1.0
+
+
+def test_oracle_pseudo_columns_are_no_tables_columns() -> None:
+    tree = sqlglot.parse_one("select level as depth, rownum as n, employee_id from hr.employees "
+                             "start with manager_id is null connect by prior employee_id = manager_id",
+                             dialect="oracle")
+    found = {f.target: tuple(f.source_names()) for f in column_flows(tree, NameContext.of("oracle")).flows
+             if f.kind == "direct"}
+    assert found == {"EMPLOYEE_ID": ("HR.EMPLOYEES.EMPLOYEE_ID",)}
