@@ -490,7 +490,18 @@ class _Resolver:
             return _Deps(frozenset({ColumnRef(dataset=self._dataset(source), column=name)}))
         if isinstance(source, Scope):
             return self._output(source, name)
-        return _NOTHING  # a table function's column: made by the function, not read
+        if isinstance(source, exp.Table) and isinstance(source.this, exp.Func) and not source.meta.get("file"):
+            return self._function_columns(scope, source.this)
+        return _NOTHING
+
+    def _function_columns(self, scope: Scope, function: exp.Func) -> _Deps:
+        """A table function's columns are made from its arguments: json_each(o.items) AS j, then
+        j.value comes from o.items (generate_series(1, 9) reads nothing)."""
+        key = (id(function), "")
+        if key not in self._memo:
+            self._memo[key] = _NOTHING  # (an argument naming the function's own alias stops here)
+            self._memo[key] = self.deps(scope, function)
+        return self._memo[key]
 
     def _element(self, scope: Scope, column: exp.Column) -> _Deps | None:
         """The deps of ``p.field`` where ``p`` is the element an UNNEST in this scope names."""
@@ -566,8 +577,10 @@ class _Resolver:
         self.unresolved = True
         found = _NOTHING
         for source in _selected(scope).values():
-            if isinstance(source, exp.Table):
+            if isinstance(source, exp.Table) and tables.is_named(source) and not source.meta.get("file"):
                 found |= _Deps(frozenset({ColumnRef(dataset=self._dataset(source), column="*")}))
+            elif isinstance(source, exp.Table) and isinstance(source.this, exp.Func):
+                found |= self._function_columns(scope, source.this)
             elif isinstance(source, Scope):
                 for branch in _branches(source):
                     found |= self._star(branch)

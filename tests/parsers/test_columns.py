@@ -252,3 +252,10 @@ def test_oracle_pseudo_columns_are_no_tables_columns() -> None:
     found = {f.target: tuple(f.source_names()) for f in column_flows(tree, NameContext.of("oracle")).flows
              if f.kind == "direct"}
     assert found == {"EMPLOYEE_ID": ("HR.EMPLOYEES.EMPLOYEE_ID",)}
+
+
+def test_a_table_functions_columns_come_from_its_arguments() -> None:
+    found, _ = flows("select o.id, e.key, e.value from raw.orders o, jsonb_each(o.doc) as e, generate_series(1, 3) g")
+    assert found[("key", "direct")] == found[("value", "direct")] == ("credit.raw.orders.doc",)
+    found, _ = flows("select * from read_csv('s3://b/x.csv')")
+    assert found == {}  # not a table named `read_csv`
