@@ -186,6 +186,12 @@ _PSEUDO_COLUMNS = {
 }
 
 
+def partitions_by_column(dialect: Dialect) -> bool:
+    """Whether ``INSERT INTO t PARTITION (...)`` names partition columns (Hive, Spark, Databricks),
+    not partitions (MySQL's ``PARTITION (p0)``)."""
+    return name_of(dialect) in ("hive", "spark", "spark2", "databricks")
+
+
 def is_pseudo_column(dialect: Dialect, name: str) -> bool:
     return name.lower() in _PSEUDO_COLUMNS.get(name_of(dialect), frozenset())
 

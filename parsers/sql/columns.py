@@ -81,14 +81,16 @@ def column_flows(tree: exp.Expr, context: NameContext) -> ColumnLineage:
     branches = _branches(root)
     selects = _selects(branches[0]) if branches else []
     names = [_fold(name, context) for name in targets] or [select.alias_or_name for select in selects]
-    by_name = _by_name(root)
-    if by_name and not targets:  # UNION BY NAME: every branch's names, lined up by name
-        names = list(dict.fromkeys(select.alias_or_name for branch in branches for select in _selects(branch)))
+    # UNION BY NAME: the outputs are every branch's names, in order of appearance, lined up by name
+    by_name = list(dict.fromkeys(select.alias_or_name for branch in branches for select in _selects(branch))) \
+        if _by_name(root) else []
+    if by_name and not targets:
+        names = by_name
     filters = frozenset(column for branch in branches for column in resolver.filters_of(branch))
     direct: dict[str, set[ColumnRef]] = {}
     indirect: dict[str, set[ColumnRef]] = {}
-    for index, name in enumerate(names if by_name and not targets else names[: len(selects)]):
-        found = resolver.named(branches, name) if by_name and not targets else resolver.at(branches, index)
+    for index, name in enumerate(names[: len(by_name or selects)]):
+        found = resolver.named(branches, by_name[index]) if by_name else resolver.at(branches, index)
         if found.direct:
             direct.setdefault(name, set()).update(found.direct)
         if found.indirect | filters:
@@ -174,6 +176,8 @@ def _qualified(query: exp.Query, context: NameContext) -> exp.Query:
         pass
     try:  # `GROUP BY day` where `day` is a SELECT alias and the tables' columns are not known:
         # sqlglot cannot tell alias from column, the resolver prefers the alias (see filters_of)
+        if query.find(exp.Group, exp.Having, exp.Qualify) is None:
+            raise OptimizeError("no clause that names aliases")
         return qualify(query.copy(), dialect=context.dialect, schema=schema, validate_qualify_columns=False,
                        quote_identifiers=False, expand_stars=schema is not None, expand_alias_refs=False)
     except (OptimizeError, AssertionError):
@@ -231,7 +235,8 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
         targets = [column.name for column in declared if isinstance(column, exp.Identifier | exp.ColumnDef)]
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
         if not targets and isinstance(tree, exp.Insert) and isinstance(target, exp.Table) and context.catalog:
-            targets = _by_position(target, list(context.catalog.columns(table_ref(target, context)) or ()))
+            known = list(context.catalog.columns(table_ref(target, context)) or ())
+            targets = _by_position(target, known) if dialects.partitions_by_column(context.dialect) else known
     else:
         query, targets = tree, []
     if not isinstance(query, exp.Query):
@@ -305,10 +310,13 @@ def _row_assignment(columns: list[exp.Expr], value: exp.Expr) -> list[tuple[str,
     from its place in the row (from a subquery, as that subquery selecting its one value)."""
     query = value.this if isinstance(value, exp.Subquery) else None
     if isinstance(query, exp.Select) and len(query.selects) == len(columns):
+        rest = query.copy()  # copied once without its values; each column gets a copy of the rest
+        values = list(rest.selects)
+        rest.set("expressions", [])
         found: list[tuple[str, exp.Expr]] = []
-        for index, column in enumerate(columns):
-            one = query.copy()
-            one.set("expressions", [one.selects[index]])
+        for column, one_value in zip(columns, values, strict=True):
+            one = rest.copy()
+            one.set("expressions", [one_value])
             found.append((column.name, exp.Subquery(this=one)))
         return found
     if isinstance(value, exp.Tuple) and len(value.expressions) == len(columns):
@@ -460,7 +468,9 @@ class _Resolver:
                     found |= self.deps(branch, select)
         return found
 
-    def _column(self, scope: Scope, column: exp.Column) -> _Deps:
+    def _column(self, scope: Scope, column: exp.Column, inner: Scope | None = None) -> _Deps:
+        """The deps of ``column`` as ``scope`` sees it (``inner``: the UNNEST it was named in,
+        which is not where its own argument comes from)."""
         name = column.name
         if name == "*" or isinstance(column.this, exp.Star):
             name, self.unresolved = "*", True  # t.* without a schema: the columns are not known
@@ -470,10 +480,12 @@ class _Resolver:
         if not table and name in (arrays := self._array_aliases(scope)):
             return self.deps(scope, arrays[name])  # ClickHouse: ARRAY JOIN o.skus AS sku, an element of o.skus
         if not table:
-            sources = [alias for alias, source in _selected(scope).items()
-                       if not _encloses(source, scope) and not _declares_other_columns(source, name)]
-            if not sources and isinstance(scope.expression, exp.Unnest) and scope.parent is not None:
-                return self._column(scope.parent, column)  # UNNEST(params): a column of the query around it
+            sources = [alias for alias, source in _selected(scope).items() if source is not inner
+                       and not _encloses(source, scope) and not _declares_other_columns(source, name)]
+            if not sources and scope.parent is not None and (inner is not None
+                                                             or isinstance(scope.expression, exp.Unnest)):
+                # UNNEST(params), (SELECT .. FROM UNNEST(params)): a column of the query around it
+                return self._column(scope.parent, column, scope)
             if not sources:
                 return _NOTHING
             if len(sources) > 1:
@@ -542,6 +554,7 @@ class _Resolver:
         key = (id(scope), name)
         if key not in self._memo and isinstance(scope.expression, exp.Lateral | exp.Unnest) \
                 and not scope.subquery_scopes:  # UNNEST(o.items), LATERAL VIEW explode(tags), FLATTEN(...)
+            self._memo[key] = _NOTHING  # (its argument may resolve back through it: stop there)
             self._memo[key] = self.deps(scope, scope.expression.this if isinstance(scope.expression, exp.Lateral)
                                         else exp.Tuple(expressions=[e.copy() for e in scope.expression.expressions]))
         if key not in self._memo:
@@ -549,7 +562,9 @@ class _Resolver:
             branches = _branches(scope)
             first = _selects(branches[0]) if branches else []
             positions = [i for i, select in enumerate(first) if select.alias_or_name == name]
-            if positions:
+            if _by_name(scope):
+                found = self.named(branches, name)
+            elif positions:
                 found = self.at(branches, positions[0])
             else:  # not named: it comes through a SELECT *, under the same name
                 found = _NOTHING
@@ -588,15 +603,17 @@ class _Resolver:
 
 
 def _aliases(select: exp.Expr) -> dict[str, exp.Expr]:
-    """A SELECT's output aliases and what they compute, where that is more than the column of the
-    same name (``day(ts) AS day`` is an alias to see through, ``o.day AS day`` is not needed)."""
+    """A SELECT's output names and what they compute (``day(ts) AS day``, and ``c.region``, which
+    a bare ``region`` in GROUP BY names where the tables' columns are unknown)."""
     if not isinstance(select, exp.Select):
         return {}
     found: dict[str, exp.Expr] = {}
     for expression in select.selects:
-        if isinstance(expression, exp.Alias) and not (isinstance(expression.this, exp.Column)
-                                                      and expression.this.name == expression.alias):
-            found.setdefault(expression.alias, expression.this)
+        value = _unaliased(expression)
+        if isinstance(value, exp.Column) and not value.table:
+            continue  # a bare name: the same bare name in GROUP BY is as ambiguous
+        if not isinstance(value, exp.Star) and expression.alias_or_name:
+            found.setdefault(expression.alias_or_name, value)
     return found
 
 

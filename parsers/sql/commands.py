@@ -71,17 +71,22 @@ _DELETE_OUTPUT = re.compile(rf"^\s*DELETE\s+(?:FROM\s+)?({_NAME})\s+OUTPUT\s+(.*
                             r"(\([^()]*\))?\s*(?=WHERE\b|;|$)", _FLAGS)
 # ClickHouse mutations: ALTER TABLE t [ON CLUSTER c] DELETE WHERE ... and ALTER TABLE t UPDATE c = e, ...
 # [IN PARTITION p] WHERE ... (https://clickhouse.com/docs/sql-reference/statements/alter/delete, .../update)
-_MUTATION = re.compile(rf"^\s*ALTER\s+TABLE\s+({_NAME})(?:\s+ON\s+CLUSTER\s+{_NAME})?\s+(DELETE|UPDATE)\s+", _FLAGS)
-_IN_PARTITION = re.compile(r"\s+IN\s+PARTITION\s+(?:ID\s+)?(?:'[^']*'|\w+)(?=\s+WHERE\b)", _FLAGS)
+# (UPDATE needs an assignment and DELETE a WHERE: Hive's ALTER TABLE t UPDATE STATISTICS/COLUMNS is
+# no mutation.)
+_MUTATION = re.compile(rf"^\s*ALTER\s+TABLE\s+({_NAME})(?:\s+ON\s+CLUSTER\s+{_NAME})?\s+"
+                       r"(?:(DELETE)\s+(?=(?:IN\s+PARTITION\b.*?\s)?WHERE\b)|(UPDATE)\s+(?=\w+\s*=))", _FLAGS)
+_IN_PARTITION = re.compile(r"(?:^|(?<=\s))IN\s+PARTITION\s+(?:ID\s+)?(?:'[^']*'|\w+)\s+(?=WHERE\b)", _FLAGS)
+_SETTINGS = re.compile(r"(?<=\s)SETTINGS\s+\w+\s*=.*$", _FLAGS)
 # Oracle: CREATE TABLE t NOLOGGING PARALLEL 4 AS query, CREATE MATERIALIZED VIEW v BUILD IMMEDIATE
 # REFRESH COMPLETE ON DEMAND ENABLE QUERY REWRITE AS query: storage and refresh options (words and
 # numbers) sqlglot does not read, which change nothing of what the query reads and writes.
-_CREATE_OPTIONS = re.compile(rf"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|MATERIALIZED\s+VIEW)\s+{_NAME})\s+"
+_CREATE_OPTIONS = re.compile(rf"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|MATERIALIZED\s+VIEW)\s+"
+                             rf"(?:IF\s+NOT\s+EXISTS\s+)?{_NAME})\s+"
                              r"(?!AS\s)(?:\w+\s+)+?AS\s+(?=SELECT\b|WITH\b|\()", _FLAGS)
 # Oracle: MERGE ... WHEN MATCHED THEN UPDATE SET ... DELETE WHERE cond: deletes some of the rows the
 # update touched (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/MERGE.html).
 _MERGE = re.compile(r"^\s*MERGE\s", _FLAGS)
-_MERGE_DELETE_WHERE = re.compile(r"\bDELETE\s+WHERE\b.*?(?=\bWHEN\b|$)", _FLAGS)
+_MERGE_DELETE_WHERE = re.compile(r"\bDELETE\s+WHERE\b.*?(?=\bWHEN\s+(?:NOT\s+)?MATCHED\b|$)", _FLAGS)
 _PATH_OPTION = re.compile(r"(?:^|,)\s*'?path'?\s*=?\s*'([^']*)'", _FLAGS)
 
 
@@ -139,7 +144,8 @@ def rewritten(text: str) -> Recognised | None:
         return Recognised(kind="CREATE TABLE CLONE", sql=f"{match.group(1)}{match.group(2)}CLONE {match.group(3)}")
     if match := _MUTATION.match(text):
         table, rest = match.group(1), _IN_PARTITION.sub("", text[match.end():], count=1)
-        if match.group(2).upper() == "DELETE":
+        rest = _SETTINGS.sub("", rest, count=1)
+        if match.group(2):
             return Recognised(kind="DELETE", sql=f"DELETE FROM {table} {rest}")
         return Recognised(kind="UPDATE", sql=f"UPDATE {table} SET {rest}")
     if match := _CREATE_OPTIONS.match(text):

@@ -416,7 +416,9 @@ def _is_mutation(tree: exp.Expr) -> bool:
 def _columns(tree: exp.Expr, context: NameContext) -> ColumnLineage:
     try:
         return column_flows(tree, context)
-    except RecursionError:  # an expression nested thousands deep: its tables are still known
+    # An expression nested thousands deep, or one sqlglot's scoping rejects (two tables under one
+    # alias, a GROUP BY position too large for a number): its tables are still known.
+    except (RecursionError, SqlglotError, OverflowError, ValueError, KeyError, AssertionError):
         return ColumnLineage(confidence=0.5)
 
 

@@ -135,9 +135,9 @@ def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
         tokens = parser_dialect.tokenize(body)
     except TokenError:
         return []
-    # BigQuery's tokenizer takes BEGIN for a command and the rest of the block for its argument,
-    # one string: the block's own statements are in that rest.
-    tokens = command_words(body, tokens, parser_dialect)
+    # BigQuery's tokenizer takes BEGIN for a command and the rest of the block (up to a semicolon)
+    # for its argument, one string: the block's own statements are in that rest.
+    tokens = _commands_opened(body, tokens, parser_dialect)
     found: list[tuple[int, int]] = []
     current: list[Token] = []
     depth = cases = 0
@@ -155,6 +155,24 @@ def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
             current.append(token)
     _close(current, found)
     return sorted(found + _cursor_queries(tokens))
+
+
+def _commands_opened(body: str, tokens: list[Token], dialect: Dialect) -> list[Token]:
+    """Each command word's argument the tokenizer kept as one string, tokenized in its place."""
+    commands = dialect.tokenizer_class.COMMANDS
+    if not any(token.token_type in commands for token in tokens):
+        return tokens
+    opened: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        token, following = tokens[index], tokens[index + 1] if index + 1 < len(tokens) else None
+        if token.token_type in commands and following is not None and following.token_type is TokenType.STRING:
+            opened += command_words(body, [token, following], dialect)
+            index += 2
+            continue
+        opened.append(token)
+        index += 1
+    return opened
 
 
 def _cursor_queries(tokens: list[Token]) -> list[tuple[int, int]]:

@@ -403,9 +403,19 @@ def upsert_reads(statement: exp.Insert) -> list[tuple[str, list[exp.Column]]]:
     for assignment in conflict.expressions:
         if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
             read = [column for column in assignment.expression.find_all(exp.Column)
-                    if not column.table or column.table.lower() in names]
+                    if (not column.table or column.table.lower() in names) and not _in_query(column, assignment)]
             found.append((assignment.this.name, read))
     return [(column, read) for column, read in found if read]
+
+
+def _in_query(node: exp.Expr, within: exp.Expr) -> bool:
+    """Whether ``node`` is inside a subquery of ``within`` (its columns are that query's tables')."""
+    parent = node.parent
+    while parent is not None and parent is not within:
+        if isinstance(parent, exp.Query):
+            return True
+        parent = parent.parent
+    return False
 
 
 def _unique(tables: tuple[exp.Table, ...]) -> tuple[exp.Table, ...]:

@@ -194,3 +194,43 @@ def test_a_bigquery_block_reads_the_statement_right_after_begin() -> None:
     found = analyze(sql, NameContext.of("bigquery", database="p"), columns=True)
     writes = [(s.kind, [d.name for d in s.inputs], [d.name for d in s.outputs]) for s in found if s.outputs]
     assert writes == [("CREATE TABLE AS", ["p.app.users"], ["fresh"]), ("INSERT", ["fresh"], ["p.growth.signups"])]
+
+
+@pytest.mark.parametrize(("dialect", "sql", "expected"), [
+    # GA4's pattern: the column inside UNNEST is the outer query's (it recursed without end)
+    ("bigquery", "CREATE TABLE ds.x AS SELECT event_name, (SELECT value.int_value FROM UNNEST(event_params) "
+                 "WHERE key = 'sid') AS sid FROM ds.events", ("CREATE TABLE AS", ["p.ds.events"], ["p.ds.x"])),
+    # sqlglot's scoping raises on two tables under one alias: columns unknown, tables kept
+    ("postgres", "CREATE TABLE z AS SELECT x FROM t a JOIN u a ON a.id = a.id",
+     ("CREATE TABLE AS", ["public.t", "public.u"], ["public.z"])),
+    ("postgres", "SELECT a FROM t GROUP BY 99999999999999999999999", ("SELECT", ["public.t"], [])),
+    ("clickhouse", "ALTER TABLE db.t DELETE IN PARTITION '2024' WHERE x IN (SELECT x FROM db.g) "
+                   "SETTINGS mutations_sync = 2", ("DELETE", ["db.g"], ["db.t"])),
+    ("hive", "ALTER TABLE t UPDATE STATISTICS SET ('numRows'='1')", ("ALTER", [], [])),
+    ("oracle", "CREATE TABLE IF NOT EXISTS ltv NOLOGGING AS SELECT a FROM s.src",
+     ("CREATE TABLE AS", ["S.SRC"], ["LTV"])),
+    ("oracle", "MERGE INTO d USING s ON (d.k = s.k) WHEN MATCHED THEN UPDATE SET d.v = s.v DELETE WHERE "
+               "CASE WHEN s.f = 'D' THEN 1 ELSE 0 END = 1 WHEN NOT MATCHED THEN INSERT (k, v) VALUES (s.k, s.v)",
+     ("MERGE", ["S"], ["D"])),
+    # the nested query reads `other`, not the target
+    ("postgres", "INSERT INTO t (id, q) SELECT id, q FROM s ON CONFLICT (id) DO UPDATE "
+                 "SET q = (SELECT max(z) FROM other o WHERE o.id = EXCLUDED.id)",
+     ("INSERT", ["public.s", "public.other"], ["public.t"])),
+])
+def test_reviewed_edge_cases_keep_their_tables_and_never_raise(dialect: str, sql: str,
+                                                               expected: tuple[object, ...]) -> None:
+    from parsers import NameContext
+    from parsers.sql import analyze
+
+    (found,) = analyze(sql, NameContext.of(dialect, database="p" if dialect == "bigquery" else None), columns=True)
+    assert (found.kind, [d.name for d in found.inputs], [d.name for d in found.outputs]) == expected
+
+
+def test_a_procedures_bigquery_block_reads_its_first_statement() -> None:
+    from parsers import NameContext
+    from parsers.sql import analyze
+
+    found = analyze("CREATE PROCEDURE ds.p() BEGIN CREATE TEMP TABLE tmp AS SELECT a FROM ds.src; "
+                    "INSERT INTO ds.out (a) SELECT a FROM tmp; END", NameContext.of("bigquery", database="p"))
+    assert [(s.kind, [d.name for d in s.inputs]) for s in found if s.outputs] == [
+        ("CREATE TABLE AS", ["p.ds.src"]), ("INSERT", ["tmp"])]
