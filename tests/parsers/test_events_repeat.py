@@ -135,7 +135,8 @@ def test_rewrites_of_long_texts_that_do_not_match_end_at_once() -> None:
              + "', f map('a','b')) SELECT a FROM t",
              "DELETE FROM dbo.orders OUTPUT deleted.id" + " " * 50_000 + "x WHERE a = 1",
              "CREATE TABLE t " + "nologging " * 50_000, "MERGE INTO t USING s ON a " + "DELETE WHERE " * 20_000,
-             "ALTER TABLE t UPDATE a = 1" + " " * 40_000 + "WHERE x = 1", "ALTER TABLE t DELETE IN PARTITION " + "x " * 20_000]
+             "ALTER TABLE t UPDATE a = 1" + " " * 40_000 + "WHERE x = 1",
+             "ALTER TABLE t DELETE IN PARTITION " + "x " * 20_000]
     started = time.process_time()
     for text in texts:
         commands.rewritten(text)
