@@ -45,11 +45,20 @@ class Catalog:
     """Columns by dataset, in their declared order. ``version`` moves with every change, so
     results computed against an older catalog are not mistaken for current ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, session: bool = False) -> None:
         # Keyed without case: a default database given in lower case and a schema file's name in
         # the engine's case (Snowflake's upper) still meet.
         self._columns: dict[tuple[str, str], tuple[str, ...]] = {}
         self.version = 0
+        # One session's (a script's): it learns the session's temporary tables too. A crawl's
+        # catalog serves every session of its logs, whose temporary tables may share names.
+        self.session = session
+
+    def for_session(self) -> Catalog:
+        """A copy of these columns that one session (a script) adds to, temporary tables too."""
+        copy = Catalog(session=True)
+        copy._columns = dict(self._columns)
+        return copy
 
     def __len__(self) -> int:
         return len(self._columns)

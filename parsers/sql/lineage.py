@@ -337,8 +337,8 @@ def _learn(context: NameContext, lineage: StatementLineage) -> None:
     """Later statements see the columns of the tables and views this one created."""
     assert context.catalog is not None
     if lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns \
-            and "*" not in lineage.output_columns and lineage.output_kind != "temporary":
-        context.catalog.add(lineage.outputs[0], lineage.output_columns)  # a session's temp tables are not
+            and "*" not in lineage.output_columns and (lineage.output_kind != "temporary" or context.catalog.session):
+        context.catalog.add(lineage.outputs[0], lineage.output_columns)  # a crawl's sessions' temp tables are not
     for change in lineage.lifecycle:
         if change.event == "drop":
             context.catalog.drop(change.dataset)

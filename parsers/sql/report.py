@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from parsers.catalog import Catalog
 from parsers.model import DatasetEvent
 from parsers.naming import NameContext
 from parsers.sql.lineage import StatementLineage, analyze
@@ -22,7 +24,10 @@ def describe(sql: str, context: NameContext, source_id: str = "-") -> dict[str, 
     """``id``, ``sources``, ``targets``, ``column_lineage``, ``lifecycle``, ``issues``,
     ``confidence`` and, per statement, its line, kind, fingerprint, sources and targets (the
     intermediate tables a script passes data through are in those, not in the totals)."""
-    statements = analyze(sql, context, columns=True)
+    # The text is one session: it learns the columns of the tables it creates, temporary ones
+    # too, for its later statements (INSERT INTO t SELECT ... by position, SELECT * FROM t).
+    session = context.catalog.for_session() if context.catalog is not None else Catalog(session=True)
+    statements = analyze(sql, dataclasses.replace(context, catalog=session), columns=True)
     script = resolve(statements)
     return {
         "id": source_id,

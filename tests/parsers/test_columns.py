@@ -292,3 +292,24 @@ def test_a_column_inside_unnest_in_a_scalar_subquery_is_the_outer_querys() -> No
     assert {f.target: tuple(f.source_names()) for f in found.flows if f.kind == "direct"}["event_name"] == (
         "p.ds.events.event_name",)
     assert found.confidence == 1.0
+
+
+def test_a_script_fills_the_tables_it_creates_by_position_temporary_ones_too() -> None:
+    from parsers.sql.report import describe
+
+    doc = describe("CREATE TABLE t (a int, b int); INSERT INTO t SELECT x, y FROM s; "
+                   "CREATE TEMP TABLE tt (c int, d int); INSERT INTO tt SELECT x, y FROM s; "
+                   "INSERT INTO u SELECT c, d FROM tt", NameContext.of("postgres"))
+    direct = {(f["target"], tuple(f["sources"])) for f in doc["column_lineage"] if f["kind"] == "direct"}
+    assert direct == {("public.t.a", ("public.s.x",)), ("public.t.b", ("public.s.y",)),
+                      ("public.u.c", ("public.s.x",)), ("public.u.d", ("public.s.y",))}
+
+
+def test_a_crawls_catalog_does_not_learn_a_sessions_temporary_tables() -> None:
+    from parsers.catalog import Catalog
+    from parsers.sql import analyze
+
+    context = dataclasses.replace(NameContext.of("postgres"), catalog=Catalog())
+    analyze("CREATE TEMP TABLE tt (c int, d int)", context)
+    analyze("CREATE TABLE t (a int)", context)
+    assert context.catalog is not None and len(context.catalog) == 1  # t only: sessions may share tt's name
