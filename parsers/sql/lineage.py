@@ -16,7 +16,8 @@ from collections import OrderedDict
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.errors import ParseError, SqlglotError, TokenError
+from sqlglot.tokens import TokenType
 
 from parsers import dialects, naming
 from parsers.model import DatasetEvent, DatasetRef
@@ -289,8 +290,12 @@ def _routine(sql: str, statement: Statement, body: routines.Body, context: NameC
     base = statement.start + body.offset
     texts = [(start, body.text[start:end]) for start, end in routines.statements(body.text, context.dialect)]
     texts += [(match.start(1), match.group(1).replace("''", "'")) for match in _DYNAMIC_SQL.finditer(body.text)]
+    loops = routines.cursor_loops(body.text, context.dialect) if body.sql and "LOOP" in body.text.upper() else []
     for start, text in sorted(texts) if body.sql else []:
         text = "SELECT " + text[8:] if text[:8].upper() == "PERFORM " else text  # PL/pgSQL: a query run for effect
+        for loop in loops:
+            if loop.start < start < loop.end and text != loop.query:
+                text = _with_record_fields(text, loop, context)
         for found in _analyze_text(text, context, cache, columns):
             offset = base + start + found.statement.start
             moved = dataclasses.replace(found.statement, start=offset, line=sql.count("\n", 0, offset) + 1)
@@ -298,8 +303,26 @@ def _routine(sql: str, statement: Statement, body: routines.Body, context: NameC
                 found = dataclasses.replace(found, outputs=(), kind="SELECT")  # INTO a variable, not a table
             if body.variables and found.column_flows:
                 found = dataclasses.replace(found, column_flows=_without(found.column_flows, body.variables))
+            if found.column_flows and not found.outputs:  # a query for a cursor or variables: it writes no columns
+                found = dataclasses.replace(found, column_flows=())
             inner.append(dataclasses.replace(found, statement=moved, routine=routine))
     return [head, *inner] if body.routine or not inner else inner
+
+
+def _with_record_fields(text: str, loop: routines.CursorLoop, context: NameContext) -> str:
+    """A statement in ``FOR r IN (query) LOOP`` with each ``r.field`` the query's field, read from
+    it: ``(SELECT field FROM (query) r)``, so the field's columns are the query's."""
+    try:
+        tokens = context.dialect.tokenize(text)
+    except TokenError:
+        return text
+    record = loop.record.lower()
+    spans = [(tokens[i].start, tokens[i + 2].end + 1, tokens[i + 2].text) for i in range(len(tokens) - 2)
+             if tokens[i].text.lower() == record and tokens[i + 1].token_type == TokenType.DOT
+             and tokens[i + 2].token_type in (TokenType.VAR, TokenType.IDENTIFIER)]
+    for start, end, field in reversed(spans):
+        text = f"{text[:start]}(SELECT {field} FROM ({loop.query}) {loop.record}){text[end:]}"
+    return text
 
 
 def _routine_name(name: str, context: NameContext) -> str:

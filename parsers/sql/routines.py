@@ -65,7 +65,7 @@ def body_of(text: str, dialect: str | Dialect) -> Body | None:
     if first in ("DO", "EXECUTE") and dollar is not None:  # DO $$ ... $$, EXECUTE IMMEDIATE $$ ... $$
         return Body(routine=None, text=dollar.group(2), offset=dollar.start(2), sql=_is_sql(text, dollar),
                     variables=_variables(dollar.group(2)))
-    return Body(routine=None, text=text, offset=0, variables=_variables(text))
+    return Body(routine=None, text=text, offset=0, variables=_variables(text))  # a block has no parameters
 
 
 def _routine_body(text: str, routine: re.Match[str]) -> Body:
@@ -73,7 +73,7 @@ def _routine_body(text: str, routine: re.Match[str]) -> Body:
     dollar = _DOLLAR.search(text, routine.end())
     if dollar is not None:
         return Body(routine=name, text=dollar.group(2), offset=dollar.start(2), sql=_is_sql(text, dollar),
-                    variables=_variables(text[routine.end():dollar.start()]) | _variables(dollar.group(2)))
+                    variables=_parameters(text[routine.end():dollar.start()]) | _variables(dollar.group(2)))
     language = _LANGUAGE.search(text, routine.end())
     if language is not None and language.group(1).lower() not in _SQL_LANGUAGES:
         return Body(routine=name, text="", offset=len(text), sql=False)
@@ -81,16 +81,23 @@ def _routine_body(text: str, routine: re.Match[str]) -> Body:
     offset = start.end() if start is not None and start.group(0).upper() != "BEGIN" else (
         start.start() if start is not None else len(text))
     return Body(routine=name, text=text[offset:], offset=offset,
-                variables=_variables(text[routine.end():offset]) | _variables(text[offset:]))
+                variables=_parameters(text[routine.end():offset]) | _variables(text[offset:]))
 
 
 _PARAMETER = re.compile(r"(?:^\s*\(|,)\s*(?:IN\s+|OUT\s+|INOUT\s+)?(\w+)\s+(?:IN\s+|OUT\s+)?[A-Za-z]", re.IGNORECASE)
 _DECLARED = re.compile(r"\bDECLARE\s+(\w+)", re.IGNORECASE)
 
 
+def _parameters(header: str) -> frozenset[str]:
+    """Parameter names (``(p_day date, IN n INT64)``) and the variables the header declares (T-SQL's
+    ``AS DECLARE``), lower case: read from the routine's header, never from its statements, whose
+    ``SELECT a, b FROM`` would read as parameters too."""
+    return frozenset(name.lower() for name in _PARAMETER.findall(header)) | _variables(header)
+
+
 def _variables(text: str) -> frozenset[str]:
-    """Parameter names (``(p_day date, IN n INT64)``) and ``DECLARE``d variables, lower case."""
-    return frozenset(name.lower() for pattern in (_PARAMETER, _DECLARED) for name in pattern.findall(text))
+    """``DECLARE``d variables, lower case."""
+    return frozenset(name.lower() for name in _DECLARED.findall(text))
 
 
 def _is_sql(text: str, dollar: re.Match[str]) -> bool:
@@ -155,6 +162,58 @@ def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
             current.append(token)
     _close(current, found)
     return sorted(found + _cursor_queries(tokens))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CursorLoop:
+    """``FOR r IN (query) LOOP ... END LOOP``: the record's name, its query, and where the loop
+    stands in the body (start and end offsets)."""
+
+    record: str
+    query: str
+    start: int
+    end: int
+
+
+def cursor_loops(body: str, dialect: str | Dialect) -> list[CursorLoop]:
+    """The cursor loops of a body (PL/SQL, Snowflake Scripting), outermost first."""
+    parser_dialect = Dialect.get_or_raise(dialect)
+    try:
+        tokens = _commands_opened(body, parser_dialect.tokenize(body), parser_dialect)
+    except TokenError:
+        return []
+    words = [token.text.upper() if token.token_type != TokenType.STRING else "" for token in tokens]
+    found = []
+    for index in range(len(tokens) - 4):
+        if words[index] != "FOR" or words[index + 2] != "IN" or tokens[index + 3].token_type != TokenType.L_PAREN \
+                or words[index + 4] not in ("SELECT", "WITH"):
+            continue
+        depth, close = 0, None
+        for at in range(index + 3, len(tokens)):
+            depth += _NESTS.get(tokens[at].token_type, 0)
+            if depth == 0:
+                close = at
+                break
+        if close is None:
+            continue
+        end = _loop_end(words, close + 1)  # (a block split at its semicolons may hold no END LOOP: to its end)
+        query = body[tokens[index + 4].start:tokens[close].start]
+        found.append(CursorLoop(record=tokens[index + 1].text, query=query, start=tokens[index].start,
+                                end=tokens[end].end + 1 if end is not None else len(body)))
+    return found
+
+
+def _loop_end(words: list[str], after: int) -> int | None:
+    """The index of the LOOP of the ``END LOOP`` that closes the loop opened after ``after``."""
+    depth = 0
+    for at in range(after, len(words)):
+        if words[at] == "LOOP" and words[at - 1] != "END":
+            depth += 1
+        elif words[at] == "LOOP":
+            depth -= 1
+            if depth == 0:
+                return at
+    return None
 
 
 def _commands_opened(body: str, tokens: list[Token], dialect: Dialect) -> list[Token]:

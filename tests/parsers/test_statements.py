@@ -234,3 +234,15 @@ def test_a_procedures_bigquery_block_reads_its_first_statement() -> None:
                     "INSERT INTO ds.out (a) SELECT a FROM tmp; END", NameContext.of("bigquery", database="p"))
     assert [(s.kind, [d.name for d in s.inputs]) for s in found if s.outputs] == [
         ("CREATE TABLE AS", ["p.ds.src"]), ("INSERT", ["tmp"])]
+
+
+def test_a_cursor_loops_record_fields_are_its_querys_columns() -> None:
+    from parsers import NameContext
+    from parsers.sql.report import describe
+
+    doc = describe("DECLARE v_cut DATE := SYSDATE; BEGIN FOR r IN (SELECT cid, approved, band FROM stg.reviews "
+                   "WHERE ok = 1) LOOP UPDATE crm.customers SET lim = r.approved, risk = r.band "
+                   "WHERE id = r.cid; END LOOP; END;", NameContext.of("oracle"))
+    direct = {(f["target"], tuple(f["sources"])) for f in doc["column_lineage"] if f["kind"] == "direct"}
+    # the cursor's own query writes nothing; `approved, band FROM` is no parameter list either
+    assert direct == {("CRM.CUSTOMERS.LIM", ("STG.REVIEWS.APPROVED",)), ("CRM.CUSTOMERS.RISK", ("STG.REVIEWS.BAND",))}
