@@ -95,9 +95,9 @@ def column_flows(tree: exp.Expr, context: NameContext) -> ColumnLineage:
             direct.setdefault(name, set()).update(found.direct)
         if found.indirect | filters:
             indirect.setdefault(name, set()).update(found.indirect | filters)
-    if isinstance(tree, exp.Insert):  # an upsert's new value may add to the stored one
-        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-        for column, read in tables.upsert_reads(tree) if isinstance(target, exp.Table) else []:
+    target = tables.written_table(tree.this) if isinstance(tree, exp.Insert) else None
+    if isinstance(tree, exp.Insert) and target is not None:  # an upsert's new value may add to the stored one
+        for column, read in tables.upsert_reads(tree):
             direct.setdefault(_fold(column, context), set()).update(
                 ColumnRef(dataset=table_ref(target, context), column=_fold(item.name, context)) for item in read)
     flows = [ColumnFlow(target=name, sources=_sorted(sources), kind="direct") for name, sources in direct.items()]
@@ -122,10 +122,9 @@ def _multitable(tree: exp.MultitableInserts, context: NameContext) -> ColumnLine
         conditions = [*(earlier if first or branch.args.get("else_") else []), *([condition] if condition else [])]
         if condition is not None:
             earlier.append(condition)
-        target = insert.this.this if isinstance(insert, exp.Insert) and isinstance(insert.this, exp.Schema) \
-            else insert.this if isinstance(insert, exp.Insert) else None
-        alone = _insert_alone(insert, source, conditions) if isinstance(target, exp.Table) else None
-        if alone is None or not isinstance(target, exp.Table):
+        target = tables.written_table(insert.this) if isinstance(insert, exp.Insert) else None
+        alone = _insert_alone(insert, source, conditions) if target is not None else None
+        if alone is None or target is None:
             continue
         found = column_flows(alone, context)
         table = table_ref(target, context)
@@ -174,15 +173,16 @@ def _qualified(query: exp.Query, context: NameContext) -> exp.Query:
                        quote_identifiers=False, expand_stars=schema is not None)
     except (OptimizeError, AssertionError):
         pass
-    try:  # `GROUP BY day` where `day` is a SELECT alias and the tables' columns are not known:
-        # sqlglot cannot tell alias from column, the resolver prefers the alias (see filters_of)
-        if query.find(exp.Group, exp.Having, exp.Qualify) is None:
-            raise OptimizeError("no clause that names aliases")
-        return qualify(query.copy(), dialect=context.dialect, schema=schema, validate_qualify_columns=False,
-                       quote_identifiers=False, expand_stars=schema is not None, expand_alias_refs=False)
-    except (OptimizeError, AssertionError):
-        return qualify(query, dialect=context.dialect, schema=schema, qualify_columns=False,
-                       validate_qualify_columns=False, quote_identifiers=False, expand_stars=False)
+    # `GROUP BY day` where `day` is a SELECT alias and the tables' columns are not known: sqlglot
+    # cannot tell alias from column; the resolver prefers the alias (see filters_of).
+    if query.find(exp.Group, exp.Having, exp.Qualify) is not None:
+        try:
+            return qualify(query.copy(), dialect=context.dialect, schema=schema, validate_qualify_columns=False,
+                           quote_identifiers=False, expand_stars=schema is not None, expand_alias_refs=False)
+        except (OptimizeError, AssertionError):
+            pass
+    return qualify(query, dialect=context.dialect, schema=schema, qualify_columns=False,
+                   validate_qualify_columns=False, quote_identifiers=False, expand_stars=False)
 
 
 def _with_catalog(query: exp.Query, context: NameContext) -> MappingSchema | None:
@@ -233,8 +233,8 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
             query = query.this
         declared = tree.this.expressions if isinstance(tree.this, exp.Schema) else []
         targets = [column.name for column in declared if isinstance(column, exp.Identifier | exp.ColumnDef)]
-        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-        if not targets and isinstance(tree, exp.Insert) and isinstance(target, exp.Table) and context.catalog:
+        target = tables.written_table(tree.this)
+        if not targets and isinstance(tree, exp.Insert) and target is not None and context.catalog:
             known = list(context.catalog.columns(table_ref(target, context)) or ())
             targets = _by_position(target, known) if dialects.partitions_by_column(context.dialect) else known
     else:

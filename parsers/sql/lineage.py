@@ -288,13 +288,13 @@ def _routine(sql: str, statement: Statement, body: routines.Body, context: NameC
     inner = []
     routine = _routine_name(body.routine, context) if body.routine else "block"
     base = statement.start + body.offset
-    texts = [(start, body.text[start:end]) for start, end in routines.statements(body.text, context.dialect)]
+    found_parts = routines.parts(body.text, context.dialect)
+    texts = [(start, body.text[start:end]) for start, end in found_parts.statements]
     texts += [(match.start(1), match.group(1).replace("''", "'")) for match in _DYNAMIC_SQL.finditer(body.text)]
-    loops = routines.cursor_loops(body.text, context.dialect) if body.sql and "LOOP" in body.text.upper() else []
     for start, text in sorted(texts) if body.sql else []:
         text = "SELECT " + text[8:] if text[:8].upper() == "PERFORM " else text  # PL/pgSQL: a query run for effect
-        for loop in loops:
-            if loop.start < start < loop.end and text != loop.query:
+        for loop in found_parts.loops:
+            if loop.start < start < loop.end and start != loop.query_start:
                 text = _with_record_fields(text, loop, context)
         for found in _analyze_text(text, context, cache, columns):
             offset = base + start + found.statement.start

@@ -135,13 +135,38 @@ _CONTINUES = {
 _NESTS = {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}  # how a token changes the depth of parentheses
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class CursorLoop:
+    """``FOR r IN (query) LOOP ... END LOOP`` (PL/SQL): the record's name, its query (and where
+    that stands), and where the loop stands in the body."""
+
+    record: str
+    query: str
+    query_start: int
+    start: int
+    end: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Parts:
+    """A procedural body's data statements, as (start, end) in order, and its cursor loops."""
+
+    statements: list[tuple[int, int]]
+    loops: list[CursorLoop]
+
+
 def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
     """(start, end) of each data statement in a procedural body, in order."""
+    return parts(body, dialect).statements
+
+
+def parts(body: str, dialect: str | Dialect) -> Parts:
+    """The data statements and cursor loops of a procedural body, from one tokenization."""
     parser_dialect = Dialect.get_or_raise(dialect)
     try:
         tokens = parser_dialect.tokenize(body)
     except TokenError:
-        return []
+        return Parts(statements=[], loops=[])
     # BigQuery's tokenizer takes BEGIN for a command and the rest of the block (up to a semicolon)
     # for its argument, one string: the block's own statements are in that rest.
     tokens = _commands_opened(body, tokens, parser_dialect)
@@ -161,27 +186,14 @@ def statements(body: str, dialect: str | Dialect) -> list[tuple[int, int]]:
         if current or (depth == 0 and word in _STARTERS):
             current.append(token)
     _close(current, found)
-    return sorted(found + _cursor_queries(tokens))
+    loops = _cursor_loops(body, tokens)
+    # A loop's query is read by the routine, though in parentheses where no statement starts.
+    queries = [(loop.query_start, loop.query_start + len(loop.query)) for loop in loops]
+    return Parts(statements=sorted(found + queries), loops=loops)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class CursorLoop:
-    """``FOR r IN (query) LOOP ... END LOOP``: the record's name, its query, and where the loop
-    stands in the body (start and end offsets)."""
-
-    record: str
-    query: str
-    start: int
-    end: int
-
-
-def cursor_loops(body: str, dialect: str | Dialect) -> list[CursorLoop]:
-    """The cursor loops of a body (PL/SQL, Snowflake Scripting), outermost first."""
-    parser_dialect = Dialect.get_or_raise(dialect)
-    try:
-        tokens = _commands_opened(body, parser_dialect.tokenize(body), parser_dialect)
-    except TokenError:
-        return []
+def _cursor_loops(body: str, tokens: list[Token]) -> list[CursorLoop]:
+    """The cursor loops of a body, outermost first."""
     words = [token.text.upper() if token.token_type != TokenType.STRING else "" for token in tokens]
     found = []
     for index in range(len(tokens) - 4):
@@ -197,8 +209,9 @@ def cursor_loops(body: str, dialect: str | Dialect) -> list[CursorLoop]:
         if close is None:
             continue
         end = _loop_end(words, close + 1)  # (a block split at its semicolons may hold no END LOOP: to its end)
-        query = body[tokens[index + 4].start:tokens[close].start]
-        found.append(CursorLoop(record=tokens[index + 1].text, query=query, start=tokens[index].start,
+        query_start = tokens[index + 4].start
+        found.append(CursorLoop(record=tokens[index + 1].text, query=body[query_start:tokens[close - 1].end + 1],
+                                query_start=query_start, start=tokens[index].start,
                                 end=tokens[end].end + 1 if end is not None else len(body)))
     return found
 
@@ -232,24 +245,6 @@ def _commands_opened(body: str, tokens: list[Token], dialect: Dialect) -> list[T
         opened.append(token)
         index += 1
     return opened
-
-
-def _cursor_queries(tokens: list[Token]) -> list[tuple[int, int]]:
-    """The queries of cursor loops, ``FOR r IN (SELECT ...) LOOP`` (PL/SQL, Snowflake): read by
-    the routine, though in parentheses where no statement starts."""
-    found = []
-    for index, token in enumerate(tokens[:-4]):
-        if (token.text.upper() != "FOR" or tokens[index + 2].text.upper() != "IN"
-                or tokens[index + 3].token_type != TokenType.L_PAREN
-                or tokens[index + 4].text.upper() not in ("SELECT", "WITH")):
-            continue
-        depth = 0
-        for end in range(index + 3, len(tokens)):
-            depth += _NESTS.get(tokens[end].token_type, 0)
-            if depth == 0:
-                found.append((tokens[index + 4].start, tokens[end - 1].end + 1))
-                break
-    return found
 
 
 def _ends(current: list[Token], token: Token, word: str, following: Token | None, cases: int) -> bool:

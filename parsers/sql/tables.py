@@ -320,6 +320,12 @@ def _properties(statement: exp.Create) -> list[exp.Expr]:
     return list(properties.expressions) if properties else []
 
 
+def written_table(node: exp.Expr | None) -> exp.Table | None:
+    """The named table an INSERT, CREATE or MERGE writes: ``t`` of ``INSERT INTO t (a, b)``."""
+    found = _as_tables(node)
+    return found[0] if found else None
+
+
 def _as_tables(node: exp.Expr | None) -> tuple[exp.Table, ...]:
     if isinstance(node, exp.Schema):
         node = node.this
@@ -397,8 +403,8 @@ def upsert_reads(statement: exp.Insert) -> list[tuple[str, list[exp.Column]]]:
     conflict = statement.args.get("conflict")
     if not isinstance(conflict, exp.OnConflict):
         return []
-    target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
-    names = {target.name.lower(), target.alias.lower()} - {""} if isinstance(target, exp.Table) else set()
+    target = written_table(statement.this)
+    names = {target.name.lower(), target.alias.lower()} - {""} if target is not None else set()
     found = []
     for assignment in conflict.expressions:
         if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):

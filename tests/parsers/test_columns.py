@@ -119,6 +119,14 @@ def test_an_insert_into_partitions_maps_static_ones_from_the_clause_and_dynamic_
     assert found == {"id": ("ods.orders.id",), "amount": ("ods.orders.amount",), "dt": ("ods.orders.created_at",)}
 
 
+def test_a_mysql_partition_clause_names_partitions_not_columns() -> None:
+    mysql = NameContext.of("mysql", database="w")
+    mysql = dataclasses.replace(mysql, catalog=Catalog.from_mapping({"w.t": {"a": "int", "b": "int"}}, mysql))
+    found = column_flows(sqlglot.parse_one("insert into t partition (p0) select x, y from s", dialect="mysql"), mysql)
+    assert found.outputs == ("a", "b")
+    assert {f.target: tuple(f.source_names()) for f in found.flows} == {"a": ("w.s.x",), "b": ("w.s.y",)}
+
+
 def test_merge_update_set_star_and_insert_star_take_every_target_column_from_the_source() -> None:
     spark = NameContext.of("spark")
     spark = dataclasses.replace(spark, catalog=Catalog.from_mapping({"silver.stock": {"sku": "string", "qty": "int"}},
