@@ -12,6 +12,13 @@ query over several tables. Tables are keyed by their dataset identity, so a sche
 ('id', 'amount')
 >>> catalog.columns(dataset("raw.customers", context)) is None
 True
+
+A name and an entry that differ only in how far they are qualified meet when one is the other's
+dotted tail and no other entry fits as well (as sqlglot's MappingSchema finds a table): a schema
+file exported with its ``table_catalog`` serves SQL that names ``schema.table`` only.
+
+>>> catalog.columns(dataset("orders", NameContext.of("postgres", schema="raw")))
+('id', 'amount')
 """
 
 from __future__ import annotations
@@ -49,6 +56,9 @@ class Catalog:
         # Keyed without case: a default database given in lower case and a schema file's name in
         # the engine's case (Snowflake's upper) still meet.
         self._columns: dict[tuple[str, str], tuple[str, ...]] = {}
+        # Each entry under its name's proper dotted tails ('raw.orders', 'orders' for
+        # 'shop.raw.orders'), for names that are less qualified than the entry.
+        self._tails: dict[tuple[str, str], set[tuple[str, str]]] = {}
         self.version = 0
         # One session's (a script's): it learns the session's temporary tables too. A crawl's
         # catalog serves every session of its logs, whose temporary tables may share names.
@@ -58,23 +68,49 @@ class Catalog:
         """A copy of these columns that one session (a script) adds to, temporary tables too."""
         copy = Catalog(session=True)
         copy._columns = dict(self._columns)
+        copy._tails = {tail: set(keys) for tail, keys in self._tails.items()}
         return copy
 
     def __len__(self) -> int:
         return len(self._columns)
 
     def columns(self, ref: DatasetRef) -> tuple[str, ...] | None:
-        return self._columns.get(_key(ref))
+        """The table's columns: its own entry, else the one entry it is a dotted tail of, else the
+        most qualified entry that is a dotted tail of it (None where no entry, or several, fit)."""
+        key = _key(ref)
+        found = self._columns.get(key)
+        if found is not None or not self._columns:
+            return found
+        fuller = self._tails.get(key)
+        if fuller:
+            return self._columns[next(iter(fuller))] if len(fuller) == 1 else None
+        namespace, name = key
+        for tail in _tails(name):
+            found = self._columns.get((namespace, tail))
+            if found is not None:
+                return found
+        return None
 
     def add(self, ref: DatasetRef, columns: Sequence[str]) -> None:
         """Record (or replace) a table's columns; a table created twice keeps the newer."""
         columns = tuple(dict.fromkeys(columns))
-        if columns and self._columns.get(_key(ref)) != columns:
-            self._columns[_key(ref)] = columns
+        key = _key(ref)
+        if columns and self._columns.get(key) != columns:
+            if key not in self._columns:
+                for tail in _tails(key[1]):
+                    self._tails.setdefault((key[0], tail), set()).add(key)
+            self._columns[key] = columns
             self.version += 1
 
     def drop(self, ref: DatasetRef) -> None:
-        if self._columns.pop(_key(ref), None) is not None:
+        key = _key(ref)
+        if self._columns.pop(key, None) is not None:
+            for tail in _tails(key[1]):
+                keys = self._tails.get((key[0], tail))
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del self._tails[(key[0], tail)]
             self.version += 1
 
     @classmethod
@@ -125,6 +161,18 @@ def using(catalog: Catalog) -> Iterator[Catalog]:
 
 def _key(ref: DatasetRef) -> tuple[str, str]:
     return ref.namespace, ref.name.lower()
+
+
+def _tails(name: str) -> list[str]:
+    """A dotted name's proper tails, longest first: 'shop.raw.orders' -> 'raw.orders', 'orders'.
+    (Names of datasets are dotted by their qualifiers; a dot inside a quoted part splits too,
+    which only makes a tail that no other entry has.)"""
+    tails = []
+    start = name.find(".")
+    while start >= 0:
+        tails.append(name[start + 1:])
+        start = name.find(".", start + 1)
+    return tails
 
 
 def dataset(name: str, context: NameContext) -> DatasetRef:

@@ -92,9 +92,10 @@ def test_sql_prints_lineage_without_a_store() -> None:
         (["upstream", "x", "--depth", "0"], "Invalid value for '--depth'"),
         (["crawl"], "nothing to crawl"),
         (["serve", "--host", "0.0.0.0"], "give --token"),
+        (["crawl", "--config", str(DEMO / "crawl.toml"), "--type", "mysql_slow"], "--type applies to paths"),
     ],
     ids=["unknown-name", "missing-file", "missing-config", "bad-dialect", "bad-store", "bad-depth", "no-paths",
-         "exposed-without-token"],
+         "exposed-without-token", "type-with-config"],
 )
 def test_mistakes_get_one_clear_line_and_a_non_zero_exit(
     args: list[str], message: str, demo_store_url: str
@@ -105,6 +106,16 @@ def test_mistakes_get_one_clear_line_and_a_non_zero_exit(
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_store_that_cannot_be_reached_is_one_line() -> None:
+    # The neo4j driver logs the failed connection itself; only our line may reach the user.
+    result = subprocess.run([sys.executable, "-m", "crawler", "upstream", "x", "--store",
+                             "neo4j://neo4j:secret-pass@127.0.0.1:1"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [line for line in result.stderr.splitlines()
+                                          if line.startswith("lineage: error: cannot reach Neo4j")] != []
+    assert "secret-pass" not in result.stderr
 
 
 def test_path_history_kind_filter_as_of_and_import(tmp_path: Path, demo_copy: Path) -> None:
@@ -138,6 +149,7 @@ def test_sql_batch_mode_answers_each_line_in_order(tmp_path: Path) -> None:
     assert [line["id"] for line in lines] == ["a", "line 2", "c"]
     assert (lines[0]["sources"], lines[0]["targets"]) == (["d.public.s"], ["d.public.t"])
     assert lines[1]["issues"][0]["code"] == "bad_input"
+    assert {len(line) for line in lines} == {len(lines[0])} and lines[1].keys() == lines[0].keys(), "one shape"
     assert (lines[2]["sources"], lines[2]["targets"]) == (["shop.carts"], ["shop.orders"])
 
 
@@ -164,6 +176,20 @@ def test_sql_takes_a_schema_as_json_or_an_information_schema_export(tmp_path: Pa
         flows = json.loads(result.output)["column_lineage"]
         assert [(f["target"], f["sources"]) for f in flows] == [("mart.o.id", ["raw.orders.id"]),
                                                                ("mart.o.amount", ["raw.orders.amount"])]
+
+
+def test_an_export_with_its_database_serves_sql_that_names_schema_and_table(tmp_path: Path) -> None:
+    # information_schema.columns as Snowflake exports it: table_catalog filled in; the SQL and the
+    # command line name no database.
+    csv_schema = tmp_path / "columns.csv"
+    csv_schema.write_text("TABLE_CATALOG,TABLE_SCHEMA,TABLE_NAME,COLUMN_NAME,ORDINAL_POSITION\n"
+                          "ANALYTICS,PUBLIC,ORDERS,ID,1\nANALYTICS,PUBLIC,ORDERS,AMOUNT,2\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["sql", "--dialect", "snowflake", "--schema", str(csv_schema), "--json",
+                                       "-e", "create table mart.o as select * from public.orders"])
+    assert result.exit_code == 0, result.output
+    flows = json.loads(result.output)["column_lineage"]
+    assert [(f["target"], f["sources"]) for f in flows] == [("MART.O.ID", ["PUBLIC.ORDERS.ID"]),
+                                                           ("MART.O.AMOUNT", ["PUBLIC.ORDERS.AMOUNT"])]
 
 
 def test_sql_batch_lines_carry_their_own_schema(tmp_path: Path) -> None:
