@@ -31,7 +31,7 @@ from graph.lineage import Direction
 from parsers import NameContext
 from parsers.catalog import Catalog
 from parsers.errors import ParsersError
-from parsers.sql.report import describe
+from parsers.sql.report import bad_input, describe
 
 DEFAULT_STORE = "sqlite:///.lineage/lineage.db"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,6 +89,8 @@ def main() -> None:
     """Lineage Crawler: data lineage inferred from the logs your systems already write."""
     # sqlglot logs every statement it keeps as an opaque command; crawls report those as issues.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    # The neo4j driver logs a connection it cannot make; our error line says it once.
+    logging.getLogger("neo4j").setLevel(logging.CRITICAL)
     # sqlglot's parser recurses about 17 frames per parenthesis: generated SQL nested 60 deep
     # would not parse under Python's default limit of 1000.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), PARSE_RECURSION_LIMIT))
@@ -110,9 +112,11 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
     """Crawl SQL files and query traces (files, directories or globs) into the store."""
     options = {"dialect": dialect, "database": database, "schema": schema, "namespace": namespace}
     if config_file:
-        settings = crawl_config.load(config_file, options)
         if paths:
             raise click.UsageError("give either --config or paths, not both")
+        if source_type:
+            raise click.UsageError("--type applies to paths; in a config, set type = per source")
+        settings = crawl_config.load(config_file, options)
     elif paths:
         settings = crawl_config.from_paths(paths, {**options, "type": source_type})
     else:
@@ -290,9 +294,7 @@ def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: st
                     context = _with_schema(context, schema_file)
                 result = describe(str(item["sql"]), context, source_id=str(item.get("id", number)))
             except (ValueError, KeyError, TypeError, AttributeError, ParsersError) as error:
-                problem = {"code": "bad_input", "message": f"line {number}: {error}", "severity": "error"}
-                result = {"id": f"line {number}", "sources": [], "targets": [], "column_lineage": [],
-                          "issues": [problem], "confidence": 0.0}
+                result = bad_input(f"line {number}", f"line {number}: {error}")
             click.echo(json.dumps(result, sort_keys=True))
 
 

@@ -46,6 +46,13 @@ def describe(sql: str, context: NameContext, source_id: str = "-") -> dict[str, 
     }
 
 
+def bad_input(source_id: str, message: str) -> dict[str, Any]:
+    """What ``describe`` gives for an input that holds no SQL to read: the same keys, empty."""
+    return {"id": source_id, "sources": [], "targets": [], "column_lineage": [], "lifecycle": [],
+            "intermediates": [], "issues": [{"code": "bad_input", "message": message, "severity": "error"}],
+            "confidence": 0.0, "statements": []}
+
+
 def _statement(s: StatementLineage) -> dict[str, Any]:
     found = {"line": s.statement.line, "kind": s.kind, "fingerprint": s.statement.fingerprint,
              "sources": [display_name(d) for d in s.inputs], "targets": [display_name(d) for d in s.outputs]}
