@@ -90,7 +90,7 @@ def view_json(view: LineageView) -> dict[str, Any]:
 
 def view_text(view: LineageView) -> None:
     root = view.nodes.get(view.root)
-    console.print(f"{view.direction} of {root.kind if root else ''} {root.name if root else view.root}")
+    console.print(f"{view.direction} of {root.kind if root else ''} {root.title if root else view.root}")
     table = _table("distance", "kind", "name", "last seen")
     others = [node for node_id, node in view.nodes.items() if node_id != view.root]
     for node in sorted(others, key=lambda n: (view.distance[n.id], n.kind, n.name)):
@@ -117,10 +117,10 @@ def impact_text(root: graph.Node, page: ImpactPage) -> None:
     rows = page.rows
     datasets = sum(1 for r in rows if r.node.kind == "dataset")
     if page.total > len(rows):
-        console.print(f"Changing {root.name} touches {page.total} node(s); the nearest {len(rows)}: "
+        console.print(f"Changing {root.title} touches {page.total} node(s); the nearest {len(rows)}: "
                       f"{datasets} dataset(s) and {len(rows) - datasets} job(s)")
     else:
-        console.print(f"Changing {root.name} touches {datasets} dataset(s) and {len(rows) - datasets} job(s)")
+        console.print(f"Changing {root.title} touches {datasets} dataset(s) and {len(rows) - datasets} job(s)")
     table = _table("distance", "kind", "name", "last used", "owners")
     for r in rows:
         table.add_row(str(r.distance), r.node.kind, r.node.title, r.last_seen or "", ", ".join(r.owners))

@@ -161,6 +161,8 @@ def test_column_lineage_from_a_crawl(tmp_path: Path, demo_copy: Path) -> None:
     assert "credit.features.customer_features.annual_income" in labels
     assert "credit.raw.customers.annual_income" in labels, "through staging, to the raw column"
     assert all(n["kind"] == "column" for n in up["nodes"])
+    text = run("upstream", "ml.credit_scores#recommended_limit", "--store", store)
+    assert text.startswith("upstream of column credit.ml.credit_scores.recommended_limit\n"), "the column's table too"
 
 
 def test_sql_takes_a_schema_as_json_or_an_information_schema_export(tmp_path: Path) -> None:
