@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import zstandard
+
 import graph
 import parsers
 from crawler.cursors import Start, advance, resume
@@ -27,7 +29,7 @@ from graph import Store
 from graph.batch import Cursor
 from graph.gc import DEFAULT_STALE_AFTER, collect
 from graph.ranking import update_ranks
-from parsers import DatasetRef, LineageEvent, ParseIssue, SourceRecord, catalog
+from parsers import DatasetRef, LineageEvent, Origin, ParseIssue, SourceRecord, catalog
 from parsers.sessions import Session
 
 ISSUE_SAMPLE = 20
@@ -161,12 +163,15 @@ def _read_supplement(spec: SourceSpec, path: Path, source_type: str, supplements
         return _done(path, start), []
     issues = [start.issue] if start.issue is not None else []
     position: tuple[int, int] | None = None
-    for read_item in read(spec, path, source_type, start):
-        position = (read_item.offset, read_item.line)
-        if isinstance(read_item.item, ParseIssue):
-            issues.append(read_item.item)
-        elif read_item.item is not None:
-            supplements.add(read_item.item)
+    try:
+        for read_item in read(spec, path, source_type, start):
+            position = (read_item.offset, read_item.line)
+            if isinstance(read_item.item, ParseIssue):
+                issues.append(read_item.item)
+            elif read_item.item is not None:
+                supplements.add(read_item.item)
+    except UNREADABLE as error:
+        issues.append(_unreadable(path, error, *(position or (start.offset, start.line))))
     return (advance(path, *position) if position else None), issues
 
 
@@ -190,18 +195,35 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
     sessions = {sid: Session.from_state(state) for sid, state in start.state.get("sessions", {}).items()}
     clock = time.perf_counter()
     resumable: Read | None = None
-    for read_item in read(spec, path, source_type, dataclasses.replace(start, state=start.state.get("reader", {}))):
-        _take(spec, read_item.item, sessions, supplements, tally, events, issues)
-        if read_item.state is None:
-            continue  # among what one log entry released: no crawl could resume here
-        resumable = read_item
-        if len(events) >= batch_size:
-            tally.timings["read_parse"] += time.perf_counter() - clock
-            _flush(store, events, issues, _cursor(path, resumable, sessions), tally)
-            clock = time.perf_counter()
+    try:
+        for read_item in read(spec, path, source_type, dataclasses.replace(start, state=start.state.get("reader", {}))):
+            _take(spec, read_item.item, sessions, supplements, tally, events, issues)
+            if read_item.state is None:
+                continue  # among what one log entry released: no crawl could resume here
+            resumable = read_item
+            if len(events) >= batch_size:
+                tally.timings["read_parse"] += time.perf_counter() - clock
+                _flush(store, events, issues, _cursor(path, resumable, sessions), tally)
+                clock = time.perf_counter()
+    except UNREADABLE as error:
+        # What was read before stays; the cursor stops after it. An archive with a cursor is done,
+        # so a later crawl does not report it again; a plain file is read on from there.
+        where = (resumable.offset, resumable.line) if resumable is not None else (start.offset, start.line)
+        issues.append(_unreadable(path, error, *where))
     tally.timings["read_parse"] += time.perf_counter() - clock
     if resumable is not None or issues:
         _flush(store, events, issues, _cursor(path, resumable, sessions) if resumable else None, tally)
+
+
+# A file that stops being readable part way: a damaged or cut archive, a disk error.
+UNREADABLE = (OSError, EOFError, zstandard.ZstdError)
+
+
+def _unreadable(path: Path, error: BaseException, offset: int, line: int) -> ParseIssue:
+    reason = str(error) or type(error).__name__
+    return ParseIssue(code="unreadable_file", origin=Origin(path=str(path), line=line, byte_offset=offset),
+                      message=f"{path.name}: cannot read on after byte {offset} (line {line}): {reason}; "
+                              "the rest of the file is skipped")
 
 
 def _known_columns(store: Store) -> catalog.Catalog:

@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from crawler.streams import is_compressed, open_stream
+from crawler import streams
+from crawler.streams import is_compressed
 from graph.batch import Cursor
 from parsers import Origin, ParseIssue
 from parsers.fingerprint import digest
@@ -117,9 +118,9 @@ def _holds(path: Path, cursor: Cursor) -> bool:
 
 
 def _head(path: Path) -> bytes:
-    """The first bytes of the file as a reader sees them (decompressed)."""
-    with open_stream(path) as stream:
-        return stream.read(HEAD)
+    """The first bytes of the file as a reader sees them (decompressed); as far as they can be
+    read (a damaged archive: its reader reports it)."""
+    return streams.head(path, HEAD)
 
 
 def _begins_as(head: bytes, cursor: Cursor) -> bool:

@@ -4,7 +4,9 @@ ParseIssues for what it cannot read), remembering where every record came from.
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -43,19 +45,49 @@ def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
     text, issue = _decode(data, path, start.offset, None)
     if issue is not None:
         yield Read(issue, end, lines)
-    yield Read(SourceRecord(
-        source_type="sql_file",
-        text=text,
-        origin=Origin(path=str(path), line=start.line + 1, byte_offset=start.offset),
-        timestamp=from_epoch(path.stat().st_mtime),
-        dialect=spec.dialect,
-        namespace=spec.namespace,
-        database=spec.database,
-        schema=spec.schema,
-        # The script is one session: what its earlier part set (search_path, USE, temporary
-        # tables) holds for the part appended since, through the cursor's state.
-        session_id=f"script:{path}",
-    ), end, lines)
+    bom = len(codecs.BOM_UTF8) if start.offset == 0 and data.startswith(codecs.BOM_UTF8) else 0
+    offset, line = start.offset, start.line
+    for piece in _pieces(text):
+        size = len(piece.encode("utf-8", "surrogatepass")) + bom
+        after = line + piece.count("\n")
+        yield Read(SourceRecord(
+            source_type="sql_file",
+            text=piece,
+            origin=Origin(path=str(path), line=line + 1, byte_offset=offset),
+            timestamp=from_epoch(path.stat().st_mtime),
+            dialect=spec.dialect,
+            namespace=spec.namespace,
+            database=spec.database,
+            schema=spec.schema,
+            # The script is one session: what its earlier part set (search_path, USE, temporary
+            # tables) holds for its later parts and the part appended since (the cursor's state).
+            session_id=f"script:{path}",
+        ), min(offset + size, end), min(after, lines))
+        offset, line, bom = offset + size, after, 0
+
+
+# A script is parsed in pieces of about this many characters, cut after a statement that ends a
+# line (`;` then a newline), so that one huge statement or a generated 70,000-statement file does
+# not make the whole script one text too large to parse: only a statement over the parser's limit
+# is skipped. A cut can fall inside a routine body or a string that holds `;` at a line's end:
+# that statement is then reported unparseable, not silently read wrong.
+SCRIPT_PIECE = 1_000_000
+_STATEMENT_END = re.compile(r";[ \t]*\n")
+
+
+def _pieces(text: str) -> Iterator[str]:
+    start = 0
+    while len(text) - start > SCRIPT_PIECE:
+        cut = None
+        for match in _STATEMENT_END.finditer(text, start, start + SCRIPT_PIECE):
+            cut = match.end()  # the last statement end in the piece
+        if cut is None:
+            found = _STATEMENT_END.search(text, start + SCRIPT_PIECE)
+            cut = found.end() if found is not None else len(text)
+        yield text[start:cut]
+        start = cut
+    if start < len(text):
+        yield text[start:]
 
 
 @reader("sql_trace", ".jsonl", ".ndjson")

@@ -41,10 +41,48 @@ def open_stream(path: Path) -> BinaryIO:
     if suffix == ".gz":
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if suffix == ".zst":
-        reader = zstandard.ZstdDecompressor().stream_reader(path.open("rb"), closefd=True)
-        # Buffered, for readline and line iteration.
-        return io.BufferedReader(reader)
+        return io.BufferedReader(_Zstd(path.open("rb")), buffer_size=1 << 16)  # buffered: for lines
     return path.open("rb")
+
+
+class _Zstd(io.RawIOBase):
+    """A zstd file's bytes, frame after frame, that raises EOFError where the file ends inside a
+    frame, as gzip does for a cut archive (zstandard's stream_reader just ends there)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._frame = zstandard.ZstdDecompressor().decompressobj()
+        self._out = memoryview(b"")
+        self._empty = True  # an empty file is an empty archive, as with gzip
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out:
+            chunk = self._raw.read(1 << 16)
+            if not chunk:
+                if not self._frame.eof and not self._empty:
+                    raise EOFError("the zstd file ends inside a frame (cut short?)")
+                return 0
+            self._empty = False
+            if self._frame.eof:  # a new frame follows (zstd files may hold several)
+                chunk = self._frame.unused_data + chunk
+                self._frame = zstandard.ZstdDecompressor().decompressobj()
+            self._out = memoryview(self._frame.decompress(chunk))
+            leftover = self._frame.unused_data if self._frame.eof else b""
+            while leftover:  # frames within the same chunk
+                self._frame = zstandard.ZstdDecompressor().decompressobj()
+                self._out = memoryview(bytes(self._out) + self._frame.decompress(leftover))
+                leftover = self._frame.unused_data if self._frame.eof else b""
+        size = min(len(buffer), len(self._out))
+        buffer[:size] = self._out[:size]
+        self._out = self._out[size:]
+        return size
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 # A log entry may go on over several lines (PostgreSQL stderr, MySQL logs): the last one of a

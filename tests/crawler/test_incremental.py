@@ -345,3 +345,47 @@ def test_a_plain_copy_of_a_log_is_not_read_while_or_after_the_log_is(tmp_path: P
     live.rename(live.parent / "app.1.jsonl")
     live.write_text(_line("c", 8), encoding="utf-8")
     assert crawl(spec, store).records == 1, "only the new log's line"
+
+
+@pytest.mark.parametrize("how", ["gz", "zst"])
+def test_a_cut_archive_is_reported_and_the_crawl_goes_on(tmp_path: Path, store: Store, how: str) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    whole = _compress("".join(_line("a", n) for n in range(20_000)).encode(), how)  # zstd: blocks of 128 KiB
+    (logs / f"app.1.jsonl.{how}").write_bytes(whole[: len(whole) // 2])  # a copy cut short
+    (logs / "app.jsonl").write_text(_line("b", 1), encoding="utf-8")
+    (logs / f"other.jsonl.{how}").write_bytes(b"not an archive at all")
+    spec = [SourceSpec(path=str(logs), type="sql_trace")]
+    report = crawl(spec, store)
+    assert report.issues_by_code == {"unreadable_file": 2}
+    assert 1 < report.records < 20_001, "what the cut archive held before the cut, and the plain log"
+    assert any(n.name == "b" for n in store.nodes(kind="dataset")), "the files after it were read"
+    issues = store.issues()
+    assert {Path(i.origin.path).name for i in issues} == {f"app.1.jsonl.{how}", f"other.jsonl.{how}"}
+    assert all("the rest of the file is skipped" in i.message for i in issues)
+    again = crawl(spec, store)
+    # The cut archive is done up to its cut; the one with nothing readable is tried again (and
+    # said again in the report) while it stays so, but quarantined once.
+    assert (again.records, again.issues_by_code, len(store.issues())) == (0, {"unreadable_file": 1}, 2)
+
+
+def test_a_long_script_is_parsed_in_pieces_and_only_a_huge_statement_is_skipped(
+        tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler import sources
+    from parsers.sql import events
+
+    monkeypatch.setattr(sources, "SCRIPT_PIECE", 400)
+    monkeypatch.setattr(events, "MAX_SQL_CHARS", 1000)
+    statements = [f"insert into mart.t{n} select * from raw.s{n};\n" for n in range(30)]
+    statements[12] = "insert into mart.huge values " + ", ".join(f"({n})" for n in range(400)) + ";\n"
+    script = tmp_path / "nightly.sql"
+    script.write_text("".join(statements), encoding="utf-8")
+    report = crawl([SourceSpec(path=str(script), dialect="postgres")], store)
+    assert (report.events, report.issues_by_code) == (29, {"statement_too_large": 1})
+    (issue,) = store.issues()
+    assert (issue.origin.line, issue.origin.byte_offset) == (13, len("".join(statements[:12]).encode()))
+    feeds = [e for e in store.edges(["FEEDS"])]
+    assert len(feeds) == 29 and not any("huge" in e.dst for e in feeds)
+    (last,) = [e for e in store.edges(["WRITES"]) if e.dst.endswith("mart.t29")]
+    (evidence,) = store.evidence(last.key)
+    assert (evidence.origin.line, evidence.origin.byte_offset) == (30, len("".join(statements[:29]).encode()))
