@@ -411,9 +411,10 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
             return _recognised(statement, rewritten, context, columns)
         return _unsupported(statement, tree)
     roles = table_roles(tree)
-    found = _columns(tree, context) if columns and roles.has_lineage else ColumnLineage()
+    found, problems = _columns(tree, context) if columns and roles.has_lineage else (ColumnLineage(), ())
     return StatementLineage(
         statement=statement,
+        issues=problems,
         column_flows=found.flows,
         column_confidence=found.confidence,
         output_columns=tuple(name for name, _ in roles.columns) or found.outputs,
@@ -436,13 +437,18 @@ def _is_mutation(tree: exp.Expr) -> bool:
                                                for action in tree.args.get("actions") or [])
 
 
-def _columns(tree: exp.Expr, context: NameContext) -> ColumnLineage:
+def _columns(tree: exp.Expr, context: NameContext) -> tuple[ColumnLineage, tuple[StatementIssue, ...]]:
     try:
-        return column_flows(tree, context)
+        with limits.time_limit(limits.PARSE_TIME_LIMIT):
+            return column_flows(tree, context), ()
+    except limits.ParseTimeout:  # sqlglot's qualify is quadratic in some shapes: 20,000 ORs take minutes
+        return ColumnLineage(confidence=0.5), (StatementIssue(
+            code="column_timeout", severity="warning",
+            message=f"column lineage took over {limits.PARSE_TIME_LIMIT:g} s: abandoned (its tables are kept)"),)
     # An expression nested thousands deep, or one sqlglot's scoping rejects (two tables under one
     # alias, a GROUP BY position too large for a number): its tables are still known.
     except (RecursionError, SqlglotError, OverflowError, ValueError, KeyError, AssertionError):
-        return ColumnLineage(confidence=0.5)
+        return ColumnLineage(confidence=0.5), ()
 
 
 def _parse(sql: str, statement: Statement, context: NameContext) -> exp.Expr | None:
