@@ -288,8 +288,7 @@ _RECORD_FILTERS = (("user", "user"), ("database", "database"), ("application", "
 def _flush(store: Store, events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None,
            tally: _Tally) -> None:
     clock = time.perf_counter()
-    stats = graph.write(store, events, [cursor] if cursor else [])
-    store.add_issues(issues)
+    stats = graph.write(store, events, [cursor] if cursor else [], issues)
     tally.timings["write"] += time.perf_counter() - clock
     tally.counts.update(events=stats.events, written=stats.written, already_seen=stats.already_seen)
     tally.issue(issues)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from graph.model import column_id, dataset_id, job_id, model_id, model_version_id, run_id
-from parsers import DatasetRef, Evidence, LineageEvent, RunRef
+from parsers import DatasetRef, Evidence, LineageEvent, ParseIssue, RunRef
 
 EVIDENCE_SAMPLE = 5  # evidence items kept per edge: the first ones seen
 
@@ -98,8 +98,10 @@ class Batch:
     runs: dict[str, RunRow] = dataclasses.field(default_factory=dict)
     usage: dict[tuple[str, str, str], CountRow] = dataclasses.field(default_factory=dict)
     members: dict[tuple[str, str], CountRow] = dataclasses.field(default_factory=dict)
-    # Cursor moves commit with the facts read up to them: a crash loses both or neither.
+    # Cursor moves commit with the facts read up to them, and with the issues found in what was
+    # read: a crash loses all or none (a rerun reads the same part again).
     cursors: dict[str, Cursor] = dataclasses.field(default_factory=dict)
+    issues: list[ParseIssue] = dataclasses.field(default_factory=list)
     _encoded: dict[int, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def node(self, node_id: str, kind: str, name: str, when: str | None, *, namespace: str | None = None,
@@ -145,7 +147,7 @@ class Batch:
         row.first_seen, row.last_seen = earliest(row.first_seen, when), latest(row.last_seen, until or when)
 
     def __bool__(self) -> bool:
-        return bool(self.nodes or self.edges or self.runs or self.cursors)
+        return bool(self.nodes or self.edges or self.runs or self.cursors or self.issues)
 
 
 def batch_of(events: Iterable[LineageEvent]) -> Batch:

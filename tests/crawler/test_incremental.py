@@ -389,3 +389,26 @@ def test_a_long_script_is_parsed_in_pieces_and_only_a_huge_statement_is_skipped(
     (last,) = [e for e in store.edges(["WRITES"]) if e.dst.endswith("mart.t29")]
     (evidence,) = store.evidence(last.key)
     assert (evidence.origin.line, evidence.origin.byte_offset) == (30, len("".join(statements[:29]).encode()))
+
+
+def test_issues_commit_with_the_facts_and_the_cursor(tmp_path: Path, store: Store,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A crash while the quarantine is written must not leave the cursor moved past the bad line.
+    from graph import sqlite_store
+
+    log = tmp_path / "app.jsonl"
+    log.write_text(_line("a", 0) + "{not json\n" + _line("a", 1), encoding="utf-8")
+    spec = [SourceSpec(path=str(log))]
+    real = sqlite_store._insert_issues
+
+    def crash(*args: object) -> int:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(sqlite_store, "_insert_issues", crash)
+    with pytest.raises(SystemExit):
+        crawl(spec, store)
+    monkeypatch.setattr(sqlite_store, "_insert_issues", real)
+    assert not store.cursors() and not store.issues()
+    rerun = crawl(spec, store)
+    assert (rerun.records, rerun.written, rerun.issues_by_code) == (2, 2, {"bad_json": 1})
+    assert [issue.code for issue in store.issues()] == ["bad_json"]
