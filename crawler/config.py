@@ -64,6 +64,8 @@ def load(path: str | Path, overrides: Mapping[str, str | None] | None = None) ->
         settings["path"] = str(path.parent / settings["path"])
         specs.append(spec_of(settings))
     store = document.get("store")
+    if store is not None and not isinstance(store, str):
+        raise ConfigError(f"{path}: store must be a URL string, not {store!r}")
     return CrawlConfig(store=_relative_store(store, path.parent) if store else None, sources=tuple(specs))
 
 
@@ -75,8 +77,9 @@ def from_paths(paths: Sequence[str], options: Mapping[str, Any]) -> CrawlConfig:
 
 def spec_of(settings: Mapping[str, Any]) -> SourceSpec:
     fields = settings.get("fields")
-    if fields is not None and not isinstance(fields, Mapping):
-        raise ConfigError("fields must be a table of trace field names")
+    if fields is not None and (not isinstance(fields, Mapping)
+                               or not all(isinstance(name, str) for name in fields.values())):
+        raise ConfigError("fields must be a table of trace field names (strings)")
     lists = {key: _filters(key, settings.get(key)) for key in ("include", "exclude")}
     return SourceSpec(**{**settings, **lists, "fields": FieldMap.of(fields)})
 
@@ -99,7 +102,13 @@ def _table(value: Any, allowed: set[str], where: str) -> dict[str, Any]:
     unknown = set(value) - allowed
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    for key, setting in value.items():
+        if key not in _TABLES and not isinstance(setting, str):
+            raise ConfigError(f"{where}: {key} must be a string, not {setting!r}")
     return dict(value)
+
+
+_TABLES = {"fields", "include", "exclude"}
 
 
 def _relative_store(url: str, base: Path) -> str:

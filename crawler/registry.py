@@ -159,7 +159,8 @@ def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
         if not candidates:
             raise SourceNotFoundError(f"no such file or directory: {spec.path}")
     found = []
-    for path in (candidate.resolve() for candidate in candidates):
+    # Each file once, however many ways the path reaches it (a link to a parent folder under **).
+    for path in dict.fromkeys(candidate.resolve() for candidate in candidates):
         source_type = spec.type or type_of(path)
         if source_type is None and root.is_file():
             raise ConfigError(f"cannot tell what kind of source {path} is; give its type")

@@ -100,8 +100,13 @@ def test_config_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
         ("[[sources]]\ntype = 'sql_file'\n", "no path"),
         ("[[sources]]\npath = 'x'\nfields = { nope = 'a' }\n", "unknown trace field"),
         ("[[sources\n", "not valid TOML"),
+        ("[[sources]]\npath = 5\n", "path must be a string"),
+        ("[defaults]\ndialect = ['postgres']\n[[sources]]\npath = 'x'\n", "dialect must be a string"),
+        ("[[sources]]\npath = 'x'\nfields = { query = 5 }\n", "fields must be a table of trace field names"),
+        ("store = 3\n[[sources]]\npath = 'x'\n", "store must be a URL string"),
     ],
-    ids=["unknown-table", "no-sources", "no-path", "unknown-field", "bad-toml"],
+    ids=["unknown-table", "no-sources", "no-path", "unknown-field", "bad-toml", "path-number", "dialect-list",
+         "field-number", "store-number"],
 )
 def test_bad_configs_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "crawl.toml").write_text(text, encoding="utf-8")
@@ -239,3 +244,13 @@ def test_a_mysql_thread_id_used_again_starts_a_new_session(tmp_path: Path) -> No
     feeds = {(names[e.src], names[e.dst]) for e in store.edges(["FEEDS"])}
     # neither the old connection's USE nor its temporary table carries over to the new one
     assert feeds == {("reporting.batch", "reporting.summary")}
+
+
+def test_a_file_reached_by_several_paths_is_crawled_once(tmp_path: Path) -> None:
+
+    logs = tmp_path / "logs"
+    (logs / "today").mkdir(parents=True)
+    (logs / "today" / "a.sql").write_text("insert into b select * from a;\n", encoding="utf-8")
+    (logs / "today" / "back").symlink_to(logs)  # a link to a parent: ** walks through it again and again
+    found = discover(SourceSpec(path=str(logs / "**" / "*.sql")))
+    assert found == [((logs / "today" / "a.sql").resolve(), "sql_file")]
