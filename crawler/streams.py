@@ -91,8 +91,18 @@ QUIET_SECONDS = 10.0
 
 
 def settled(path: Path) -> bool:
-    """Whether the file's last entry is whole: it is an archive, or nobody wrote to it lately."""
-    return is_compressed(path) or time.time() - path.stat().st_mtime > QUIET_SECONDS
+    """Whether the file's last entry is whole: it is an archive, or nobody wrote to it lately and
+    it ends with a newline (a server writes whole lines: one cut short is a write in progress, or
+    a crash's, and the entry it belongs to may go on in the lines still to come)."""
+    if is_compressed(path):
+        return True
+    if time.time() - path.stat().st_mtime <= QUIET_SECONDS:
+        return False
+    with path.open("rb") as stream:
+        if stream.seek(0, 2) == 0:
+            return True
+        stream.seek(-1, 2)
+        return stream.read(1) == b"\n"
 
 
 def head(path: Path, size: int = 4096) -> bytes:
