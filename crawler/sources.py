@@ -13,7 +13,7 @@ from typing import Any
 
 from crawler.cursors import Start
 from crawler.registry import Item, Read, SourceSpec, reader
-from crawler.streams import lines_from, open_stream, rows_from, skip
+from crawler.streams import Unreadable, lines_from, open_stream, rows_from, skip
 from crawler.timestamps import from_epoch, normalize
 from parsers import Origin, ParseIssue, SourceRecord
 
@@ -106,6 +106,9 @@ def read_csv_trace(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]
     where = str(path)
     for row, offset, end, number in rows_from(path, start):
         origin = Origin(path=where, line=number, byte_offset=offset)
+        if isinstance(row, Unreadable):
+            yield Read(_bad_line("bad_csv", row.reason, origin), end, number)
+            continue
         query = _field(row or {}, spec.fields.query)
         if not isinstance(query, str) or not query.strip():
             problem = _bad_line("missing_query", f"no query text in column {spec.fields.query!r}", origin)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import itertools
@@ -141,7 +142,14 @@ def lines_from(path: Path, start: Start) -> Iterator[tuple[bytes, int, int]]:
             offset += len(raw)
 
 
-def rows_from(path: Path, start: Start) -> Iterator[tuple[dict[str, Any] | None, int, int, int]]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A row that could not be read, and why."""
+
+    reason: str
+
+
+def rows_from(path: Path, start: Start) -> Iterator[tuple[dict[str, Any] | Unreadable | None, int, int, int]]:
     """Rows of a CSV file (header first; a quoted field may hold newlines) or a JSON-lines file,
     from ``start`` on, each with its offset, end and line number; None for a line that is not a
     JSON object. Only the header is read before ``start``: a growing export is not read again."""
@@ -154,35 +162,44 @@ def rows_from(path: Path, start: Start) -> Iterator[tuple[dict[str, Any] | None,
     if first is None:
         return
     if first[0].lstrip().startswith(b"{"):
-        for raw, offset, number in lines_from(path, start):
-            yield _json_row(raw), offset, offset + len(raw), number
+        for line, offset, number in lines_from(path, start):
+            yield _json_row(line), offset, offset + len(line), number
         return
-    header_record = next(_records(itertools.chain([first], lines)), None)
+    header_record = next(_records(itertools.chain([first], lines), final=False), None)
     if header_record is None:
         return
-    raw, _, end, number = header_record
-    header = [column.strip() for column in _csv_row(raw)]
+    names, _, end, number = header_record
+    header = [column.strip() for column in _csv_row(names or b"")]
     resume_at = start if start.offset >= end else Start(offset=end, line=number)
-    for raw, offset, end, number in _records(lines_from(path, resume_at)):
+    for raw, offset, end, number in _records(lines_from(path, resume_at), final=settled(path)):
+        if raw is None:
+            yield Unreadable("a quote opened on this line is never closed: the line is skipped"), offset, end, number
+            continue
         row = _csv_row(raw)
         if row:
             yield dict(zip(header, row, strict=False)), offset, end, number
 
 
-def _records(lines: Iterator[tuple[bytes, int, int]]) -> Iterator[tuple[bytes, int, int, int]]:
+def _records(lines: Iterator[tuple[bytes, int, int]], *, final: bool) -> Iterator[tuple[bytes | None, int, int, int]]:
     """Whole CSV records with their offset, end and last line: a record whose quoted field holds
-    newlines goes on over several lines (an odd count of quotes so far)."""
-    pending: list[bytes] = []
-    quotes = first = 0
-    for raw, offset, number in lines:
-        if not pending:
-            first = offset
-        pending.append(raw)
-        quotes += raw.count(b'"')
-        if quotes % 2:
-            continue
-        yield b"".join(pending), first, offset + len(raw), number
-        pending, quotes = [], 0
+    newlines goes on over several lines (an odd count of quotes so far). In a ``final`` file, one
+    still open at the end was opened by a stray quote: its first line comes as None (a bad row),
+    and the lines after it are read again as records of their own."""
+    while True:
+        pending: list[tuple[bytes, int, int]] = []
+        quotes = 0
+        for raw, offset, number in lines:
+            pending.append((raw, offset, number))
+            quotes += raw.count(b'"')
+            if quotes % 2:
+                continue
+            yield b"".join(line for line, _, _ in pending), pending[0][1], offset + len(raw), number
+            pending, quotes = [], 0
+        if not (final and pending):
+            return  # (a record still open in a file being written waits for a later crawl)
+        raw, offset, number = pending[0]
+        yield None, offset, offset + len(raw), number
+        lines = iter(pending[1:])
 
 
 def _csv_row(chunk: bytes) -> list[str]:

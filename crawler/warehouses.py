@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from crawler.cursors import Start
 from crawler.registry import Item, Read, SourceSpec, reader
-from crawler.streams import rows_from
+from crawler.streams import Unreadable, rows_from
 from crawler.timestamps import normalize
 from parsers import Origin, ParseIssue, SourceRecord
 
@@ -94,6 +94,9 @@ def export_rows(path: Path, start: Start, kind_of: Callable[[set[str]], Kind | N
         origin = Origin(path=where, line=number, byte_offset=offset)
         if raw_row is None:
             yield Read(ParseIssue(code="bad_json", message="not a JSON object", origin=origin), end, number)
+            continue
+        if isinstance(raw_row, Unreadable):
+            yield Read(ParseIssue(code="bad_csv", message=raw_row.reason, origin=origin), end, number)
             continue
         row = {str(k).lower(): v for k, v in raw_row.items()}
         kind = kind or kind_of(set(row))

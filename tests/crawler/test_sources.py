@@ -254,3 +254,25 @@ def test_a_file_reached_by_several_paths_is_crawled_once(tmp_path: Path) -> None
     (logs / "today" / "back").symlink_to(logs)  # a link to a parent: ** walks through it again and again
     found = discover(SourceSpec(path=str(logs / "**" / "*.sql")))
     assert found == [((logs / "today" / "a.sql").resolve(), "sql_file")]
+
+
+def test_a_stray_quote_in_a_csv_trace_costs_its_line_only(tmp_path: Path) -> None:
+    import time
+
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    rows = ["query,ts", *(f'"insert into a.t{n} select * from c.d",2026-01-01' for n in range(3)),
+            'insert into bad.q select 1,2026-01-01 "',  # the quote opens a field that never ends
+            *(f'"insert into b.t{n} select * from c.d",2026-01-02' for n in range(4))]
+    trace = tmp_path / "q.csv"
+    trace.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    spec = [SourceSpec(path=str(trace), type="sql_trace_csv")]
+    assert crawl(spec, store).records == 3, "written just now: the open quote may close in what comes"
+    os.utime(trace, (time.time() - 60, time.time() - 60))
+    report = crawl(spec, store)
+    assert (report.records, report.issues_by_code) == (4, {"bad_csv": 1})
+    (issue,) = store.issues()
+    assert (issue.origin.line, issue.origin.byte_offset) == (5, len("\n".join(rows[:4]).encode()) + 1)
+    assert crawl(spec, store).records == 0
