@@ -156,6 +156,8 @@ def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
         candidates = sorted(p for p in root.rglob("*") if p.is_file())
     else:
         candidates = sorted(Path(p) for p in glob.glob(spec.path, recursive=True) if Path(p).is_file())
+        if not candidates and root.exists():
+            raise SourceNotFoundError(f"not a regular file or directory (a pipe, a device?): {spec.path}")
         if not candidates:
             raise SourceNotFoundError(f"no such file or directory: {spec.path}")
     found = []

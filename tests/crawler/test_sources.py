@@ -276,3 +276,10 @@ def test_a_stray_quote_in_a_csv_trace_costs_its_line_only(tmp_path: Path) -> Non
     (issue,) = store.issues()
     assert (issue.origin.line, issue.origin.byte_offset) == (5, len("\n".join(rows[:4]).encode()) + 1)
     assert crawl(spec, store).records == 0
+
+
+def test_a_pipe_is_refused_as_what_it_is(tmp_path: Path) -> None:
+    pipe = tmp_path / "queries.sql"
+    os.mkfifo(pipe)
+    with pytest.raises(SourceNotFoundError, match="not a regular file or directory"):
+        discover(SourceSpec(path=str(pipe)))
