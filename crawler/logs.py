@@ -13,7 +13,7 @@ from crawler.cursors import Start
 from crawler.formats import mysql, postgres
 from crawler.registry import SESSION_END, Item, Read, SourceSpec, reader
 from crawler.streams import head, is_compressed, settled
-from parsers import Origin, SourceRecord
+from parsers import Origin, ParseIssue, SourceRecord
 
 # log_line_prefix values seen in the wild, most specific first: PostgreSQL's default, Debian's,
 # the ones pgBadger's documentation recommends, and the harness's.
@@ -44,12 +44,13 @@ def _postgres_records(spec: SourceSpec, path: Path, start: Start, entries: Itera
     offset, line = start.offset, start.line
     for entry in entries:
         offset, line = entry.end, entry.end_line
-        released: list[Item] = [_postgres_record(spec, where, statement) for statement in sessions.feed(entry)]
+        released: list[Item] = [item for statement in sessions.feed(entry)
+                                for item in _with_encoding(_postgres_record(spec, where, statement))]
         if postgres.ends_session(entry):
             released.append(_session_end(where, entry))
         yield from _released(released, offset, line, sessions.state)
-    drained = [_postgres_record(spec, where, statement)
-               for statement in sessions.drain(final=is_compressed(path), live=not settled(path))]
+    drained = [item for statement in sessions.drain(final=is_compressed(path), live=not settled(path))
+               for item in _with_encoding(_postgres_record(spec, where, statement))]
     yield from _released([*drained, None], offset, line, sessions.state)
 
 
@@ -58,6 +59,17 @@ def _released(items: Sequence[Item | None], offset: int, line: int,
     """What one entry released: a crawl may resume after the last of it, not before."""
     for index, item in enumerate(items, start=1):
         yield Read(item, offset, line, state if index == len(items) else None)
+
+
+def _with_encoding(record: SourceRecord) -> list[Item]:
+    """The record, after a warning where its statement holds bytes that were not UTF-8: servers
+    log statements in the database's encoding, and the readers replace what is not UTF-8 (U+FFFD,
+    which a statement hardly ever holds itself)."""
+    if "\ufffd" not in record.text:
+        return [record]
+    return [ParseIssue(code="bad_encoding", severity="warning", origin=record.origin,
+                       message="the statement holds bytes that are not UTF-8, replaced (is the server's "
+                               "encoding another?); its names may be misread"), record]
 
 
 def _session_end(where: str, entry: postgres.Entry) -> SourceRecord:
@@ -117,12 +129,13 @@ def _mysql_records(spec: SourceSpec, path: Path, start: Start, log: mysql.Genera
                                     origin=Origin(path=where, line=query.line, byte_offset=query.offset),
                                     attributes={SESSION_END: "true"}), query.end, query.end_line, log.state)
             continue
-        yield Read(SourceRecord(
+        record = SourceRecord(
             source_type=source_type, text=query.sql,
             origin=Origin(path=where, line=query.line, byte_offset=query.offset),
             timestamp=query.timestamp, user=query.user, database=query.database or spec.database,
             session_id=f"thread:{query.thread}", dialect=spec.dialect or "mysql", namespace=spec.namespace,
-        ), query.end, query.end_line, log.state)
+        )
+        yield from _released(_with_encoding(record), query.end, query.end_line, log.state)
     yield Read(None, *log.stands, log.state)
 
 

@@ -212,3 +212,18 @@ def test_a_duration_line_of_its_own_tells_a_live_log_that_its_statement_complete
     assert sessions.drain(final=False, live=True) == []  # still running, maybe
     released = sessions.feed(entry(2, "duration: 0.412 ms")) + sessions.drain(final=False, live=True)
     assert [(s.sql, s.status) for s in released] == [("insert into mart.t select * from raw.s", "completed")]
+
+
+@pytest.mark.parametrize("log", ["postgres/stderr.log", "postgres/csvlog.csv", "mariadb/general.log"])
+def test_bytes_that_are_not_utf8_in_a_server_log_are_a_warning(log: str, tmp_path: Path) -> None:
+    whole = (LOGS / log).read_bytes()
+    at = whole.index(b"customers")
+    latin1 = tmp_path / Path(log).name
+    latin1.write_bytes(whole[:at] + b"\xe9" + whole[at:])  # 'é' as Latin-1 wrote it, in one statement
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    spec = [SourceSpec(path=str(latin1), type=None if "postgres" in log else "mysql_general")]
+    report = crawl(spec, store, stale_after=None)
+    assert report.issues_by_code.get("bad_encoding") == 1 and report.records > 10
+    (issue,) = [i for i in store.issues() if i.code == "bad_encoding"]
+    start = issue.origin.byte_offset or 0
+    assert issue.severity == "warning" and start <= at < start + 4096, "at the statement that holds it"
