@@ -13,9 +13,11 @@ query over several tables. Tables are keyed by their dataset identity, so a sche
 >>> catalog.columns(dataset("raw.customers", context)) is None
 True
 
-A name and an entry that differ only in how far they are qualified meet when one is the other's
-dotted tail and no other entry fits as well (as sqlglot's MappingSchema finds a table): a schema
-file exported with its ``table_catalog`` serves SQL that names ``schema.table`` only.
+A name and an entry a user gave (a schema file) that differ only in how far they are qualified
+meet when one is the other's dotted tail and no other entry fits as well (as sqlglot's
+MappingSchema finds a table): a schema file exported with its ``table_catalog`` serves SQL that
+names ``schema.table`` only. Tables learned in a crawl match by their full names only: a bare
+``orders`` created where the database was not known is no other database's ``orders``.
 
 >>> catalog.columns(dataset("orders", NameContext.of("postgres", schema="raw")))
 ('id', 'amount')
@@ -56,8 +58,9 @@ class Catalog:
         # Keyed without case: a default database given in lower case and a schema file's name in
         # the engine's case (Snowflake's upper) still meet.
         self._columns: dict[tuple[str, str], tuple[str, ...]] = {}
-        # Each entry under its name's proper dotted tails ('raw.orders', 'orders' for
-        # 'shop.raw.orders'), for names that are less qualified than the entry.
+        # The entries a user gave, and each under its name's proper dotted tails ('raw.orders',
+        # 'orders' for 'shop.raw.orders'), for names that are less qualified than the entry.
+        self._given: set[tuple[str, str]] = set()
         self._tails: dict[tuple[str, str], set[tuple[str, str]]] = {}
         self.version = 0
         # One session's (a script's): it learns the session's temporary tables too. A crawl's
@@ -68,6 +71,7 @@ class Catalog:
         """A copy of these columns that one session (a script) adds to, temporary tables too."""
         copy = Catalog(session=True)
         copy._columns = dict(self._columns)
+        copy._given = set(self._given)
         copy._tails = {tail: set(keys) for tail, keys in self._tails.items()}
         return copy
 
@@ -75,43 +79,47 @@ class Catalog:
         return len(self._columns)
 
     def columns(self, ref: DatasetRef) -> tuple[str, ...] | None:
-        """The table's columns: its own entry, else the one entry it is a dotted tail of, else the
-        most qualified entry that is a dotted tail of it (None where no entry, or several, fit)."""
+        """The table's columns: its own entry, else the one given entry it is a dotted tail of,
+        else the most qualified given entry that is a dotted tail of it (None where no entry, or
+        several, fit)."""
         key = _key(ref)
         found = self._columns.get(key)
-        if found is not None or not self._columns:
+        if found is not None or not self._given:
             return found
         fuller = self._tails.get(key)
         if fuller:
             return self._columns[next(iter(fuller))] if len(fuller) == 1 else None
         namespace, name = key
         for tail in _tails(name):
-            found = self._columns.get((namespace, tail))
-            if found is not None:
-                return found
+            if (namespace, tail) in self._given:
+                return self._columns.get((namespace, tail))
         return None
 
-    def add(self, ref: DatasetRef, columns: Sequence[str]) -> None:
-        """Record (or replace) a table's columns; a table created twice keeps the newer."""
+    def add(self, ref: DatasetRef, columns: Sequence[str], *, given: bool = False) -> None:
+        """Record (or replace) a table's columns; a table created twice keeps the newer. A
+        ``given`` table (a user's schema file) is also found by names qualified more or less."""
         columns = tuple(dict.fromkeys(columns))
         key = _key(ref)
         if columns and self._columns.get(key) != columns:
-            if key not in self._columns:
-                for tail in _tails(key[1]):
-                    self._tails.setdefault((key[0], tail), set()).add(key)
             self._columns[key] = columns
             self.version += 1
+        if columns and given and key not in self._given:
+            self._given.add(key)
+            for tail in _tails(key[1]):
+                self._tails.setdefault((key[0], tail), set()).add(key)
 
     def drop(self, ref: DatasetRef) -> None:
         key = _key(ref)
         if self._columns.pop(key, None) is not None:
+            self.version += 1
+        if key in self._given:
+            self._given.discard(key)
             for tail in _tails(key[1]):
                 keys = self._tails.get((key[0], tail))
                 if keys is not None:
                     keys.discard(key)
                     if not keys:
                         del self._tails[(key[0], tail)]
-            self.version += 1
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Mapping[str, str] | Sequence[str]], context: NameContext) -> Catalog:
@@ -119,7 +127,7 @@ class Catalog:
         them: folded and qualified like the SQL's."""
         catalog = cls()
         for table, columns in mapping.items():
-            catalog.add(dataset(table, context), [_column(name, context) for name in columns])
+            catalog.add(dataset(table, context), [_column(name, context) for name in columns], given=True)
         return catalog
 
     @classmethod

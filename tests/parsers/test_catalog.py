@@ -37,5 +37,15 @@ def test_a_dropped_entry_is_found_by_no_tail_and_a_session_copy_keeps_its_own() 
     catalog.drop(dataset("shop.raw.orders", POSTGRES))
     assert catalog.columns(dataset("raw.orders", POSTGRES)) is None
     assert session.columns(dataset("raw.orders", POSTGRES)) == ("id",)
-    session.add(dataset("shop.staging.orders", POSTGRES), ["id"])
+    session.add(dataset("shop.staging.orders", POSTGRES), ["id"], given=True)
     assert session.columns(dataset("orders", POSTGRES)) is None, "now two entries fit"
+
+
+def test_a_table_learned_in_a_crawl_is_found_by_its_full_name_only() -> None:
+    mysql = NameContext.of("mysql")
+    catalog = Catalog()
+    catalog.add(dataset("orders", mysql), ["id", "card_number"])  # CREATE TABLE orders, no database known
+    catalog.add(dataset("shop.customers", mysql), ["id"])
+    assert catalog.columns(dataset("orders", mysql)) == ("id", "card_number")
+    assert catalog.columns(dataset("sales.orders", mysql)) is None, "another database's orders"
+    assert catalog.columns(dataset("customers", mysql)) is None
