@@ -21,7 +21,7 @@ import zstandard
 
 import graph
 import parsers
-from crawler.cursors import Start, advance, resume
+from crawler.cursors import READING, Start, advance, resume
 from crawler.registry import SESSION_END, Read, SourceSpec, discover, is_appended, is_supplement, read
 from crawler.streams import is_compressed
 from crawler.supplements import Supplements
@@ -92,7 +92,12 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     tally = _Tally()
-    files = [(spec, path, source_type) for spec in specs for path, source_type in discover(spec)]
+    files, seen = [], set()
+    for spec in specs:
+        for path, source_type in discover(spec):
+            if path not in seen:  # a file two sources reach (`logs/` and `logs/*.csv`): the first one reads it
+                seen.add(path)
+                files.append((spec, path, source_type))
     with catalog.using(_known_columns(store)):
         unjoined = _crawl_files(files, store, tally, batch_size)
     garbage, notes = _collect(store, stale_after, tally)
@@ -195,6 +200,7 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
     sessions = {sid: Session.from_state(state) for sid, state in start.state.get("sessions", {}).items()}
     clock = time.perf_counter()
     resumable: Read | None = None
+    ended = False
     try:
         for read_item in read(spec, path, source_type, dataclasses.replace(start, state=start.state.get("reader", {}))):
             _take(spec, read_item.item, sessions, supplements, tally, events, issues)
@@ -203,16 +209,19 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
             resumable = read_item
             if len(events) >= batch_size:
                 tally.timings["read_parse"] += time.perf_counter() - clock
-                _flush(store, events, issues, _cursor(path, resumable, sessions), tally)
+                _flush(store, events, issues, _cursor(path, resumable, sessions, ended=False), tally)
                 clock = time.perf_counter()
+        ended = True
     except UNREADABLE as error:
-        # What was read before stays; the cursor stops after it. An archive with a cursor is done,
-        # so a later crawl does not report it again; a plain file is read on from there.
+        # What was read before stays, and a later crawl reads on from there: the rest may be
+        # readable by then (an archive still being copied), or it is reported again (as the same
+        # issue, which the quarantine holds once).
         where = (resumable.offset, resumable.line) if resumable is not None else (start.offset, start.line)
         issues.append(_unreadable(path, error, *where))
     tally.timings["read_parse"] += time.perf_counter() - clock
     if resumable is not None or issues:
-        _flush(store, events, issues, _cursor(path, resumable, sessions) if resumable else None, tally)
+        cursor = _cursor(path, resumable, sessions, ended=ended) if resumable else None
+        _flush(store, events, issues, cursor, tally)
 
 
 # A file that stops being readable part way: a damaged or cut archive, a disk error.
@@ -255,11 +264,14 @@ def _take(spec: SourceSpec, item: SourceRecord | ParseIssue | None, sessions: di
     issues.extend([*joined, *problems])
 
 
-def _cursor(path: Path, after: Read, sessions: Mapping[str, Session]) -> Cursor:
-    """The cursor right after ``after``, carrying what the reader and the sessions have open."""
+def _cursor(path: Path, after: Read, sessions: Mapping[str, Session], *, ended: bool) -> Cursor:
+    """The cursor right after ``after``, carrying what the reader and the sessions have open; an
+    archive's says whether it was read to its end (then it is done) or not yet."""
     reader = after.state() if after.state is not None else {}
     opened = {sid: state for sid, session in sorted(sessions.items()) if (state := session.to_state())}
-    carried = {key: value for key, value in (("reader", reader), ("sessions", opened)) if value}
+    carried: dict[str, Any] = {key: value for key, value in (("reader", reader), ("sessions", opened)) if value}
+    if not ended and is_compressed(path):
+        carried[READING] = True
     return advance(path, after.offset, after.line, carried)
 
 

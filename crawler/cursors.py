@@ -33,6 +33,8 @@ from parsers import Origin, ParseIssue
 from parsers.fingerprint import digest
 
 HEAD = 512
+# In an archive's cursor state: the crawl that wrote it had not read it to its end.
+READING = "reading"
 TAIL = 512
 
 
@@ -64,6 +66,9 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
     head = _head(path)
     cursor = _own(head, str(path), known) or (_legacy_archive(path, known) if archive else None)
     if cursor is not None and archive:
+        state = json.loads(cursor.state)
+        if state.get(READING):  # a crawl stopped part way through it (killed, or the rest unreadable)
+            return Start(offset=cursor.offset, line=cursor.line, state=state)
         return Start(offset=cursor.offset, line=cursor.line, done=True)  # read, under this name
     if cursor is None:
         others = _moved(head, str(path), known)

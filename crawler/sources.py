@@ -4,7 +4,6 @@ ParseIssues for what it cannot read), remembering where every record came from.
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -16,6 +15,7 @@ from crawler.registry import Item, Read, SourceSpec, reader
 from crawler.streams import Unreadable, lines_from, open_stream, rows_from, skip
 from crawler.timestamps import from_epoch, normalize
 from parsers import Origin, ParseIssue, SourceRecord
+from parsers.sql.events import MAX_SQL_CHARS
 
 
 def _decode(data: bytes, path: Path, offset: int, line: int | None) -> tuple[str, ParseIssue | None]:
@@ -34,25 +34,22 @@ def _decode(data: bytes, path: Path, offset: int, line: int | None) -> tuple[str
 
 @reader("sql_file", ".sql", appended=False)
 def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
-    """A file of SQL statements (what was added since ``start``): one record; the parser
-    splits it and keeps each statement's offset."""
+    """A file of SQL statements (what was added since ``start``): one record (a script over the
+    parser's limit: a record a piece); the parser splits it and keeps each statement's offset."""
     with open_stream(path) as stream:
         skip(stream, start.offset)
         data = stream.read()
     if not data.strip():
         return
-    end, lines = start.offset + len(data), start.line + data.count(b"\n")
-    text, issue = _decode(data, path, start.offset, None)
-    if issue is not None:
-        yield Read(issue, end, lines)
-    bom = len(codecs.BOM_UTF8) if start.offset == 0 and data.startswith(codecs.BOM_UTF8) else 0
     offset, line = start.offset, start.line
-    for piece in _pieces(text):
-        size = len(piece.encode("utf-8", "surrogatepass")) + bom
-        after = line + piece.count("\n")
+    for piece in _pieces(data):
+        end, lines = offset + len(piece), line + piece.count(b"\n")
+        text, issue = _decode(piece, path, offset, None)
+        if issue is not None:
+            yield Read(issue, end, lines)
         yield Read(SourceRecord(
             source_type="sql_file",
-            text=piece,
+            text=text,
             origin=Origin(path=str(path), line=line + 1, byte_offset=offset),
             timestamp=from_epoch(path.stat().st_mtime),
             dialect=spec.dialect,
@@ -62,32 +59,36 @@ def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
             # The script is one session: what its earlier part set (search_path, USE, temporary
             # tables) holds for its later parts and the part appended since (the cursor's state).
             session_id=f"script:{path}",
-        ), min(offset + size, end), min(after, lines))
-        offset, line, bom = offset + size, after, 0
+        ), end, lines)
+        offset, line = end, lines
 
 
-# A script is parsed in pieces of about this many characters, cut after a statement that ends a
-# line (`;` then a newline), so that one huge statement or a generated 70,000-statement file does
-# not make the whole script one text too large to parse: only a statement over the parser's limit
-# is skipped. A cut can fall inside a routine body or a string that holds `;` at a line's end:
-# that statement is then reported unparseable, not silently read wrong.
+# A script too long to parse as one text (the parser's limit) is parsed in pieces of about this
+# many bytes, cut after a statement that ends a line (`;` then a newline) outside quotes, dollar
+# quotes and comments, so that one huge statement or a generated 70,000-statement file costs no
+# more than the statements over the limit. (A T-SQL or MySQL routine body without dollar quotes
+# holds such ends too: a cut there makes that routine unparseable, reported as such.)
 SCRIPT_PIECE = 1_000_000
-_STATEMENT_END = re.compile(r";[ \t]*\n")
+_CUT = re.compile(rb"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$|--[^\n]*|/\*.*?\*/|(;[ \t\r]*\n)", re.DOTALL)
 
 
-def _pieces(text: str) -> Iterator[str]:
-    start = 0
-    while len(text) - start > SCRIPT_PIECE:
+def _pieces(data: bytes) -> list[bytes]:
+    if len(data) <= MAX_SQL_CHARS:
+        return [data]
+    pieces, start = [], 0
+    while len(data) - start > SCRIPT_PIECE:
         cut = None
-        for match in _STATEMENT_END.finditer(text, start, start + SCRIPT_PIECE):
-            cut = match.end()  # the last statement end in the piece
+        for match in _CUT.finditer(data, start):
+            if match.group(2) is None:
+                continue  # a quoted or commented stretch: no statement ends in it
+            if match.end() > start + SCRIPT_PIECE and cut is not None:
+                break
+            cut = match.end()
         if cut is None:
-            found = _STATEMENT_END.search(text, start + SCRIPT_PIECE)
-            cut = found.end() if found is not None else len(text)
-        yield text[start:cut]
+            break  # no statement end after this point: the rest is one piece
+        pieces.append(data[start:cut])
         start = cut
-    if start < len(text):
-        yield text[start:]
+    return [*pieces, data[start:]] if start < len(data) else pieces
 
 
 @reader("sql_trace", ".jsonl", ".ndjson")

@@ -283,3 +283,23 @@ def test_a_pipe_is_refused_as_what_it_is(tmp_path: Path) -> None:
     os.mkfifo(pipe)
     with pytest.raises(SourceNotFoundError, match="not a regular file or directory"):
         discover(SourceSpec(path=str(pipe)))
+
+
+def test_a_file_cut_mid_line_and_left_for_an_hour_is_read_up_to_the_cut(tmp_path: Path) -> None:
+    import time
+
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    rows = ["query,ts", *(f'"insert into a.t{n} select * from c.d",2026-01-01' for n in range(3)),
+            'insert into bad.q select 1,2026-01-01 "', '"insert into b.t0 select * from c.d",2026-01-02',
+            '"insert into b.t1 sel']  # the writer crashed here
+    trace = tmp_path / "q.csv"
+    trace.write_text("\n".join(rows), encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    spec = [SourceSpec(path=str(trace), type="sql_trace_csv")]
+    os.utime(trace, (time.time() - 60, time.time() - 60))
+    assert crawl(spec, store).records == 3, "a minute: the cut line may still be finished"
+    os.utime(trace, (time.time() - 7200, time.time() - 7200))
+    report = crawl(spec, store)
+    assert (report.records, report.issues_by_code) == (1, {"bad_csv": 1}), "the cut line itself is never read"
