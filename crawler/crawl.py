@@ -175,8 +175,9 @@ def _read_supplement(spec: SourceSpec, path: Path, source_type: str, supplements
                 issues.append(read_item.item)
             elif read_item.item is not None:
                 supplements.add(read_item.item)
-    except UNREADABLE as error:
+    except UNREADABLE as error:  # read again next time, all of it: the rest may be readable by then
         issues.append(_unreadable(path, error, *(position or (start.offset, start.line))))
+        position = None
     return (advance(path, *position) if position else None), issues
 
 

@@ -69,7 +69,7 @@ def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
 # more than the statements over the limit. (A T-SQL or MySQL routine body without dollar quotes
 # holds such ends too: a cut there makes that routine unparseable, reported as such.)
 SCRIPT_PIECE = 1_000_000
-_CUT = re.compile(rb"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$|--[^\n]*|/\*.*?\*/|(;[ \t\r]*\n)", re.DOTALL)
+_CUT = re.compile(rb"'[^']*(?:''[^']*)*'|\$(\w*)\$.*?\$\1\$|--[^\n]*|/\*.*?\*/|(;[ \t\r]*\n)", re.DOTALL)
 
 
 def _pieces(data: bytes) -> list[bytes]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from parsers import DatasetRef, JobRef, ModelRef
+from parsers import DatasetRef, JobRef, ModelRef, ParseIssue
+from parsers.fingerprint import digest
 
 NODE_KINDS: tuple[str, ...] = ("dataset", "column", "job", "run", "model", "model_version", "source")
 EDGE_KINDS: tuple[str, ...] = ("READS", "WRITES", "FEEDS", "OF", "IN", "DERIVES", "TRAINED_ON", "PRODUCED")
@@ -33,6 +34,12 @@ def job_id(ref: JobRef) -> str:
 
 
 _RUN = "run:"
+
+
+def issue_key(issue: ParseIssue) -> str:
+    """An issue's identity in the quarantine: its code, place and message (so it is held once)."""
+    origin = issue.origin
+    return digest(f"{issue.code}\0{origin.path}\0{origin.line}\0{origin.byte_offset}\0{issue.message}")
 
 
 def run_id(run: str) -> str:

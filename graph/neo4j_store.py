@@ -24,11 +24,10 @@ from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor, EdgeRow
 from graph.errors import StoreUnavailableError, UnknownStoreError
-from graph.model import EDGE_KINDS, Details, Edge, Member, Node, Usage
+from graph.model import EDGE_KINDS, Details, Edge, Member, Node, Usage, issue_key
 from graph.store import EdgeKey, register_backend
 from graph.topology import END_KINDS, KINDS, Topology
 from parsers import Evidence, Origin, ParseIssue
-from parsers.fingerprint import digest
 
 SCHEMA = (
     "CREATE CONSTRAINT node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",
@@ -696,7 +695,7 @@ def _merge_issues(tx: neo4j.ManagedTransaction, issues: Sequence[ParseIssue]) ->
     rows: dict[str, dict[str, Any]] = {}
     for issue in issues:
         origin = issue.origin
-        key = digest(f"{issue.code}\0{origin.path}\0{origin.line}\0{origin.byte_offset}\0{issue.message}")
+        key = issue_key(issue)
         rows[key] = {"key": key, "code": issue.code, "severity": issue.severity, "message": issue.message,
                      "path": origin.path, "line": origin.line, "byte_offset": origin.byte_offset,
                      "snippet": issue.snippet}

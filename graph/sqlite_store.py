@@ -17,11 +17,10 @@ import numpy as np
 
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
 from graph.errors import UnknownStoreError
-from graph.model import Details, Edge, Member, Node, Usage
+from graph.model import Details, Edge, Member, Node, Usage, issue_key
 from graph.store import EdgeKey, register_backend
 from graph.topology import END_KINDS, KINDS, Topology
 from parsers import Evidence, Origin, ParseIssue
-from parsers.fingerprint import digest
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -494,7 +493,7 @@ def _insert_issues(db: sqlite3.Connection, issues: Sequence[ParseIssue]) -> int:
     added = 0
     for issue in issues:
         origin = issue.origin
-        key = digest(f"{issue.code}\0{origin.path}\0{origin.line}\0{origin.byte_offset}\0{issue.message}")
+        key = issue_key(issue)
         added += db.execute(
             "INSERT OR IGNORE INTO issues (key, code, severity, message, path, line, byte_offset, snippet)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
