@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import crawler.formats.spark  # noqa: F401  (registers the Spark event log reader)
 import crawler.logs  # noqa: F401  (registers the database log readers)
 import crawler.sources  # noqa: F401  (registers the SQL file and trace readers)
 import crawler.supplements  # noqa: F401  (registers the readers of side exports of warehouses)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,7 +23,17 @@ import zstandard
 import graph
 import parsers
 from crawler.cursors import READING, Start, advance, resume
-from crawler.registry import SESSION_END, Read, SourceSpec, discover, is_appended, is_supplement, read
+from crawler.registry import (
+    GROWING,
+    SESSION_END,
+    Read,
+    SourceSpec,
+    discover,
+    is_appended,
+    is_supplement,
+    predecessor,
+    read,
+)
 from crawler.streams import is_compressed
 from crawler.supplements import Supplements
 from graph import Store
@@ -72,6 +83,7 @@ class _Tally:
         self.issues: Counter[str] = Counter()
         self.sample: list[ParseIssue] = []
         self.timings: defaultdict[str, float] = defaultdict(float)
+        self.cursors: dict[str, Cursor] = {}  # written by this crawl, by path
 
     def issue(self, issues: Iterable[ParseIssue]) -> None:
         for issue in issues:
@@ -190,7 +202,8 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
                 known: Mapping[str, Cursor], seeded: set[str], supplements: Supplements) -> None:
     """Read a file from its cursor on, going on with what the last crawl had open there; write
     in batches, each with the cursor (and what is open) where a later crawl may resume."""
-    start = resume(path, known, archive=is_compressed(path), seeded=seeded)
+    start = _continued(source_type, path, resume(path, known, archive=is_compressed(path), seeded=seeded), known,
+                       tally)
     if start.done:
         cursor = _done(path, start)
         if cursor is not None:
@@ -223,6 +236,19 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
     if resumable is not None or issues:
         cursor = _cursor(path, resumable, sessions, ended=ended) if resumable else None
         _flush(store, events, issues, cursor, tally)
+
+
+def _continued(source_type: str, path: Path, start: Start, known: Mapping[str, Cursor], tally: _Tally) -> Start:
+    """A later part of a rolling log read from its start goes on with what reading the part
+    before it left open (this crawl's cursor of that part, or an earlier crawl's)."""
+    if start.offset or start.state or start.done:
+        return start
+    before = predecessor(source_type, path)
+    cursor = tally.cursors.get(str(before)) or known.get(str(before)) if before is not None else None
+    if cursor is None:
+        return start
+    reader = json.loads(cursor.state).get("reader", {})
+    return dataclasses.replace(start, state={"reader": reader}) if reader else start
 
 
 # A file that stops being readable part way: a damaged or cut archive, a disk error.
@@ -271,8 +297,8 @@ def _cursor(path: Path, after: Read, sessions: Mapping[str, Session], *, ended: 
     reader = after.state() if after.state is not None else {}
     opened = {sid: state for sid, session in sorted(sessions.items()) if (state := session.to_state())}
     carried: dict[str, Any] = {key: value for key, value in (("reader", reader), ("sessions", opened)) if value}
-    if not ended and is_compressed(path):
-        carried[READING] = True
+    if (not ended or reader.get(GROWING)) and is_compressed(path):
+        carried[READING] = True  # read on from here next time: the rest is not read, or not written yet
     return advance(path, after.offset, after.line, carried)
 
 
@@ -304,6 +330,8 @@ def _flush(store: Store, events: list[LineageEvent], issues: list[ParseIssue], c
     stats = graph.write(store, events, [cursor] if cursor else [], issues)
     tally.timings["write"] += time.perf_counter() - clock
     tally.counts.update(events=stats.events, written=stats.written, already_seen=stats.already_seen)
+    if cursor is not None:
+        tally.cursors[cursor.path] = cursor
     tally.issue(issues)
     events.clear()
     issues.clear()

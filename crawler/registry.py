@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,10 @@ class Read:
     line: int
     state: Callable[[], dict[str, Any]] | None = _nothing
 
+
+# In a reader's state: the file may still grow (a compressed log being written), so a crawl that
+# read to its end reads on from there next time, as from an archive read part way.
+GROWING = "growing"
 
 # A record with this attribute is no statement: it says its session ended (what the session
 # had set no longer applies; a new session may take its id).
@@ -94,7 +99,11 @@ class SourceSpec:
 
 Reader = Callable[[SourceSpec, Path, Start], Iterator[Read]]
 Sniffer = Callable[[bytes], bool]
+Namer = Callable[[Path], bool]
+Continues = Callable[[Path], Path | None]
 _READERS: dict[str, Reader] = {}
+_NAMERS: list[tuple[str, Namer]] = []
+_CONTINUES: dict[str, Continues] = {}
 _BY_SUFFIX: dict[str, str] = {}
 _SNIFFERS: list[tuple[str, Sniffer]] = []
 _REWRITTEN: set[str] = set()  # source types whose files are edited, not appended to (scripts)
@@ -102,11 +111,15 @@ _SUPPLEMENTS: set[str] = set()
 
 
 def reader(source_type: str, *suffixes: str, appended: bool = True, sniff: Sniffer | None = None,
-           supplement: bool = False) -> Callable[[Reader], Reader]:
+           supplement: bool = False, names: Namer | None = None,
+           continues: Continues | None = None) -> Callable[[Reader], Reader]:
     """Register a reader for a source type: the file suffixes it claims, and a test of a file's
-    first bytes that recognises its format where the suffix does not tell (``.log``, ``.csv``).
+    first bytes that recognises its format where the suffix does not tell (``.log``, ``.csv``),
+    or of its name where the bytes cannot (a compressed format no reader opens).
     A ``supplement``'s records are no statements: they complete the records of other files of
-    the same crawl (see :mod:`crawler.supplements`)."""
+    the same crawl (see :mod:`crawler.supplements`). ``continues`` names the file that one goes
+    on from (the earlier part of a rolling log): a file read from its start begins with what
+    reading that one left open."""
 
     def add(function: Reader) -> Reader:
         _READERS[source_type] = function
@@ -118,6 +131,10 @@ def reader(source_type: str, *suffixes: str, appended: bool = True, sniff: Sniff
             _REWRITTEN.add(source_type)
         if supplement:
             _SUPPLEMENTS.add(source_type)
+        if names is not None:
+            _NAMERS.append((source_type, names))
+        if continues is not None:
+            _CONTINUES[source_type] = continues
         return function
 
     return add
@@ -129,7 +146,16 @@ def type_of(path: Path) -> str | None:
     for source_type, sniff in _SNIFFERS:
         if sniff(sample):
             return source_type
+    for source_type, named in _NAMERS:
+        if named(path):
+            return source_type
     return _BY_SUFFIX.get(logical_suffix(path))
+
+
+def predecessor(source_type: str, path: Path) -> Path | None:
+    """The file ``path`` goes on from (a rolling log's earlier part), if its type has such."""
+    continues = _CONTINUES.get(source_type)
+    return continues(path) if continues is not None else None
 
 
 def is_appended(source_type: str) -> bool:
@@ -153,9 +179,9 @@ def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
     if root.is_file():
         candidates = [root]
     elif root.is_dir():
-        candidates = sorted(p for p in root.rglob("*") if p.is_file())
+        candidates = sorted((p for p in root.rglob("*") if p.is_file()), key=_natural)
     else:
-        candidates = sorted(Path(p) for p in glob.glob(spec.path, recursive=True) if Path(p).is_file())
+        candidates = sorted((Path(p) for p in glob.glob(spec.path, recursive=True) if Path(p).is_file()), key=_natural)
         if not candidates and root.exists():
             raise SourceNotFoundError(f"not a regular file or directory (a pipe, a device?): {spec.path}")
         if not candidates:
@@ -169,6 +195,12 @@ def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
         if source_type is not None:
             found.append((path, source_type))
     return found
+
+
+def _natural(path: Path) -> tuple[list[Any], str]:
+    """Numbers in names by value: a rolling log's ``events_10_...`` after ``events_9_...``."""
+    text = str(path)
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)], text
 
 
 def read(spec: SourceSpec, path: Path, source_type: str, start: Start | None = None) -> Iterator[Read]:

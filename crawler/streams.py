@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # (cursors read heads through open_stream)
 # Python's csv module refuses fields over 128 KiB; a logged statement is often longer.
 csv.field_size_limit(2**31 - 1)
 
-COMPRESSED = (".gz", ".zst")
+# (.zstd: what Spark names its zstd event logs)
+COMPRESSED = (".gz", ".zst", ".zstd")
 
 
 def is_compressed(path: Path) -> bool:
@@ -41,7 +42,7 @@ def open_stream(path: Path) -> BinaryIO:
     suffix = path.suffix.lower()
     if suffix == ".gz":
         return gzip.open(path, "rb")  # type: ignore[return-value]
-    if suffix == ".zst":
+    if suffix in (".zst", ".zstd"):
         return io.BufferedReader(_Zstd(path.open("rb")), buffer_size=1 << 16)  # buffered: for lines
     return path.open("rb")
 

@@ -178,7 +178,7 @@ def _shape_key(event: LineageEvent) -> tuple[Any, ...] | None:
     if not (event.inputs or event.outputs or event.column_edges):
         return None  # no rows at all (not even a run): nothing to repeat
     return (id(event.job), id(event.inputs), id(event.outputs), id(event.column_edges), id(event.dataset_facets),
-            event.job_title, event.statement_kind, event.confidence)
+            id(event.job_facets) if event.job_facets else None, event.job_title, event.statement_kind, event.confidence)
 
 
 @dataclasses.dataclass(slots=True)
@@ -275,7 +275,7 @@ def _fold(batch: Batch, event: LineageEvent) -> None:
         return
     job = job_id(event.job)
     batch.node(job, "job", event.job.name, when, namespace=event.job.namespace, label=event.job_title,
-               props={"statement_kind": event.statement_kind})
+               props={"statement_kind": event.statement_kind, **event.job_facets})
     for ref in (*event.inputs, *event.outputs):
         _dataset(batch, ref, when, event.dataset_facets.get(ref.qualified))
     for ref in event.inputs:

@@ -252,6 +252,9 @@ class LineageEvent(Record):
     # Metadata found about datasets, by qualified name: {"kind": "view", "schema": {...}, ...}
     dataset_facets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     produced: tuple[ModelRef, ...] = ()
+    # Metadata found about the job (a Spark application's version, master, command line):
+    # kept on the job, the latest value of each winning.
+    job_facets: dict[str, Any] = dataclasses.field(default_factory=dict)
     confidence: float = 1.0
     issues: tuple[ParseIssue, ...] = ()
     lifecycle: tuple[DatasetEvent, ...] = ()

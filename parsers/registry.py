@@ -7,6 +7,7 @@ from collections.abc import Callable
 from parsers.claims import parse_with_claims
 from parsers.errors import UnknownSourceTypeError
 from parsers.model import ParseResult, SourceRecord
+from parsers.spark import parse_spark_record
 from parsers.sql.events import parse_sql_record
 
 Parser = Callable[[SourceRecord], ParseResult]
@@ -27,6 +28,7 @@ def register(*source_types: str) -> Callable[[Parser], Parser]:
 # which tables each statement read and wrote.
 register("sql_file", "sql_trace", "postgres_log", "mysql_general", "mysql_slow", "dbt_run_results")(parse_sql_record)
 register("warehouse_history")(parse_with_claims)
+register("spark_eventlog")(parse_spark_record)
 
 
 def parse(record: SourceRecord) -> ParseResult:
