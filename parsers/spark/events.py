@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from parsers.model import (
+    ColumnEdge,
+    ColumnRef,
     DatasetEvent,
     DatasetRef,
     Evidence,
@@ -27,7 +29,7 @@ from parsers.model import (
     RunRef,
     SourceRecord,
 )
-from parsers.spark import names, plans
+from parsers.spark import columns, names, plans
 from parsers.spark.redact import redact_text
 from parsers.sql.events import parse_sql_record
 
@@ -46,6 +48,7 @@ class _Found:
     outputs: dict[DatasetRef, None] = dataclasses.field(default_factory=dict)
     facets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     lifecycle: list[DatasetEvent] = dataclasses.field(default_factory=list)
+    columns: dict[ColumnEdge, None] = dataclasses.field(default_factory=dict)
     issues: list[ParseIssue] = dataclasses.field(default_factory=list)
     kinds: list[str] = dataclasses.field(default_factory=list)
     sql: str | None = None
@@ -64,12 +67,16 @@ def parse_spark_record(record: SourceRecord) -> ParseResult:
     application = bundle.get("application") or {}
     found = _Found(namespace=record.namespace or _catalog_namespace(application),
                    default_fs=application.get("default_fs"), warehouse=application.get("warehouse"))
-    if "rdd_inputs" in bundle:
-        for path in bundle["rdd_inputs"]:
-            _add_path(found, found.inputs, path)
-        found.kinds.append("RDD")
-    else:
-        _executions(found, bundle.get("executions") or [], bundle.get("earlier_scans") or [], record)
+    try:
+        if "rdd_inputs" in bundle:
+            for path in bundle["rdd_inputs"]:
+                _add_path(found, found.inputs, str(path))
+            found.kinds.append("RDD")
+        else:
+            _executions(found, bundle.get("executions") or [], bundle.get("earlier_scans") or [], record)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:  # events of shapes no Spark writes
+        return ParseResult(record_key=record.key(), issues=(ParseIssue(
+            code="bad_record", origin=record.origin, message=f"a Spark event of an unexpected shape: {error!r}"),))
     executions = bundle.get("executions") or [{}]
     step = f"job{bundle['job']}" if "job" in bundle else str(executions[0].get("executionId"))
     event = _event(record, application, found, step)
@@ -85,40 +92,66 @@ def _catalog_namespace(application: Mapping[str, Any]) -> str:
 
 def _executions(found: _Found, executions: list[dict[str, Any]], earlier: list[dict[str, Any]],
                 record: SourceRecord) -> None:
-    writes = [write for execution in executions
-              for write in plans.writes(execution.get("sparkPlanInfo"), execution.get("physicalPlanDescription", ""))]
+    family = [(execution, plans.writes(execution.get("sparkPlanInfo"), execution.get("physicalPlanDescription", "")))
+              for execution in executions]
     _unknown_commands(found, executions, record)
-    created = [write for write in writes if write.command in plans.CREATES_TABLE and write.table]
+    created = [write for _, writes in family for write in writes
+               if write.command in plans.CREATES_TABLE and write.table]
     model = any("org.apache.spark.ml." in execution.get("details", "") for execution in executions)
-    for write in writes:
-        _output(found, write, created, model, record)
-    if found.outputs and all(ref.qualified in found.facets and found.facets[ref.qualified].get("kind") ==
-                             "model-artifact" for ref in found.outputs):
+    for execution, writes in family:
+        description = execution.get("physicalPlanDescription", "")
+        for write in writes:
+            target = _output(found, write, created, model, record)
+            if target is not None and write.columns:
+                _column_edges(found, description, write, target)
+    if found.outputs and all(found.facets.get(ref.qualified, {}).get("kind") == "model-artifact"
+                             for ref in found.outputs):
         for scan in earlier:  # what the application read before it saved the model: its training data
-            _scan(found, plans.scans(scan), training=True)
+            for ref in _scan_refs(found, plans.scans(scan)):
+                if ref in found.outputs:
+                    del found.inputs[ref]
     for execution in executions:
-        _scan(found, plans.scans(execution.get("sparkPlanInfo")))
+        _scan_refs(found, plans.scans(execution.get("sparkPlanInfo")))
         for table in plans.logical_tables(execution.get("physicalPlanDescription", "")):
             found.inputs.setdefault(names.table_ref(table, found.namespace))
 
 
-def _scan(found: _Found, scans: Iterable[plans.Scan], *, training: bool = False) -> None:
-    model_paths = {ref for ref in found.outputs}
+def _scan_refs(found: _Found, scans: Iterable[plans.Scan]) -> list[DatasetRef]:
+    """The datasets scans read, added to the inputs with what the scans tell of them."""
+    refs: list[DatasetRef] = []
     for scan in scans:
         if scan.jdbc:
             ref = names.table_ref(scan.table or "", "jdbc")
-            found.inputs.setdefault(ref)
-            continue
-        if scan.table:
+        elif scan.table:
             ref = names.table_ref(scan.table, found.namespace)
             location = scan.paths[0] if len(scan.paths) == 1 and not scan.partition_columns else None
             found.facet(ref, schema=scan.read_schema or None, location=location and names.normal_path(location))
-            found.inputs.setdefault(ref)
+        else:
+            refs.extend(dict.fromkeys(_add_path(found, found.inputs, path, scan.partition_columns, scan.read_schema)
+                                      for path in scan.paths))
             continue
-        for path in scan.paths:
-            ref = _add_path(found, found.inputs, path, scan.partition_columns, scan.read_schema)
-            if training and ref in model_paths:
-                del found.inputs[ref]
+        found.inputs.setdefault(ref)
+        refs.append(ref)
+    return refs
+
+
+def _column_edges(found: _Found, description: str, write: plans.Write, target: DatasetRef) -> None:
+    """Column edges of a file write whose plan shows, position by position, what it writes."""
+    written = columns.write_input(description)
+    if len(written) != len(write.columns):
+        return
+    sources: dict[str, list[ColumnRef]] = {}
+    for scan, outputs in columns.scan_columns(description):
+        refs = _scan_refs(found, [scan])
+        for attribute, column in outputs.items():
+            sources.setdefault(attribute, []).extend(ColumnRef(dataset=ref, column=column) for ref in refs)
+    defined = columns.definitions(description)
+    for name, attribute in zip(write.columns, written, strict=True):
+        destination = ColumnRef(dataset=target, column=name)
+        for origin in sorted(columns.origins(attribute, defined)):
+            for source in sources.get(origin, []):
+                if source != destination:
+                    found.columns.setdefault(ColumnEdge(source=source, target=destination))
 
 
 def _add_path(found: _Found, into: dict[DatasetRef, None], path: str, partitions: tuple[str, ...] = (),
@@ -140,7 +173,10 @@ def _partitions_of(path: str, partitions: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(column for column in partitions if f"/{column}=" not in path)
 
 
-def _output(found: _Found, write: plans.Write, created: list[plans.Write], model: bool, record: SourceRecord) -> None:
+def _output(found: _Found, write: plans.Write, created: list[plans.Write], model: bool,
+            record: SourceRecord) -> DatasetRef | None:
+    """Add what ``write`` writes to the outputs; return the dataset its columns go to (None for
+    a lifecycle change, a view or a model)."""
     found.kinds.append(_kind(write))
     if found.sql is None:
         found.sql = redact_text(write.line)[:EVIDENCE_CHARS]
@@ -148,24 +184,24 @@ def _output(found: _Found, write: plans.Write, created: list[plans.Write], model
         ref = names.table_ref(write.table or "", found.namespace)
         other = names.table_ref(write.other, found.namespace) if write.other else None
         found.lifecycle.append(DatasetEvent(event=write.lifecycle, dataset=ref, other=other))
-        return
+        return None
     if write.view_sql is not None or write.command in plans.VIEWS:
         _view(found, write, record)
-        return
+        return None
     if write.path and model and (root := names.model_root(names.normal_path(write.path, found.default_fs))):
         ref = names.path_ref(root)
         found.facet(ref, kind="model-artifact")
         found.outputs.setdefault(ref)
-        return
+        return None
     table = write.table or _created_here(write, created, found)
     if table is None and write.path is not None:
-        _add_path(found, found.outputs, write.path, write.partition_columns, dict.fromkeys(write.columns, ""))
-        return
+        return _add_path(found, found.outputs, write.path, write.partition_columns, dict.fromkeys(write.columns, ""))
     ref = names.table_ref(table or "", found.namespace)
     found.facet(ref, location=write.path and names.normal_path(write.path, found.default_fs),
                 schema=dict.fromkeys(write.columns, "") or None, mode=write.mode,
                 partitioned_by=list(write.partition_columns) or None)
     found.outputs.setdefault(ref)
+    return ref
 
 
 def _created_here(write: plans.Write, created: list[plans.Write], found: _Found) -> str | None:
@@ -235,6 +271,7 @@ def _event(record: SourceRecord, application: Mapping[str, Any], found: _Found, 
         statement_kind=kind,
         inputs=tuple(ref for ref in found.inputs if ref not in found.outputs or kind.startswith("INSERT")),
         outputs=tuple(found.outputs),
+        column_edges=tuple(found.columns),
         dataset_facets=found.facets,
         lifecycle=tuple(found.lifecycle),
         job_facets=_job_facets(application),

@@ -199,13 +199,14 @@ def scans(plan: Any) -> list[Scan]:
     for node in nodes(plan):
         name = str(node.get("nodeName", ""))
         if name.startswith("Scan ") or name.startswith("BatchScan"):
-            scan = _scan(name, str(node.get("simpleString", "")), node.get("metadata") or {})
+            scan = scan_of(name, str(node.get("simpleString", "")), node.get("metadata") or {})
             if scan is not None:
                 found.append(scan)
     return found
 
 
-def _scan(name: str, line: str, metadata: Mapping[str, Any]) -> Scan | None:
+def scan_of(name: str, line: str, metadata: Mapping[str, Any]) -> Scan | None:
+    """The read of a scan node, from its name, one-line form and metadata (or formatted fields)."""
     rest = name.split(" ", 1)[1].strip() if " " in name else ""
     if not rest or rest.startswith(_NOT_DATASETS):
         return None
