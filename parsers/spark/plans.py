@@ -22,6 +22,7 @@ V1 commands show the logical plan they run in their section list: ``LogicalRelat
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -84,7 +85,8 @@ def nodes(plan: Any) -> Iterator[Mapping[str, Any]]:
             stack.extend(reversed(children))
 
 
-def sections(description: str) -> list[Section]:
+@functools.lru_cache(maxsize=64)  # a record's executions are read for writes, tables and columns
+def sections(description: str) -> tuple[Section, ...]:
     """The numbered node sections of a formatted physical plan description."""
     found: list[Section] = []
     fields: dict[str, str] = {}
@@ -97,7 +99,7 @@ def sections(description: str) -> list[Section]:
         field = _FIELD.match(line)
         if field is not None and found:
             fields.setdefault(field[1], field[2])
-    return found
+    return tuple(found)
 
 
 def split_args(text: str) -> list[str]:
