@@ -263,13 +263,17 @@ def _unreadable(path: Path, error: BaseException, offset: int, line: int) -> Par
 
 
 def _known_columns(store: Store) -> catalog.Catalog:
-    """The columns of the tables earlier crawls saw created, for ``SELECT *`` and bare columns;
-    this crawl's CREATE statements add to them as they are read."""
+    """The columns of the tables earlier crawls saw created, for ``SELECT *`` and bare columns,
+    and where tables live (a Spark job that writes a table's directory by path writes the
+    table); this crawl's CREATE statements and Spark plans add to them as they are read."""
     known = catalog.Catalog()
     for node in store.nodes(kind="dataset"):
         columns = node.props.get("schema")
         if isinstance(columns, dict) and columns and node.namespace:
             known.add(DatasetRef(namespace=node.namespace, name=node.name), list(columns))
+        location = node.props.get("location")
+        if isinstance(location, str) and node.namespace:
+            known.add_location(location, DatasetRef(namespace=node.namespace, name=node.name))
     return known
 
 

@@ -66,10 +66,13 @@ class Catalog:
         # One session's (a script's): it learns the session's temporary tables too. A crawl's
         # catalog serves every session of its logs, whose temporary tables may share names.
         self.session = session
+        # Where tables live (Spark's and Hive's: a table is also a directory), by normalized URI.
+        self._locations: dict[str, DatasetRef] = {}
 
     def for_session(self) -> Catalog:
         """A copy of these columns that one session (a script) adds to, temporary tables too."""
         copy = Catalog(session=True)
+        copy._locations = dict(self._locations)
         copy._columns = dict(self._columns)
         copy._given = set(self._given)
         copy._tails = {tail: set(keys) for tail, keys in self._tails.items()}
@@ -107,6 +110,30 @@ class Catalog:
             self._given.add(key)
             for tail in _tails(key[1]):
                 self._tails.setdefault((key[0], tail), set()).add(key)
+
+    def add_location(self, uri: str, ref: DatasetRef) -> None:
+        """Record that table ``ref`` lives at ``uri`` (``file:///wh/sales.db/orders``)."""
+        self._locations[uri.rstrip("/")] = ref
+
+    def locate(self, uri: str) -> DatasetRef | None:
+        """The table living at ``uri``, or in a directory above it (a partition of it).
+
+        >>> catalog = Catalog()
+        >>> catalog.add_location("s3://lake/orders", DatasetRef(namespace="hive://default", name="sales.orders"))
+        >>> catalog.locate("s3://lake/orders/dt=2024-01-01").name
+        'sales.orders'
+        >>> catalog.locate("s3://lake/orders_v2") is None
+        True
+        """
+        if not self._locations:
+            return None
+        path = uri.rstrip("/")
+        while path and "/" in path:
+            found = self._locations.get(path)
+            if found is not None:
+                return found
+            path = path.rsplit("/", 1)[0]
+        return None
 
     def drop(self, ref: DatasetRef) -> None:
         key = _key(ref)

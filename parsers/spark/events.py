@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from parsers import catalog
+from parsers.catalog import Catalog
 from parsers.model import (
     ColumnEdge,
     ColumnRef,
@@ -44,6 +46,7 @@ class _Found:
     namespace: str
     default_fs: str | None
     warehouse: str | None
+    catalog: Catalog | None = None
     inputs: dict[DatasetRef, None] = dataclasses.field(default_factory=dict)
     outputs: dict[DatasetRef, None] = dataclasses.field(default_factory=dict)
     facets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
@@ -52,6 +55,13 @@ class _Found:
     issues: list[ParseIssue] = dataclasses.field(default_factory=list)
     kinds: list[str] = dataclasses.field(default_factory=list)
     sql: str | None = None
+
+    def located(self, ref: DatasetRef, uri: str | None) -> None:
+        """Table ``ref`` lives at ``uri``: kept on it, and known to later reads and writes by path."""
+        if uri:
+            self.facet(ref, location=uri)
+            if self.catalog is not None:
+                self.catalog.add_location(uri, ref)
 
     def facet(self, ref: DatasetRef, **values: Any) -> None:
         self.facets.setdefault(ref.qualified, {}).update({k: v for k, v in values.items() if v})
@@ -66,7 +76,8 @@ def parse_spark_record(record: SourceRecord) -> ParseResult:
             code="bad_record", origin=record.origin, message=f"not a Spark event-log record: {error}"),))
     application = bundle.get("application") or {}
     found = _Found(namespace=record.namespace or _catalog_namespace(application),
-                   default_fs=application.get("default_fs"), warehouse=application.get("warehouse"))
+                   default_fs=application.get("default_fs"), warehouse=application.get("warehouse"),
+                   catalog=catalog.current())
     try:
         if "rdd_inputs" in bundle:
             for path in bundle["rdd_inputs"]:
@@ -125,7 +136,8 @@ def _scan_refs(found: _Found, scans: Iterable[plans.Scan]) -> list[DatasetRef]:
         elif scan.table:
             ref = names.table_ref(scan.table, found.namespace)
             location = scan.paths[0] if len(scan.paths) == 1 and not scan.partition_columns else None
-            found.facet(ref, schema=scan.read_schema or None, location=location and names.normal_path(location))
+            found.located(ref, location and names.normal_path(location, found.default_fs))
+            found.facet(ref, schema=scan.read_schema or None)
         else:
             refs.extend(dict.fromkeys(_add_path(found, found.inputs, path, scan.partition_columns, scan.read_schema)
                                       for path in scan.paths))
@@ -156,11 +168,14 @@ def _column_edges(found: _Found, description: str, write: plans.Write, target: D
 
 def _add_path(found: _Found, into: dict[DatasetRef, None], path: str, partitions: tuple[str, ...] = (),
               schema: Mapping[str, str] | None = None) -> DatasetRef:
-    """A path read or written: the managed table it is the location of, or a file dataset."""
-    table = names.warehouse_table(path, found.warehouse)
-    if table is not None:
-        ref = names.table_ref(table, found.namespace)
-        found.facet(ref, location=names.normal_path(path, found.default_fs), schema=dict(schema or {}))
+    """A path read or written: the table it is the location of (one a plan showed living there,
+    or a managed table in the warehouse directory), or a file dataset."""
+    uri = names.normal_path(path, found.default_fs)
+    known = found.catalog.locate(uri) if found.catalog is not None else None
+    table = names.warehouse_table(path, found.warehouse) if known is None else None
+    if known is not None or table is not None:
+        ref = known or names.table_ref(table or "", found.namespace)
+        found.facet(ref, location=uri if table else None, schema=dict(schema or {}))
     else:
         ref = names.path_ref(path, found.default_fs, _partitions_of(path, partitions))
         found.facet(ref, kind="file", schema=dict(schema or {}))
@@ -197,8 +212,8 @@ def _output(found: _Found, write: plans.Write, created: list[plans.Write], model
     if table is None and write.path is not None:
         return _add_path(found, found.outputs, write.path, write.partition_columns, dict.fromkeys(write.columns, ""))
     ref = names.table_ref(table or "", found.namespace)
-    found.facet(ref, location=write.path and names.normal_path(write.path, found.default_fs),
-                schema=dict.fromkeys(write.columns, "") or None, mode=write.mode,
+    found.located(ref, write.path and names.normal_path(write.path, found.default_fs))
+    found.facet(ref, schema=dict.fromkeys(write.columns, "") or None, mode=write.mode,
                 partitioned_by=list(write.partition_columns) or None)
     found.outputs.setdefault(ref)
     return ref

@@ -15,6 +15,8 @@ cluster of its files (``/lake/events/{dt}``).
 >>> ref = path_ref("s3a://bucket/raw/orders")
 >>> ref.namespace, ref.name
 ('s3://bucket', 'raw/orders')
+>>> normal_path("s3a://AKIAKEY:secret@bucket/raw")
+'s3://bucket/raw'
 >>> table_ref("spark_catalog.sales.orders", "spark://default").name
 'sales.orders'
 >>> table_ref("orders", "spark://default").name
@@ -46,8 +48,10 @@ def normal_path(path: str, default_fs: str | None = None) -> str:
             return default_fs.rstrip("/") + path
         return "file://" + path
     scheme, sep, rest = path.partition("://")
-    if sep and scheme in _SCHEMES:
-        return f"{_SCHEMES[scheme]}://{rest}"
+    if sep:
+        authority, slash, key = rest.partition("/")
+        rest = authority.rsplit("@", 1)[-1] + slash + key  # never a name with credentials in it
+        return f"{_SCHEMES.get(scheme, scheme)}://{rest}"
     return path
 
 
