@@ -178,13 +178,21 @@ def rows_from(path: Path, start: Start) -> Iterator[tuple[dict[str, Any] | Unrea
     if header_record is None:
         return
     names, _, end, number = header_record
-    header = [column.strip() for column in _csv_row(names or b"")]
+    try:
+        header = [column.strip() for column in _csv_row(names or b"")]
+    except csv.Error as error:
+        yield Unreadable(f"the header is not a CSV row ({error}): the file is skipped"), 0, end, number
+        return
     resume_at = start if start.offset >= end else Start(offset=end, line=number)
     for raw, offset, end, number in _records(lines_from(path, resume_at), final=settled(path)):
         if raw is None:
             yield Unreadable("a quote opened on this line is never closed: the line is skipped"), offset, end, number
             continue
-        row = _csv_row(raw)
+        try:
+            row = _csv_row(raw)
+        except csv.Error as error:  # a bare carriage return inside an unquoted field, a NUL byte
+            yield Unreadable(f"not a CSV row ({error}): the line is skipped"), offset, end, number
+            continue
         if row:
             yield dict(zip(header, row, strict=False)), offset, end, number
 

@@ -303,3 +303,27 @@ def test_a_file_cut_mid_line_and_left_for_an_hour_is_read_up_to_the_cut(tmp_path
     os.utime(trace, (time.time() - 7200, time.time() - 7200))
     report = crawl(spec, store)
     assert (report.records, report.issues_by_code) == (1, {"bad_csv": 1}), "the cut line itself is never read"
+
+
+@pytest.mark.parametrize("source_type", ["sql_trace_csv", "warehouse_history", "warehouse_supplement"])
+def test_a_bare_carriage_return_in_an_unquoted_field_is_a_bad_row_not_a_crash(source_type: str,
+                                                                               tmp_path: Path) -> None:
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    trace = tmp_path / "trace.csv"
+    trace.write_bytes(b'query_text,user_name\r\n"select 1",bob\r\nselect 2\rx,al\n"select 3",eve\n')
+    report = crawl([SourceSpec(path=str(trace), type=source_type)], open_store(f"sqlite:///{tmp_path / 'l.db'}"))
+    assert report.issues_by_code.get("bad_csv") == 1
+    (bad,) = [issue for issue in report.issue_sample if issue.code == "bad_csv"]
+    assert bad.origin.line == 3 and "new-line character" in bad.message
+
+
+def test_a_header_that_is_no_csv_row_skips_the_file_with_a_reason(tmp_path: Path) -> None:
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    trace = tmp_path / "trace.csv"
+    trace.write_bytes(b'query_text\r,x\n"select 1"\n')
+    report = crawl([SourceSpec(path=str(trace), type="sql_trace_csv")], open_store(f"sqlite:///{tmp_path / 'l.db'}"))
+    assert report.issues_by_code == {"bad_csv": 1} and report.records == 0
