@@ -72,6 +72,11 @@ def resume(path: Path, known: Mapping[str, Cursor], *, archive: bool = False,
         return Start(offset=cursor.offset, line=cursor.line, done=True)  # read, under this name
     if cursor is None:
         others = _moved(head, str(path), known)
+        if archive and others and _renamed_while_written(others[0], seeded):
+            # A compressed log read while still written, renamed since (Spark's app-1.zstd.inprogress
+            # is app-1.zstd once the application ends): read on from where that crawl stopped.
+            seeded.add(others[0].path)
+            return Start(offset=others[0].offset, line=others[0].line, state=json.loads(others[0].state))
         if archive and others and _read_elsewhere(others[0], seeded):
             return Start(offset=others[0].offset, line=others[0].line, done=True)
         if not archive and any(_covered_by(path, other) for other in others):
@@ -158,6 +163,13 @@ def _moved(head: bytes, where: str, known: Mapping[str, Cursor]) -> list[Cursor]
         other.head_digest == whole if other.head_length == HEAD
         else 0 < other.head_length <= len(head) and _begins_as(head, other) and not _still_there(other))]
     return sorted(found, key=lambda other: other.offset, reverse=True)
+
+
+def _renamed_while_written(moved: Cursor, seeded: set[str]) -> bool:
+    """Whether ``moved`` is the cursor of an archive a crawl stopped reading part way (or at the
+    end of what was written then), whose file has left its place."""
+    return (moved.path not in seeded and is_compressed(Path(moved.path)) and not Path(moved.path).exists()
+            and bool(json.loads(moved.state).get(READING)))
 
 
 def _read_elsewhere(moved: Cursor, seeded: set[str]) -> bool:

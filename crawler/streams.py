@@ -25,8 +25,20 @@ csv.field_size_limit(2**31 - 1)
 COMPRESSED = (".gz", ".zst", ".zstd")
 
 
+# What Spark adds to the name of an event log still being written: ``app-1.zstd.inprogress``.
+IN_PROGRESS = ".inprogress"
+
+
+def codec_suffix(path: Path) -> str:
+    """The suffix that tells how the file is compressed (``.zstd`` of ``app-1.zstd.inprogress``)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == IN_PROGRESS:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
 def is_compressed(path: Path) -> bool:
-    return path.suffix.lower() in COMPRESSED
+    return codec_suffix(path) in COMPRESSED
 
 
 def logical_suffix(path: Path) -> str:
@@ -39,7 +51,7 @@ def logical_suffix(path: Path) -> str:
 
 def open_stream(path: Path) -> BinaryIO:
     """The file's bytes, decompressed."""
-    suffix = path.suffix.lower()
+    suffix = codec_suffix(path)
     if suffix == ".gz":
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if suffix in (".zst", ".zstd"):

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import zstandard
 
 from crawler import SourceSpec, crawl
 from graph import open_store
@@ -54,3 +56,78 @@ def test_a_live_spark_application_gives_the_expected_lineage(live_log: tuple[Pat
     location = store.node("dataset:spark://default/sales.customer_totals").props["location"]
     assert location == f"file://{root}/warehouse/sales.db/customer_totals"
     assert report.issues == 0
+
+
+def _events_of(events: Path) -> tuple[str, list[bytes]]:
+    """The application id and the event lines of the live log (whatever its layout)."""
+    (log,) = [path for path in events.rglob("*") if path.is_file() and not path.name.startswith((".", "appstatus"))]
+    data = log.read_bytes()
+    if log.name.endswith(".zstd"):
+        data = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True).read()
+    app = log.name.removeprefix("events_1_").removesuffix(".zstd")
+    return app, data.splitlines(keepends=True)
+
+
+def _frames(lines: list[bytes]) -> bytes:
+    """Lines as Spark's zstd codec writes them: one frame per flush, no content size."""
+    compressor = zstandard.ZstdCompressor(write_content_size=False)
+    return b"".join(compressor.compress(b"".join(lines[i:i + 5])) for i in range(0, len(lines), 5))
+
+
+def _lineage(url: str) -> tuple[Any, ...]:
+    """What a crawl made of a log, but where its evidence says it was read."""
+    store = open_store(url, read_only=True)
+    try:
+        edges = sorted((e.src, e.kind, e.dst, e.count) for e in store.edges() if e.kind != "OF")
+        runs = sorted((n.id, n.props.get("status"), n.props.get("statement_kind")) for n in store.nodes("run"))
+        return edges, runs
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def one_crawl(live_log: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, ...]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('once') / 'lineage.db'}"
+    crawl([SourceSpec(path=str(live_log[0]))], open_store(url))
+    return _lineage(url)
+
+
+@pytest.mark.slow
+def test_a_rolling_log_read_part_by_part_gives_what_one_file_gives(live_log: tuple[Path, Path], tmp_path: Path,
+                                                                   one_crawl: tuple[Any, ...]) -> None:
+    app, lines = _events_of(live_log[0])
+    folder = tmp_path / "events" / f"eventlog_v2_{app}"
+    folder.mkdir(parents=True)
+    (folder / f"appstatus_{app}").touch()
+    cuts = [0, len(lines) // 3, 2 * len(lines) // 3, len(lines)]
+    for part in range(3):  # Spark rolls between events: parts 2 and 3 start mid-application
+        (folder / f"events_{part + 1}_{app}.zstd").write_bytes(_frames(lines[cuts[part]:cuts[part + 1]]))
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    report = crawl([SourceSpec(path=str(tmp_path / "events"))], open_store(url))
+    assert (report.files, report.issues) == (3, 0)
+    assert _lineage(url) == one_crawl
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "zstd"])
+def test_a_log_crawled_while_written_then_renamed_gives_what_one_crawl_gives(
+        compressed: bool, live_log: tuple[Path, Path], tmp_path: Path, one_crawl: tuple[Any, ...]) -> None:
+    app, lines = _events_of(live_log[0])
+    events = tmp_path / "events"
+    events.mkdir()
+    suffix = ".zstd" if compressed else ""
+    running = events / f"{app}{suffix}.inprogress"
+    half = lines[:len(lines) // 2]
+    if compressed:  # cut inside a frame, as a reader finds a zstd stream Spark is still writing
+        whole = _frames(lines)
+        running.write_bytes(whole[:len(_frames(half)) + 7])
+    else:
+        running.write_bytes(b"".join(half) + lines[len(half)][:20])  # the last line half written
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    first = crawl([SourceSpec(path=str(events))], open_store(url))
+    assert first.issues == 0 and 0 < first.records
+    running.unlink()
+    (events / f"{app}{suffix}").write_bytes(_frames(lines) if compressed else b"".join(lines))
+    second = crawl([SourceSpec(path=str(events))], open_store(url))
+    assert second.issues == 0 and second.already_seen == 0
+    assert _lineage(url) == one_crawl
