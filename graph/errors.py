@@ -33,3 +33,24 @@ class AmbiguousNameError(GraphError):
         super().__init__(f"{name!r} matches {len(candidates)} nodes: {shown}; give the full name")
         self.name = name
         self.candidates = candidates
+
+
+class StoreBusyError(GraphError):
+    """Another writer (a crawl, an import) holds the store's writer lock, and went on holding it
+    for as long as we were willing to wait."""
+
+    def __init__(self, store: str, holder: str, waited: float) -> None:
+        super().__init__(f"{store} is busy: {holder}; gave up after waiting {waited:.0f} s")
+        self.store = store
+        self.holder = holder
+        self.waited = waited
+
+
+class RunsAlreadyStoredError(GraphError):
+    """A batch holding runs the store already has: nothing of it was written (another writer
+    stored them after we looked). ``graph.write`` drops those runs' events and writes the rest."""
+
+    def __init__(self, run_ids: set[str]) -> None:
+        shown = ", ".join(sorted(run_ids)[:3]) + (" ..." if len(run_ids) > 3 else "")
+        super().__init__(f"the store already holds {len(run_ids)} of the batch's runs ({shown}); nothing written")
+        self.run_ids = frozenset(run_ids)

@@ -3,9 +3,10 @@ crawl killed at any point and run again leaves the same graph."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from graph.batch import Cursor, batch_of
+from graph.errors import RunsAlreadyStoredError
 from graph.model import WriteStats, run_id
 from graph.store import Store
 from parsers import LineageEvent, ParseIssue
@@ -14,19 +15,37 @@ from parsers import LineageEvent, ParseIssue
 def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor] = (),
           issues: Sequence[ParseIssue] = ()) -> WriteStats:
     """Store the events whose runs are new, quarantine the issues and move the cursors, in one
-    transaction; return how many events were new and how many known."""
+    transaction; return how many events were new and how many known.
+
+    Runs are looked up first, and checked again by the store inside its write (another writer,
+    one not holding the writer lock, may have stored some since): then those runs' events are
+    dropped and the rest folded and written again."""
     ids = [run_id(e.run.run_id) for e in events if e.run is not None]
     known = store.known_runs(ids) if ids else set()
+    while True:
+        fresh = _fresh(events, known)
+        batch = batch_of(fresh)
+        batch.cursors.update((cursor.path, cursor) for cursor in cursors)
+        batch.issues.extend(issues)
+        try:
+            store.apply(batch)
+        except RunsAlreadyStoredError as error:
+            if not error.run_ids - known:
+                raise  # (cannot happen: the store named runs we had not asked it to write)
+            known |= error.run_ids
+            continue
+        return WriteStats(events=len(events), written=len(fresh), already_seen=len(events) - len(fresh))
+
+
+def _fresh(events: Iterable[LineageEvent], known: set[str]) -> list[LineageEvent]:
+    """The events of runs not in ``known``; the same run twice counts once."""
+    seen = set(known)
     fresh = []
     for event in events:
         if event.run is not None:
             rid = run_id(event.run.run_id)
-            if rid in known:
+            if rid in seen:
                 continue
-            known.add(rid)  # the same run twice in one batch counts once
+            seen.add(rid)
         fresh.append(event)
-    batch = batch_of(fresh)
-    batch.cursors.update((cursor.path, cursor) for cursor in cursors)
-    batch.issues.extend(issues)
-    store.apply(batch)
-    return WriteStats(events=len(events), written=len(fresh), already_seen=len(events) - len(fresh))
+    return fresh

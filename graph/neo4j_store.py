@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
@@ -23,8 +24,10 @@ import numpy as np
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor, EdgeRow
-from graph.errors import StoreUnavailableError, UnknownStoreError
+from graph.errors import RunsAlreadyStoredError, StoreUnavailableError, UnknownStoreError
+from graph.locks import read_only_lock
 from graph.model import EDGE_KINDS, Details, Edge, Member, Node, Usage, issue_key
+from graph.neo4j_lock import Lease, lease_seconds
 from graph.store import EdgeKey, register_backend
 from graph.topology import END_KINDS, KINDS, Topology
 from parsers import Evidence, Origin, ParseIssue
@@ -40,6 +43,7 @@ SCHEMA = (
     "CREATE CONSTRAINT issue_key IF NOT EXISTS FOR (i:Issue) REQUIRE i.key IS UNIQUE",
     "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:Meta) REQUIRE m.key IS UNIQUE",
     "CREATE CONSTRAINT cursor_path IF NOT EXISTS FOR (c:Cursor) REQUIRE c.path IS UNIQUE",
+    "CREATE CONSTRAINT writer_lock_name IF NOT EXISTS FOR (l:WriterLock) REQUIRE l.name IS UNIQUE",
 )
 
 _SPAN = """
@@ -64,17 +68,26 @@ REMOVE n.created_by_batch
 RETURN collect([r.id, elementId(n), created]) AS nodes
 """
 
+# Which runs were already stored, checked in the writing transaction: MERGE under the unique
+# constraint waits for a transaction creating the same run to end, then finds it (so two writers
+# cannot both take a run for new). Those rows stop here; the caller then rolls back.
 _RUNS = """
 UNWIND $rows AS r
 MERGE (x:Node {id: r.id})
 ON CREATE SET x.kind = 'run', x.name = r.name, x.job = r.job, x.user = r.user, x.session_id = r.session_id,
               x.status = r.status, x.statement_kind = r.statement_kind, x.first_seen = r.started_at,
-              x.last_seen = r.started_at
-WITH x, r
-MATCH (j:Node {id: r.job})
-MERGE (x)-[o:OF]->(j)
-ON CREATE SET o.count = 1, o.confidence = 1.0, o.first_seen = r.started_at, o.last_seen = r.started_at
-RETURN collect([r.id, elementId(x)]) AS runs
+              x.last_seen = r.started_at, x.created_by_batch = true
+WITH x, r, x.created_by_batch IS NOT NULL AS created
+REMOVE x.created_by_batch
+WITH x, r, created
+CALL (x, r, created) {
+    WITH x, r WHERE created
+    MATCH (j:Node {id: r.job})
+    MERGE (x)-[o:OF]->(j)
+    ON CREATE SET o.count = 1, o.confidence = 1.0, o.first_seen = r.started_at, o.last_seen = r.started_at
+}
+RETURN collect(CASE WHEN created THEN [r.id, elementId(x)] END) AS runs,
+       collect(CASE WHEN NOT created THEN r.id END) AS stored
 """
 
 # One query per edge kind: Cypher cannot take a relationship type as a parameter. Properties are
@@ -139,7 +152,7 @@ class _Rows(list[Any]):
 class Neo4jStore:
     """Lineage in a Neo4j database, reached over Bolt."""
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
+    def __init__(self, url: str, *, read_only: bool = False, lease: float | None = None) -> None:
         self.url = _redacted(url)
         target, auth, self._database, self._traversal = _connection(url)
         self._topology: Topology | None = None
@@ -150,6 +163,7 @@ class Neo4jStore:
         self._driver = neo4j.GraphDatabase.driver(target, auth=auth, notifications_min_severity="OFF")
         self._read_only = read_only
         self._kinds_seen: set[str] = set()  # edge kinds known to be in the database
+        self._lease = Lease(self.url, self._driver, self._database, lease_seconds(lease))
         try:
             self._driver.verify_connectivity()
             if not read_only:
@@ -184,11 +198,17 @@ class Neo4jStore:
         return records[0] if records else None
 
     def _write(self, work: Any) -> Any:
+        self._lease.check()
         self._looked.generation = None
         with self._driver.session(database=self._database) as session:
             return session.execute_write(work)
 
     # -- writes ------------------------------------------------------------------------------
+
+    def writer_lock(self, wait: float = 0.0) -> AbstractContextManager[None]:
+        if self._read_only:
+            raise read_only_lock(self.url)
+        return self._lease.hold(wait)
 
     def known_runs(self, run_ids: Sequence[str]) -> set[str]:
         records = self._read("MATCH (n:Node) WHERE n.id IN $ids RETURN n.id AS id", ids=list(run_ids))
@@ -515,8 +535,10 @@ def _upsert_runs(tx: neo4j.ManagedTransaction, batch: Batch) -> dict[str, str]:
     record = tx.run(_RUNS, rows=[{
         "id": r.id, "name": r.id.removeprefix("run:"), "job": r.job, "user": r.user, "session_id": r.session_id,
         "status": r.status, "statement_kind": r.statement_kind, "started_at": r.started_at}
-        for r in batch.runs.values()]).single()
-    return dict(record["runs"]) if record else {}
+        for r in batch.runs.values()]).single(strict=True)
+    if record["stored"]:
+        raise RunsAlreadyStoredError(set(record["stored"]))  # (execute_write rolls back)
+    return dict(record["runs"])
 
 
 def _edge_rows(tx: neo4j.ManagedTransaction, batch: Batch, elements: dict[str, str],

@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
-from graph.errors import UnknownStoreError
+from graph.errors import RunsAlreadyStoredError, UnknownStoreError
+from graph.locks import FileLock, NoLock, WriterLock, read_only_lock
 from graph.model import Details, Edge, Member, Node, Usage, issue_key
 from graph.store import EdgeKey, register_backend
 from graph.topology import END_KINDS, KINDS, Topology
@@ -164,6 +166,7 @@ class SqliteStore:
         self._memory: sqlite3.Connection | None = None
         self._index: _TraversalIndex | None = None
         self._index_lock = threading.Lock()
+        self._writer: WriterLock = NoLock(url) if path == ":memory:" else FileLock(url, Path(f"{path}.lock"))
         if not read_only:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -194,17 +197,23 @@ class SqliteStore:
 
     # -- writes ------------------------------------------------------------------------------
 
+    def writer_lock(self, wait: float = 0.0) -> AbstractContextManager[None]:
+        if self._read_only:
+            raise read_only_lock(self.url)
+        return self._writer.hold(wait)
+
     def known_runs(self, run_ids: Sequence[str]) -> set[str]:
-        known: set[str] = set()
-        for chunk in _chunks(run_ids):
-            rows = self._db.execute(f"SELECT id FROM runs WHERE id IN ({_marks(chunk)})", chunk)
-            known.update(row[0] for row in rows)
-        return known
+        return _stored_runs(self._db, run_ids)
 
     def apply(self, batch: Batch) -> None:
         if not batch:
             return
         with self._db as db:
+            # The write lock from the start: the runs checked are still absent when written.
+            db.execute("BEGIN IMMEDIATE")
+            stored = _stored_runs(db, list(batch.runs))
+            if stored:
+                raise RunsAlreadyStoredError(stored)  # (the with block rolls back)
             db.executemany(_UPSERT_NODE, [
                 (n.id, n.kind, n.namespace, n.name, n.label, _json(n.props), n.first_seen, n.last_seen)
                 for n in batch.nodes.values()])
@@ -486,6 +495,13 @@ def open_sqlite(url: str, read_only: bool) -> SqliteStore:
 
 
 register_backend("sqlite", open_sqlite)
+
+
+def _stored_runs(db: sqlite3.Connection, run_ids: Sequence[str]) -> set[str]:
+    known: set[str] = set()
+    for chunk in _chunks(run_ids):
+        known.update(row[0] for row in db.execute(f"SELECT id FROM runs WHERE id IN ({_marks(chunk)})", chunk))
+    return known
 
 
 def _insert_issues(db: sqlite3.Connection, issues: Sequence[ParseIssue]) -> int:

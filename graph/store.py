@@ -8,6 +8,7 @@ collection are written once above it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -26,9 +27,21 @@ class Store(Protocol):
     url: str
 
     # -- writes
+    def writer_lock(self, wait: float = 0.0) -> AbstractContextManager[None]:
+        """Hold the store's one writer lock for a ``with`` block (re-entrant on this handle),
+        waiting up to ``wait`` seconds for another holder; then :class:`graph.errors.StoreBusyError`
+        naming it. A lock whose holder died is taken over (see :mod:`graph.locks`). Writers hold
+        it (a crawl, an import); readers need not."""
+        ...
+
     def known_runs(self, run_ids: Sequence[str]) -> set[str]: ...
 
-    def apply(self, batch: Batch) -> None: ...
+    def apply(self, batch: Batch) -> None:
+        """Write the batch in one transaction, unless the store holds any of its runs already
+        (another writer stored them since we looked): then write nothing and raise
+        :class:`graph.errors.RunsAlreadyStoredError` with their ids. Checked inside the
+        transaction, so a run's facts are never counted twice, lock or no lock."""
+        ...
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int: ...
 
