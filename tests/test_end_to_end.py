@@ -64,3 +64,19 @@ def test_crawling_twice_gives_the_same_export(demo_copy: Path, tmp_path: Path) -
     assert first.written > 0
     assert second.graph == first.graph
     assert dumps(export(store)) == once
+
+
+def test_the_features_go_through_the_spark_job_and_back(demo_store: Store) -> None:
+    features = resolve(demo_store, "features.payment_behaviour")
+    chain = path(demo_store, resolve(demo_store, "staging.payment_history").id, features.id)
+    assert [node.name if node.kind == "dataset" else node.title for node in chain] == [
+        "credit.staging.payment_history",
+        "COPY /data/exports/credit/payment_history.csv",
+        "/data/exports/credit/payment_history.csv",
+        "SPARK credit_features_nightly",
+        "/data/lake/features/payment_behaviour",  # the COPY's part-00000.csv is the directory
+        "COPY credit.features.payment_behaviour",
+        "credit.features.payment_behaviour",
+    ]
+    training = lineage(demo_store, resolve(demo_store, "ml.training_set").id, "upstream")
+    assert "/data/lake/events/card_transactions/{dt}" in {n.name for n in training.nodes.values()}
