@@ -177,8 +177,11 @@ def _add_path(found: _Found, into: dict[DatasetRef, None], path: str, partitions
         ref = known or names.table_ref(table or "", found.namespace)
         found.facet(ref, location=uri if table else None, schema=dict(schema or {}))
     else:
-        ref = names.path_ref(path, found.default_fs, _partitions_of(path, partitions))
+        columns = _partitions_of(path, partitions)
+        ref = names.path_ref(path, found.default_fs, columns)
         found.facet(ref, kind="file", schema=dict(schema or {}))
+        if columns:  # a later read of the directory that shows no partition column is this cluster too
+            found.located(ref, uri)
     into.setdefault(ref)
     return ref
 
