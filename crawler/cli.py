@@ -25,7 +25,7 @@ from crawler.crawl import crawl as run_crawl
 from crawler.errors import CrawlerError
 from crawler.registry import source_types
 from crawler.timestamps import normalize
-from graph.errors import GraphError
+from graph.errors import GraphError, StoreBusyError
 from graph.export import dumps, export, load
 from graph.lineage import Direction
 from parsers import NameContext
@@ -34,6 +34,7 @@ from parsers.errors import ParsersError
 from parsers.sql.report import bad_input, describe
 
 DEFAULT_STORE = "sqlite:///.lineage/lineage.db"
+STORE_BUSY = 4  # exit status: another crawl or import holds the store's writer lock
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -43,6 +44,9 @@ class _Lineage(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except StoreBusyError as error:
+            click.echo(f"lineage: error: {error} (--wait SECONDS waits for it)", err=True)
+            sys.exit(STORE_BUSY)
         except (CrawlerError, GraphError, ParsersError, OSError) as error:
             click.echo(f"lineage: error: {error}", err=True)
             sys.exit(1)
@@ -53,6 +57,13 @@ def store_option(function: F) -> F:
         "--store", "store_url", default=lambda: os.environ.get("LINEAGE_STORE", DEFAULT_STORE),
         show_default=f"$LINEAGE_STORE or {DEFAULT_STORE}", help="Store URL: sqlite:///path.db",
     )(function)
+
+
+def wait_option(function: F) -> F:
+    return click.option(
+        "--wait", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
+        help="If another crawl or import is writing the store, wait this long for it; then exit 4 "
+             "naming it (host, pid, start).")(function)
 
 
 def json_option(function: F) -> F:
@@ -105,11 +116,16 @@ def main() -> None:
 @click.option("--type", "source_type", type=click.Choice(source_types()), help="Read every path as this type.")
 @click.option("--stale-after", type=click.IntRange(min=0), default=30, show_default=True,
               help="Days unseen before an edge is marked stale (removed on a later crawl); 0 keeps everything.")
+@wait_option
 @json_option
 def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, dialect: str | None,
           database: str | None, schema: str | None, namespace: str | None, source_type: str | None,
-          stale_after: int, as_json: bool) -> None:
-    """Crawl SQL files and query traces (files, directories or globs) into the store."""
+          stale_after: int, wait: float, as_json: bool) -> None:
+    """Crawl SQL files and query traces (files, directories or globs) into the store.
+
+    One writer at a time: a crawl started while another crawl or an import writes the same store
+    waits up to --wait seconds, then exits with status 4 and names the holder. A crawl that was
+    killed leaves no lock behind (Neo4j: once its lease runs out, or at once on the same host)."""
     options = {"dialect": dialect, "database": database, "schema": schema, "namespace": namespace}
     if config_file:
         if paths:
@@ -126,7 +142,7 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
     store = graph.open_store(url)
     try:
         report = run_crawl(settings.sources, store,
-                           stale_after=dt.timedelta(days=stale_after) if stale_after else None)
+                           stale_after=dt.timedelta(days=stale_after) if stale_after else None, wait=wait)
     finally:
         store.close()
     _emit(as_json, report.to_dict(), lambda: render.crawl_report(report, url))
@@ -315,8 +331,10 @@ def export_command(fmt: str, output: str | None, store_url: str) -> None:
 @main.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @store_option
-def import_command(file: str, store_url: str) -> None:
-    """Load an export (from `lineage export`, of any store) into the store."""
+@wait_option
+def import_command(file: str, store_url: str, wait: float) -> None:
+    """Load an export (from `lineage export`, of any store) into the store, holding its writer
+    lock (see `lineage crawl --help`)."""
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     try:
         document = json.loads(text)
@@ -324,7 +342,8 @@ def import_command(file: str, store_url: str) -> None:
         raise click.ClickException(f"{file} is not JSON: {error}") from error
     store = graph.open_store(store_url)
     try:
-        loaded = load(store, document)
+        with store.writer_lock(wait):
+            loaded = load(store, document)
     finally:
         store.close()
     click.echo(f"Loaded {loaded} nodes, runs and edges into {store_url}")

@@ -98,9 +98,19 @@ BATCH_SIZE = 20_000
 
 
 def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_SIZE,
-          stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER) -> CrawlReport:
+          stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER, wait: float = 0.0) -> CrawlReport:
     """Crawl every source of ``specs`` into ``store``, then age out stale edges (unless
-    ``stale_after`` is None) and rerank."""
+    ``stale_after`` is None) and rerank.
+
+    The whole crawl holds the store's writer lock, from reading the cursors to saving the report:
+    a crawl started meanwhile waits up to ``wait`` seconds, then raises
+    :class:`graph.errors.StoreBusyError` naming this one."""
+    with store.writer_lock(wait):
+        return _crawl(specs, store, batch_size, stale_after)
+
+
+def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int,
+           stale_after: dt.timedelta | None) -> CrawlReport:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     tally = _Tally()

@@ -1,0 +1,138 @@
+"""Crawls started together against one store, as two cron entries or a retry on top of a slow
+night would: one writes at a time, the others wait their turn (or give up naming the holder),
+and the graph is what one crawl makes, byte for byte. On both backends, as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler import config as crawl_config
+from crawler.crawl import crawl
+from graph import open_store
+from graph.export import dumps, export
+from tests.graph.neo4j_server import neo4j_url
+
+ROUNDS = (2, 3, 2, 3)  # crawls started together, per round
+WAIT = ("--wait", "120")
+
+Fresh = Callable[[], str]
+
+
+@pytest.fixture(params=["sqlite", "neo4j"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def fresh_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fresh]:
+    """Makes the URL of an empty store of one backend (Neo4j: the one database, wiped)."""
+    counter = iter(range(1000))
+
+    def make() -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'lineage-{next(counter)}.db'}"
+        url = neo4j_url(request)
+        store = open_store(url)
+        try:
+            store.wipe()  # type: ignore[attr-defined]
+        finally:
+            store.close()
+        return url
+
+    yield make
+
+
+def _export(url: str) -> str:
+    store = open_store(url, read_only=True)
+    try:
+        return dumps(export(store))
+    finally:
+        store.close()
+
+
+def _crawl_alone(url: str, demo_copy: Path) -> str:
+    store = open_store(url)
+    try:
+        crawl(crawl_config.load(demo_copy / "crawl.toml").sources, store)
+    finally:
+        store.close()
+    return _export(url)
+
+
+def _lineage(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "crawler", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+
+def _crawl_args(demo_copy: Path, url: str, *extra: str) -> list[str]:
+    return ["crawl", "--config", str(demo_copy / "crawl.toml"), "--store", url, "--json", *extra]
+
+
+@pytest.mark.slow
+def test_crawls_started_together_write_the_graph_once(fresh_store: Fresh, demo_copy: Path) -> None:
+    alone = _crawl_alone(fresh_store(), demo_copy)
+    for together in ROUNDS:
+        url = fresh_store()
+        crawls = [_lineage(*_crawl_args(demo_copy, url, *WAIT)) for _ in range(together)]
+        outputs = [process.communicate(timeout=180) for process in crawls]
+        assert [process.returncode for process in crawls] == [0] * together, [err for _, err in outputs]
+        written = sorted(json.loads(out)["written"] for out, _ in outputs)
+        assert written[:-1] == [0] * (together - 1) and written[-1] > 0, f"{together} crawls wrote {written}"
+        assert _export(url) == alone, f"{together} crawls together gave another graph than one crawl"
+
+
+def test_a_crawl_that_finds_the_store_busy_exits_4_naming_the_holder(fresh_store: Fresh, demo_copy: Path) -> None:
+    url = fresh_store()
+    store = open_store(url)
+    try:
+        with store.writer_lock():
+            process = _lineage(*_crawl_args(demo_copy, url, "--wait", "0"))
+            out, err = process.communicate(timeout=120)
+    finally:
+        store.close()
+    assert process.returncode == 4, err
+    (line,) = err.splitlines()
+    assert line.startswith("lineage: error: ") and "is busy" in line
+    assert f"pid {os.getpid()} on {socket.gethostname()}" in line and "--wait" in line
+    assert out == "" and "Traceback" not in err
+
+
+_HOLD = """
+import sys, time
+from graph import open_store
+store = open_store(sys.argv[1])
+lock = store.writer_lock()
+lock.__enter__()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_lock_of_a_killed_writer_is_taken_over(fresh_store: Fresh, demo_copy: Path) -> None:
+    url = fresh_store()
+    with subprocess.Popen([sys.executable, "-c", _HOLD, url], stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "LINEAGE_LOCK_LEASE": "600"}) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            busy = _lineage(*_crawl_args(demo_copy, url, "--wait", "0"))
+            busy.communicate(timeout=120)
+            assert busy.returncode == 4
+        finally:
+            holder.send_signal(signal.SIGKILL)
+    # SQLite: the OS let go of the file lock; Neo4j: the lease is not out, but its holder was a
+    # process of this host that is gone.
+    clock = time.monotonic()
+    crawl_ = _lineage(*_crawl_args(demo_copy, url, "--wait", "0"))
+    out, err = crawl_.communicate(timeout=120)
+    assert crawl_.returncode == 0, err
+    assert json.loads(out)["written"] > 0 and time.monotonic() - clock < 60
