@@ -5,7 +5,14 @@ ingestion, lineage questions, ranking and garbage collection written once above 
 from __future__ import annotations
 
 import graph.sqlite_store  # noqa: F401  (registers the embedded default backend)
-from graph.errors import AmbiguousNameError, GraphError, NodeNotFoundError, StoreUnavailableError, UnknownStoreError
+from graph.errors import (
+    AmbiguousNameError,
+    GraphError,
+    NodeNotFoundError,
+    StoreBusyError,
+    StoreUnavailableError,
+    UnknownStoreError,
+)
 from graph.ingest import write
 from graph.lineage import (
     HistoryRow,
@@ -47,6 +54,7 @@ __all__ = [
     "Node",
     "NodeNotFoundError",
     "Store",
+    "StoreBusyError",
     "StoreUnavailableError",
     "UnknownStoreError",
     "Usage",

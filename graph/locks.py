@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import json
 import os
 import socket
@@ -166,6 +165,8 @@ class FileLock(WriterLock):
         self._fd: int | None = None
 
     def _attempt(self, me: Holder) -> Holder | None:
+        import fcntl  # (POSIX: here, so that reading a store needs none)
+
         fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

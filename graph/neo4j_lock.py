@@ -72,7 +72,7 @@ class Lease(WriterLock):
         def take(tx: neo4j.ManagedTransaction) -> Holder | None:
             record = tx.run(_CLAIM).single(strict=True)
             lock, now = record["lock"], record["now"]
-            if lock.get("token") and lock.get("expires_at", 0) > now:
+            if lock.get("token") and (lock.get("expires_at") or 0) > now:
                 holder = Holder.from_dict(lock)
                 if not holder.is_dead_here():
                     return holder

@@ -136,3 +136,22 @@ def test_the_lock_of_a_killed_writer_is_taken_over(fresh_store: Fresh, demo_copy
     out, err = crawl_.communicate(timeout=120)
     assert crawl_.returncode == 0, err
     assert json.loads(out)["written"] > 0 and time.monotonic() - clock < 60
+
+
+def test_an_import_into_a_busy_store_waits_then_exits_4(tmp_path: Path, demo_store_url: str) -> None:
+    exported = tmp_path / "graph.json"
+    exported.write_text(_export(demo_store_url), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    store = open_store(url)
+    try:
+        with store.writer_lock():
+            clock = time.monotonic()
+            busy = _lineage("import", str(exported), "--store", url, "--wait", "1")
+            _, err = busy.communicate(timeout=120)
+            assert busy.returncode == 4 and "is busy" in err and "after waiting 1 s" in err
+            assert time.monotonic() - clock >= 1
+    finally:
+        store.close()
+    loaded = _lineage("import", str(exported), "--store", url)
+    assert loaded.communicate(timeout=120)[0].startswith("Loaded") and loaded.returncode == 0
+    assert _export(url) == exported.read_text(encoding="utf-8")
