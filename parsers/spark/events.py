@@ -131,8 +131,11 @@ def _scan_refs(found: _Found, scans: Iterable[plans.Scan]) -> list[DatasetRef]:
     """The datasets scans read, added to the inputs with what the scans tell of them."""
     refs: list[DatasetRef] = []
     for scan in scans:
+        if scan.jdbc and scan.query:
+            refs.extend(_query_inputs(found, scan.query))
+            continue
         if scan.jdbc:
-            ref = names.table_ref(scan.table or "", "jdbc")
+            ref = names.jdbc_ref(scan.table or "")
         elif scan.table:
             ref = names.table_ref(scan.table, found.namespace)
             location = scan.paths[0] if len(scan.paths) == 1 and not scan.partition_columns else None
@@ -211,6 +214,10 @@ def _output(found: _Found, write: plans.Write, created: list[plans.Write], model
         found.facet(ref, kind="model-artifact")
         found.outputs.setdefault(ref)
         return None
+    if write.jdbc and write.table:
+        ref = names.jdbc_ref(write.table)
+        found.outputs.setdefault(ref)
+        return ref
     table = write.table or _created_here(write, created, found)
     if table is None and write.path is not None:
         return _add_path(found, found.outputs, write.path, write.partition_columns, dict.fromkeys(write.columns, ""))
@@ -249,6 +256,15 @@ def _view(found: _Found, write: plans.Write, record: SourceRecord) -> None:
             found.inputs.setdefault(source)
         if event.evidence.sql:
             found.sql = event.evidence.sql[:EVIDENCE_CHARS]
+
+
+def _query_inputs(found: _Found, query: str) -> list[DatasetRef]:
+    """The tables a JDBC read's query reads (Spark's ``query`` option), through the SQL engine."""
+    statement = SourceRecord(source_type="sql_trace", origin=Origin(path="jdbc"), text=query, namespace="jdbc")
+    refs = [names.jdbc_ref(source.name) for event in parse_sql_record(statement).events for source in event.inputs]
+    for ref in refs:
+        found.inputs.setdefault(ref)
+    return refs
 
 
 def _unknown_commands(found: _Found, executions: list[dict[str, Any]], record: SourceRecord) -> None:

@@ -78,6 +78,16 @@ def table_ref(name: str, namespace: str) -> DatasetRef:
     return naming.clustered(DatasetRef(namespace=namespace, name=".".join(parts)))
 
 
+def jdbc_ref(name: str) -> DatasetRef:
+    """A table of a database Spark reached over JDBC, as the plan names it. Spark redacts the
+    JDBC URL in plans, so the server is unknown: the namespace is ``jdbc``.
+
+    >>> jdbc_ref("CRM.CUSTOMERS")
+    DatasetRef(namespace='jdbc', name='crm.customers', member=None)
+    """
+    return naming.clustered(DatasetRef(namespace="jdbc", name=name.strip().strip('"`').lower()))
+
+
 def warehouse_table(path: str, warehouse: str | None) -> str | None:
     """The managed table whose location ``path`` is: ``<warehouse>/<db>.db/<table>``, or
     ``<warehouse>/<table>`` for the default database."""

@@ -46,6 +46,7 @@ class Scan:
     read_schema: dict[str, str] = dataclasses.field(default_factory=dict)
     partition_columns: tuple[str, ...] = ()
     jdbc: bool = False
+    query: str | None = None  # a JDBC read of a query (Spark's `query` option), not of a table
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +63,7 @@ class Write:
     view_sql: str | None = None
     lifecycle: str | None = None  # drop, truncate, rename: no data moves
     other: str | None = None  # a rename's new name
+    jdbc: bool = False  # a table of a database reached over JDBC (its URL, Spark redacts)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -191,7 +193,8 @@ def attribute_names(text: str) -> list[str]:
 # Scans of what is no dataset: rows made in the driver, an RDD, a cached local relation.
 _NOT_DATASETS = ("ExistingRDD", "OneRowRelation", "RDD", "LocalTableScan", "In-memory table", "Range")
 _FILE_FORMATS = frozenset({"parquet", "csv", "json", "orc", "text", "avro", "binaryFile", "xml", "delta"})
-_JDBC = re.compile(r"JDBCRelation\((?P<table>[^)]+)\)")
+# JDBCRelation(<table>) or, for the `query` option, JDBCRelation((<query>) SPARK_GEN_SUBQ_<n>).
+_JDBC = re.compile(r"JDBCRelation\((?:\((?P<query>.*)\) SPARK_GEN_SUBQ_\d+|(?P<table>[^()\s]+))\)")
 
 
 def scans(plan: Any) -> list[Scan]:
@@ -214,7 +217,7 @@ def scan_of(name: str, line: str, metadata: Mapping[str, Any]) -> Scan | None:
         return None
     jdbc = _JDBC.search(rest)
     if jdbc is not None:
-        return Scan(format="jdbc", table=jdbc["table"], jdbc=True)
+        return Scan(format="jdbc", table=jdbc["table"], query=jdbc["query"], jdbc=True)
     fmt, _, table = rest.partition(" ")
     if fmt not in _FILE_FORMATS and fmt != "hive" and not table:
         fmt, table = "", rest  # a V2 scan named by its table: BatchScan local.db.t
@@ -321,6 +324,7 @@ def _write(name: str, args: str) -> Write | None:
     table = identifier(args) or _hive_table(args) or _v2_table(name, parts)
     options = _options(parts)
     path = _path(name, parts) or options.get("path")
+    jdbc = "JdbcRelationProvider" in args or ("url" in options and "dbtable" in options)
     if table is None and path is None and options.get("dbtable"):
         table = options["dbtable"]
     if table is None and path is None:
@@ -331,7 +335,7 @@ def _write(name: str, args: str) -> Write | None:
     columns = [column.strip() for column in brackets[-1][1:-1].split(",")] if brackets and "#" not in brackets[-1] \
         and "=" not in brackets[-1] else []
     return Write(command=name, line="", table=table, path=path, mode=next((p for p in parts if p in MODES), None),
-                 partition_columns=tuple(partitions), columns=tuple(column for column in columns if column))
+                 partition_columns=tuple(partitions), columns=tuple(column for column in columns if column), jdbc=jdbc)
 
 
 def _view(name: str, args: str, parts: list[str]) -> Write | None:
@@ -366,7 +370,7 @@ def _path(name: str, parts: list[str]) -> str | None:
 
 
 def _directory(args: str, parts: list[str]) -> str | None:
-    location = re.search(r"Location: ([^,\]\s]+)", args)
+    location = re.search(r"Location: ([^,\])\s]+)", args)
     if location is not None:
         return location[1]
     return next((part for part in parts if re.match(r"^(?:[a-z][\w+.-]*:)?/", part)), None)
