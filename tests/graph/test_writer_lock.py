@@ -73,6 +73,31 @@ def test_a_second_writer_is_refused_naming_the_holder(handles: Handles) -> None:
         pass
 
 
+def test_writers_racing_for_the_lock_hold_it_one_at_a_time(handles: Handles) -> None:
+    writers = [handles() for _ in range(4)]
+    start, count = threading.Barrier(len(writers)), threading.Lock()
+    holders = [0]
+    seen: list[int] = []  # how many held the lock, as each holder found on entry
+
+    def take_turns(store: Store) -> None:
+        start.wait(10)
+        for _ in range(3):
+            with store.writer_lock(wait=60):
+                with count:
+                    holders[0] += 1
+                    seen.append(holders[0])
+                time.sleep(0.02)
+                with count:
+                    holders[0] -= 1
+
+    threads = [threading.Thread(target=take_turns, args=(store,)) for store in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert seen == [1] * 12
+
+
 def test_the_lock_is_reentrant_on_one_handle(handles: Handles) -> None:
     store, other = handles(), handles()
     with store.writer_lock(), store.writer_lock():
