@@ -168,24 +168,26 @@ class Application:
         return application
 
     def take(self, raw: bytes, origin: Origin) -> Iterator[SourceRecord | ParseIssue]:
-        """The records (and issues) one line of the log completes."""
-        if not raw.startswith(_PREFIX):
-            if raw.strip():
-                yield _bad_line(origin, raw, "not an event (a JSON object with an \"Event\" name)")
+        """The records (and issues) one line of the log completes. Spark writes compact JSON with
+        the event's name first, which tells what to skip unread; any other line is decoded."""
+        if raw.startswith(_PREFIX):
+            name = raw[len(_PREFIX):raw.find(b'"', len(_PREFIX))]
+            if not name.startswith(_WANTED):
+                return  # task, stage, executor, block manager, metrics events: nothing for lineage
+            if name == b"SparkListenerJobStart" and _SQL_EXECUTION_ID in raw:
+                return  # a job of a SQL execution: the execution's plan says what it read
+        elif not raw.strip():
             return
-        name = raw[len(_PREFIX):raw.find(b'"', len(_PREFIX))]
-        if not name.startswith(_WANTED):
-            return  # task, stage, executor, block manager, metrics events: nothing for lineage
-        if name == b"SparkListenerJobStart" and _SQL_EXECUTION_ID in raw:
-            return  # a job of a SQL execution: the execution's plan says what it read
         try:
             event = json.loads(raw)
         except ValueError as error:
             yield _bad_line(origin, raw, f"a cut or damaged event ({error})")
             return
-        if not isinstance(event, dict):
+        if not isinstance(event, dict) or not isinstance(event.get("Event"), str):
+            yield _bad_line(origin, raw, "not an event (a JSON object with an \"Event\" name)")
             return
-        yield from self._event(event.get("Event", ""), event, origin)
+        if event["Event"].encode().startswith(_WANTED):
+            yield from self._event(event["Event"], event, origin)
 
     def _event(self, name: str, event: dict[str, Any], origin: Origin) -> Iterator[SourceRecord | ParseIssue]:
         short = name.rsplit(".", 1)[-1]

@@ -211,6 +211,7 @@ def _output(found: _Found, write: plans.Write, created: list[plans.Write], model
         return None
     if write.path and model and (root := names.model_root(names.normal_path(write.path, found.default_fs))):
         ref = names.path_ref(root)
+        found.kinds[-1] = "SAVE MODEL"
         found.facet(ref, kind="model-artifact")
         found.outputs.setdefault(ref)
         return None
