@@ -121,7 +121,8 @@ def main() -> None:
 def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, dialect: str | None,
           database: str | None, schema: str | None, namespace: str | None, source_type: str | None,
           stale_after: int, wait: float, as_json: bool) -> None:
-    """Crawl SQL files and query traces (files, directories or globs) into the store.
+    """Crawl query logs, SQL files, traces, warehouse histories and Spark event logs (files,
+    directories or globs) into the store; each file's type is told from its first bytes.
 
     One writer at a time: a crawl started while another crawl or an import writes the same store
     waits up to --wait seconds, then exits with status 4 and names the holder. A crawl that was

@@ -160,3 +160,12 @@ def test_a_password_in_a_readable_command_line_is_masked(crawled: tuple[str, Sto
     (job,) = [node for node in store.nodes("job") if node.name == "spark:rdd_text_copy"]
     assert "postgresql://etl:***@db.example:5432/crm" in job.props["command"]
     assert "FIXTURE-PW" not in json.dumps([node.props for node in store.nodes()])
+
+
+@pytest.mark.parametrize("codec", ["lz4", "lzf", "snappy"])
+def test_a_log_in_a_codec_no_python_library_reads_is_said_so(codec: str, tmp_path: Path) -> None:
+    log = tmp_path / f"app-20240101010101-0001.{codec}"
+    log.write_bytes(b"LZ4Block\x26\x00\x01\x00\x00" if codec == "lz4" else b"\x82SNAPPY\x00\x00\x00\x00\x01")
+    report = crawl([SourceSpec(path=str(tmp_path))], open_store(f"sqlite:///{tmp_path / 'lineage.db'}"))
+    assert report.files == 1 and report.issues_by_code == {"unsupported_codec": 1}
+    assert "spark.eventLog.compression.codec=zstd" in report.issue_sample[0].message
