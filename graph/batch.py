@@ -59,6 +59,11 @@ class RunRow:
     session_id: str | None = None
     status: str = "completed"
     statement_kind: str | None = None
+    facets: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+# The properties every run has; anything else a run carries is one of its facets.
+RUN_FIELDS = ("job", "user", "session_id", "status", "statement_kind")
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -342,7 +347,8 @@ def _run_and_usage(batch: Batch, event: LineageEvent, job: str, when: str | None
 
 def _run_row(run: RunRef, job: str, statement_kind: str | None) -> RunRow:
     return RunRow(id=run_id(run.run_id), job=job, started_at=run.started_at, user=run.user,
-                  session_id=run.session_id, status=run.status, statement_kind=statement_kind)
+                  session_id=run.session_id, status=run.status, statement_kind=statement_kind,
+                  facets=dict(run.facets))
 
 
 def _usage_keys(event: LineageEvent) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ import neo4j
 import numpy as np
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
-from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor, EdgeRow
+from graph.batch import EVIDENCE_SAMPLE, RUN_FIELDS, Batch, Cursor, EdgeRow
 from graph.errors import RunsAlreadyStoredError, StoreUnavailableError, UnknownStoreError
 from graph.locks import read_only_lock
 from graph.model import EDGE_KINDS, Details, Edge, Member, Node, Usage, issue_key
@@ -75,8 +75,8 @@ _RUNS = """
 UNWIND $rows AS r
 MERGE (x:Node {id: r.id})
 ON CREATE SET x.kind = 'run', x.name = r.name, x.job = r.job, x.user = r.user, x.session_id = r.session_id,
-              x.status = r.status, x.statement_kind = r.statement_kind, x.first_seen = r.started_at,
-              x.last_seen = r.started_at, x.created_by_batch = true
+              x.status = r.status, x.statement_kind = r.statement_kind, x.facets = r.facets,
+              x.first_seen = r.started_at, x.last_seen = r.started_at, x.created_by_batch = true
 WITH x, r, x.created_by_batch IS NOT NULL AS created
 REMOVE x.created_by_batch
 WITH x, r, created
@@ -534,7 +534,8 @@ def _upsert_runs(tx: neo4j.ManagedTransaction, batch: Batch) -> dict[str, str]:
         return {}
     record = tx.run(_RUNS, rows=[{
         "id": r.id, "name": r.id.removeprefix("run:"), "job": r.job, "user": r.user, "session_id": r.session_id,
-        "status": r.status, "statement_kind": r.statement_kind, "started_at": r.started_at}
+        "status": r.status, "statement_kind": r.statement_kind, "started_at": r.started_at,
+        "facets": json.dumps(r.facets, sort_keys=True) if r.facets else None}
         for r in batch.runs.values()]).single(strict=True)
     if record["stored"]:
         raise RunsAlreadyStoredError(set(record["stored"]))  # (execute_write rolls back)
@@ -656,7 +657,7 @@ def _merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
 
 def _node(n: Any) -> Node:
     if n["kind"] == "run":
-        props = {k: n.get(k) for k in ("job", "user", "session_id", "status", "statement_kind")}
+        props = {**json.loads(n.get("facets") or "{}"), **{k: n.get(k) for k in RUN_FIELDS}}
         return Node(id=n["id"], kind="run", name=n["name"], props={k: v for k, v in props.items() if v is not None},
                     first_seen=n.get("first_seen"), last_seen=n.get("last_seen"))
     return Node(id=n["id"], kind=n["kind"], name=n["name"], namespace=n.get("namespace"), label=n.get("label"),

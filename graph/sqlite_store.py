@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS evidence (
     data TEXT NOT NULL, PRIMARY KEY (src, kind, dst, ordinal)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, job TEXT NOT NULL, started_at TEXT, user TEXT, session_id TEXT,
-    status TEXT NOT NULL, statement_kind TEXT);
+    status TEXT NOT NULL, statement_kind TEXT, facets TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job);
 CREATE TABLE IF NOT EXISTS usage (
     node TEXT NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL, count INTEGER NOT NULL,
@@ -91,14 +91,17 @@ ON CONFLICT (dataset, name) DO UPDATE SET count = count + excluded.count, {_SPAN
 """
 _NODE_COLUMNS = "id, kind, namespace, name, label, props, first_seen, last_seen, removed_at"
 _EDGE_COLUMNS = "src, kind, dst, count, confidence, first_seen, last_seen, props, stale_since, removed_at"
-_RUN_COLUMNS = "id, job, started_at, user, session_id, status, statement_kind"
+_RUN_COLUMNS = "id, job, started_at, user, session_id, status, statement_kind, facets"
 _CHUNK = 500  # ids per IN (...) list
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Columns added since a store was made: cursors' ``state`` (none carried before)."""
+    """Columns added since a store was made: cursors' ``state`` (none carried before), runs'
+    ``facets`` (code versions, parameters)."""
     if "state" not in {row[1] for row in db.execute("PRAGMA table_info(cursors)")}:
         db.execute("ALTER TABLE cursors ADD COLUMN state TEXT NOT NULL DEFAULT '{}'")
+    if "facets" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
+        db.execute("ALTER TABLE runs ADD COLUMN facets TEXT NOT NULL DEFAULT '{}'")
 
 
 class _TraversalIndex:
@@ -217,8 +220,8 @@ class SqliteStore:
             db.executemany(_UPSERT_NODE, [
                 (n.id, n.kind, n.namespace, n.name, n.label, _json(n.props), n.first_seen, n.last_seen)
                 for n in batch.nodes.values()])
-            db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (r.id, r.job, r.started_at, r.user, r.session_id, r.status, r.statement_kind)
+            db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                (r.id, r.job, r.started_at, r.user, r.session_id, r.status, r.statement_kind, _json(r.facets))
                 for r in batch.runs.values()])
             db.executemany(_UPSERT_EDGE, [
                 (e.src, e.kind, e.dst, e.count, e.confidence, e.first_seen, e.last_seen, _json(e.props))
@@ -318,9 +321,9 @@ class SqliteStore:
 
     def _runs(self, where: str, params: tuple[Any, ...]) -> Iterator[Node]:
         rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY id", params)
-        for rid, job, started_at, user, session_id, status, statement_kind in rows:
-            props = {"job": job, "user": user, "session_id": session_id, "status": status,
-                     "statement_kind": statement_kind}
+        for rid, job, started_at, user, session_id, status, statement_kind, facets in rows:
+            props = {**(json.loads(facets) if facets != "{}" else {}), "job": job, "user": user,
+                     "session_id": session_id, "status": status, "statement_kind": statement_kind}
             yield Node(id=rid, kind="run", name=rid.removeprefix("run:"),
                        props={k: v for k, v in props.items() if v is not None},
                        first_seen=started_at, last_seen=started_at)

@@ -185,6 +185,9 @@ class RunRef(Record):
     user: str | None = None
     session_id: str | None = None
     status: Literal["completed", "failed", "rolled_back", "unknown"] = "completed"
+    # What else the source says of this execution: the code version (a git commit, an image
+    # digest), hyperparameters, metrics, the try of a task. Kept on the run.
+    facets: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

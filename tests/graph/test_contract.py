@@ -105,6 +105,20 @@ def test_runs_are_nodes_of_their_job(chain: Store) -> None:
     assert len(list(chain.nodes("run"))) == 7
 
 
+def test_a_runs_facets_are_kept_and_exported(new_store: Factory) -> None:
+    """What a source says of an execution (code version, hyperparameters, metrics) stays on its run."""
+    facets = {"code_version": "3f2a9c1", "params": {"max_depth": "6", "eta": "0.1"}, "metrics": {"auc": 0.81}}
+    trained = dataclasses.replace(CHAIN[0], run=dataclasses.replace(CHAIN[0].run, facets=facets))
+    source = new_store()
+    graph.write(source, [trained, *CHAIN[1:]])
+    run = source.node("run:r1")
+    assert run is not None and {key: run.props[key] for key in facets} == facets and run.props["user"] == "etl"
+    assert "code_version" not in source.node("run:r2").props
+    target = new_store()
+    load(target, export(source))
+    assert dumps(export(target)) == dumps(export(source))
+
+
 def test_issues_are_stored_once(store: Store) -> None:
     issue = ParseIssue(code="bad_json", message="not JSON", origin=Origin(path="/q.jsonl", line=3, byte_offset=90))
     assert store.add_issues([issue, issue]) == 1
