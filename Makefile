@@ -63,9 +63,9 @@ lint: venv
 	$(BIN)/ruff check parsers crawler graph dashboard tests bench
 	$(BIN)/mypy
 
-# About 25 minutes: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
+# About 26 minutes: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
 # (tests/corpus, ~1 min), TPC-H/TPC-DS throughput (~8 min), the 1M-edge graph on both stores
-# (Neo4j started here), and a 1M-statement PostgreSQL log crawled end to end.
+# (Neo4j started here), a 1M-statement PostgreSQL log crawled end to end, and a 1 GB Spark event log.
 bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
@@ -79,6 +79,7 @@ bench: venv
 	$(BIN)/python bench/graph_bench.py --edges 1000000 --neo4j "$$url" --no-view || status=$$?; \
 	bash graph/neo4j_server/neo4j.sh stop; exit $$status
 	$(BIN)/python bench/querylog_bench.py
+	$(BIN)/python bench/spark_eventlog_bench.py --size-mb 1024
 
 clean:
 	-bash graph/neo4j_server/neo4j.sh stop 2>/dev/null
