@@ -49,7 +49,8 @@ neo4j-stop:
 
 demo: venv
 	rm -rf .demo
-	$(BIN)/lineage crawl --config fixtures/demo/crawl.toml --store $(DEMO_STORE)
+	@# (exit status 1: the crawl completed with records in the quarantine, as the demo's bad lines are)
+	$(BIN)/lineage crawl --config fixtures/demo/crawl.toml --store $(DEMO_STORE) || [ $$? -eq 1 ]
 	$(BIN)/lineage serve --store $(DEMO_STORE) --host 127.0.0.1 --port $(PORT)
 
 # The suite runs against a real Neo4j (started here, stopped after, whatever the outcome) and

@@ -6,11 +6,13 @@ exit, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +24,7 @@ import graph
 from crawler import config as crawl_config
 from crawler import render
 from crawler.crawl import crawl as run_crawl
-from crawler.errors import CrawlerError
+from crawler.errors import ConfigError, CrawlerError, SourceNotFoundError
 from crawler.registry import source_types
 from crawler.timestamps import normalize
 from graph.errors import GraphError, StoreBusyError
@@ -34,7 +36,11 @@ from parsers.errors import ParsersError
 from parsers.sql.report import bad_input, describe
 
 DEFAULT_STORE = "sqlite:///.lineage/lineage.db"
-STORE_BUSY = 4  # exit status: another crawl or import holds the store's writer lock
+# Exit statuses of `lineage crawl` (other commands: 1 for an error, 2 for a usage error).
+QUARANTINED = 1  # the crawl completed; some records are in the quarantine
+SOURCE_UNREADABLE = 3  # a source could not be read at all
+STORE_FAILED = 4  # the store failed
+STORE_BUSY = 4  # another crawl or import holds the store's writer lock
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -117,17 +123,59 @@ def main() -> None:
 @click.option("--stale-after", type=click.IntRange(min=0), default=30, show_default=True,
               help="Days unseen before an edge is marked stale (removed on a later crawl); 0 keeps everything.")
 @wait_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no report: errors only (for cron); the exit "
+                                                  "status tells how it went.")
 @json_option
 def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, dialect: str | None,
           database: str | None, schema: str | None, namespace: str | None, source_type: str | None,
-          stale_after: int, wait: float, as_json: bool) -> None:
+          stale_after: int, wait: float, quiet: bool, as_json: bool) -> None:
     """Crawl query logs, SQL files, traces, warehouse histories and Spark event logs (files,
     directories or globs) into the store; each file's type is told from its first bytes.
 
     One writer at a time: a crawl started while another crawl or an import writes the same store
     waits up to --wait seconds, then exits with status 4 and names the holder. A crawl that was
-    killed leaves no lock behind (Neo4j: once its lease runs out, or at once on the same host)."""
-    options = {"dialect": dialect, "database": database, "schema": schema, "namespace": namespace}
+    killed leaves no lock behind (Neo4j: once its lease runs out, or at once on the same host).
+
+    \b
+    Exit status, for cron:
+      0  everything was read
+      1  the crawl completed, but some records went to the quarantine (lineage issues)
+      2  a usage or configuration error: nothing was crawled
+      3  a source could not be read at all (missing, or nothing of a file readable)
+      4  the store failed, or another crawl holds it (see --wait)"""
+    try:
+        settings, url = _crawl_settings(paths, config_file, store_url, source_type,
+                                        {"dialect": dialect, "database": database, "schema": schema,
+                                         "namespace": namespace})
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error  # (exit status 2)
+    try:
+        store = graph.open_store(url)
+        try:
+            with contextlib.ExitStack() as stack:
+                progress = None if quiet else stack.enter_context(render.CrawlProgress())
+                report = run_crawl(settings.sources, store, wait=wait, progress=progress,
+                                   stale_after=dt.timedelta(days=stale_after) if stale_after else None)
+        finally:
+            store.close()
+    except SourceNotFoundError as error:
+        click.echo(f"lineage: error: {error}", err=True)
+        sys.exit(SOURCE_UNREADABLE)
+    except StoreBusyError:
+        raise  # (the group says it and exits 4)
+    except Exception as error:  # noqa: BLE001  (whatever the store's driver raises: one line, status 4)
+        if not _is_store_failure(error):
+            raise
+        click.echo(f"lineage: error: the store failed: {error}", err=True)
+        sys.exit(STORE_FAILED)
+    if as_json or not quiet:
+        _emit(as_json, report.to_dict(), lambda: render.crawl_report(report, url))
+    sys.exit(SOURCE_UNREADABLE if report.unreadable_files else QUARANTINED if report.issues else 0)
+
+
+def _crawl_settings(paths: tuple[str, ...], config_file: str | None, store_url: str, source_type: str | None,
+                    options: dict[str, str | None]) -> tuple[crawl_config.CrawlConfig, str]:
+    """The sources and the store URL of a crawl, from a config file or the paths and options."""
     if config_file:
         if paths:
             raise click.UsageError("give either --config or paths, not both")
@@ -139,14 +187,13 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
     else:
         raise click.UsageError("nothing to crawl: give paths or --config")
     explicit = click.get_current_context().get_parameter_source("store_url") == click.core.ParameterSource.COMMANDLINE
-    url = store_url if explicit or not settings.store else settings.store
-    store = graph.open_store(url)
-    try:
-        report = run_crawl(settings.sources, store,
-                           stale_after=dt.timedelta(days=stale_after) if stale_after else None, wait=wait)
-    finally:
-        store.close()
-    _emit(as_json, report.to_dict(), lambda: render.crawl_report(report, url))
+    return settings, store_url if explicit or not settings.store else settings.store
+
+
+def _is_store_failure(error: BaseException) -> bool:
+    """An error of the store: ours, SQLite's (a full disk, a file that is no database), the
+    Neo4j driver's (the server gone)."""
+    return isinstance(error, (GraphError, sqlite3.Error)) or type(error).__module__.startswith("neo4j")
 
 
 def _walk(name: str, direction: Direction, options: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,13 @@ class CrawlReport:
     graph: dict[str, int]
     garbage: dict[str, dict[str, int]]
     notes: tuple[str, ...] = ()
+    # Files of a directory or glob whose type could not be told: how many, and the first few.
+    skipped_files: int = 0
+    skipped_sample: tuple[str, ...] = ()
+    # Files of which nothing at all could be read (a damaged archive, a codec no library reads).
+    unreadable_files: tuple[str, ...] = ()
+    # Logs whose last entry was held back for a later crawl (it may still be being written).
+    held_back: tuple[str, ...] = ()
 
     @property
     def issues(self) -> int:
@@ -77,19 +84,61 @@ class CrawlReport:
         return data
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Progress:
+    """How far a crawl is: files and bytes done of the total, records read, the file at hand."""
+
+    files_done: int
+    files: int
+    bytes_done: int
+    bytes: int
+    records: int
+    seconds: float
+    path: str | None = None
+
+
 class _Tally:
-    def __init__(self) -> None:
+    def __init__(self, progress: Callable[[Progress], None] | None = None) -> None:
+        self._progress = progress
+        self._started = time.perf_counter()
+        self.sizes: dict[str, int] = {}
+        self.done: set[str] = set()
         self.counts: Counter[str] = Counter()
         self.issues: Counter[str] = Counter()
         self.sample: list[ParseIssue] = []
         self.timings: defaultdict[str, float] = defaultdict(float)
         self.cursors: dict[str, Cursor] = {}  # written by this crawl, by path
+        self.unreadable: dict[str, None] = {}
+        self.held_back: dict[str, None] = {}
 
     def issue(self, issues: Iterable[ParseIssue]) -> None:
         for issue in issues:
             self.issues[issue.code] += 1
             if len(self.sample) < ISSUE_SAMPLE:
                 self.sample.append(issue)
+            if issue.code in NOTHING_READ and not issue.origin.byte_offset:
+                self.unreadable[issue.origin.path] = None
+
+
+    def advance(self, path: Path, offset: int, *, finished: bool = False) -> None:
+        """Tell the progress callback, if any, that ``path`` is read up to ``offset`` (of its
+        decompressed bytes: capped at the file's size) or ``finished``."""
+        if self._progress is None:
+            return
+        key = str(path)
+        if finished:
+            self.done.add(key)
+        bytes_done = sum(self.sizes[done] for done in self.done)
+        if not finished:
+            bytes_done += min(offset, self.sizes.get(key, 0))
+        self._progress(Progress(files_done=len(self.done), files=len(self.sizes), bytes_done=bytes_done,
+                                bytes=sum(self.sizes.values()), records=self.counts["records"],
+                                seconds=time.perf_counter() - self._started, path=key))
+
+
+# Issues that say a file could not be read; at byte 0, nothing of it was.
+NOTHING_READ = frozenset({"unreadable_file", "unsupported_codec"})
+SKIPPED_SAMPLE = 10
 
 
 # Events per write. A batch folds each template's first event whole and later ones as repeats of
@@ -98,25 +147,28 @@ BATCH_SIZE = 20_000
 
 
 def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_SIZE,
-          stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER, wait: float = 0.0) -> CrawlReport:
+          stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER, wait: float = 0.0,
+          progress: Callable[[Progress], None] | None = None) -> CrawlReport:
     """Crawl every source of ``specs`` into ``store``, then age out stale edges (unless
     ``stale_after`` is None) and rerank.
 
     The whole crawl holds the store's writer lock, from reading the cursors to saving the report:
     a crawl started meanwhile waits up to ``wait`` seconds, then raises
-    :class:`graph.errors.StoreBusyError` naming this one."""
+    :class:`graph.errors.StoreBusyError` naming this one. ``progress`` is told how far the
+    crawl is after each file and each batch written."""
     with store.writer_lock(wait):
-        return _crawl(specs, store, batch_size, stale_after)
+        return _crawl(specs, store, batch_size, stale_after, progress)
 
 
 def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int,
-           stale_after: dt.timedelta | None) -> CrawlReport:
+           stale_after: dt.timedelta | None, progress: Callable[[Progress], None] | None) -> CrawlReport:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    tally = _Tally()
+    tally = _Tally(progress)
     files, seen = [], set()
+    skipped: list[Path] = []
     for spec in specs:
-        for path, source_type in discover(spec):
+        for path, source_type in discover(spec, skipped):
             if path not in seen:  # a file two sources reach (`logs/` and `logs/*.csv`): the first one reads it
                 seen.add(path)
                 files.append((spec, path, source_type))
@@ -146,6 +198,10 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int,
         graph=store.counts(),
         garbage=garbage,
         notes=notes,
+        skipped_files=len(skipped),
+        skipped_sample=tuple(str(path) for path in skipped[:SKIPPED_SAMPLE]),
+        unreadable_files=tuple(tally.unreadable),
+        held_back=tuple(tally.held_back),
     )
     store.save_report(report.to_dict())
     return report
@@ -156,6 +212,8 @@ def _crawl_files(files: Sequence[tuple[SourceSpec, Path, str]], store: Store, ta
     """Crawl side exports first, then the rest; return how many queries side rows spoke of that
     no record of this crawl named."""
     tally.counts["files"] = len(files)
+    for _, path, _ in files:
+        tally.sizes[str(path)] = _size(path)
     known = store.cursors()
     seeded: set[str] = set()  # a cursor seeds one file of the crawl at most (see resume)
     supplements = Supplements()
@@ -164,9 +222,17 @@ def _crawl_files(files: Sequence[tuple[SourceSpec, Path, str]], store: Store, ta
     for spec, path, source_type in files:
         if not is_supplement(source_type):
             _crawl_file(spec, path, source_type, store, tally, batch_size, known, seeded, supplements)
+        tally.advance(path, 0, finished=True)
     for cursor, issues in side:
         _flush(store, [], issues, cursor, tally)
     return supplements.unused()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _collect(store: Store, stale_after: dt.timedelta | None, tally: _Tally) -> tuple[dict[str, dict[str, int]],
@@ -234,6 +300,7 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
             if len(events) >= batch_size:
                 tally.timings["read_parse"] += time.perf_counter() - clock
                 _flush(store, events, issues, _cursor(path, resumable, sessions, ended=False), tally)
+                tally.advance(path, resumable.offset)
                 clock = time.perf_counter()
         ended = True
     except UNREADABLE as error:
@@ -246,6 +313,8 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
     if resumable is not None or issues:
         cursor = _cursor(path, resumable, sessions, ended=ended) if resumable else None
         _flush(store, events, issues, cursor, tally)
+    if ended and not is_compressed(path) and (resumable.offset if resumable else start.offset) < path.stat().st_size:
+        tally.held_back[str(path)] = None  # a last entry that may still be being written: read next time
 
 
 def _continued(source_type: str, path: Path, start: Start, known: Mapping[str, Cursor], tally: _Tally) -> Start:

@@ -61,6 +61,14 @@ class FieldMap:
     application: str = "application"
     dialect: str = "dialect"
     namespace: str = "namespace"
+    # Prediction logs (crawler/formats/predictions.py): the model, its version, the features (one
+    # field holding an object of name -> value, or columns listed with commas), the output, and
+    # the key of the decision (a customer or request id).
+    model: str = "model"
+    version: str = "version"
+    features: str = "features"
+    output: str = "output"
+    key: str = "key"
 
     @classmethod
     def of(cls, mapping: Mapping[str, str] | None) -> FieldMap:
@@ -110,8 +118,19 @@ _REWRITTEN: set[str] = set()  # source types whose files are edited, not appende
 _SUPPLEMENTS: set[str] = set()
 
 
+# Files that sit beside data and logs and are neither: Hadoop's checksums and job markers.
+_COMPANIONS = re.compile(r"^(?:\..+\.crc|_SUCCESS|_committed_.*|_started_.*|\.DS_Store)$")
+_IGNORED: list[Namer] = []
+
+
+def ignored(path: Path) -> bool:
+    """A file a directory crawl passes over without a word: a companion of the files it reads
+    (a Hadoop checksum, a Spark application's status marker), not a source of its own."""
+    return _COMPANIONS.match(path.name) is not None or any(ignore(path) for ignore in _IGNORED)
+
+
 def reader(source_type: str, *suffixes: str, appended: bool = True, sniff: Sniffer | None = None,
-           supplement: bool = False, names: Namer | None = None,
+           supplement: bool = False, names: Namer | None = None, ignores: Namer | None = None,
            continues: Continues | None = None) -> Callable[[Reader], Reader]:
     """Register a reader for a source type: the file suffixes it claims, and a test of a file's
     first bytes that recognises its format where the suffix does not tell (``.log``, ``.csv``),
@@ -135,6 +154,8 @@ def reader(source_type: str, *suffixes: str, appended: bool = True, sniff: Sniff
             _NAMERS.append((source_type, names))
         if continues is not None:
             _CONTINUES[source_type] = continues
+        if ignores is not None:
+            _IGNORED.append(ignores)
         return function
 
     return add
@@ -171,8 +192,9 @@ def source_types() -> list[str]:
     return sorted(_READERS)
 
 
-def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
-    """The files a spec names, each with the source type that reads it, in a stable order."""
+def discover(spec: SourceSpec, skipped: list[Path] | None = None) -> list[tuple[Path, str]]:
+    """The files a spec names, each with the source type that reads it, in a stable order; the
+    files of a directory or glob whose type cannot be told go to ``skipped``."""
     if spec.type is not None and spec.type not in _READERS:
         raise ConfigError(f"unknown source type {spec.type!r} (known: {', '.join(source_types())})")
     root = Path(spec.path)
@@ -194,6 +216,8 @@ def discover(spec: SourceSpec) -> list[tuple[Path, str]]:
             raise ConfigError(f"cannot tell what kind of source {path} is; give its type")
         if source_type is not None:
             found.append((path, source_type))
+        elif skipped is not None and not ignored(path):
+            skipped.append(path)
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from rich.table import Table
 import graph
 from crawler.crawl import CrawlReport
 from graph.lineage import HistoryRow, ImpactPage, LineageView, direct_edges, owners, top_users
-from parsers import ParseIssue
+from graph.provenance import Provenance
+from parsers import Evidence, ParseIssue
 
 console = Console(highlight=False, soft_wrap=True)
 if not console.is_terminal:
@@ -44,8 +46,62 @@ def crawl_report(report: CrawlReport, url: str) -> None:
         console.print(f"  {kind.replace('_', ' ')}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
     for note in report.notes:
         console.print(f"  note: {note}")
+    if report.skipped_files:
+        shown = ", ".join(_short_path(path) for path in report.skipped_sample)
+        more = f" and {report.skipped_files - len(report.skipped_sample)} more" if report.skipped_files > len(
+            report.skipped_sample) else ""
+        console.print(f"  skipped: {report.skipped_files} file(s) of no known type: {shown}{more} "
+                      "(give the type with --type, or type = in the config)")
+    if report.unreadable_files:
+        console.print("  could not read at all: " + ", ".join(_short_path(path) for path in report.unreadable_files))
+    if report.held_back:
+        console.print(f"  held back: the last entry of {len(report.held_back)} log(s) still being written "
+                      "(read next time): " + ", ".join(_short_path(path) for path in report.held_back[:5]))
     if report.issue_sample:
         issues_text(list(report.issue_sample[:5]))
+
+
+class CrawlProgress:
+    """Progress of a long crawl on stderr (never stdout, which ``--json`` owns): a live bar on a
+    terminal, a plain line every ``every`` seconds when logged (cron, systemd)."""
+
+    def __init__(self, *, every: float = 30.0) -> None:
+        self._console = Console(stderr=True, highlight=False)
+        self._every = every
+        self._last = 0.0
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> CrawlProgress:
+        if self._console.is_terminal:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                                 console=self._console, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("crawling", total=None, rate="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, progress: Any) -> None:
+        rate = progress.records / progress.seconds if progress.seconds > 0 else 0.0
+        files = f"{progress.files_done}/{progress.files} files"
+        if self._bar is not None:
+            self._bar.update(self._task, completed=progress.bytes_done, total=progress.bytes or None,
+                             description=f"{files} {Path(progress.path or '').name}", rate=f"{rate:,.0f} records/s")
+            return
+        finished = progress.files_done == progress.files and self._last > 0  # (a short crawl says nothing)
+        if progress.seconds - self._last < self._every and not finished:
+            return
+        self._last = progress.seconds
+        share = progress.bytes_done / progress.bytes if progress.bytes else 1.0
+        eta = progress.seconds * (1 - share) / share if share > 0 else 0.0
+        self._console.print(f"crawl: {files}, {progress.bytes_done / 1e6:,.1f} of {progress.bytes / 1e6:,.1f} MB "
+                            f"({share:.0%}), {progress.records:,} records ({rate:,.0f}/s), about {eta:,.0f} s left")
 
 
 def _where(issue: ParseIssue) -> str:
@@ -215,3 +271,64 @@ def history_text(rows: list[HistoryRow]) -> None:
         table.add_row(r.appeared or "", r.last_seen or "", r.stale_since or "", r.disappeared or "",
                       f"{r.edge.src} -{r.edge.kind}-> {r.edge.dst}")
     console.print(table)
+
+
+def explain_json(provenance: Provenance, prediction: dict[str, Any] | None) -> dict[str, Any]:
+    data = provenance.to_dict()
+    return {**data, "prediction": prediction} if prediction else data
+
+
+def _evidence_text(evidence: tuple[Evidence, ...]) -> str:
+    if not evidence:
+        return ""
+    first = evidence[0]
+    where = f"{_short_path(first.origin.path)}:{first.origin.line}" if first.origin.line else _short_path(first.origin.path)
+    return f"{first.source_type} {where}" + (f" @ {first.timestamp}" if first.timestamp else "")
+
+
+def explain_text(provenance: Provenance, prediction: dict[str, Any] | None) -> None:
+    """The provenance chain, nearest first: prediction, version, run, data, jobs, raw sources."""
+    version = provenance.version
+    if prediction:
+        console.print(f"Prediction {_short_path(prediction['origin']['path'])}:{prediction['origin'].get('line')}"
+                      f" at {prediction.get('timestamp', '?')} (key {prediction.get('key', '?')}): "
+                      f"model {prediction['model']} version {prediction.get('version', '?')}; "
+                      f"features {', '.join(prediction.get('features', [])) or 'none'} "
+                      "(values stay in the log)", markup=False)
+    console.print(f"\nModel version {version.title} (first seen {version.first_seen}, last {version.last_seen})",
+                  markup=False)
+    for note in provenance.notes:
+        console.print(f"  note: {note}", markup=False)
+    for training in provenance.trained:
+        data = training.to_dict()
+        console.print(f"\n1. Trained by run {data['run']} ({data.get('job', '?')}) at {data.get('started_at', '?')}"
+                      f" by {data.get('user', '?')}  [{_evidence_text(training.evidence)}]", markup=False)
+        for key, value in sorted(data.get("facets", {}).items()):
+            console.print(f"     {key}: {json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value}",
+                          markup=False)
+    if provenance.training_data:
+        console.print("\n2. Trained on", markup=False)
+        for node, evidence in provenance.training_data:
+            console.print(f"     {node.namespace}/{node.name}  [{_evidence_text(evidence)}]", markup=False)
+    if provenance.steps:
+        table = _table("job", "writes", "from", "last seen", "evidence", title="\n3. Built by")
+        for step in provenance.steps:
+            sql = step.evidence[0].sql if step.evidence and step.evidence[0].sql else ""
+            table.add_row(step.job.title[:80], step.output.name, ", ".join(n.name for n in step.inputs),
+                          step.last_seen or "", (_evidence_text(step.evidence) + ("\n" + sql[:160] if sql else "")))
+        console.print(table)
+    if provenance.raw_sources:
+        console.print("\n4. Raw sources: " + ", ".join(f"{n.namespace}/{n.name}" for n in provenance.raw_sources),
+                      markup=False)
+    traced = [f for f in provenance.features if f.column]
+    if traced:
+        console.print("\n5. Features, column by column", markup=False)
+        for feature in traced:
+            console.print(f"     {feature.feature}: {feature.column} <- {', '.join(feature.sources) or '(no further)'}",
+                          markup=False)
+    for title, rows in (("Serving", provenance.serving), ("Other versions serving in the same period", provenance.others)):
+        if rows:
+            table = _table("version", "predictions", "first", "last", "log", title=f"\n{title}")
+            for row in rows:
+                table.add_row(row.version, str(row.count), row.first or "", row.last or "", _short_path(row.log.removeprefix("file/")))
+            console.print(table)

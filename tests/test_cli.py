@@ -16,10 +16,14 @@ from crawler.cli import main
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
 
-def run(*args: str) -> str:
+def run(*args: str, status: int = 0) -> str:
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == status, result.output
     return result.output
+
+
+# `lineage crawl` of the demo exits 1: it completes, with its two bad trace lines in the quarantine.
+QUARANTINED = 1
 
 
 def test_help_lists_the_commands() -> None:
@@ -30,7 +34,8 @@ def test_help_lists_the_commands() -> None:
 
 def test_crawl_then_query(tmp_path: Path, demo_copy: Path) -> None:
     store = f"sqlite:///{tmp_path / 'l.db'}"
-    report = json.loads(run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store, "--json"))
+    report = json.loads(run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store, "--json",
+                            status=QUARANTINED))
     assert report["files"] == 4 and report["written"] > 0 and report["issues_by_code"]
     up = json.loads(run("upstream", "credit_scores", "--store", store, "--json"))
     assert "credit.raw.customers" in {n["name"] for n in up["nodes"]}
@@ -63,9 +68,9 @@ def test_crawl_of_paths_with_options(tmp_path: Path) -> None:
 
 def test_export_is_byte_identical_for_the_same_graph(tmp_path: Path, demo_copy: Path) -> None:
     store = f"sqlite:///{tmp_path / 'l.db'}"
-    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store)
+    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store, status=QUARANTINED)
     first = run("export", "--store", store)
-    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store)
+    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store)  # nothing new: 0
     assert run("export", "--store", store) == first
     document = json.loads(first)
     assert document["edges"] == sorted(document["edges"], key=lambda e: (e["src"], e["kind"], e["dst"]))
@@ -120,7 +125,7 @@ def test_a_store_that_cannot_be_reached_is_one_line() -> None:
 
 def test_path_history_kind_filter_as_of_and_import(tmp_path: Path, demo_copy: Path) -> None:
     store = f"sqlite:///{tmp_path / 'l.db'}"
-    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store)
+    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store, status=QUARANTINED)
     chain = json.loads(run("path", "raw.customers", "ml.credit_scores", "--store", store, "--json"))
     assert chain[0]["name"] == "credit.raw.customers" and chain[-1]["name"] == "credit.ml.credit_scores"
     assert "->" in run("path", "raw.customers", "ml.credit_scores", "--store", store)
@@ -155,7 +160,7 @@ def test_sql_batch_mode_answers_each_line_in_order(tmp_path: Path) -> None:
 
 def test_column_lineage_from_a_crawl(tmp_path: Path, demo_copy: Path) -> None:
     store = f"sqlite:///{tmp_path / 'l.db'}"
-    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store)
+    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store, status=QUARANTINED)
     up = json.loads(run("upstream", "ml.credit_scores#recommended_limit", "--store", store, "--json"))
     labels = {n.get("label") for n in up["nodes"]}
     assert "credit.features.customer_features.annual_income" in labels

@@ -94,7 +94,8 @@ def previous_part(path: Path) -> Path | None:
     return None
 
 
-@reader("spark_eventlog", sniff=sniff, names=names_event_log, continues=previous_part)
+@reader("spark_eventlog", sniff=sniff, names=names_event_log, continues=previous_part,
+        ignores=lambda path: path.name.startswith("appstatus_"))
 def read_spark_eventlog(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
     """Records of the SQL executions (and file-reading RDD jobs) that end after ``start``."""
     codec = next((suffix for suffix in UNSUPPORTED_CODECS if path.name.removesuffix(".inprogress").endswith(suffix)),

@@ -85,7 +85,8 @@ def test_crawls_started_together_write_the_graph_once(fresh_store: Fresh, demo_c
         url = fresh_store()
         crawls = [_lineage(*_crawl_args(demo_copy, url, *WAIT)) for _ in range(together)]
         outputs = [process.communicate(timeout=180) for process in crawls]
-        assert [process.returncode for process in crawls] == [0] * together, [err for _, err in outputs]
+        # one crawl reads the demo (and quarantines its two bad lines: 1), the others find it read (0)
+        assert sorted(process.returncode for process in crawls) == [0] * (together - 1) + [1], [e for _, e in outputs]
         written = sorted(json.loads(out)["written"] for out, _ in outputs)
         assert written[:-1] == [0] * (together - 1) and written[-1] > 0, f"{together} crawls wrote {written}"
         assert _export(url) == alone, f"{together} crawls together gave another graph than one crawl"
@@ -134,7 +135,7 @@ def test_the_lock_of_a_killed_writer_is_taken_over(fresh_store: Fresh, demo_copy
     clock = time.monotonic()
     crawl_ = _lineage(*_crawl_args(demo_copy, url, "--wait", "0"))
     out, err = crawl_.communicate(timeout=120)
-    assert crawl_.returncode == 0, err
+    assert crawl_.returncode == 1, err  # (completed; the demo's two bad lines are in the quarantine)
     assert json.loads(out)["written"] > 0 and time.monotonic() - clock < 60
 
 
