@@ -22,6 +22,7 @@ import click
 
 import graph
 from crawler import config as crawl_config
+from crawler import explain as explaining
 from crawler import render
 from crawler.crawl import crawl as run_crawl
 from crawler.errors import ConfigError, CrawlerError, SourceNotFoundError
@@ -30,6 +31,7 @@ from crawler.timestamps import normalize
 from graph.errors import GraphError, StoreBusyError
 from graph.export import dumps, export, load
 from graph.lineage import Direction
+from graph.provenance import Provenance
 from parsers import NameContext
 from parsers.catalog import Catalog
 from parsers.errors import ParsersError
@@ -161,6 +163,8 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
     except SourceNotFoundError as error:
         click.echo(f"lineage: error: {error}", err=True)
         sys.exit(SOURCE_UNREADABLE)
+    except ConfigError as error:  # (found while discovering: a single file of no known type)
+        raise click.UsageError(str(error)) from error
     except StoreBusyError:
         raise  # (the group says it and exits 4)
     except Exception as error:  # noqa: BLE001  (whatever the store's driver raises: one line, status 4)
@@ -186,6 +190,9 @@ def _crawl_settings(paths: tuple[str, ...], config_file: str | None, store_url: 
         settings = crawl_config.from_paths(paths, {**options, "type": source_type})
     else:
         raise click.UsageError("nothing to crawl: give paths or --config")
+    unknown = sorted({spec.type for spec in settings.sources if spec.type and spec.type not in source_types()})
+    if unknown:  # said before the store is opened: a mistyped type crawls nothing
+        raise ConfigError(f"unknown source type {', '.join(map(repr, unknown))} (known: {', '.join(source_types())})")
     explicit = click.get_current_context().get_parameter_source("store_url") == click.core.ParameterSource.COMMANDLINE
     return settings, store_url if explicit or not settings.store else settings.store
 
@@ -425,3 +432,38 @@ def serve(store_url: str, host: str, port: int, token: str | None) -> None:
     click.echo(f"Lineage dashboard on http://{host}:{port}/{hint} (store {store.url}); Ctrl-C stops it.")
     create_app(store, token=token).run(host=host, port=port, debug=False)
 
+
+@main.command()
+@click.option("--prediction", "where", metavar="FILE:LINE",
+              help="A decision in a prediction log: FILE:LINE, or FILE with --key (and --at).")
+@click.option("--key", help="The decision's key (customer or request id) in the --prediction FILE.")
+@click.option("--at", "at", help="With --key: the decision nearest this time (ISO 8601); the last one by default.")
+@click.option("--model", help="A model's name: explain a version of it (--version; its newest by default).")
+@click.option("--version", "version", help="With --model: the version to explain.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True),
+              help="The crawl.toml whose prediction_log source reads FILE: its field mapping.")
+@click.option("--field", "fields", multiple=True, metavar="NAME=COLUMN",
+              help="Where FILE keeps a field, without --config (timestamp, model, version, features, output, key).")
+@store_option
+@json_option
+def explain(where: str | None, key: str | None, at: str | None, model: str | None, version: str | None,
+            config_file: str | None, fields: tuple[str, ...], store_url: str, as_json: bool) -> None:
+    """Why a model decided as it did: the provenance chain of the model version behind a
+    prediction (or of a model's version), from the training run (when, who, code version,
+    hyperparameters, metrics) to the training data, the jobs that built it and the raw sources,
+    each with its evidence; and the other versions serving in the same period. Feature values are
+    read from the log for the line asked about and never stored."""
+    if (where is None) == (model is None):
+        raise click.UsageError("give --prediction FILE:LINE (or FILE --key K) or --model NAME")
+    store = _open(store_url)
+    prediction = None
+    if where is not None:
+        mapping = dict(item.split("=", 1) for item in fields if "=" in item)
+        spec = explaining.source_of(Path(where if key else where.rpartition(":")[0] or where), config_file, mapping)
+        found = explaining.read_prediction(spec, where, key, _as_of(at))
+        provenance: Provenance = explaining.explain_prediction(store, found)
+        prediction = found.to_dict()
+    else:
+        assert model is not None
+        provenance = explaining.explain_model(store, model, version)
+    _emit(as_json, render.explain_json(provenance, prediction), lambda: render.explain_text(provenance, prediction))
