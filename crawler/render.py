@@ -282,7 +282,7 @@ def _evidence_text(evidence: tuple[Evidence, ...]) -> str:
     if not evidence:
         return ""
     first = evidence[0]
-    where = f"{_short_path(first.origin.path)}:{first.origin.line}" if first.origin.line else _short_path(first.origin.path)
+    where = _short_path(first.origin.path) + (f":{first.origin.line}" if first.origin.line else "")
     return f"{first.source_type} {where}" + (f" @ {first.timestamp}" if first.timestamp else "")
 
 
@@ -304,8 +304,8 @@ def explain_text(provenance: Provenance, prediction: dict[str, Any] | None) -> N
         console.print(f"\n1. Trained by run {data['run']} ({data.get('job', '?')}) at {data.get('started_at', '?')}"
                       f" by {data.get('user', '?')}  [{_evidence_text(training.evidence)}]", markup=False)
         for key, value in sorted(data.get("facets", {}).items()):
-            console.print(f"     {key}: {json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value}",
-                          markup=False)
+            shown = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+            console.print(f"     {key}: {shown}", markup=False)
     if provenance.training_data:
         console.print("\n2. Trained on", markup=False)
         for node, evidence in provenance.training_data:
@@ -326,9 +326,11 @@ def explain_text(provenance: Provenance, prediction: dict[str, Any] | None) -> N
         for feature in traced:
             console.print(f"     {feature.feature}: {feature.column} <- {', '.join(feature.sources) or '(no further)'}",
                           markup=False)
-    for title, rows in (("Serving", provenance.serving), ("Other versions serving in the same period", provenance.others)):
+    others = "Other versions serving in the same period"
+    for title, rows in (("Serving", provenance.serving), (others, provenance.others)):
         if rows:
             table = _table("version", "predictions", "first", "last", "log", title=f"\n{title}")
             for row in rows:
-                table.add_row(row.version, str(row.count), row.first or "", row.last or "", _short_path(row.log.removeprefix("file/")))
+                log = _short_path(row.log.removeprefix("file/"))
+                table.add_row(row.version, str(row.count), row.first or "", row.last or "", log)
             console.print(table)

@@ -178,7 +178,7 @@ def batch_of(events: Iterable[LineageEvent]) -> Batch:
 def _shape_key(event: LineageEvent) -> tuple[Any, ...] | None:
     """Events sharing these objects (and values) fold to the same rows. Object identities are
     safe keys while the events are alive, which they are for the whole fold."""
-    if event.lifecycle or event.produced or event.run is None:
+    if event.lifecycle or event.produced or event.served or event.run is None:
         return None  # their rows depend on the event's own time or run
     if not (event.inputs or event.outputs or event.column_edges):
         return None  # no rows at all (not even a run): nothing to repeat
@@ -294,6 +294,7 @@ def _fold(batch: Batch, event: LineageEvent) -> None:
                        evidence=evidence)
     _columns(batch, event, when, evidence)
     _models(batch, event, when, evidence)
+    _served(batch, event, evidence)
     _run_and_usage(batch, event, job, when)
 
 
@@ -326,13 +327,30 @@ def _models(batch: Batch, event: LineageEvent, when: str | None, evidence: Evide
         version, parent = model_version_id(model), model_id(model)
         batch.node(parent, "model", model.name, when)
         batch.node(version, "model_version", f"{model.name} {model.version or ''}".strip(), when,
-                   props={"version": model.version} if model.version else {})
+                   props={**model.facets, "version": model.version} if model.version else dict(model.facets))
         batch.edge(version, "OF", parent, when)
-        if event.run is not None:
-            batch.edge(run_id(event.run.run_id), "PRODUCED", version, when, evidence=evidence)
-        for ref in event.inputs:
+        producer = model.produced_by or (event.run.run_id if event.run is not None else None)
+        if producer is not None:
+            batch.edge(run_id(producer), "PRODUCED", version, when, evidence=evidence)
+        for ref in model.trained_on:
+            _dataset(batch, ref, when, event.dataset_facets.get(ref.qualified))
+        for ref in model.trained_on or event.inputs:
             batch.edge(version, "TRAINED_ON", dataset_id(ref), when, confidence=event.confidence,
                        evidence=evidence)
+
+
+def _served(batch: Batch, event: LineageEvent, evidence: Evidence) -> None:
+    """A model version's predictions in the logs the event wrote: one edge a version and log,
+    counting predictions over their time span, with the names of the features they were made from."""
+    for served in event.served:
+        model, version = served.model, model_version_id(served.model)
+        batch.node(model_id(model), "model", model.name, served.first, until=served.last)
+        batch.node(version, "model_version", f"{model.name} {model.version or ''}".strip(), served.first,
+                   props={"version": model.version} if model.version else {}, until=served.last)
+        batch.edge(version, "OF", model_id(model), served.first, until=served.last)
+        for ref in event.outputs:
+            batch.edge(version, "SERVED", dataset_id(ref), served.first, evidence=evidence, count=served.count,
+                       until=served.last, props={"features": list(served.features)} if served.features else None)
 
 
 def _run_and_usage(batch: Batch, event: LineageEvent, job: str, when: str | None) -> None:

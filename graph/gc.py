@@ -97,6 +97,9 @@ def _orphans(store: Store, edges: list[Edge], removed: set[EdgeKey], max_fractio
     for node in nodes:
         if node.id not in connected:
             orphans[node.kind].append(node.id)
+    if orphans.get("model"):  # a model lives while a version of it does (its OF edges, left unread above)
+        versioned = {e.dst for e in store.neighbors(orphans["model"], incoming=["OF"]) if e.src in connected}
+        orphans["model"] = [node for node in orphans["model"] if node not in versioned]
     result = []
     for kind, ids in orphans.items():
         allowed = math.floor(live[kind] * max_fraction)

@@ -25,9 +25,10 @@ from graph.store import Store
 Direction = Literal["upstream", "downstream"]
 
 # How data moves along each kind of edge: +1 from src to dst, -1 from dst to src.
-DATASET_FLOW = {"READS": 1, "WRITES": 1, "TRAINED_ON": -1}
+# A model version is downstream of what it was trained on, and its predictions of it (SERVED).
+DATASET_FLOW = {"READS": 1, "WRITES": 1, "TRAINED_ON": -1, "SERVED": 1}
 COLUMN_FLOW = {"DERIVES": 1}
-HALF_STEPS = {"READS": 1, "WRITES": 1, "TRAINED_ON": 2, "DERIVES": 2}
+HALF_STEPS = {"READS": 1, "WRITES": 1, "TRAINED_ON": 2, "DERIVES": 2, "SERVED": 2}
 MAX_PATH_DEPTH = 30
 
 

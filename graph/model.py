@@ -18,7 +18,8 @@ from parsers import DatasetRef, JobRef, ModelRef, ParseIssue
 from parsers.fingerprint import digest
 
 NODE_KINDS: tuple[str, ...] = ("dataset", "column", "job", "run", "model", "model_version", "source")
-EDGE_KINDS: tuple[str, ...] = ("READS", "WRITES", "FEEDS", "OF", "IN", "DERIVES", "TRAINED_ON", "PRODUCED")
+EDGE_KINDS: tuple[str, ...] = ("READS", "WRITES", "FEEDS", "OF", "IN", "DERIVES", "TRAINED_ON", "PRODUCED",
+                               "SERVED")
 
 
 def dataset_id(ref: DatasetRef) -> str:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 # The edges walks follow, and their codes in ``Topology.kinds``.
-KINDS = ("READS", "WRITES", "TRAINED_ON", "DERIVES")
+KINDS = ("READS", "WRITES", "TRAINED_ON", "DERIVES", "SERVED")
 # The node kinds at their ends: datasets and jobs, model versions, columns.
 END_KINDS = ("dataset", "job", "column", "model_version")
 

@@ -23,6 +23,7 @@ from parsers.model import (
     ParseIssue,
     ParseResult,
     RunRef,
+    Served,
     SourceRecord,
 )
 from parsers.naming import NameContext
@@ -43,6 +44,7 @@ __all__ = [
     "ParseIssue",
     "ParseResult",
     "RunRef",
+    "Served",
     "SourceRecord",
     "parse",
     "register",

@@ -196,6 +196,24 @@ class ModelRef(Record):
 
     name: str
     version: str | None = None
+    # What the registry says of the version (aliases, stage, status, creation time): kept on it.
+    facets: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Where the version came from when that is not the event's own run and inputs (a registration
+    # recorded apart from its training run): the run that produced it, and its training data.
+    produced_by: str | None = None
+    trained_on: tuple[DatasetRef, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Served(Record):
+    """Predictions a model version made in one stretch of a prediction log: how many, when, and
+    from which features (their names: the values are customer data, never kept)."""
+
+    model: ModelRef
+    count: int
+    first: str | None = None
+    last: str | None = None
+    features: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +273,8 @@ class LineageEvent(Record):
     # Metadata found about datasets, by qualified name: {"kind": "view", "schema": {...}, ...}
     dataset_facets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     produced: tuple[ModelRef, ...] = ()
+    # Model versions whose predictions this event's outputs hold (a serving job's audit log).
+    served: tuple[Served, ...] = ()
     # Metadata found about the job (a Spark application's version, master, command line):
     # kept on the job, the latest value of each winning.
     job_facets: dict[str, Any] = dataclasses.field(default_factory=dict)

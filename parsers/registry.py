@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from parsers.claims import parse_with_claims
 from parsers.errors import UnknownSourceTypeError
+from parsers.ml.predictions import parse_prediction_record
 from parsers.model import ParseResult, SourceRecord
 from parsers.spark import parse_spark_record
 from parsers.sql.events import parse_sql_record
@@ -29,6 +30,7 @@ def register(*source_types: str) -> Callable[[Parser], Parser]:
 register("sql_file", "sql_trace", "postgres_log", "mysql_general", "mysql_slow", "dbt_run_results")(parse_sql_record)
 register("warehouse_history")(parse_with_claims)
 register("spark_eventlog")(parse_spark_record)
+register("prediction_log")(parse_prediction_record)
 
 
 def parse(record: SourceRecord) -> ParseResult:

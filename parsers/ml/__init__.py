@@ -1,0 +1,1 @@
+"""Parsers of machine-learning sources: tracking stores and prediction logs."""
