@@ -12,8 +12,26 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 PARSE_TIME_LIMIT = 10.0  # seconds for one statement
+# Parentheses one statement may nest before it is not parsed: sqlglot's parser and the walks
+# after it recurse per level, and the compiled build does so on the C stack, where 10,000 levels
+# crash the process (a segmentation fault, not a RecursionError). Real SQL nests tens deep.
+MAX_NESTING = 1000
+
+
+def nesting(tokens: list[Any]) -> int:
+    """How deep a statement's parentheses nest, from its tokens."""
+    depth = deepest = 0
+    for token in tokens:
+        kind = token.token_type.name
+        if kind == "L_PAREN":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif kind == "R_PAREN":
+            depth -= 1
+    return deepest
 
 
 class ParseTimeout(Exception):

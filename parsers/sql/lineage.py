@@ -380,6 +380,11 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         schema = dialects.search_path_schema(statement.text)
         if schema is not None:
             return StatementLineage(statement=statement, kind="SET", sets=(("schema", schema),))
+    depth = limits.nesting(statement.tokens)
+    if depth > limits.MAX_NESTING:
+        return StatementLineage(statement=statement, kind="UNPARSEABLE", confidence=0.0, issues=(
+            StatementIssue(code="unparseable_sql",
+                           message=f"parentheses nested {depth:,} deep: over the {limits.MAX_NESTING:,} parsed"),))
     try:
         with limits.time_limit(limits.PARSE_TIME_LIMIT):
             tree = _parse(sql, statement, context)
