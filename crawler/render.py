@@ -172,11 +172,14 @@ def impact_json(root: graph.Node, page: ImpactPage) -> dict[str, Any]:
 def impact_text(root: graph.Node, page: ImpactPage) -> None:
     rows = page.rows
     datasets = sum(1 for r in rows if r.node.kind == "dataset")
+    versions = sum(1 for r in rows if r.node.kind == "model_version")
+    kinds = f"{datasets} dataset(s) and {len(rows) - datasets - versions} job(s)"
+    if versions:  # models trained on something downstream: their predictions may change too
+        kinds = f"{datasets} dataset(s), {len(rows) - datasets - versions} job(s) and {versions} model version(s)"
     if page.total > len(rows):
-        console.print(f"Changing {root.title} touches {page.total} node(s); the nearest {len(rows)}: "
-                      f"{datasets} dataset(s) and {len(rows) - datasets} job(s)")
+        console.print(f"Changing {root.title} touches {page.total} node(s); the nearest {len(rows)}: {kinds}")
     else:
-        console.print(f"Changing {root.title} touches {datasets} dataset(s) and {len(rows) - datasets} job(s)")
+        console.print(f"Changing {root.title} touches {kinds}")
     table = _table("distance", "kind", "name", "last used", "owners")
     for r in rows:
         table.add_row(str(r.distance), r.node.kind, r.node.title, r.last_seen or "", ", ".join(r.owners))

@@ -77,3 +77,21 @@ def test_a_version_no_source_told_of_is_named(crawled: Path) -> None:
     log.write_text('{"timestamp": "2026-11-02T08:00:00Z", "model": "credit_limit_model", "version": "9"}\n')
     done = lineage("explain", "--prediction", f"{log}:1", "--store", f"sqlite:///{crawled / 'l.db'}", cwd=crawled)
     assert done.returncode == 1 and "credit_limit_model version 9 is in no crawled source" in done.stderr
+
+
+def test_impact_and_explain_of_a_trained_model_as_text(tmp_path: Path) -> None:
+    import graph
+    from tests.graph.test_provenance import _graph
+
+    store = graph.open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    graph.write(store, _graph())
+    store.close()
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    impact = lineage("impact", "raw.customers", "--store", url, cwd=tmp_path)
+    assert impact.returncode == 0, impact.stderr
+    assert "and 2 model version(s)" in impact.stdout and "credit_limit_model 2" in impact.stdout
+    text = lineage("explain", "--model", "credit_limit_model", "--version", "2", "--store", url, cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    for expected in ("Trained by run run-v2", "code_version: a1b2c3d", '{"max_depth": "6"}', "build_training_set",
+                     "raw.customers#date_of_birth", "Other versions serving in the same period"):
+        assert expected in text.stdout, expected
