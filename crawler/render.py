@@ -327,7 +327,8 @@ def explain_text(provenance: Provenance, prediction: dict[str, Any] | None) -> N
     if traced:
         console.print("\n5. Features, column by column", markup=False)
         for feature in traced:
-            console.print(f"     {feature.feature}: {feature.column} <- {', '.join(feature.sources) or '(no further)'}",
+            via = f" <- {', '.join(feature.via)}" if feature.via else ""
+            console.print(f"     {feature.feature}: {feature.column}{via} <- {', '.join(feature.sources) or '(none)'}",
                           markup=False)
     others = "Other versions serving in the same period"
     for title, rows in (("Serving", provenance.serving), (others, provenance.others)):

@@ -70,10 +70,12 @@ class FeatureSource:
 
     feature: str
     column: str | None = None  # the training data's column of that name (namespace/table#column)
-    sources: tuple[str, ...] = ()  # raw columns upstream of it, nothing further known upstream
+    sources: tuple[str, ...] = ()  # the raw columns its value comes from: nothing known derives them
+    via: tuple[str, ...] = ()  # the columns between
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_empty({"feature": self.feature, "column": self.column, "sources": list(self.sources)})
+        return _drop_empty({"feature": self.feature, "column": self.column, "sources": list(self.sources),
+                            "via": list(self.via)})
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,7 +191,9 @@ def _upstream(store: Store, datasets: Sequence[Node]) -> tuple[tuple[Step, ...],
 
 
 def _feature(store: Store, name: str, datasets: Sequence[Node]) -> FeatureSource:
-    """A feature traced through column lineage from the training data column of its name."""
+    """A feature traced through column lineage from the training data column of its name: the
+    columns its value is computed from (direct derivations; joins and filters that only select
+    rows are left out), back to those nothing further derives."""
     for dataset in datasets:
         if dataset.namespace is None:
             continue
@@ -197,10 +201,19 @@ def _feature(store: Store, name: str, datasets: Sequence[Node]) -> FeatureSource
         if store.node(column) is None:
             continue
         view = lineage(store, column, "upstream")
-        derived = {e.dst for e in view.edges if e.kind == "DERIVES"}
-        sources = sorted(n.namespace + "#" + n.name if n.namespace else n.name for n in view.nodes.values()
-                         if n.kind == "column" and n.id != column and n.id not in derived)
-        return FeatureSource(feature=name, column=f"{dataset.namespace}/{dataset.name}#{name}", sources=tuple(sources))
+        feeding: dict[str, set[str]] = {}
+        for edge in view.edges:
+            if edge.kind == "DERIVES" and edge.props.get("direct"):
+                feeding.setdefault(edge.dst, set()).add(edge.src)
+        reached, frontier = {column}, [column]
+        while frontier:
+            frontier = [src for dst in frontier for src in feeding.get(dst, ()) if src not in reached]
+            reached.update(frontier)
+        names = {n: f"{node.namespace}#{node.name}" for n, node in view.nodes.items() if node.namespace}
+        ends = sorted(names.get(n, n) for n in reached if n != column and not feeding.get(n))
+        via = sorted(names.get(n, n) for n in reached if n != column and feeding.get(n))
+        return FeatureSource(feature=name, column=f"{dataset.namespace}/{dataset.name}#{name}", sources=tuple(ends),
+                             via=tuple(via))
     return FeatureSource(feature=name)
 
 
