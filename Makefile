@@ -21,7 +21,7 @@ $(BIN)/python:
 # Reinstalled whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark,ml]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -64,9 +64,10 @@ lint: venv
 	$(BIN)/ruff check parsers crawler graph dashboard tests bench
 	$(BIN)/mypy
 
-# About 26 minutes: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
+# About an hour: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
 # (tests/corpus, ~1 min), TPC-H/TPC-DS throughput (~8 min), the 1M-edge graph on both stores
-# (Neo4j started here), a 1M-statement PostgreSQL log crawled end to end, and a 1 GB Spark event log.
+# (Neo4j started here), a 1M-statement PostgreSQL log crawled end to end, a 1 GB Spark event log, and
+# 100,000 fuzzed inputs per source type (~30 min on 2 cores).
 bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
@@ -81,6 +82,7 @@ bench: venv
 	bash graph/neo4j_server/neo4j.sh stop; exit $$status
 	$(BIN)/python bench/querylog_bench.py
 	$(BIN)/python bench/spark_eventlog_bench.py --size-mb 1024
+	$(BIN)/python bench/fuzz.py --examples 100000
 
 clean:
 	-bash graph/neo4j_server/neo4j.sh stop 2>/dev/null

@@ -194,16 +194,28 @@ def read_dbt_run_results(spec: SourceSpec, path: Path, start: Start) -> Iterator
         yield Read(ParseIssue(code="bad_json", message=f"not JSON: {error}", origin=Origin(path=where)),
                    len(data), data.count(b"\n"))
         return
+    if not isinstance(document, dict) or not isinstance(document.get("results") or [], list):
+        yield Read(ParseIssue(code="bad_json", origin=Origin(path=where),
+                              message="not dbt's run_results.json: no object with a list of results"),
+                   len(data), data.count(b"\n"))
+        return
+    metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
     for index, result in enumerate(document.get("results") or []):
+        if not isinstance(result, dict):
+            issue = ParseIssue(code="bad_json", origin=Origin(path=where, line=index + 1),
+                               message=f"result {index + 1} is not an object: skipped")
+            yield Read(issue, len(data), data.count(b"\n"))
+            continue
         relation, code = result.get("relation_name"), result.get("compiled_code")
         if not relation or not code or not str(result.get("unique_id", "")).startswith(("model.", "snapshot.")):
             continue
-        finished = [t.get("completed_at") for t in result.get("timing") or [] if t.get("completed_at")]
+        timing = result.get("timing") if isinstance(result.get("timing"), list) else []
+        finished = [t["completed_at"] for t in timing if isinstance(t, dict) and t.get("completed_at")]
         yield Read(SourceRecord(
             source_type="dbt_run_results", text=f"CREATE TABLE {relation} AS {code}",
             origin=Origin(path=where, line=index + 1), timestamp=normalize(finished[-1] if finished else None),
             dialect=spec.dialect, namespace=spec.namespace, database=spec.database, schema=spec.schema,
-            session_id=str(document.get("metadata", {}).get("invocation_id") or "") or None,
+            session_id=str(metadata.get("invocation_id") or "") or None,
             attributes={"status": "completed" if result.get("status") == "success" else "failed",
                         "dbt_node": str(result.get("unique_id"))},
         ), len(data), data.count(b"\n"))

@@ -58,7 +58,7 @@ def mysql_time(text: str) -> str | None:
     """``261126 13:23:22`` (YYMMDD, MariaDB and MySQL 5) or ISO 8601 (MySQL 8) in canonical form."""
     text = text.strip()
     if re.match(r"^\d{6}\s", text):
-        day, clock = text.split()
+        day, _, clock = text.partition(" ")  # (a damaged line may hold more than the two parts)
         try:
             return normalize(dt.datetime.strptime(f"{day} {clock}", "%y%m%d %H:%M:%S").isoformat())
         except ValueError:

@@ -66,3 +66,19 @@ def test_lineage_sql_never_raises(text: str) -> None:
     from parsers.sql import describe
 
     describe(text, NameContext.of("postgres"), source_id="fuzz")
+
+
+@pytest.mark.parametrize("document", [b"[]", b"null", b'"x"', b'{"results": 3}', b'{"results": [3, null]}',
+                                      b'{"results": [{"relation_name": "a.b", "compiled_code": "select 1", '
+                                      b'"unique_id": "model.x", "timing": [3]}], "metadata": []}'],
+                         ids=["list", "null", "string", "results not a list", "results of scalars", "odd shapes"])
+def test_a_dbt_run_results_of_the_wrong_shape_is_an_issue(document: bytes, tmp_path: Path) -> None:
+    """(Found by bench/fuzz.py: each raised AttributeError out of the crawl.)"""
+    report = crawl_bytes("dbt_run_results", document, tmp_path, "run_results.json")
+    assert report.issues_by_code.get("bad_json") or report.records == 1
+
+
+def test_a_mysql_slow_log_time_line_with_more_parts_is_read(tmp_path: Path) -> None:
+    """(Found by bench/fuzz.py: '# Time: 261126 13:23:22 x' raised ValueError out of the crawl.)"""
+    log = b"# Time: 261126 13:23:22 extra\n# User@Host: u[u] @ localhost []\nSET timestamp=1;\nselect 1;\n"
+    crawl_bytes("mysql_slow", log, tmp_path)
