@@ -14,6 +14,10 @@ path = "elt/"                   # a file, a directory or a glob; relative to thi
 path = "traces/*.jsonl"
 type = "sql_trace"
 fields = { query = "query_text", user = "usename" }
+[[sources]]
+path = "logs/app"
+type = "app_log"                # job logs: the user's extraction rules (see parsers/joblogs/rules.py)
+rules = [{ pattern = "wrote (?P<dataset>s3://\\S+)", direction = "write" }]
 ```
 """
 
@@ -27,9 +31,11 @@ from typing import Any
 
 from crawler.errors import ConfigError
 from crawler.registry import FieldMap, SourceSpec
+from parsers.errors import RuleError
+from parsers.joblogs.rules import user_rule
 
 _SPEC_KEYS = {"path", "type", "dialect", "namespace", "database", "schema", "fields", "log_line_prefix",
-              "include", "exclude"}
+              "include", "exclude", "rules"}
 _DEFAULT_KEYS = _SPEC_KEYS - {"path", "type"}
 
 
@@ -59,6 +65,7 @@ def load(path: str | Path, overrides: Mapping[str, str | None] | None = None) ->
     specs = []
     for number, source in enumerate(sources, start=1):
         settings = {**defaults, **_table(source, _SPEC_KEYS, f"{path} source {number}")}
+        settings["rules"] = _rules(settings.get("rules"), f"{path} source {number}")
         if "path" not in settings:
             raise ConfigError(f"{path} source {number}: no path")
         settings["path"] = str(path.parent / settings["path"])
@@ -108,7 +115,22 @@ def _table(value: Any, allowed: set[str], where: str) -> dict[str, Any]:
     return dict(value)
 
 
-_TABLES = {"fields", "include", "exclude"}
+_TABLES = {"fields", "include", "exclude", "rules"}
+
+
+def _rules(value: Any, where: str) -> tuple[dict[str, str], ...]:
+    """Job-log extraction rules, each checked now: a bad one is a clear error, not a crawl's surprise."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: rules must be a list of tables like "
+                          '{ pattern = "wrote (?P<dataset>s3://\\S+)", direction = "write" }')
+    for number, rule in enumerate(value, start=1):
+        try:
+            user_rule(rule, number)
+        except RuleError as error:
+            raise ConfigError(f"{where}: rules[{number}]: {error}") from error
+    return tuple(dict(rule) for rule in value)
 
 
 def _relative_store(url: str, base: Path) -> str:

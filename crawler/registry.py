@@ -96,6 +96,9 @@ class SourceSpec:
     # application, kind (statement kind, e.g. SELECT, INSERT).
     include: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     exclude: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # Job logs: the user's extraction rules, as the config gives them (validated when it loads):
+    # ({"pattern": "wrote (?P<dataset>s3://\\S+)", "direction": "write"},)
+    rules: tuple[Mapping[str, str], ...] = ()
 
     def wants(self, field: str, value: str | None) -> bool:
         """Whether a record whose ``field`` is ``value`` passes the include/exclude lists."""

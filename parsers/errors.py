@@ -17,3 +17,7 @@ class UnknownDialectError(ParsersError):
 
 class UnknownSourceTypeError(ParsersError):
     """No parser is registered for a record's source type."""
+
+
+class RuleError(ParsersError):
+    """A job-log extraction rule that cannot work: a bad regex, no dataset group, no direction."""

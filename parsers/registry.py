@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from parsers.claims import parse_with_claims
 from parsers.errors import UnknownSourceTypeError
+from parsers.joblogs import parse_joblog_record
 from parsers.ml.predictions import parse_prediction_record
 from parsers.model import ParseResult, SourceRecord
 from parsers.spark import parse_spark_record
@@ -30,6 +31,7 @@ def register(*source_types: str) -> Callable[[Parser], Parser]:
 register("sql_file", "sql_trace", "postgres_log", "mysql_general", "mysql_slow", "dbt_run_results")(parse_sql_record)
 register("warehouse_history")(parse_with_claims)
 register("spark_eventlog")(parse_spark_record)
+register("airflow_task_log", "spark_driver_log", "app_log")(parse_joblog_record)
 register("prediction_log")(parse_prediction_record)
 
 
