@@ -17,6 +17,8 @@ from crawler.errors import ConfigError
 from crawler.formats.predictions import find_prediction, prediction_at
 from graph import open_store
 from graph.export import dumps, export
+from graph.model import dataset_id
+from parsers.naming import file_ref
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "predictions"
 CSV_FIELDS = FieldMap(timestamp="decided_at", model="model_name", version="model_version", key="customer_id",
@@ -47,7 +49,7 @@ def test_each_version_serves_into_each_log_counted_with_its_span_and_feature_nam
     edges = {(e.src, e.kind, e.dst): e for e in store.edges()}
     rows = _rows()
     for name in ("decisions.csv", "decisions.jsonl"):
-        log = f"dataset:file/{logs / name}"
+        log = dataset_id(file_ref(str(logs / name)))
         assert ("job:serving/serving:credit_limit_model", "WRITES", log) in edges
         for version, node in (("2", V2), ("3", V3)):
             served = edges[(node, "SERVED", log)]
@@ -70,7 +72,8 @@ def test_crawling_again_changes_nothing_and_appended_lines_add_up(logs: Path) ->
     with (logs / "decisions.jsonl").open("a") as out:
         out.write(json.dumps({**_rows()[0], "timestamp": "2026-11-04T08:00:00Z"}) + "\n")
     crawl(_specs(logs), store)
-    served = {(e.src, e.dst): e for e in store.edges(["SERVED"])}[(V3, f"dataset:file/{logs / 'decisions.jsonl'}")]
+    log = dataset_id(file_ref(str(logs / "decisions.jsonl")))
+    served = {(e.src, e.dst): e for e in store.edges(["SERVED"])}[(V3, log)]
     assert served.count == 9 and served.last_seen == "2026-11-04T08:00:00.000Z"
 
 

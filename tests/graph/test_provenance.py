@@ -11,6 +11,7 @@ import pytest
 import graph
 from graph import Store, impact, lineage
 from graph.errors import NodeNotFoundError
+from graph.model import dataset_id
 from graph.provenance import explain
 from parsers import ColumnEdge, ColumnRef, Evidence, JobRef, LineageEvent, ModelRef, Origin, RunRef, Served
 from parsers.naming import file_ref
@@ -114,6 +115,6 @@ def test_a_version_known_only_from_predictions_says_so(store: Store) -> None:
 def test_impact_of_a_raw_table_lists_the_versions_trained_downstream_and_their_predictions(models: Store) -> None:
     rows = {row.node.id: row.distance for row in impact(models, "dataset:postgres://warehouse:5432/raw.customers")}
     assert rows[V2] == rows[V3] == 3
-    assert rows["dataset:file//logs/decisions.csv"] == 4
-    up = lineage(models, "dataset:file//logs/decisions.csv", "upstream")
+    assert rows[dataset_id(LOG)] == 4
+    up = lineage(models, dataset_id(LOG), "upstream")
     assert {V2, V3, "dataset:postgres://warehouse:5432/raw.customers"} <= set(up.nodes)
