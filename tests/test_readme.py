@@ -29,6 +29,7 @@ def test_the_config_example_loads(tmp_path: Path) -> None:
     assert (trace.type, trace.fields.query, trace.fields.application) == ("sql_trace", "query_text",
                                                                           "application_name")
     assert settings.sources[1].exclude == {"user": ("monitoring",), "kind": ("SELECT",)}
+    assert settings.sources[2].type == "app_log" and settings.sources[2].rules[0]["direction"] == "write"
 
 
 def test_the_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
