@@ -7,6 +7,7 @@ from collections.abc import Callable
 from parsers.claims import parse_with_claims
 from parsers.errors import UnknownSourceTypeError
 from parsers.joblogs import parse_joblog_record
+from parsers.ml.mlflow import parse_mlflow_record
 from parsers.ml.predictions import parse_prediction_record
 from parsers.model import ParseResult, SourceRecord
 from parsers.spark import parse_spark_record
@@ -33,6 +34,7 @@ register("warehouse_history")(parse_with_claims)
 register("spark_eventlog")(parse_spark_record)
 register("airflow_task_log", "spark_driver_log", "app_log")(parse_joblog_record)
 register("prediction_log")(parse_prediction_record)
+register("mlflow")(parse_mlflow_record)
 
 
 def parse(record: SourceRecord) -> ParseResult:

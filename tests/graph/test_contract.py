@@ -187,6 +187,27 @@ def test_columns_and_model_provenance(store: Store) -> None:
     assert derives.props == {"direct": True}
 
 
+def test_a_registration_links_the_version_to_its_training_run_and_data(new_store: Factory) -> None:
+    """A model version recorded apart from its training run (an MLflow registration): PRODUCED by
+    that run, TRAINED_ON its data, the registry's facts on the version; through export and import."""
+    training = event("train", ["ml.training_set"], [], run="t1")
+    version = ModelRef(name="limits", version="3", produced_by="t1", trained_on=(ds("ml.training_set"),),
+                       facets={"aliases": ["champion"], "stage": "Production", "registered_at": "2026-11-26"})
+    registration = dataclasses.replace(event("register", [], [], run="reg-3"), produced=(version,))
+    source = new_store()
+    graph.write(source, [training, registration])
+    node = source.node("model_version:limits/3")
+    assert node is not None and node.props["aliases"] == ["champion"] and node.props["version"] == "3"
+    assert node.props["stage"] == "Production"
+    edges = {(e.src, e.kind, e.dst) for e in source.edges()}
+    assert ("run:t1", "PRODUCED", node.id) in edges and ("run:reg-3", "PRODUCED", node.id) not in edges
+    assert (node.id, "TRAINED_ON", "dataset:postgres://warehouse:5432/ml.training_set") in edges
+    assert not any(kind == "READS" and dst == "job:postgres://warehouse:5432/register" for _, kind, dst in edges)
+    target = new_store()
+    load(target, export(source))
+    assert dumps(export(target)) == dumps(export(source))
+
+
 # -- queries -----------------------------------------------------------------------------------
 
 def test_upstream_follows_jobs_back_to_the_sources(chain: Store) -> None:
