@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -23,14 +24,16 @@ import click
 import graph
 from crawler import config as crawl_config
 from crawler import explain as explaining
-from crawler import render
+from crawler import quarantine, render
 from crawler.crawl import crawl as run_crawl
 from crawler.errors import ConfigError, CrawlerError, SourceNotFoundError
 from crawler.registry import source_types
 from crawler.timestamps import normalize
+from graph import changes
 from graph.errors import GraphError, StoreBusyError
 from graph.export import dumps, export, load
 from graph.lineage import Direction
+from graph.model import IssueFilter
 from graph.provenance import Provenance
 from parsers import NameContext
 from parsers.catalog import Catalog
@@ -124,13 +127,15 @@ def main() -> None:
 @click.option("--type", "source_type", type=click.Choice(source_types()), help="Read every path as this type.")
 @click.option("--stale-after", type=click.IntRange(min=0), default=30, show_default=True,
               help="Days unseen before an edge is marked stale (removed on a later crawl); 0 keeps everything.")
+@click.option("--retry-quarantine", is_flag=True, help="First read the quarantined records of the files crawled again "
+                                                   "(after a parser upgrade): those that now parse leave it.")
 @wait_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no report: errors only (for cron); the exit "
                                                   "status tells how it went.")
 @json_option
 def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, dialect: str | None,
           database: str | None, schema: str | None, namespace: str | None, source_type: str | None,
-          stale_after: int, wait: float, quiet: bool, as_json: bool) -> None:
+          stale_after: int, retry_quarantine: bool, wait: float, quiet: bool, as_json: bool) -> None:
     """Crawl query logs, SQL files, traces, warehouse histories and Spark event logs (files,
     directories or globs) into the store; each file's type is told from its first bytes.
 
@@ -157,7 +162,8 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
             with contextlib.ExitStack() as stack:
                 progress = None if quiet else stack.enter_context(render.CrawlProgress())
                 report = run_crawl(settings.sources, store, wait=wait, progress=progress,
-                                   stale_after=dt.timedelta(days=stale_after) if stale_after else None)
+                                   stale_after=dt.timedelta(days=stale_after) if stale_after else None,
+                                   retry_quarantine=retry_quarantine)
         finally:
             store.close()
     except SourceNotFoundError as error:
@@ -405,14 +411,93 @@ def import_command(file: str, store_url: str, wait: float) -> None:
 
 
 @main.command()
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="List at most N.")
+@click.option("--code", "codes", multiple=True, help="Only issues of this code (repeatable).")
+@click.option("--severity", type=click.Choice(["error", "warning"]), help="Only issues of this severity.")
+@click.option("--file", "path", metavar="PATH", help="Only issues of this file, or of the files under this directory.")
+@click.option("--since", type=click.IntRange(min=0), metavar="CRAWL",
+              help="Only issues this crawl or a later one quarantined (`lineage reports` numbers them).")
+@click.option("--all", "show_all", is_flag=True, help="Acknowledged issues too.")
+@click.option("--ack", "acks", multiple=True, metavar="CODE|ID",
+              help="Acknowledge the matching issues: all of a code, or one by its id (repeatable); they are then "
+                   "listed with --all only.")
+@click.option("--clear", is_flag=True, help="Take the matching issues out of the quarantine (give a filter); with "
+                                            "--file, the next crawl reads those files again from their start (after a "
+                                            "wrong --type).")
+@store_option
+@wait_option
+@json_option
+def issues(limit: int, codes: tuple[str, ...], severity: str | None, path: str | None, since: int | None,
+           show_all: bool, acks: tuple[str, ...], clear: bool, store_url: str, wait: float, as_json: bool) -> None:
+    """What the crawls could not read (the quarantine), with file and offset; how many in all
+    when only some are listed. --ack and --clear manage it."""
+    where = IssueFilter(codes=codes, severity=severity, path=str(Path(path).resolve()) if path else None,
+                        since=since, acknowledged=None if show_all or clear or acks else False)
+    if acks or clear:
+        _manage_quarantine(where, acks, clear, store_url, wait)
+        return
+    store = graph.open_store(store_url, read_only=True)
+    page = store.quarantine(where, limit)
+    hidden = 0 if show_all else store.quarantine(dataclasses.replace(where, acknowledged=True), 0).total
+    _emit(as_json, {"total": page.total, "shown": len(page.entries), "acknowledged_hidden": hidden,
+                    "issues": [entry.to_dict() for entry in page.entries]},
+          lambda: render.quarantine_text(page, hidden))
+
+
+def _manage_quarantine(where: IssueFilter, acks: tuple[str, ...], clear: bool, store_url: str, wait: float) -> None:
+    """Acknowledge (--ack) or clear (--clear) quarantine entries, holding the writer lock."""
+    if acks and clear:
+        raise click.UsageError("give --ack or --clear, not both")
+    if clear and where == IssueFilter():
+        raise click.UsageError("--clear takes the issues of a filter out: give --code, --file, --severity or --since")
+    store = graph.open_store(store_url)
+    try:
+        with store.writer_lock(wait):
+            targets = [where] if clear else [
+                dataclasses.replace(where, key=ack) if _ISSUE_ID.fullmatch(ack)
+                else dataclasses.replace(where, codes=(*where.codes, ack)) for ack in acks]
+            keys = {entry.key: entry for target in targets for entry in store.quarantine(target).entries}
+            if clear:
+                cleared = store.release(list(keys))
+                rewound = quarantine.rewind(store, sorted({e.issue.origin.path for e in keys.values()})) \
+                    if where.path else []
+                click.echo(f"Cleared {cleared} issue(s) from the quarantine"
+                           + (f"; the next crawl reads {len(rewound)} file(s) again from the start" if rewound else ""))
+            else:
+                stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+                click.echo(f"Acknowledged {store.acknowledge(list(keys), stamp)} issue(s)")
+    finally:
+        store.close()
+
+
+# An issue's id as `lineage issues` shows it (the start of its key); anything else is a code.
+_ISSUE_ID = re.compile(r"[0-9a-f]{6,16}")
+
+
+@main.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @store_option
 @json_option
-def issues(limit: int, store_url: str, as_json: bool) -> None:
-    """What the crawls could not read (the quarantine), with file and offset."""
-    store = graph.open_store(store_url, read_only=True)
-    found = store.issues(limit)
-    _emit(as_json, [issue.to_dict() for issue in found], lambda: render.issues_text(found))
+def reports(limit: int, store_url: str, as_json: bool) -> None:
+    """The last crawls' reports, newest first, by crawl number (for `lineage diff` and
+    `lineage issues --since`)."""
+    found = _open(store_url).reports(limit)
+    _emit(as_json, found, lambda: render.reports_text(found))
+
+
+@main.command(name="diff")
+@click.argument("first", required=False, type=click.IntRange(min=0), metavar="[A]")
+@click.argument("second", required=False, type=click.IntRange(min=0), metavar="[B]")
+@store_option
+@json_option
+def diff_command(first: int | None, second: int | None, store_url: str, as_json: bool) -> None:
+    """The lineage that changed between crawls A and B (by default the last two; A alone: from A
+    to the last): datasets, jobs, columns and edges (column edges too) added, gone stale and
+    removed; counts first, then the list."""
+    store = _open(store_url)
+    after, upto = changes.crawl_pair(store, first, second)
+    found = changes.diff(store, after, upto)
+    _emit(as_json, found.to_dict(), lambda: render.diff_text(found))
 
 
 @main.command()

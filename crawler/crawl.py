@@ -22,6 +22,7 @@ import zstandard
 
 import graph
 import parsers
+from crawler import quarantine
 from crawler.cursors import READING, Start, advance, resume
 from crawler.registry import (
     GROWING,
@@ -38,6 +39,7 @@ from crawler.streams import is_compressed
 from crawler.supplements import Supplements
 from graph import Store
 from graph.batch import Cursor
+from graph.changes import next_crawl
 from graph.gc import DEFAULT_STALE_AFTER, collect
 from graph.ranking import update_ranks
 from parsers import DatasetRef, LineageEvent, Origin, ParseIssue, SourceRecord, catalog
@@ -50,6 +52,7 @@ ISSUE_SAMPLE = 20
 class CrawlReport:
     """What a crawl did: counters, timings, a capped sample of what went wrong, the graph after."""
 
+    crawl: int  # its number in the store (see graph.changes)
     started_at: str
     seconds: float
     files: int
@@ -73,6 +76,8 @@ class CrawlReport:
     unreadable_files: tuple[str, ...] = ()
     # Logs whose last entry was held back for a later crawl (it may still be being written).
     held_back: tuple[str, ...] = ()
+    # With --retry-quarantine: quarantined records read again that now parse ("released") or not.
+    retried: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def issues(self) -> int:
@@ -110,6 +115,7 @@ class _Tally:
         self.cursors: dict[str, Cursor] = {}  # written by this crawl, by path
         self.unreadable: dict[str, None] = {}
         self.held_back: dict[str, None] = {}
+        self.crawl: int | None = None  # the crawl's number, stamped on what it writes
 
     def issue(self, issues: Iterable[ParseIssue]) -> None:
         for issue in issues:
@@ -148,23 +154,25 @@ BATCH_SIZE = 20_000
 
 def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_SIZE,
           stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER, wait: float = 0.0,
-          progress: Callable[[Progress], None] | None = None) -> CrawlReport:
+          progress: Callable[[Progress], None] | None = None, retry_quarantine: bool = False) -> CrawlReport:
     """Crawl every source of ``specs`` into ``store``, then age out stale edges (unless
     ``stale_after`` is None) and rerank.
 
     The whole crawl holds the store's writer lock, from reading the cursors to saving the report:
     a crawl started meanwhile waits up to ``wait`` seconds, then raises
     :class:`graph.errors.StoreBusyError` naming this one. ``progress`` is told how far the
-    crawl is after each file and each batch written."""
+    crawl is after each file and each batch written. With ``retry_quarantine``, the quarantined
+    records of the files crawled are read again first (see :mod:`crawler.quarantine`)."""
     with store.writer_lock(wait):
-        return _crawl(specs, store, batch_size, stale_after, progress)
+        return _crawl(specs, store, batch_size, stale_after, progress, retry_quarantine)
 
 
-def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int,
-           stale_after: dt.timedelta | None, progress: Callable[[Progress], None] | None) -> CrawlReport:
+def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_after: dt.timedelta | None,
+           progress: Callable[[Progress], None] | None, retry_quarantine: bool) -> CrawlReport:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     tally = _Tally(progress)
+    tally.crawl = next_crawl(store)
     files, seen = [], set()
     skipped: list[Path] = []
     for spec in specs:
@@ -173,6 +181,8 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int,
                 seen.add(path)
                 files.append((spec, path, source_type))
     with catalog.using(_known_columns(store)):
+        retried = quarantine.retry(files, store, tally.crawl, lambda spec, record: _parse(spec, record, {}, tally)) \
+            if retry_quarantine else {}
         unjoined = _crawl_files(files, store, tally, batch_size)
     garbage, notes = _collect(store, stale_after, tally)
     if unjoined:
@@ -182,6 +192,7 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int,
     update_ranks(store)
     tally.timings["rank"] += time.perf_counter() - clock
     report = CrawlReport(
+        crawl=tally.crawl,
         started_at=started_at,
         seconds=round(time.perf_counter() - started, 3),
         files=tally.counts["files"],
@@ -202,6 +213,7 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int,
         skipped_sample=tuple(str(path) for path in skipped[:SKIPPED_SAMPLE]),
         unreadable_files=tuple(tally.unreadable),
         held_back=tuple(tally.held_back),
+        retried=retried,
     )
     store.save_report(report.to_dict())
     return report
@@ -240,7 +252,7 @@ def _collect(store: Store, stale_after: dt.timedelta | None, tally: _Tally) -> t
     if stale_after is None:
         return {}, ()
     clock = time.perf_counter()
-    collected = collect(store, dt.datetime.now(dt.UTC), stale_after=stale_after)
+    collected = collect(store, dt.datetime.now(dt.UTC), stale_after=stale_after, crawl=tally.crawl)
     tally.timings["gc"] += time.perf_counter() - clock
     garbage = {"marked_stale": collected.marked, "removed_edges": collected.removed_edges,
                "removed_nodes": collected.removed_nodes, "held_back": collected.held_back}
@@ -410,7 +422,7 @@ _RECORD_FILTERS = (("user", "user"), ("database", "database"), ("application", "
 def _flush(store: Store, events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None,
            tally: _Tally) -> None:
     clock = time.perf_counter()
-    stats = graph.write(store, events, [cursor] if cursor else [], issues)
+    stats = graph.write(store, events, [cursor] if cursor else [], issues, crawl=tally.crawl)
     tally.timings["write"] += time.perf_counter() - clock
     tally.counts.update(events=stats.events, written=stats.written, already_seen=stats.already_seen)
     if cursor is not None:

@@ -11,7 +11,9 @@ from rich.table import Table
 
 import graph
 from crawler.crawl import CrawlReport
+from graph.changes import Diff
 from graph.lineage import HistoryRow, ImpactPage, LineageView, direct_edges, owners, top_users
+from graph.model import Quarantine
 from graph.provenance import Provenance
 from parsers import Evidence, ParseIssue
 
@@ -30,7 +32,8 @@ def _table(*columns: str, title: str | None = None) -> Table:
 def crawl_report(report: CrawlReport, url: str) -> None:
     counts = report.graph
     console.print(
-        f"Crawled {report.files} file(s), {report.records} record(s) in {report.seconds:.2f}s into {url}\n"
+        f"Crawled {report.files} file(s), {report.records} record(s) in {report.seconds:.2f}s into {url} "
+        f"(crawl {report.crawl})\n"
         f"  events: {report.events} ({report.written} new, {report.already_seen} already stored)\n"
         f"  graph:  {counts.get('dataset', 0)} datasets, {counts.get('column', 0)} columns, "
         f"{counts.get('job', 0)} jobs, "
@@ -44,6 +47,9 @@ def crawl_report(report: CrawlReport, url: str) -> None:
                       f"statements, {report.filtered} filtered out")
     for kind, counts in report.garbage.items():
         console.print(f"  {kind.replace('_', ' ')}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    if report.retried:
+        console.print(f"  quarantine retried: {report.retried.get('released', 0)} record(s) now read and released, "
+                      f"{report.retried.get('still', 0)} still quarantined")
     for note in report.notes:
         console.print(f"  note: {note}")
     if report.skipped_files:
@@ -338,3 +344,59 @@ def explain_text(provenance: Provenance, prediction: dict[str, Any] | None) -> N
                 log = _short_path(row.log.removeprefix("file/"))
                 table.add_row(row.version, str(row.count), row.first or "", row.last or "", log)
             console.print(table)
+
+
+def quarantine_text(page: Quarantine, hidden: int) -> None:
+    """Quarantine entries, one to a line with the whole file name (to paste into ``--file``),
+    the message below; then how many matched in all, when not all are shown."""
+    if not page.entries:
+        console.print("No issues." + (f" ({hidden} acknowledged: --all shows them)" if hidden else ""))
+        return
+    for entry in page.entries:
+        issue = entry.issue
+        where = issue.origin.path + (f":{issue.origin.line}" if issue.origin.line is not None else "") + (
+            f" @{issue.origin.byte_offset}" if issue.origin.byte_offset is not None else "")
+        crawl = f"crawl {entry.crawl}" if entry.crawl is not None else "imported"
+        acked = "  acknowledged" if entry.acknowledged_at else ""
+        console.print(f"{entry.key[:10]}  {issue.severity:<7}  {issue.code:<22}  {crawl:<9}  {where}{acked}",
+                      markup=False)
+        console.print(f"            {issue.message}", markup=False)
+    shown = len(page.entries)
+    summary = f"{shown} of {page.total} issue(s) shown (--limit N for more)" if page.total > shown \
+        else f"{page.total} issue(s)"
+    console.print(summary + (f"; {hidden} acknowledged not shown (--all)" if hidden else ""))
+
+
+def reports_text(reports: list[dict[str, Any]]) -> None:
+    if not reports:
+        console.print("No crawls yet.")
+        return
+    table = _table("crawl", "started", "seconds", "files", "records", "new events", "issues", "graph")
+    for report in reports:
+        counts = report.get("graph", {})
+        edges = sum(v for k, v in counts.items() if k.isupper() and k != "OF")
+        table.add_row(str(report["crawl"]), str(report.get("started_at", "")), f"{report.get('seconds', 0):.1f}",
+                      str(report.get("files", "")), str(report.get("records", "")), str(report.get("written", "")),
+                      str(sum(report.get("issues_by_code", {}).values())),
+                      f"{counts.get('dataset', 0)} datasets, {counts.get('job', 0)} jobs, {edges} edges")
+    console.print(table)
+
+
+def diff_text(found: Diff) -> None:
+    console.print(f"Lineage changed after crawl {found.after} up to crawl {found.upto}:")
+    if not found.changes:
+        console.print("  nothing")
+        return
+    for change, groups in found.counts.items():
+        console.print(f"  {change}: " + ", ".join(f"{group} {count}" for group, count in groups.items()))
+    table = _table("change", "crawl", "kind", "what")
+    for item in found.changes:
+        if item.node is not None:
+            what = found.names.get(item.node.id, item.node.id)
+            kind = item.node.kind
+        else:
+            assert item.edge is not None
+            kind = item.edge.kind
+            what = f"{found.names.get(item.edge.src, item.edge.src)} -> {found.names.get(item.edge.dst, item.edge.dst)}"
+        table.add_row(item.change, str(item.crawl), kind, what)
+    console.print(table)

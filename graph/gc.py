@@ -37,8 +37,9 @@ class CollectionReport:
 
 
 def collect(store: Store, now: dt.datetime, *, stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
-            max_fraction: float = DEFAULT_MAX_FRACTION) -> CollectionReport:
-    """Mark edges stale, remove those stale since an earlier crawl, then orphaned nodes."""
+            max_fraction: float = DEFAULT_MAX_FRACTION, crawl: int | None = None) -> CollectionReport:
+    """Mark edges stale, remove those stale since an earlier crawl, then orphaned nodes; the
+    marks and removals are stamped with the ``crawl`` number, if given."""
     stamp = _stamp(now)
     # Runs and their OF edges are history, never collected: leave their (many) rows unread.
     edges = list(store.edges([kind for kind in EDGE_KINDS if kind != "OF"]))
@@ -52,9 +53,9 @@ def collect(store: Store, now: dt.datetime, *, stale_after: dt.timedelta = DEFAU
     candidates = [e for e in stale if e.stale_since is not None and e.stale_since < stamp]
     held: Counter[str] = Counter()
     removed = _capped(candidates, live_by_kind, max_fraction, held)
-    store.set_stale(to_mark, stamp)
+    store.set_stale(to_mark, stamp, crawl=crawl)
     orphans = _orphans(store, edges, {e.key for e in removed}, max_fraction, held)
-    store.remove([e.key for e in removed], [node for node, _ in orphans], stamp)
+    store.remove([e.key for e in removed], [node for node, _ in orphans], stamp, crawl=crawl)
     return CollectionReport(
         marked=dict(Counter(key[1] for key in to_mark)),
         removed_edges=dict(Counter(e.kind for e in removed)),

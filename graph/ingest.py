@@ -13,9 +13,10 @@ from parsers import LineageEvent, ParseIssue
 
 
 def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor] = (),
-          issues: Sequence[ParseIssue] = ()) -> WriteStats:
+          issues: Sequence[ParseIssue] = (), *, crawl: int | None = None) -> WriteStats:
     """Store the events whose runs are new, quarantine the issues and move the cursors, in one
-    transaction; return how many events were new and how many known.
+    transaction, stamped with the ``crawl`` number if given; return how many events were new and
+    how many known.
 
     Runs are looked up first, and checked again by the store inside its write (another writer,
     one not holding the writer lock, may have stored some since): then those runs' events are
@@ -27,6 +28,7 @@ def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor
         batch = batch_of(fresh)
         batch.cursors.update((cursor.path, cursor) for cursor in cursors)
         batch.issues.extend(issues)
+        batch.crawl = crawl
         try:
             store.apply(batch)
         except RunsAlreadyStoredError as error:

@@ -144,3 +144,52 @@ class WriteStats:
     events: int = 0
     written: int = 0
     already_seen: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """What a crawl did to one node or edge: ``added`` (new, or back after its removal), ``stale``
+    (marked by garbage collection) or ``removed``. Exactly one of ``node`` and ``edge`` is set."""
+
+    crawl: int
+    change: Literal["added", "stale", "removed"]
+    node: Node | None = None
+    edge: Edge | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class IssueFilter:
+    """Which quarantine entries to list, acknowledge or release; every condition given must hold.
+    ``path`` is a file, or a directory (every file under it); ``since`` a crawl number (entries
+    that crawl or a later one quarantined); ``key`` the start of an entry's key;
+    ``acknowledged`` False or True for those not acknowledged or acknowledged, None for both."""
+
+    codes: tuple[str, ...] = ()
+    severity: str | None = None
+    path: str | None = None
+    since: int | None = None
+    key: str | None = None
+    acknowledged: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantineEntry:
+    """An issue as the quarantine holds it: its key (see :func:`issue_key`), the crawl that put it
+    there (None when loaded by an import), and when it was acknowledged, if it was."""
+
+    key: str
+    issue: ParseIssue
+    crawl: int | None = None
+    acknowledged_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        extra = {"id": self.key, "crawl": self.crawl, "acknowledged_at": self.acknowledged_at}
+        return {**self.issue.to_dict(), **{k: v for k, v in extra.items() if v is not None}}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Quarantine:
+    """A page of quarantine entries and how many matched in all."""
+
+    total: int
+    entries: list[QuarantineEntry]

@@ -26,7 +26,19 @@ from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 from graph.batch import EVIDENCE_SAMPLE, RUN_FIELDS, Batch, Cursor, EdgeRow
 from graph.errors import RunsAlreadyStoredError, StoreUnavailableError, UnknownStoreError
 from graph.locks import read_only_lock
-from graph.model import EDGE_KINDS, Details, Edge, Member, Node, Usage, issue_key
+from graph.model import (
+    EDGE_KINDS,
+    Change,
+    Details,
+    Edge,
+    IssueFilter,
+    Member,
+    Node,
+    Quarantine,
+    QuarantineEntry,
+    Usage,
+    issue_key,
+)
 from graph.neo4j_lock import Lease, lease_seconds
 from graph.store import EdgeKey, register_backend
 from graph.topology import END_KINDS, KINDS, Topology
@@ -60,8 +72,10 @@ _NODES = """
 UNWIND $rows AS r
 MERGE (n:Node {id: r.id})
 ON CREATE SET n.kind = r.kind, n.name = r.name, n.namespace = r.namespace, n.label = r.label, n.props = r.props,
-    n.search = r.search, n.first_seen = r.first_seen, n.last_seen = r.last_seen, n.created_by_batch = true
-ON MATCH SET n.label = coalesce(r.label, n.label), n.props = coalesce(r.props, n.props), n.removed_at = null,
+    n.search = r.search, n.first_seen = r.first_seen, n.last_seen = r.last_seen, n.created_by_batch = true,
+    n.added_in = $crawl
+ON MATCH SET n.added_in = CASE WHEN n.removed_at IS NULL THEN n.added_in ELSE $crawl END, n.removed_in = null,
+    n.label = coalesce(r.label, n.label), n.props = coalesce(r.props, n.props), n.removed_at = null,
 """ + _SPAN.format(v="n", r="r") + """
 WITH n, r, n.created_by_batch IS NOT NULL AS created
 REMOVE n.created_by_batch
@@ -95,15 +109,16 @@ RETURN collect(CASE WHEN created THEN [r.id, elementId(x)] END) AS runs,
 # (all rows held before the first write). Empty props and evidence are not stored (null: readers
 # take a missing one as empty).
 _EDGE_PROPS = ("{count: r.count, confidence: r.confidence, first_seen: r.first_seen, last_seen: r.last_seen, "
-               "evidence: r.evidence, props: r.props}")
+               "evidence: r.evidence, props: r.props, added_in: $crawl}")
 _EDGE_MERGE = """
 UNWIND $rows AS r
 MATCH (a:Node {id: r.src})
 MATCH (b:Node {id: r.dst})
 MERGE (a)-[e:%s]->(b)
 ON CREATE SET e.count = r.count, e.confidence = r.confidence, e.first_seen = r.first_seen,
-    e.last_seen = r.last_seen, e.evidence = r.evidence, e.props = r.props
-ON MATCH SET e.count = e.count + r.count,
+    e.last_seen = r.last_seen, e.evidence = r.evidence, e.props = r.props, e.added_in = $crawl
+ON MATCH SET e.added_in = CASE WHEN e.removed_at IS NULL THEN e.added_in ELSE $crawl END, e.removed_in = null,
+    e.stale_in = null, e.count = e.count + r.count,
     e.confidence = CASE WHEN r.confidence > e.confidence THEN r.confidence ELSE e.confidence END,
     e.evidence = CASE WHEN r.evidence IS NOT NULL AND size(coalesce(e.evidence, [])) < $sample
                       THEN (coalesce(e.evidence, []) + r.evidence)[0..$sample] ELSE e.evidence END,
@@ -222,7 +237,7 @@ class Neo4jStore:
         elements, created = _upsert_nodes(tx, batch)
         elements.update(_upsert_runs(tx, batch))
         for (kind, how), rows in _edge_rows(tx, batch, elements, created).items():
-            tx.run(_EDGE_WRITES[kind, how], rows=_Rows(rows), sample=EVIDENCE_SAMPLE)
+            tx.run(_EDGE_WRITES[kind, how], rows=_Rows(rows), sample=EVIDENCE_SAMPLE, crawl=batch.crawl)
         # Each statement is a round trip: none for what the batch does not have.
         if batch.usage:
             tx.run(_USAGE, rows=[{"id": f"{u.node}|{u.key}|{u.role}", "node": u.node, "key": u.key, "role": u.role,
@@ -232,7 +247,7 @@ class Neo4jStore:
             tx.run("""UNWIND $rows AS r MERGE (c:Cursor {path: r.path}) SET c += r""",
                    rows=[dataclasses.asdict(c) for c in batch.cursors.values()])
         if batch.issues:
-            _merge_issues(tx, batch.issues)
+            _merge_issues(tx, batch.issues, batch.crawl)
         if batch.members:
             tx.run(_MEMBERS, rows=[{"id": f"{m.node}|{m.key}", "node": m.node, "key": m.key, "role": "",
                                     "count": m.count, "first_seen": m.first_seen, "last_seen": m.last_seen}
@@ -244,24 +259,40 @@ class Neo4jStore:
         return self._write(lambda tx: _merge_issues(tx, issues)) if issues else 0
 
     def save_report(self, report: dict[str, Any]) -> None:
+        # The Meta counter numbers the crawls (the highest number given so far).
         self._write(lambda tx: tx.run(
-            """MERGE (m:Meta {key: 'crawls'}) ON CREATE SET m.value = 0 SET m.value = m.value + 1
-               CREATE (:Crawl {seq: m.value, report: $report})""", report=json.dumps(report, sort_keys=True)))
+            """MERGE (m:Meta {key: 'crawls'}) ON CREATE SET m.value = 0
+               WITH m, coalesce($crawl, m.value + 1) AS seq
+               SET m.value = CASE WHEN seq > m.value THEN seq ELSE m.value END
+               MERGE (c:Crawl {seq: seq}) SET c.report = $report""",
+            crawl=report.get("crawl"), report=json.dumps(report, sort_keys=True)))
 
-    def set_stale(self, edges: Sequence[EdgeKey], since: str | None) -> None:
+    def set_stale(self, edges: Sequence[EdgeKey], since: str | None, *, crawl: int | None = None) -> None:
         def work(tx: neo4j.ManagedTransaction) -> None:
-            _set_edges(tx, edges, "stale_since", since)
+            _set_edges(tx, edges, "stale_since", since, crawl if since else None)
             _bump(tx)
 
         self._write(work)
 
-    def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str) -> None:
+    def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str, *, crawl: int | None = None) -> None:
         def work(tx: neo4j.ManagedTransaction) -> None:
-            _set_edges(tx, edges, "removed_at", at)
-            tx.run("UNWIND $ids AS id MATCH (n:Node {id: id}) SET n.removed_at = $at", ids=list(nodes), at=at)
+            _set_edges(tx, edges, "removed_at", at, crawl)
+            tx.run("UNWIND $ids AS id MATCH (n:Node {id: id}) SET n.removed_at = $at, n.removed_in = $crawl",
+                   ids=list(nodes), at=at, crawl=crawl)
             _bump(tx)
 
         self._write(work)
+
+    def acknowledge(self, keys: Sequence[str], at: str) -> int:
+        record = self._write(lambda tx: tx.run(
+            "UNWIND $keys AS k MATCH (i:Issue {key: k}) WHERE i.acked_at IS NULL SET i.acked_at = $at "
+            "RETURN count(i) AS n", keys=list(keys), at=at).single())
+        return int(record["n"]) if record else 0
+
+    def release(self, keys: Sequence[str]) -> int:
+        record = self._write(lambda tx: tx.run(
+            "UNWIND $keys AS k MATCH (i:Issue {key: k}) DELETE i RETURN count(*) AS n", keys=list(keys)).single())
+        return int(record["n"]) if record else 0
 
     def set_ranks(self, ranks: dict[str, float]) -> None:
         def work(tx: neo4j.ManagedTransaction) -> None:
@@ -478,10 +509,34 @@ class Neo4jStore:
                            origin=Origin(path=i["path"], line=i.get("line"), byte_offset=i.get("byte_offset")))
                 for i in (r["i"] for r in records)]
 
+    def quarantine(self, where: IssueFilter, limit: int | None = None) -> Quarantine:
+        clause, params = _issue_clause(where)
+        total = self._read(f"MATCH (i:Issue){clause} RETURN count(i) AS n", **params)[0]["n"]
+        records = self._read(f"MATCH (i:Issue){clause} RETURN i ORDER BY i.path, i.byte_offset, i.line, i.code "
+                             "LIMIT $limit", limit=limit if limit is not None else 2**62, **params)
+        return Quarantine(total=total, entries=[
+            QuarantineEntry(key=i["key"], crawl=i.get("crawl"), acknowledged_at=i.get("acked_at"), issue=ParseIssue(
+                code=i["code"], severity=i["severity"], message=i["message"], snippet=i.get("snippet"),
+                origin=Origin(path=i["path"], line=i.get("line"), byte_offset=i.get("byte_offset"))))
+            for i in (r["i"] for r in records)])
+
     def reports(self, limit: int = 10) -> list[dict[str, Any]]:
-        records = self._read("MATCH (c:Crawl) RETURN c.report AS report ORDER BY c.seq DESC LIMIT $limit",
-                             limit=limit)
-        return [json.loads(r["report"]) for r in records]
+        records = self._read("MATCH (c:Crawl) RETURN c.seq AS seq, c.report AS report ORDER BY c.seq DESC "
+                             "LIMIT $limit", limit=limit)
+        return [{**json.loads(r["report"]), "crawl": r["seq"]} for r in records]
+
+    def changes(self, after: int, upto: int) -> list[Change]:
+        found: list[Change] = []
+        for change, field in (("added", "added_in"), ("removed", "removed_in")):
+            records = self._read(f"MATCH (n:Node) WHERE n.{field} > $after AND n.{field} <= $upto "
+                                 f"RETURN n, n.{field} AS crawl ORDER BY n.id", after=after, upto=upto)
+            found += [Change(crawl=r["crawl"], change=change, node=_node(r["n"])) for r in records]  # type: ignore[arg-type]
+        for change, field in (("added", "added_in"), ("stale", "stale_in"), ("removed", "removed_in")):
+            records = self._read(f"MATCH (a:Node)-[e]->(b:Node) WHERE e.{field} > $after AND e.{field} <= $upto "
+                                 f"RETURN {_EDGE_FIELDS}, e.{field} AS crawl ORDER BY src, kind, dst",
+                                 after=after, upto=upto)
+            found += [Change(crawl=r["crawl"], change=change, edge=_edge(r)) for r in records]  # type: ignore[arg-type]
+        return found
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -524,7 +579,7 @@ def _upsert_nodes(tx: neo4j.ManagedTransaction, batch: Batch) -> tuple[dict[str,
              "props": json.dumps(_merged(old.get(n.id), n.props), sort_keys=True) if n.props else None,
              "search": f"{n.name} {n.label or ''}".lower(), "first_seen": n.first_seen, "last_seen": n.last_seen}
             for n in batch.nodes.values()]
-    record = tx.run(_NODES, rows=_Rows(rows)).single()
+    record = tx.run(_NODES, rows=_Rows(rows), crawl=batch.crawl).single()
     found = record["nodes"] if record else []
     return {node: element for node, element, _ in found}, {node for node, _, new in found if new}
 
@@ -619,11 +674,32 @@ def _bump(tx: neo4j.ManagedTransaction) -> None:
     tx.run("MERGE (m:Meta {key: 'generation'}) ON CREATE SET m.value = 0 SET m.value = m.value + 1")
 
 
-def _set_edges(tx: neo4j.ManagedTransaction, edges: Sequence[EdgeKey], field: str, value: str | None) -> None:
+def _set_edges(tx: neo4j.ManagedTransaction, edges: Sequence[EdgeKey], field: str, value: str | None,
+               crawl: int | None) -> None:
     rows = [{"src": src, "kind": kind, "dst": dst} for src, kind, dst in edges]
     query = ("UNWIND $rows AS r MATCH (a:Node {id: r.src})-[e]->(b:Node {id: r.dst}) WHERE type(e) = r.kind "
-             + ("SET e.stale_since = $value" if field == "stale_since" else "SET e.removed_at = $value"))
-    tx.run(query, rows=rows, value=value)
+             + ("SET e.stale_since = $value, e.stale_in = $crawl" if field == "stale_since"
+                else "SET e.removed_at = $value, e.removed_in = $crawl"))
+    tx.run(query, rows=rows, value=value, crawl=crawl)
+
+
+def _issue_clause(where: IssueFilter) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause (or nothing) and its parameters for a quarantine filter."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    for condition, name, value in (("i.code IN $codes", "codes", list(where.codes) or None),
+                                   ("i.severity = $severity", "severity", where.severity),
+                                   ("i.crawl >= $since", "since", where.since),
+                                   ("(i.path = $path OR i.path STARTS WITH $under)", "path", where.path),
+                                   ("i.key STARTS WITH $key", "key", where.key)):
+        if value is not None:
+            conditions.append(condition)
+            params[name] = value
+    if where.path is not None:
+        params["under"] = where.path.rstrip("/") + "/"
+    if where.acknowledged is not None:
+        conditions.append("i.acked_at IS NOT NULL" if where.acknowledged else "i.acked_at IS NULL")
+    return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), params
 
 
 def _props_of(tx: neo4j.ManagedTransaction, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -713,15 +789,16 @@ for _scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
     register_backend(_scheme, open_neo4j)
 
 
-def _merge_issues(tx: neo4j.ManagedTransaction, issues: Sequence[ParseIssue]) -> int:
-    """Quarantine the issues not there yet (one is known by its code, place and message)."""
+def _merge_issues(tx: neo4j.ManagedTransaction, issues: Sequence[ParseIssue], crawl: int | None = None) -> int:
+    """Quarantine the issues not there yet (one is known by its code, place and message), stamped
+    with the crawl that found them."""
     rows: dict[str, dict[str, Any]] = {}
     for issue in issues:
         origin = issue.origin
         key = issue_key(issue)
         rows[key] = {"key": key, "code": issue.code, "severity": issue.severity, "message": issue.message,
                      "path": origin.path, "line": origin.line, "byte_offset": origin.byte_offset,
-                     "snippet": issue.snippet}
+                     "snippet": issue.snippet, "crawl": crawl}
     result = tx.run("""UNWIND $rows AS r MERGE (i:Issue {key: r.key})
         ON CREATE SET i += r, i.created = true
         WITH i WHERE i.created REMOVE i.created RETURN count(i) AS added""", rows=list(rows.values()))

@@ -19,7 +19,18 @@ import numpy as np
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
 from graph.errors import RunsAlreadyStoredError, UnknownStoreError
 from graph.locks import FileLock, NoLock, WriterLock, read_only_lock
-from graph.model import Details, Edge, Member, Node, Usage, issue_key
+from graph.model import (
+    Change,
+    Details,
+    Edge,
+    IssueFilter,
+    Member,
+    Node,
+    Quarantine,
+    QuarantineEntry,
+    Usage,
+    issue_key,
+)
 from graph.store import EdgeKey, register_backend
 from graph.topology import END_KINDS, KINDS, Topology
 from parsers import Evidence, Origin, ParseIssue
@@ -63,15 +74,21 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_ver
 _SPAN = """first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
            last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen))"""
 
+# (In an upsert's SET every right-hand side reads the row as it was: added_in sees removed_at.)
 _UPSERT_NODE = f"""
-INSERT INTO nodes (id, kind, namespace, name, label, props, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO nodes (id, kind, namespace, name, label, props, first_seen, last_seen, added_in)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
+    added_in = CASE WHEN removed_at IS NULL THEN added_in ELSE excluded.added_in END, removed_in = NULL,
     label = coalesce(excluded.label, label), removed_at = NULL,
     props = CASE excluded.props WHEN '{{}}' THEN props ELSE json_patch(props, excluded.props) END, {_SPAN}
 """
 _UPSERT_EDGE = f"""
-INSERT INTO edges (src, kind, dst, count, confidence, first_seen, last_seen, props) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO edges (src, kind, dst, count, confidence, first_seen, last_seen, props, added_in)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (src, kind, dst) DO UPDATE SET
+    added_in = CASE WHEN removed_at IS NULL THEN added_in ELSE excluded.added_in END, removed_in = NULL,
+    stale_in = NULL,
     count = count + excluded.count, confidence = max(confidence, excluded.confidence),
     props = CASE excluded.props WHEN '{{}}' THEN props ELSE json_patch(props, excluded.props) END,
     stale_since = NULL, removed_at = NULL, {_SPAN}
@@ -95,9 +112,21 @@ _RUN_COLUMNS = "id, job, started_at, user, session_id, status, statement_kind, f
 _CHUNK = 500  # ids per IN (...) list
 
 
+# The crawl that added (or brought back), marked stale or removed a node or edge, and the crawl
+# that quarantined an issue and when it was acknowledged: what `lineage diff` and `issues` read.
+_CRAWL_STAMPS = {"nodes": ("added_in INTEGER", "removed_in INTEGER"),
+                 "edges": ("added_in INTEGER", "stale_in INTEGER", "removed_in INTEGER"),
+                 "issues": ("crawl INTEGER", "acked_at TEXT")}
+
+
 def _add_missing_columns(db: sqlite3.Connection) -> None:
     """Columns added since a store was made: cursors' ``state`` (none carried before), runs'
-    ``facets`` (code versions, parameters)."""
+    ``facets`` (code versions, parameters), the crawl stamps."""
+    for table, columns in _CRAWL_STAMPS.items():
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for column in columns:
+            if column.split()[0] not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
     if "state" not in {row[1] for row in db.execute("PRAGMA table_info(cursors)")}:
         db.execute("ALTER TABLE cursors ADD COLUMN state TEXT NOT NULL DEFAULT '{}'")
     if "facets" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
@@ -218,13 +247,13 @@ class SqliteStore:
             if stored:
                 raise RunsAlreadyStoredError(stored)  # (the with block rolls back)
             db.executemany(_UPSERT_NODE, [
-                (n.id, n.kind, n.namespace, n.name, n.label, _json(n.props), n.first_seen, n.last_seen)
+                (n.id, n.kind, n.namespace, n.name, n.label, _json(n.props), n.first_seen, n.last_seen, batch.crawl)
                 for n in batch.nodes.values()])
             db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
                 (r.id, r.job, r.started_at, r.user, r.session_id, r.status, r.statement_kind, _json(r.facets))
                 for r in batch.runs.values()])
             db.executemany(_UPSERT_EDGE, [
-                (e.src, e.kind, e.dst, e.count, e.confidence, e.first_seen, e.last_seen, _json(e.props))
+                (e.src, e.kind, e.dst, e.count, e.confidence, e.first_seen, e.last_seen, _json(e.props), batch.crawl)
                 for e in batch.edges.values()])
             db.executemany(_ADD_EVIDENCE, [
                 (e.count, i, data, e.src, e.kind, e.dst, e.count, i, EVIDENCE_SAMPLE)
@@ -233,7 +262,7 @@ class SqliteStore:
                 (u.node, u.key, u.role, u.count, u.first_seen, u.last_seen) for u in batch.usage.values()])
             db.executemany(_UPSERT_MEMBER, [
                 (m.node, m.key, m.count, m.first_seen, m.last_seen) for m in batch.members.values()])
-            _insert_issues(db, batch.issues)
+            _insert_issues(db, batch.issues, batch.crawl)
             db.executemany("INSERT OR REPLACE INTO cursors (path, byte_offset, line, head_length, head_digest,"
                            " tail_digest, size, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(c.path, c.offset, c.line, c.head_length, c.head_digest, c.tail_digest, c.size, c.state)
@@ -253,22 +282,33 @@ class SqliteStore:
 
     def save_report(self, report: dict[str, Any]) -> None:
         with self._db as db:
-            db.execute("INSERT INTO crawls (report) VALUES (?)", (json.dumps(report, sort_keys=True),))
+            db.execute("INSERT OR REPLACE INTO crawls (id, report) VALUES (?, ?)",
+                       (report.get("crawl"), json.dumps(report, sort_keys=True)))
 
-    def set_stale(self, edges: Sequence[EdgeKey], since: str | None) -> None:
+    def set_stale(self, edges: Sequence[EdgeKey], since: str | None, *, crawl: int | None = None) -> None:
         with self._db as db:
             before = db.total_changes
-            db.executemany("UPDATE edges SET stale_since = ? WHERE src = ? AND kind = ? AND dst = ?",
-                           [(since, *key) for key in edges])
+            db.executemany("UPDATE edges SET stale_since = ?, stale_in = ? WHERE src = ? AND kind = ? AND dst = ?",
+                           [(since, crawl if since else None, *key) for key in edges])
             self._bump(db, before)
 
-    def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str) -> None:
+    def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str, *, crawl: int | None = None) -> None:
         with self._db as db:
             before = db.total_changes
-            db.executemany("UPDATE edges SET removed_at = ? WHERE src = ? AND kind = ? AND dst = ?",
-                           [(at, *key) for key in edges])
-            db.executemany("UPDATE nodes SET removed_at = ? WHERE id = ?", [(at, node) for node in nodes])
+            db.executemany("UPDATE edges SET removed_at = ?, removed_in = ? WHERE src = ? AND kind = ? AND dst = ?",
+                           [(at, crawl, *key) for key in edges])
+            db.executemany("UPDATE nodes SET removed_at = ?, removed_in = ? WHERE id = ?",
+                           [(at, crawl, node) for node in nodes])
             self._bump(db, before)
+
+    def acknowledge(self, keys: Sequence[str], at: str) -> int:
+        with self._db as db:
+            return sum(db.execute("UPDATE issues SET acked_at = ? WHERE key = ? AND acked_at IS NULL",
+                                  (at, key)).rowcount for key in keys)
+
+    def release(self, keys: Sequence[str]) -> int:
+        with self._db as db:
+            return sum(db.execute("DELETE FROM issues WHERE key = ?", (key,)).rowcount for key in keys)
 
     def set_ranks(self, ranks: dict[str, float]) -> None:
         with self._db as db:
@@ -421,9 +461,33 @@ class SqliteStore:
             for code, severity, message, path, line, offset, snippet in rows
         ]
 
+    def quarantine(self, where: IssueFilter, limit: int | None = None) -> Quarantine:
+        clause, params = _issue_clause(where)
+        (total,) = self._db.execute(f"SELECT count(*) FROM issues{clause}", params).fetchone()
+        rows = self._db.execute(
+            "SELECT key, code, severity, message, path, line, byte_offset, snippet, crawl, acked_at FROM issues"
+            f"{clause} ORDER BY path, byte_offset, line, code LIMIT ?", [*params, -1 if limit is None else limit])
+        return Quarantine(total=total, entries=[
+            QuarantineEntry(key=key, crawl=crawl, acknowledged_at=acked, issue=ParseIssue(
+                code=code, severity=severity, message=message, snippet=snippet,
+                origin=Origin(path=path, line=line, byte_offset=offset)))
+            for key, code, severity, message, path, line, offset, snippet, crawl, acked in rows])
+
     def reports(self, limit: int = 10) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT report FROM crawls ORDER BY id DESC LIMIT ?", (limit,))
-        return [json.loads(report) for (report,) in rows]
+        rows = self._db.execute("SELECT id, report FROM crawls ORDER BY id DESC LIMIT ?", (limit,))
+        return [{**json.loads(report), "crawl": number} for number, report in rows]
+
+    def changes(self, after: int, upto: int) -> list[Change]:
+        found: list[Change] = []
+        for change, column in (("added", "added_in"), ("removed", "removed_in")):
+            rows = self._db.execute(f"SELECT {_NODE_COLUMNS}, {column} FROM nodes WHERE {column} > ? AND {column} <= ?"
+                                    " ORDER BY id", (after, upto))
+            found += [Change(crawl=row[-1], change=change, node=_node(row[:-1])) for row in rows]  # type: ignore[arg-type]
+        for change, column in (("added", "added_in"), ("stale", "stale_in"), ("removed", "removed_in")):
+            rows = self._db.execute(f"SELECT {_EDGE_COLUMNS}, {column} FROM edges WHERE {column} > ? AND {column} <= ?"
+                                    " ORDER BY src, kind, dst", (after, upto))
+            found += [Change(crawl=row[-1], change=change, edge=_edge(row[:-1])) for row in rows]  # type: ignore[arg-type]
+        return found
 
     def counts(self) -> dict[str, int]:
         """Live nodes and edges by kind, runs and issues: ``{"dataset": 9, "READS": 20, ...}``."""
@@ -507,16 +571,40 @@ def _stored_runs(db: sqlite3.Connection, run_ids: Sequence[str]) -> set[str]:
     return known
 
 
-def _insert_issues(db: sqlite3.Connection, issues: Sequence[ParseIssue]) -> int:
-    """Quarantine the issues not there yet (one is known by its code, place and message)."""
+def _issue_clause(where: IssueFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause (or nothing) and its parameters for a quarantine filter."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    if where.codes:
+        conditions.append(f"code IN ({_marks(where.codes)})")
+        params += where.codes
+    for column, value in (("severity", where.severity), ("crawl", where.since)):
+        if value is not None:
+            conditions.append(f"{column} >= ?" if column == "crawl" else f"{column} = ?")
+            params.append(value)
+    if where.path is not None:
+        conditions.append("(path = ? OR substr(path, 1, ?) = ?)")
+        prefix = where.path.rstrip("/") + "/"
+        params += [where.path, len(prefix), prefix]
+    if where.key is not None:
+        conditions.append("substr(key, 1, ?) = ?")
+        params += [len(where.key), where.key]
+    if where.acknowledged is not None:
+        conditions.append("acked_at IS NOT NULL" if where.acknowledged else "acked_at IS NULL")
+    return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), params
+
+
+def _insert_issues(db: sqlite3.Connection, issues: Sequence[ParseIssue], crawl: int | None = None) -> int:
+    """Quarantine the issues not there yet (one is known by its code, place and message), stamped
+    with the crawl that found them."""
     added = 0
     for issue in issues:
         origin = issue.origin
         key = issue_key(issue)
         added += db.execute(
-            "INSERT OR IGNORE INTO issues (key, code, severity, message, path, line, byte_offset, snippet)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO issues (key, code, severity, message, path, line, byte_offset, snippet, crawl)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (key, issue.code, issue.severity, issue.message, origin.path, origin.line, origin.byte_offset,
-             issue.snippet),
+             issue.snippet, crawl),
         ).rowcount
     return added

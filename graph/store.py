@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from graph.batch import Batch, Cursor
 from graph.errors import UnknownStoreError
-from graph.model import Details, Edge, Member, Node, Usage
+from graph.model import Change, Details, Edge, IssueFilter, Member, Node, Quarantine, Usage
 from parsers import Evidence, ParseIssue
 
 EdgeKey = tuple[str, str, str]
@@ -45,11 +45,26 @@ class Store(Protocol):
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int: ...
 
-    def save_report(self, report: dict[str, Any]) -> None: ...
+    def save_report(self, report: dict[str, Any]) -> None:
+        """Keep a crawl's report under its number, ``report["crawl"]`` (see
+        :func:`graph.changes.next_crawl`); a report without one is numbered after the last."""
+        ...
 
-    def set_stale(self, edges: Sequence[EdgeKey], since: str | None) -> None: ...
+    def set_stale(self, edges: Sequence[EdgeKey], since: str | None, *, crawl: int | None = None) -> None:
+        """Mark edges stale since ``since`` (None: live again), stamped with the ``crawl``."""
+        ...
 
-    def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str) -> None: ...
+    def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str, *, crawl: int | None = None) -> None:
+        """Remove edges and nodes (softly: ``removed_at``), stamped with the ``crawl``."""
+        ...
+
+    def acknowledge(self, keys: Sequence[str], at: str) -> int:
+        """Mark these quarantine entries acknowledged at ``at`` (those not yet); return how many."""
+        ...
+
+    def release(self, keys: Sequence[str]) -> int:
+        """Take these entries out of the quarantine (cleared, or read fine on a retry)."""
+        ...
 
     def set_ranks(self, ranks: dict[str, float]) -> None: ...
 
@@ -90,7 +105,20 @@ class Store(Protocol):
 
     def issues(self, limit: int | None = None) -> list[ParseIssue]: ...
 
-    def reports(self, limit: int = 10) -> list[dict[str, Any]]: ...
+    def quarantine(self, where: IssueFilter, limit: int | None = None) -> Quarantine:
+        """The entries that match, in path, offset, line and code order (the first ``limit``),
+        and how many match in all."""
+        ...
+
+    def reports(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The last crawls' reports, newest first, each with its number under ``"crawl"``."""
+        ...
+
+    def changes(self, after: int, upto: int) -> list[Change]:
+        """What the crawls numbered ``after`` + 1 to ``upto`` added, marked stale and removed:
+        nodes (not runs) and edges, each as it is now, once per kind of change, by the crawl
+        that did it last (an edge added by crawl 4 and again by crawl 6 after its removal: 6)."""
+        ...
 
     def counts(self) -> dict[str, int]: ...
 

@@ -54,7 +54,7 @@ def test_crawl_then_query(tmp_path: Path, demo_copy: Path) -> None:
     assert found[0]["name"] == "credit.ml.credit_scores"
     assert "credit.ml.credit_scores" in run("upstream", "credit_scores", "--store", store)
     issues = json.loads(run("issues", "--store", store, "--json"))
-    assert {i["code"] for i in issues} == {"bad_json", "unparseable_sql"}
+    assert {i["code"] for i in issues["issues"]} == {"bad_json", "unparseable_sql"} and issues["total"] == 2
 
 
 def test_crawl_of_paths_with_options(tmp_path: Path) -> None:
@@ -206,3 +206,31 @@ def test_sql_batch_lines_carry_their_own_schema(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["sql", "--jsonl", str(batch)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["column_lineage"] == [{"kind": "direct", "sources": ["shop.t.a"], "target": "a"}]
+
+
+def test_reports_and_the_diff_of_two_crawls(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    trace = tmp_path / "trace.jsonl"
+    line = '{{"timestamp": "{ts}", "user": "etl", "query": "INSERT INTO mart.{dst} (x) SELECT x FROM raw.{src}"}}\n'
+    trace.write_text(line.format(ts="2026-01-01T00:00:00+00:00", src="old", dst="old"), encoding="utf-8")
+    run("crawl", str(trace), "--store", store, "-q")
+    with trace.open("a", encoding="utf-8") as stream:
+        stream.write(line.format(ts="2026-11-25T00:00:00+00:00", src="a", dst="b"))
+    run("crawl", str(trace), "--store", store, "-q")  # raw.old's edges are 300 days older: marked stale
+    reports = json.loads(run("reports", "--store", store, "--json"))
+    assert [r["crawl"] for r in reports] == [2, 1]
+    assert "2026" in run("reports", "--store", store)
+    last = json.loads(run("diff", "--store", store, "--json"))
+    assert (last["after"], last["upto"]) == (1, 2)
+    assert last["counts"]["added"]["datasets"] == 2 and last["counts"]["added"]["DERIVES"] == 1
+    assert last["counts"]["stale"] == {"READS": 1, "WRITES": 1, "FEEDS": 1, "IN": 2, "DERIVES": 1}
+    added = {(c["kind"], c.get("name") or f'{c["src_name"]} -> {c["dst_name"]}') for c in last["changes"]
+             if c["change"] == "added"}
+    assert {("dataset", "raw.a"), ("column", "mart.b.x"), ("DERIVES", "raw.a.x -> mart.b.x")} <= added
+    text = run("diff", "--store", store)
+    assert text.index("added: datasets 2") < text.index("raw.a.x -> mart.b.x"), "counts first, then the list"
+    first = json.loads(run("diff", "0", "1", "--store", store, "--json"))
+    assert first["counts"] == {"added": first["counts"]["added"]} and first["counts"]["added"]["datasets"] == 2
+    assert json.loads(run("diff", "1", "--store", store, "--json"))["upto"] == 2
+    result = CliRunner().invoke(main, ["diff", "7", "--store", store])
+    assert result.exit_code == 1 and "no report of crawl 7" in result.output

@@ -11,9 +11,11 @@ import pytest
 import graph
 from graph import AmbiguousNameError, NodeNotFoundError, Store, impact, lineage, resolve, search
 from graph.batch import EVIDENCE_SAMPLE, Cursor
+from graph.changes import next_crawl
 from graph.export import dumps, export, load
 from graph.gc import collect
 from graph.lineage import impact_page
+from graph.model import IssueFilter
 from graph.ranking import update_ranks
 from parsers import ColumnEdge, ColumnRef, LineageEvent, ModelRef, Origin, ParseIssue
 from tests.graph.conftest import Factory
@@ -424,3 +426,74 @@ def test_impact_pages_and_totals_agree_with_the_walk_of_the_past(store: Store, d
             assert (list(page.rows), page.total) == (every[:limit], len(every))
     model = "model_version:limits/3"
     assert model in {r.node.id for r in impact(store, resolve(store, "l1.t2").id, 1)}, "training is one step"
+
+
+# -- crawls, their changes, and the quarantine ---------------------------------------------------
+
+def test_crawls_are_numbered_and_their_reports_kept_under_the_number(store: Store) -> None:
+    assert next_crawl(store) == 1 and store.reports() == []
+    store.save_report({"crawl": 1, "files": 3})
+    store.save_report({"crawl": 2, "files": 4})
+    assert next_crawl(store) == 3
+    assert [(r["crawl"], r["files"]) for r in store.reports()] == [(2, 4), (1, 3)]
+    store.save_report({"files": 5})  # (no number: the next one)
+    assert [r["crawl"] for r in store.reports(limit=1)] == [3]
+
+
+def _changed(store: Store, after: int, upto: int) -> set[tuple[int, str, str]]:
+    return {(c.crawl, c.change, c.node.id if c.node else "|".join(c.edge.key))  # type: ignore[union-attr]
+            for c in store.changes(after, upto)}
+
+
+def test_changes_are_what_each_crawl_added_marked_stale_and_removed(store: Store) -> None:
+    graph.write(store, [event("old", ["src.gone"], ["dst.gone"], run="old", when=OLD)], crawl=1)
+    graph.write(store, [event(f"fresh{i}", [f"src.f{i}"], [f"dst.f{i}"], run=f"f{i}", when=NEW)
+                        for i in range(20)])  # (unstamped: an import)
+    added = _changed(store, 0, 1)
+    gone, job = resolve_removed(store, "src.gone"), "job:postgres://warehouse:5432/old"
+    assert {(1, "added", gone), (1, "added", job), (1, "added", f"{gone}|READS|{job}")} <= added
+    assert {change for _, change, _ in added} == {"added"} and not any("f1" in what for _, _, what in added)
+    collect(store, dt.datetime(2026, 11, 26, tzinfo=dt.UTC), crawl=2)
+    stale = _changed(store, 1, 2)
+    assert {(crawl, change) for crawl, change, _ in stale} == {(2, "stale")}
+    assert sorted(what.split("|")[1] for _, _, what in stale) == ["FEEDS", "READS", "WRITES"]
+    collect(store, dt.datetime(2026, 11, 27, tzinfo=dt.UTC), crawl=3)
+    removed = _changed(store, 2, 3)
+    assert {(3, "removed", gone), (3, "removed", job), (3, "removed", f"{gone}|READS|{job}")} <= removed
+    assert _changed(store, 0, 3) >= added - {(1, "added", gone)} | removed, "a range holds each crawl's changes"
+    graph.write(store, [event("old", ["src.gone"], ["dst.gone"], run="again", when=NEW)], crawl=4)
+    back = _changed(store, 3, 4)
+    assert {(4, "added", gone), (4, "added", f"{gone}|READS|{job}")} <= back
+    assert not _changed(store, 2, 3), "what came back is no longer removed"
+
+
+def test_the_quarantine_filters_counts_acknowledges_and_releases(store: Store) -> None:
+    def issue(code: str, path: str, line: int, severity: str = "error") -> ParseIssue:
+        return ParseIssue(code=code, severity=severity, message=f"{code} at {line}",  # type: ignore[arg-type]
+                          origin=Origin(path=path, line=line, byte_offset=line * 10))
+
+    graph.write(store, [], issues=[issue("bad_json", "/logs/a.jsonl", 1), issue("bad_json", "/logs/b/c.jsonl", 2)],
+                crawl=1)
+    graph.write(store, [], issues=[issue("unparseable_sql", "/logs/a.jsonl", 3),
+                                   issue("file_changed", "/other/d.log", 0, "warning")], crawl=2)
+    everything = store.quarantine(IssueFilter())
+    assert everything.total == 4 and [e.crawl for e in everything.entries] == [1, 2, 1, 2]
+    page = store.quarantine(IssueFilter(), limit=1)
+    assert (page.total, len(page.entries)) == (4, 1)
+    assert store.quarantine(IssueFilter(codes=("bad_json",))).total == 2
+    assert store.quarantine(IssueFilter(severity="warning")).total == 1
+    assert {e.issue.origin.path for e in store.quarantine(IssueFilter(path="/logs")).entries} == {
+        "/logs/a.jsonl", "/logs/b/c.jsonl"}
+    assert store.quarantine(IssueFilter(path="/logs/a.json")).total == 0, "a file, or a directory: not a prefix"
+    assert store.quarantine(IssueFilter(since=2)).total == 2
+    key = everything.entries[0].key
+    assert [e.key for e in store.quarantine(IssueFilter(key=key[:6])).entries] == [key]
+    assert store.acknowledge([key], "2026-12-01T00:00:00+00:00") == 1
+    assert store.acknowledge([key], "2026-12-02T00:00:00+00:00") == 0
+    (acked,) = store.quarantine(IssueFilter(acknowledged=True)).entries
+    assert (acked.key, acked.acknowledged_at) == (key, "2026-12-01T00:00:00+00:00")
+    assert store.quarantine(IssueFilter(acknowledged=False)).total == 3
+    graph.write(store, [], issues=[everything.entries[0].issue], crawl=3)  # found again: still acknowledged, crawl 1
+    assert store.quarantine(IssueFilter(acknowledged=True)).entries == [acked]
+    assert store.release([key, "0" * 16]) == 1
+    assert store.quarantine(IssueFilter()).total == 3 and len(store.issues()) == 3
