@@ -199,7 +199,8 @@ def read_dbt_run_results(spec: SourceSpec, path: Path, start: Start) -> Iterator
                               message="not dbt's run_results.json: no object with a list of results"),
                    len(data), data.count(b"\n"))
         return
-    metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+    metadata = document.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
     for index, result in enumerate(document.get("results") or []):
         if not isinstance(result, dict):
             issue = ParseIssue(code="bad_json", origin=Origin(path=where, line=index + 1),
@@ -209,7 +210,8 @@ def read_dbt_run_results(spec: SourceSpec, path: Path, start: Start) -> Iterator
         relation, code = result.get("relation_name"), result.get("compiled_code")
         if not relation or not code or not str(result.get("unique_id", "")).startswith(("model.", "snapshot.")):
             continue
-        timing = result.get("timing") if isinstance(result.get("timing"), list) else []
+        timing = result.get("timing")
+        timing = timing if isinstance(timing, list) else []
         finished = [t["completed_at"] for t in timing if isinstance(t, dict) and t.get("completed_at")]
         yield Read(SourceRecord(
             source_type="dbt_run_results", text=f"CREATE TABLE {relation} AS {code}",

@@ -80,6 +80,8 @@ class Session:
     def resolve(self, events: Iterable[LineageEvent]) -> list[LineageEvent]:
         resolved = []
         for event in events:
+            if event.lifecycle:
+                event = self._lifecycle(event)
             for ref in event.outputs:
                 if event.dataset_facets.get(ref.qualified, {}).get("kind") == "temporary":
                     self._temporary.setdefault(ref, set())
@@ -98,6 +100,24 @@ class Session:
                 event = dataclasses.replace(event, inputs=inputs, outputs=outputs, column_edges=edges)
             resolved.append(event)
         return resolved
+
+    def _lifecycle(self, event: LineageEvent) -> LineageEvent:
+        """An event without the changes it makes to temporary tables (they are no datasets: a
+        dropped one left a phantom dataset behind); a dropped one is forgotten, so a later table
+        of that name is a table."""
+        kept = []
+        for change in event.lifecycle:
+            if change.dataset in self._temporary or _temporary_by_name(change.dataset):
+                if change.event == "drop":
+                    self._forget(change.dataset)
+                continue
+            kept.append(change)
+        return event if len(kept) == len(event.lifecycle) else dataclasses.replace(event, lifecycle=tuple(kept))
+
+    def _forget(self, ref: DatasetRef) -> None:
+        self._temporary.pop(ref, None)
+        for key in [key for key in self._columns if key[0] == ref]:
+            del self._columns[key]
 
     def _column_edges(self, edges: tuple[ColumnEdge, ...]) -> tuple[ColumnEdge, ...]:
         """Column edges seen through temporary tables: ``b.x <- tmp.x <- a.x`` is ``b.x <- a.x``;
@@ -127,6 +147,11 @@ class Session:
             for real in sorted(self._temporary[ref], key=lambda r: r.name) if ref in self._temporary else [ref]:
                 found[real] = None
         return tuple(found)
+
+
+def _temporary_by_name(ref: DatasetRef) -> bool:
+    """SQL Server's #local and ##global temporary tables are temporary by their names alone."""
+    return ref.name.rsplit(".", 1)[-1].startswith("#")
 
 
 def _order(ref: DatasetRef) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any
 
@@ -21,7 +21,7 @@ PARSE_TIME_LIMIT = 10.0  # seconds for one statement
 MAX_NESTING = 1000
 
 
-def nesting(tokens: list[Any]) -> int:
+def nesting(tokens: Sequence[Any]) -> int:
     """How deep a statement's parentheses nest, from its tokens."""
     depth = deepest = 0
     for token in tokens:

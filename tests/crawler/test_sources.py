@@ -327,3 +327,37 @@ def test_a_header_that_is_no_csv_row_skips_the_file_with_a_reason(tmp_path: Path
     trace.write_bytes(b'query_text\r,x\n"select 1"\n')
     report = crawl([SourceSpec(path=str(trace), type="sql_trace_csv")], open_store(f"sqlite:///{tmp_path / 'l.db'}"))
     assert report.issues_by_code == {"bad_csv": 1} and report.records == 0
+
+
+@pytest.mark.parametrize(("dialect", "script"), [
+    ("postgres", "CREATE TEMP TABLE tmp_x AS SELECT * FROM raw.a;\nINSERT INTO mart.b SELECT * FROM tmp_x;\n"
+                 "DROP TABLE tmp_x;\n"),
+    ("tsql", "SELECT * INTO #t FROM dbo.a;\nINSERT INTO dbo.b SELECT * FROM #t;\nDROP TABLE #t;\n"),
+    ("tsql", "DROP TABLE #never_seen_created;\nINSERT INTO dbo.b SELECT * FROM dbo.a;\n"),
+], ids=["postgres temp", "tsql #temp", "tsql #temp made before the log"])
+def test_a_dropped_temporary_table_leaves_no_dataset(dialect: str, script: str, tmp_path: Path) -> None:
+    """(Issue 20: the drop became a phantom dataset, public.tmp_x with last_drop, that every later
+    crawl held back from removal.)"""
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    path = tmp_path / "etl.sql"
+    path.write_text(script, encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    crawl([SourceSpec(path=str(path), dialect=dialect)], store)
+    assert {node.name for node in store.nodes("dataset")} == ({"raw.a", "mart.b"} if dialect == "postgres"
+                                                              else {"dbo.a", "dbo.b"})
+
+
+def test_a_table_created_after_a_temporary_one_of_its_name_was_dropped_is_a_table(tmp_path: Path) -> None:
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    path = tmp_path / "etl.sql"
+    path.write_text("CREATE TEMP TABLE x AS SELECT * FROM raw.a;\nDROP TABLE x;\n"
+                    "CREATE TABLE x AS SELECT * FROM raw.b;\nINSERT INTO mart.c SELECT * FROM x;\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    crawl([SourceSpec(path=str(path), dialect="postgres")], store)
+    assert {(edge.src, edge.dst) for edge in store.edges(["FEEDS"])} == {
+        ("dataset:postgres://default/raw.b", "dataset:postgres://default/public.x"),
+        ("dataset:postgres://default/public.x", "dataset:postgres://default/mart.c")}
