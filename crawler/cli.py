@@ -29,7 +29,7 @@ from crawler.crawl import crawl as run_crawl
 from crawler.errors import ConfigError, CrawlerError, SourceNotFoundError
 from crawler.registry import source_types
 from crawler.timestamps import normalize
-from graph import changes
+from graph import changes, openlineage
 from graph.errors import GraphError, StoreBusyError
 from graph.export import dumps, export, load
 from graph.lineage import Direction
@@ -376,13 +376,15 @@ def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: st
 
 
 @main.command(name="export")
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "openlineage"]), default="json", show_default=True,
+              help="json: the whole store, for `lineage import`; openlineage: one OpenLineage RunEvent per run, "
+                   "as JSON lines (read back by the `openlineage` source).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @store_option
 def export_command(fmt: str, output: str | None, store_url: str) -> None:
     """Every node and edge with its evidence, sorted: equal graphs export byte-identical."""
     store = graph.open_store(store_url, read_only=True)
-    text = dumps(export(store))
+    text = openlineage.dumps(openlineage.run_events(store)) if fmt == "openlineage" else dumps(export(store))
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:

@@ -203,6 +203,16 @@ def is_table_namespace(namespace: str) -> bool:
     return namespace.split(":", 1)[0] not in _FILE_SCHEMES
 
 
+def given_ref(namespace: str, name: str) -> DatasetRef:
+    """A dataset named as OpenLineage names it (an OpenLineage event, our own export): the name is
+    kept as given, only clustered.
+
+    >>> given_ref("s3://lake", "events/dt=2024-01-01").name
+    'events/{dt}'
+    """
+    return clustered(DatasetRef(namespace=namespace, name=name))
+
+
 def file_ref(uri: str) -> DatasetRef:
     """A file or object-store path as a clustered dataset: ``s3://bucket/key`` or ``/abs/path``.
 

@@ -10,6 +10,7 @@ from parsers.joblogs import parse_joblog_record
 from parsers.ml.mlflow import parse_mlflow_record
 from parsers.ml.predictions import parse_prediction_record
 from parsers.model import ParseResult, SourceRecord
+from parsers.openlineage import parse_openlineage_record
 from parsers.spark import parse_spark_record
 from parsers.sql.events import parse_sql_record
 
@@ -34,6 +35,7 @@ register("warehouse_history")(parse_with_claims)
 register("spark_eventlog")(parse_spark_record)
 register("airflow_task_log", "spark_driver_log", "app_log")(parse_joblog_record)
 register("prediction_log")(parse_prediction_record)
+register("openlineage")(parse_openlineage_record)
 register("mlflow")(parse_mlflow_record)
 
 
