@@ -1,0 +1,291 @@
+"""OpenLineage both ways: `lineage export --format openlineage` and the `openlineage` source.
+
+openlineage-python ships no JSON schema files (its 1.x wheel holds the attrs models generated
+from the spec, with the spec's and each facet's schema URL), so events are checked against those
+models: every key of an event and of each standard facet must be a field of the model (no
+unknown keys), every required field present with the model's type, the model's validators
+(runId a UUID, eventTime a date-time with a time, URIs) pass, each facet's ``_schemaURL`` is the
+one the model names, and the client's own serialization of the model gives back the event. Our
+custom facets are checked against the JSON schemas in docs/openlineage/ with jsonschema (their
+own part: the spec's base facet they extend is a remote document).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attr
+import jsonschema
+import pytest
+from openlineage.client.generated import (
+    base,
+    column_lineage_dataset,
+    dataset_type_dataset,
+    datasource_dataset,
+    schema_dataset,
+    sql_job,
+)
+from openlineage.client.serde import Serde
+
+from crawler import crawl
+from crawler.formats.openlineage import MAX_EVENT_BYTES, sniff
+from crawler.registry import SourceSpec
+from graph import open_store
+from graph.export import export
+from graph.openlineage import DATASET_FACET, JOB_FACET, RUN_FACET, dumps, openlineage_run_id, run_events
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "fixtures" / "openlineage" / "events.jsonl"
+DOCS = ROOT / "docs" / "openlineage"
+STANDARD_FACETS: dict[str, type] = {
+    "schema": schema_dataset.SchemaDatasetFacet,
+    "dataSource": datasource_dataset.DatasourceDatasetFacet,
+    "datasetType": dataset_type_dataset.DatasetTypeDatasetFacet,
+    "columnLineage": column_lineage_dataset.ColumnLineageDatasetFacet,
+    "sql": sql_job.SQLJobFacet,
+}
+CUSTOM_FACETS = {RUN_FACET: "LineageCrawlerRunFacet", JOB_FACET: "LineageCrawlerJobFacet",
+                 DATASET_FACET: "LineageCrawlerDatasetFacet"}
+
+
+# -- validation against openlineage-python's generated models
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """An instance of the attrs model ``cls`` from ``data``, refusing what the model does not hold."""
+    assert isinstance(data, Mapping), f"{where}: not an object"
+    attr.resolve_types(cls)
+    fields = {field.name: field for field in attr.fields(cls)}
+    unknown = set(data) - set(fields)
+    assert not unknown, f"{where}: keys {sorted(unknown)} are not in {cls.__name__}"
+    given = {}
+    for name, field in fields.items():
+        if not field.init:
+            continue
+        if name not in data:
+            assert field.default is not attr.NOTHING, f"{where}: {name} is required by {cls.__name__}"
+            continue
+        given[field.alias] = _value(field.type, data[name], f"{where}.{name}")
+    instance = cls(**given)
+    for name, field in fields.items():
+        if not field.init and name in data:  # schemaURL, _schemaURL: the model's own
+            assert data[name] == getattr(instance, name), f"{where}.{name}: {data[name]} is not the model's"
+    return instance
+
+
+def _value(kind: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return None if value is None else _value(options[0], value, where)
+    if origin is list:
+        assert isinstance(value, list), f"{where}: not a list"
+        return [_value(typing.get_args(kind)[0], item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        assert isinstance(value, dict), f"{where}: not an object"
+        item_kind = typing.get_args(kind)[1]
+        return {key: _facet(item_kind, key, item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(value)
+    if attr.has(kind):
+        return _build(kind, value, where)
+    if kind in (str, int, bool, float):
+        assert isinstance(value, kind), f"{where}: {value!r} is not a {kind.__name__}"
+    return value
+
+
+def _facet(kind: Any, name: str, value: Any, where: str) -> Any:
+    """A facet of a facets map: standard ones by their model, ours by their JSON schema."""
+    if not (isinstance(kind, type) and issubclass(kind, base.BaseFacet)):
+        return _value(kind, value, where)  # (a map that holds no facets: column lineage's fields)
+    if name in CUSTOM_FACETS:
+        definition = json.loads((DOCS / f"{CUSTOM_FACETS[name]}.json").read_text())["$defs"][CUSTOM_FACETS[name]]
+        jsonschema.validate(value, definition["allOf"][1])
+        assert value["_schemaURL"].endswith(f"/{CUSTOM_FACETS[name]}.json#/$defs/{CUSTOM_FACETS[name]}")
+        return kind(producer=value["_producer"])
+    model = STANDARD_FACETS.get(name)
+    assert model is not None and issubclass(model, kind), f"{where}: no {kind.__name__} model for {name!r}"
+    return _build(model, value, where)
+
+
+def _without_custom(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _without_custom(v) for k, v in data.items() if k not in CUSTOM_FACETS and v not in ({}, [])}
+    if isinstance(data, list):
+        return [_without_custom(item) for item in data]
+    return data
+
+
+def validate(event: dict[str, Any]) -> None:
+    instance = _build(base.RunEvent, event, "event")
+    # the client serializes the models back as the event is (ours aside: checked by their schema)
+    assert _without_custom(Serde.to_dict(instance)) == _without_custom(event)
+
+
+# -- export
+
+@pytest.fixture(scope="module")
+def demo_events(demo_store_url: str) -> list[dict[str, Any]]:
+    return list(run_events(open_store(demo_store_url, read_only=True)))
+
+
+def test_every_event_of_the_demo_is_valid(demo_events: list[dict[str, Any]]) -> None:
+    assert len(demo_events) == len(list(e for e in demo_events if e["eventType"] == "COMPLETE")) > 300
+    for event in demo_events:
+        validate(event)
+    facets = {name for e in demo_events for d in e["outputs"] + e["inputs"] for name in d["facets"]}
+    assert facets >= {"schema", "dataSource", "datasetType", "columnLineage", DATASET_FACET}
+    assert any("sql" in e["job"]["facets"] for e in demo_events)
+
+
+def test_export_is_deterministic(demo_store: Any, demo_events: list[dict[str, Any]]) -> None:
+    assert dumps(run_events(demo_store)) == dumps(demo_events)
+    ids = [e["run"]["runId"] for e in demo_events]
+    assert len(set(ids)) == len(ids)
+    event = demo_events[0]
+    assert event["run"]["runId"] == openlineage_run_id(event["run"]["facets"][RUN_FACET]["runId"])
+
+
+def test_a_bad_event_is_refused_by_the_validation(demo_events: list[dict[str, Any]]) -> None:
+    event = json.loads(json.dumps(demo_events[0]))
+    event["run"]["runId"] = "not-a-uuid"
+    with pytest.raises(ValueError):
+        validate(event)
+    event = json.loads(json.dumps(demo_events[0]))
+    event["job"]["owner"] = "x"
+    with pytest.raises(AssertionError):
+        validate(event)
+
+
+# -- export, then import
+
+def test_export_then_import_gives_the_same_graph(demo_store: Any, demo_events: list[dict[str, Any]],
+                                                 tmp_path: Path) -> None:
+    """What differs, and why:
+    - model versions and models, and their OF, SERVED, TRAINED_ON and PRODUCED edges: OpenLineage
+      has no models; members of clustered datasets and the quarantine: not in RunEvents;
+    - evidence: the imported edges' is the OpenLineage file and line (source type openlineage);
+    - IN and DERIVES counts and times: column lineage is per column, not per run, so each run's
+      event lists its job's whole column lineage (counted once a run, seen at each run's time);
+    - rank: PageRank over a graph without the models."""
+    events = tmp_path / "demo.openlineage.jsonl"
+    events.write_text(dumps(demo_events), encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'back.db'}")
+    report = crawl([SourceSpec(path=str(events))], store)
+    assert not report.issues_by_code
+    before, after = export(demo_store), export(store)
+    models = ("model", "model_version")
+    assert _nodes(before, models) == _nodes(after, models)
+    assert _edges(before, models) == _edges(after, models)
+    assert before["usage"] == after["usage"]
+
+
+def _nodes(document: Mapping[str, Any], skipped: tuple[str, ...]) -> dict[str, Any]:
+    found = {}
+    for node in document["nodes"]:
+        if node["kind"] in skipped:
+            continue
+        node = {**node, "props": {k: v for k, v in node.get("props", {}).items() if k != "rank"}}
+        if node["kind"] == "column":
+            node.pop("first_seen", None), node.pop("last_seen", None)
+        found[node["id"]] = node
+    return found
+
+
+def _edges(document: Mapping[str, Any], skipped: tuple[str, ...]) -> dict[Any, Any]:
+    found = {}
+    for edge in document["edges"]:
+        if any(edge[end].startswith(f"{kind}:") for kind in skipped for end in ("src", "dst")):
+            continue
+        edge = {k: v for k, v in edge.items() if k != "evidence"}
+        if edge["kind"] in ("IN", "DERIVES"):
+            edge = {k: v for k, v in edge.items() if k not in ("count", "first_seen", "last_seen")}
+        found[(edge["src"], edge["kind"], edge["dst"])] = edge
+    return found
+
+
+# -- import of integrations' events
+
+def test_integration_events_merge_with_inferred_lineage(demo_store_url: str, tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'merged.db'}")
+    from graph.export import load
+
+    load(store, export(open_store(demo_store_url, read_only=True)))
+    report = crawl([SourceSpec(path=str(FIXTURE))], store)
+    assert report.issues_by_code == {"bad_json": 1, "bad_openlineage": 1}
+    assert report.statements_failed == 1  # the FAIL: counted, no lineage
+    pg, s3, hive = "postgres://warehouse.bank.internal:5432", "s3://bank-reports", "hive://metastore.bank.internal:9083"
+    airflow = "job:airflow://scheduler.bank.internal/credit_reporting.export_limits"
+    spark = "job:spark://bank-prod/limits_report.execute_insert_into_hadoop_fs_relation_command.reporting_limits_daily"
+    edges = {(e.src, e.kind, e.dst) for e in store.edges(["READS", "WRITES", "FEEDS"])}
+    assert {
+        (f"dataset:{pg}/credit.ml.credit_scores", "READS", airflow),  # the warehouse table the logs inferred
+        (airflow, "WRITES", f"dataset:{s3}/limits/{{dt}}/limits.csv"),
+        (f"dataset:{s3}/limits/{{dt}}/limits.csv", "READS", spark),
+        (spark, "WRITES", f"dataset:{hive}/reporting.limits_daily"),
+        (f"dataset:{pg}/credit.ml.credit_scores", "FEEDS", f"dataset:{s3}/limits/{{dt}}/limits.csv"),
+    } <= edges
+    assert not any("limits_weekly" in dst for _, _, dst in edges)  # the failed run's
+    inferred = [e for e in store.edges(["WRITES"]) if e.dst == f"dataset:{pg}/credit.ml.credit_scores"]
+    assert inferred  # the same dataset, written by the jobs the query logs showed
+    derives = {(e.src.rpartition("#")[2], e.dst.rpartition("#")[2], tuple(sorted(e.props)))
+               for e in store.edges(["DERIVES"]) if "limits_daily" in e.dst}
+    assert derives == {("customer_id", "customer_id", ("direct",)), ("recommended_limit", "limit_band", ("direct",)),
+                       ("scored_at", "day", ("direct", "indirect")), ("scored_at", "customer_id", ("indirect",)),
+                       ("scored_at", "limit_band", ("indirect",))}
+    daily = store.node(f"dataset:{hive}/reporting.limits_daily")
+    assert daily is not None  # the DatasetEvent's schema, a column more than the run's
+    assert daily.props["schema"] == {"customer_id": "long", "limit_band": "string", "day": "date", "region": "string"}
+    runs = {n.name: n for n in store.nodes(kind="run")}
+    task = runs["0193f2a1-8a02-7b11-b3c5-1d9e2f4a6c21"]
+    assert task.first_seen == "2026-11-26T02:00:04.112Z"  # its START's time, in UTC
+    assert task.props["code_version"] == "4f2c9e1b7d3a"
+    assert task.props["nominal_start"] == "2026-11-26T02:00:00.000000+00:00"
+    assert task.props["parent_job"] == "airflow://scheduler.bank.internal/credit_reporting"
+    assert task.props["engine"] == "Airflow"
+    evidence = store.evidence((f"dataset:{pg}/credit.ml.credit_scores", "READS", airflow))
+    assert evidence[0].source_type == "openlineage" and evidence[0].origin.line == 3
+    assert evidence[0].sql is not None and "'2026-11-26'" not in evidence[0].sql and "?" in evidence[0].sql
+
+
+def test_a_start_waits_for_its_end_across_crawls(tmp_path: Path) -> None:
+    lines = FIXTURE.read_text(encoding="utf-8").splitlines(keepends=True)
+    log = tmp_path / "events.jsonl"
+    log.write_text("".join(lines[:2]), encoding="utf-8")  # START and RUNNING of the Airflow task
+    store = open_store(f"sqlite:///{tmp_path / 'inc.db'}")
+    crawl([SourceSpec(path=str(log))], store)
+    assert not list(store.nodes(kind="run"))
+    with log.open("a", encoding="utf-8") as out:
+        out.write(lines[2])
+    crawl([SourceSpec(path=str(log))], store)
+    (run,) = store.nodes(kind="run")
+    assert run.first_seen == "2026-11-26T02:00:04.112Z" and run.props["code_version"] == "4f2c9e1b7d3a"
+
+
+@pytest.mark.parametrize("line", [
+    b"[1, 2]\n", b'{"eventTime": "x", "run": {"runId": 7}, "job": {}}\n', b'{"eventType": "COMPLETE", "run": {"runId": '
+    b'"r"}, "job": {"namespace": "n", "name": "j"}, "inputs": {"a": 1}}\n', b"\xff\xfe not utf-8\n",
+], ids=["not-an-object", "run-id-not-a-string", "inputs-not-a-list", "not-utf8"])
+def test_bad_lines_are_issues_and_the_crawl_goes_on(line: bytes, tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    good = FIXTURE.read_bytes().splitlines(keepends=True)[4]  # the Spark job's COMPLETE
+    log.write_bytes(line + b" " * 10 + b"\n" + good)
+    store = open_store(f"sqlite:///{tmp_path / 'bad.db'}")
+    report = crawl([SourceSpec(path=str(log), type="openlineage")], store)
+    assert sum(report.issues_by_code.values()) == 1
+    assert any(e.kind == "WRITES" for e in store.edges(["WRITES"]))
+
+
+def test_a_huge_line_is_an_issue(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    huge = json.dumps({"eventType": "COMPLETE", "eventTime": "2026-01-01T00:00:00Z", "producer": "https://x",
+                       "run": {"runId": "r"}, "job": {"namespace": "n", "name": "j"}, "pad": "x" * MAX_EVENT_BYTES})
+    log.write_text(huge + "\n", encoding="utf-8")
+    assert sniff(log.read_bytes()[:4096])
+    report = crawl([SourceSpec(path=str(log))], open_store(f"sqlite:///{tmp_path / 'huge.db'}"))
+    assert report.issues_by_code == {"event_too_large": 1}
