@@ -261,10 +261,13 @@ def downstream(name: str, **options: Any) -> None:
 @store_option
 @json_option
 def path_command(source: str, target: str, store_url: str, as_json: bool) -> None:
-    """The chain of jobs and datasets that carries data from SOURCE to TARGET."""
+    """The chain of jobs and datasets that carries data from SOURCE to TARGET (or, said so, from
+    TARGET to SOURCE when data goes only that way; in --json the chain starts where data starts)."""
     store = _open(store_url)
-    chain = graph.path(store, graph.resolve(store, source).id, graph.resolve(store, target).id)
-    _emit(as_json, [node.to_dict() for node in chain], lambda: render.path_text(chain, source, target))
+    start = graph.resolve(store, source).id
+    chain = graph.path(store, start, graph.resolve(store, target).id)
+    _emit(as_json, [node.to_dict() for node in chain],
+          lambda: render.path_text(chain, source, target, backwards=bool(chain) and chain[0].id != start))
 
 
 @main.command()

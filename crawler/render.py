@@ -261,10 +261,12 @@ def sql_text(result: dict[str, Any]) -> None:
         console.print(f"{issue['severity']}: line {issue['line']}: {issue['message']}", markup=False)
 
 
-def path_text(chain: list[graph.Node], source: str, target: str) -> None:
+def path_text(chain: list[graph.Node], source: str, target: str, *, backwards: bool = False) -> None:
     if not chain:
         console.print(f"No lineage path between {source} and {target}.")
         return
+    if backwards:
+        console.print(f"No data goes from {source} to {target}; it goes the other way:", markup=False)
     console.print(" -> ".join(node.title for node in chain), markup=False)
 
 

@@ -128,7 +128,11 @@ def test_path_history_kind_filter_as_of_and_import(tmp_path: Path, demo_copy: Pa
     run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store, status=QUARANTINED)
     chain = json.loads(run("path", "raw.customers", "ml.credit_scores", "--store", store, "--json"))
     assert chain[0]["name"] == "credit.raw.customers" and chain[-1]["name"] == "credit.ml.credit_scores"
-    assert "->" in run("path", "raw.customers", "ml.credit_scores", "--store", store)
+    forward = run("path", "raw.customers", "ml.credit_scores", "--store", store)
+    assert "->" in forward and "other way" not in forward
+    backward = run("path", "ml.credit_scores", "raw.customers", "--store", store)
+    assert backward.startswith("No data goes from ml.credit_scores to raw.customers; it goes the other way:")
+    assert backward.splitlines()[1] == forward.splitlines()[0], "the chain as it is, from raw.customers"
     history = json.loads(run("history", "staging.customers", "--store", store, "--json"))
     assert history and all(row["appeared"] for row in history)
     only = json.loads(run("downstream", "raw.customers", "--kind", "job", "--store", store, "--json"))
