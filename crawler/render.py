@@ -251,11 +251,15 @@ def sql_text(result: dict[str, Any]) -> None:
     for change in result.get("lifecycle", []):
         other = f" -> {change['to']}" if change.get("to") else ""
         console.print(f"{change['event']}: {change['dataset']}{other}", markup=False)
-    columns = [flow for flow in result.get("column_lineage", []) if flow["kind"] == "direct"]
+    columns: dict[str, dict[str, list[str]]] = {}
+    for flow in result.get("column_lineage", []):
+        columns.setdefault(flow["target"], {"direct": [], "indirect": []})[flow["kind"]].extend(flow["sources"])
     if columns:
-        table = _table("column", "from")
-        for flow in columns:
-            table.add_row(flow["target"], "\n".join(flow["sources"]))
+        # A column computed only from filters, joins or groupings (count(*)) has indirect lineage
+        # alone: it is listed, with those marked.
+        table = _table("column", "from", "indirect (filters, joins, groupings)")
+        for target, kinds in columns.items():
+            table.add_row(target, "\n".join(kinds["direct"]) or "-", "\n".join(dict.fromkeys(kinds["indirect"])))
         console.print(table)
     for issue in result["issues"]:
         console.print(f"{issue['severity']}: line {issue['line']}: {issue['message']}", markup=False)

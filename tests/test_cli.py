@@ -238,3 +238,12 @@ def test_reports_and_the_diff_of_two_crawls(tmp_path: Path) -> None:
     assert json.loads(run("diff", "1", "--store", store, "--json"))["upto"] == 2
     result = CliRunner().invoke(main, ["diff", "7", "--store", store])
     assert result.exit_code == 1 and "no report of crawl 7" in result.output
+
+
+def test_sql_text_lists_columns_with_indirect_lineage_only() -> None:
+    """(Issue 20: count(*) was left out of the text output, which showed direct flows only.)"""
+    text = run("sql", "-e", "insert into mart.t (x, y) select a, count(*) from raw.s where b > 1 group by a",
+               "--dialect", "postgres")
+    rows = {line.split("│")[0].strip(): [cell.strip() for cell in line.split("│")[1:]]
+            for line in text.splitlines() if line.startswith("mart.t.")}
+    assert rows == {"mart.t.x": ["raw.s.a", "raw.s.a"], "mart.t.y": ["-", "raw.s.a"]}
