@@ -199,13 +199,20 @@ class SqliteStore:
         self._index: _TraversalIndex | None = None
         self._index_lock = threading.Lock()
         self._writer: WriterLock = NoLock(url) if path == ":memory:" else FileLock(url, Path(f"{path}.lock"))
-        if not read_only:
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._db.executescript(SCHEMA)
-            _add_missing_columns(self._db)
-        elif not Path(path).exists():
+        if path != ":memory:" and Path(path).is_dir():
+            raise UnknownStoreError(f"{path} is a directory, not a lineage store (give a file: sqlite:///dir/lineage.db)")
+        if read_only and not Path(path).exists():
             raise UnknownStoreError(f"no lineage store at {path} (run `lineage crawl` first)")
+        try:
+            if not read_only:
+                if path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self._db.executescript(SCHEMA)
+                _add_missing_columns(self._db)
+            else:
+                self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        except (sqlite3.DatabaseError, OSError) as error:
+            raise UnknownStoreError(f"{path} is not a lineage store that can be opened: {error}") from error
 
     @property
     def _db(self) -> sqlite3.Connection:

@@ -247,3 +247,21 @@ def test_sql_text_lists_columns_with_indirect_lineage_only() -> None:
     rows = {line.split("│")[0].strip(): [cell.strip() for cell in line.split("│")[1:]]
             for line in text.splitlines() if line.startswith("mart.t.")}
     assert rows == {"mart.t.x": ["raw.s.a", "raw.s.a"], "mart.t.y": ["-", "raw.s.a"]}
+
+
+@pytest.mark.parametrize("store", ["directory", "not-a-database", "another-sqlite-file"])
+def test_a_sqlite_store_that_is_no_lineage_store_is_one_line(store: str, tmp_path: Path) -> None:
+    """(Issue 20: each gave a sqlite3 traceback.)"""
+    path = tmp_path / store
+    if store == "directory":
+        path.mkdir()
+    elif store == "not-a-database":
+        path.write_bytes(b"not a database at all" * 100)
+    else:
+        import sqlite3
+
+        sqlite3.connect(path).execute("create table other (a)").connection.close()
+    result = subprocess.run([sys.executable, "-m", "crawler", "search", "x", "--store", f"sqlite:///{path}"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"lineage: error: {path}") and len(result.stderr.splitlines()) == 1
