@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -303,45 +305,44 @@ def _evidence_text(evidence: tuple[Evidence, ...]) -> str:
 
 def explain_text(provenance: Provenance, prediction: dict[str, Any] | None) -> None:
     """The provenance chain, nearest first: prediction, version, run, data, jobs, raw sources."""
-    version = provenance.version
+    say = functools.partial(console.print, markup=False)
     if prediction:
-        console.print(f"Prediction {_short_path(prediction['origin']['path'])}:{prediction['origin'].get('line')}"
-                      f" at {prediction.get('timestamp', '?')} (key {prediction.get('key', '?')}): "
-                      f"model {prediction['model']} version {prediction.get('version', '?')}; "
-                      f"features {', '.join(prediction.get('features', [])) or 'none'} "
-                      "(values stay in the log)", markup=False)
-    console.print(f"\nModel version {version.title} (first seen {version.first_seen}, last {version.last_seen})",
-                  markup=False)
+        say(f"Prediction {_short_path(prediction['origin']['path'])}:{prediction['origin'].get('line')} "
+            f"at {prediction.get('timestamp', '?')} (key {prediction.get('key', '?')}): {prediction['model']} "
+            f"version {prediction.get('version', '?')}, from "
+            f"{', '.join(prediction.get('features', [])) or 'no features'} (their values stay in the log)")
+    version = provenance.version
+    served = sum(s.count for s in provenance.serving)
+    say(f"\nModel version {version.title}" + (f": {served} predictions served" if served else ""))
     for note in provenance.notes:
-        console.print(f"  note: {note}", markup=False)
+        say(f"  note: {note}")
     for training in provenance.trained:
         data = training.to_dict()
-        console.print(f"\n1. Trained by run {data['run']} ({data.get('job', '?')}) at {data.get('started_at', '?')}"
-                      f" by {data.get('user', '?')}  [{_evidence_text(training.evidence)}]", markup=False)
+        say(f"\nTrained by run {data['run']} ({str(data.get('job', '?')).removeprefix('job:')}) at "
+            f"{data.get('started_at', '?')} by {data.get('user', '?')}  [{_evidence_text(training.evidence)}]")
         for key, value in sorted(data.get("facets", {}).items()):
-            shown = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
-            console.print(f"     {key}: {shown}", markup=False)
+            say(f"    {key}: {json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value}")
     if provenance.training_data:
-        console.print("\n2. Trained on", markup=False)
+        say("\nTrained on")
         for node, evidence in provenance.training_data:
-            console.print(f"     {node.namespace}/{node.name}  [{_evidence_text(evidence)}]", markup=False)
+            say(f"    {node.name}  [{_evidence_text(evidence)}]")
     if provenance.steps:
-        table = _table("job", "writes", "from", "last seen", "evidence", title="\n3. Built by")
+        say("\nBuilt by (jobs away from the training data; the first evidence of each)")
         for step in provenance.steps:
-            sql = step.evidence[0].sql if step.evidence and step.evidence[0].sql else ""
-            table.add_row(step.job.title[:80], step.output.name, ", ".join(n.name for n in step.inputs),
-                          step.last_seen or "", (_evidence_text(step.evidence) + ("\n" + sql[:160] if sql else "")))
-        console.print(table)
+            say(f"  {step.distance}  {step.output.name} <- {step.job.title[:70]} <- "
+                + ", ".join(n.name for n in step.inputs))
+            sql = " ".join((step.evidence[0].sql or "").split()) if step.evidence else ""
+            say(f"       {_evidence_text(step.evidence)}" + (f": {sql[:110]}" if sql else ""))
     if provenance.raw_sources:
-        console.print("\n4. Raw sources: " + ", ".join(f"{n.namespace}/{n.name}" for n in provenance.raw_sources),
-                      markup=False)
+        say("\nRaw sources: " + ", ".join(n.name for n in provenance.raw_sources))
     traced = [f for f in provenance.features if f.column]
     if traced:
-        console.print("\n5. Features, column by column", markup=False)
+        say("\nFeatures, column by column (from the columns their values are computed from)")
         for feature in traced:
-            via = f" <- {', '.join(feature.via)}" if feature.via else ""
-            console.print(f"     {feature.feature}: {feature.column}{via} <- {', '.join(feature.sources) or '(none)'}",
-                          markup=False)
+            chain = [feature.column or "", *feature.via]
+            ends = ", ".join(_column_text(c) for c in feature.sources)
+            say(f"    {feature.feature}: " + " <- ".join(_column_text(c) for c in chain)
+                + (f" <- {ends}" if ends else ""))
     others = "Other versions serving in the same period"
     for title, rows in (("Serving", provenance.serving), (others, provenance.others)):
         if rows:
@@ -350,6 +351,12 @@ def explain_text(provenance: Provenance, prediction: dict[str, Any] | None) -> N
                 log = _short_path(row.log.removeprefix("file/"))
                 table.add_row(row.version, str(row.count), row.first or "", row.last or "", log)
             console.print(table)
+
+
+def _column_text(column: str) -> str:
+    """``postgres://host:5432/credit.ml.t#c`` as ``credit.ml.t.c``: the report names one warehouse."""
+    table, _, name = column.partition("#")
+    return f"{re.sub(r'^[^/]*://[^/]*/|^file/', '', table)}.{name}"
 
 
 def quarantine_text(page: Quarantine, hidden: int) -> None:

@@ -54,13 +54,15 @@ class Step:
     job: Node
     output: Node
     inputs: tuple[Node, ...]
+    distance: int = 0  # jobs away from the training data: 1 wrote it
     first_seen: str | None
     last_seen: str | None
     evidence: tuple[Evidence, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return _drop_empty({"job": self.job.title, "job_id": self.job.id, "output": _qualified(self.output),
-                            "inputs": [_qualified(n) for n in self.inputs], "first_seen": self.first_seen,
+                            "inputs": [_qualified(n) for n in self.inputs], "distance": self.distance,
+                            "first_seen": self.first_seen,
                             "last_seen": self.last_seen, "evidence": [e.to_dict() for e in self.evidence]})
 
 
@@ -169,25 +171,29 @@ def _trained(store: Store, version_id: str) -> tuple[Training, ...]:
 
 
 def _upstream(store: Store, datasets: Sequence[Node]) -> tuple[tuple[Step, ...], tuple[Node, ...]]:
-    """The jobs that wrote the training data and everything upstream of it, and the datasets at
-    the far end (nothing known writes them)."""
+    """The jobs that moved data into the training data and upstream of it, nearest first, and
+    the raw sources at the far end: datasets no job fills from another (created, or loaded from
+    outside). A job that reads nothing (a CREATE TABLE, an INSERT ... VALUES) is no step."""
     nodes: dict[str, Node] = {}
     edges: dict[tuple[str, str, str], Edge] = {}
+    distance: dict[str, int] = {}
     for dataset in datasets:
         view = lineage(store, dataset.id, "upstream")
         nodes.update(view.nodes)
         edges.update((e.key, e) for e in view.edges)
-    written = {e.dst for e in edges.values() if e.kind == "WRITES"}
-    steps = []
-    for edge in sorted(edges.values(), key=lambda e: (e.dst, e.src)):
-        if edge.kind != "WRITES" or edge.src not in nodes or edge.dst not in nodes:
-            continue
-        inputs = sorted((nodes[e.src] for e in edges.values() if e.kind == "READS" and e.dst == edge.src
-                         and e.src in nodes), key=lambda n: n.id)
-        steps.append(Step(job=nodes[edge.src], output=nodes[edge.dst], inputs=tuple(inputs),
-                          first_seen=edge.first_seen, last_seen=edge.last_seen, evidence=_evidence(store, edge)))
-    raw = sorted((n for n in nodes.values() if n.kind == "dataset" and n.id not in written), key=lambda n: n.id)
-    return tuple(steps), tuple(raw)
+        for node, far in view.distance.items():
+            distance[node] = min(far, distance.get(node, far))
+    reads: dict[str, list[Node]] = {}
+    for edge in edges.values():
+        if edge.kind == "READS" and edge.src in nodes:
+            reads.setdefault(edge.dst, []).append(nodes[edge.src])
+    steps = [Step(job=nodes[e.src], output=nodes[e.dst], inputs=tuple(sorted(reads[e.src], key=lambda n: n.id)),
+                  distance=distance.get(e.src, 0), first_seen=e.first_seen, last_seen=e.last_seen,
+                  evidence=_evidence(store, e))
+             for e in edges.values() if e.kind == "WRITES" and e.src in reads and e.dst in nodes]
+    fed = {step.output.id for step in steps}
+    raw = sorted((n for n in nodes.values() if n.kind == "dataset" and n.id not in fed), key=lambda n: n.id)
+    return tuple(sorted(steps, key=lambda s: (s.distance, s.output.id, s.job.id))), tuple(raw)
 
 
 def _feature(store: Store, name: str, datasets: Sequence[Node]) -> FeatureSource:
@@ -205,13 +211,13 @@ def _feature(store: Store, name: str, datasets: Sequence[Node]) -> FeatureSource
         for edge in view.edges:
             if edge.kind == "DERIVES" and edge.props.get("direct"):
                 feeding.setdefault(edge.dst, set()).add(edge.src)
-        reached, frontier = {column}, [column]
-        while frontier:
-            frontier = [src for dst in frontier for src in feeding.get(dst, ()) if src not in reached]
-            reached.update(frontier)
+        reached, frontier = [column], [column]
+        while frontier:  # nearest first
+            frontier = sorted({src for dst in frontier for src in feeding.get(dst, ()) if src not in reached})
+            reached += frontier
         names = {n: f"{node.namespace}#{node.name}" for n, node in view.nodes.items() if node.namespace}
-        ends = sorted(names.get(n, n) for n in reached if n != column and not feeding.get(n))
-        via = sorted(names.get(n, n) for n in reached if n != column and feeding.get(n))
+        ends = sorted(names.get(n, n) for n in reached[1:] if not feeding.get(n))
+        via = [names.get(n, n) for n in reached[1:] if feeding.get(n)]
         return FeatureSource(feature=name, column=f"{dataset.namespace}/{dataset.name}#{name}", sources=tuple(ends),
                              via=tuple(via))
     return FeatureSource(feature=name)

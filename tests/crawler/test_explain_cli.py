@@ -93,5 +93,7 @@ def test_impact_and_explain_of_a_trained_model_as_text(tmp_path: Path) -> None:
     text = lineage("explain", "--model", "credit_limit_model", "--version", "2", "--store", url, cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     for expected in ("Trained by run run-v2", "code_version: a1b2c3d", '{"max_depth": "6"}', "build_training_set",
-                     "raw.customers#date_of_birth", "Other versions serving in the same period"):
+                     "age_years: ml.training_set.age_years <- staging.customers.date_of_birth <- "
+                     "raw.customers.date_of_birth",
+                     "Other versions serving in the same period"):
         assert expected in text.stdout, expected
