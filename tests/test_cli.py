@@ -36,7 +36,7 @@ def test_crawl_then_query(tmp_path: Path, demo_copy: Path) -> None:
     store = f"sqlite:///{tmp_path / 'l.db'}"
     report = json.loads(run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store, "--json",
                             status=QUARANTINED))
-    assert report["files"] == 8 and report["written"] > 0 and report["issues_by_code"]
+    assert report["files"] == 10 and report["written"] > 0 and report["issues_by_code"]
     up = json.loads(run("upstream", "credit_scores", "--store", store, "--json"))
     assert "credit.raw.customers" in {n["name"] for n in up["nodes"]}
     shallow = json.loads(run("upstream", "credit_scores", "--depth", "1", "--store", store, "--json"))

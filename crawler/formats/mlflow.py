@@ -15,12 +15,14 @@ Two backends (https://mlflow.org/docs/latest/self-hosting/architecture/backend-s
 Each ended run (FINISHED, FAILED, KILLED) is one record: its facts as JSON, for
 :mod:`parsers.ml.mlflow`. A run still RUNNING (or SCHEDULED) is a ``mlflow_run_in_progress``
 warning and recorded by the first crawl after it ends. The store is read whole each crawl (it is
-small files and a few queries); run ids are MLflow's, so what was stored before is not again.
+small files and a few queries) when any of its files changed; run ids are MLflow's, so what was
+stored before is not stored again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,7 @@ import yaml
 from crawler.cursors import Start
 from crawler.registry import Read, SourceSpec, reader
 from parsers import Origin, ParseIssue, SourceRecord
+from parsers.fingerprint import digest
 from parsers.ml.mlflow import STATUSES
 
 SOURCE_TYPE = "mlflow"
@@ -38,6 +41,7 @@ SOURCE_TYPE = "mlflow"
 _FILE_STATUSES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _TABLES = {"experiments", "runs", "tags", "params", "latest_metrics"}
+DELETED = "Deleted_Internal"  # the stage MLflow's registry gives a deleted version (its files stay)
 
 
 class StoreError(Exception):
@@ -69,11 +73,15 @@ def _in_store(directory: Path) -> bool:
     """Whether a directory lies in a file store: under an experiment's folder or the registry."""
     for folder in (directory, *directory.parents):
         meta = folder / "meta.yaml"
-        if folder.name == "models" and (folder.parent / ".trash").is_dir():
-            return True  # the model registry, mlruns/models/
-        if meta.is_file() and meta.stat().st_size < 65536 and is_experiment_meta(meta.read_bytes()):
+        if folder.name == "models" and any(_is_experiment_file(meta) for meta in folder.parent.glob("*/meta.yaml")):
+            return True  # the model registry, mlruns/models/, beside the experiments
+        if _is_experiment_file(meta):
             return True
     return False
+
+
+def _is_experiment_file(meta: Path) -> bool:
+    return meta.is_file() and meta.stat().st_size < 65536 and is_experiment_meta(meta.read_bytes())
 
 
 def in_file_store(path: Path) -> bool:
@@ -92,13 +100,35 @@ def _sniff(head: bytes) -> bool:
 def read_mlflow(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
     """A record per ended run of the store (the experiment ``path`` is the meta.yaml of, or all
     the experiments of the database ``path`` is), whatever ``start`` says: the store is re-read."""
-    try:
-        runs = _database_runs(path) if path.name != "meta.yaml" else _file_store_runs(path)
-        for facts in runs:
-            yield Read(_item(spec, path, facts), 0, 0, None)
-    except StoreError as error:
-        yield Read(_issue(path, "bad_mlflow_store", str(error)), 0, 0, None)
-    yield Read(None, path.stat().st_size, 0)
+    version = _fingerprint(path)
+    state = {"store": version}
+    if start.state.get("store") != version:
+        try:
+            runs = _database_runs(path) if path.name != "meta.yaml" else _file_store_runs(path)
+            for facts in runs:
+                yield Read(_item(spec, path, facts), 0, 0, None)
+        except StoreError as error:
+            yield Read(_issue(path, "bad_mlflow_store", str(error)), 0, 0, None)
+    yield Read(None, path.stat().st_size, 0, lambda: state)
+
+
+def _fingerprint(path: Path) -> str:
+    """What the store's files look like (names, sizes, modification times; artifacts left out):
+    while it stays the same, a crawl has nothing to read again."""
+    if path.name == "meta.yaml":
+        roots = [path.parent, path.parent.parent / "models"]
+    else:
+        roots = [path, path.with_name(path.name + "-wal")]
+    seen = []
+    for root in roots:
+        if root.is_file():
+            seen.append(f"{root}\0{root.stat().st_size}\0{root.stat().st_mtime_ns}")
+        for folder, children, files in os.walk(root):
+            children[:] = sorted(child for child in children if child != "artifacts")
+            for name in sorted(files):
+                info = os.stat(os.path.join(folder, name))
+                seen.append(f"{folder}/{name}\0{info.st_size}\0{info.st_mtime_ns}")
+    return digest("\n".join(seen))
 
 
 def _item(spec: SourceSpec, path: Path, facts: dict[str, Any]) -> SourceRecord | ParseIssue:
@@ -187,6 +217,8 @@ def _registry(folder: Path) -> list[dict[str, Any]]:
         aliases = model.get("aliases") or {}
         for meta in sorted(model_meta.parent.glob("version-*/meta.yaml")):
             version = _yaml(meta)
+            if version.get("current_stage") == DELETED:
+                continue
             number = str(version.get("version"))
             versions.append({
                 "name": version.get("name") or model.get("name"), "version": number,
@@ -308,8 +340,9 @@ def _database_versions(db: sqlite3.Connection, run_id: str) -> list[dict[str, An
     model_id = "v.model_id" if "model_id" in columns else "NULL"
     rows = db.execute(
         f"SELECT v.name, v.version, v.current_stage AS stage, v.status, v.creation_time, v.user_id AS user, "  # noqa: S608
-        f"v.description, v.source, {model_id} AS model_id FROM model_versions AS v WHERE v.run_id = ? "
-        "ORDER BY v.name, v.version", (run_id,)).fetchall()
+        f"v.description, v.source, {model_id} AS model_id FROM model_versions AS v "
+        "WHERE v.run_id = ? AND coalesce(v.current_stage, '') != ? ORDER BY v.name, v.version",
+        (run_id, DELETED)).fetchall()
     versions = []
     for version in map(dict, rows):
         aliases = [alias for (alias,) in db.execute(

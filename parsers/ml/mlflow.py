@@ -4,8 +4,8 @@ models it logged, and the registered model versions made from it.
 
 A run is a Run of the training job ``mlflow:<experiment name>``; it reads its datasets and writes
 the artifacts of the models it logged but nobody registered. Each registered version is an event
-of its own, its registration (job ``mlflow-registry:<model>``, run ``mlflow-registry:<model>/<version>``):
-a ModelVersion of the Model, PRODUCED by the training run, TRAINED_ON the run's datasets. Registrations made after
+of its own, its registration (a run of the same job, ``mlflow-registry:<model>/<version>``): a
+ModelVersion of the Model, PRODUCED by the training run, TRAINED_ON the run's datasets. Registrations made after
 the run was recorded are recorded by a later crawl: both runs are stable, so a crawl read again
 stores nothing new.
 
@@ -49,7 +49,7 @@ from parsers.model import (
 from parsers.naming import NameContext, file_ref, is_table_namespace, parse_table, table_ref
 
 NAMESPACE = "mlflow"
-REGISTRY = "mlflow-registry"  # the job of a registered model's registrations, its runs one version each
+REGISTRY = "mlflow-registry"  # a registration's run: mlflow-registry:<model>/<version>
 # MLflow's run statuses, as our runs' (a RUNNING or SCHEDULED run is not recorded until it ends).
 STATUSES: dict[str, Literal["completed", "failed"]] = {"FINISHED": "completed", "FAILED": "failed",
                                                        "KILLED": "failed"}
@@ -73,7 +73,7 @@ def parse_mlflow_record(record: SourceRecord) -> ParseResult:
     job = JobRef(namespace=NAMESPACE, name=f"{NAMESPACE}:{experiment}")
     inputs, issues = _inputs(facts.get("inputs", ()), record)
     events = [_training(record, job, run, inputs, facts.get("models", ()))]
-    events += [_registration(record, run, inputs, version) for version in facts.get("versions", ())]
+    events += [_registration(record, job, run, inputs, version) for version in facts.get("versions", ())]
     return ParseResult(record_key=record.key(), events=tuple(events), issues=tuple(issues))
 
 
@@ -100,10 +100,9 @@ def _run_facets(run: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in facets.items() if value not in (None, "", {})}
 
 
-def _registration(record: SourceRecord, run: Mapping[str, Any], inputs: tuple[DatasetRef, ...],
+def _registration(record: SourceRecord, job: JobRef, run: Mapping[str, Any], inputs: tuple[DatasetRef, ...],
                   version: Mapping[str, Any]) -> LineageEvent:
     name, number = version["name"], str(version["version"])
-    job = JobRef(namespace=NAMESPACE, name=f"{REGISTRY}:{name}")
     when = _time(version.get("creation_time"))
     facets = {"aliases": sorted(version.get("aliases") or []), "stage": version.get("stage"),
               "status": version.get("status"), "registered_at": when, "mlflow_run_id": run["run_id"],
@@ -111,11 +110,11 @@ def _registration(record: SourceRecord, run: Mapping[str, Any], inputs: tuple[Da
     facets = {key: value for key, value in facets.items() if value not in (None, "", [], "None")}
     model = ModelRef(name=name, version=number, facets=facets, produced_by=run["run_id"], trained_on=inputs)
     return LineageEvent(
-        job=job, statement_kind="REGISTER MODEL", produced=(model,),
+        job=job, statement_kind="TRAIN", produced=(model,),
         run=RunRef(run_id=f"{REGISTRY}:{name}/{number}", started_at=when,
-                   user=version.get("user") or None, facets={"mlflow_run_id": run["run_id"]}),
+                   user=version.get("user") or None, facets={"mlflow_run_id": run["run_id"], "registers": name}),
         evidence=Evidence(source_type=record.source_type, origin=record.origin, timestamp=when),
-        job_title=f"register {name}")
+        job_title=job.name.removeprefix(f"{NAMESPACE}:"))
 
 
 def _inputs(inputs: Any, record: SourceRecord) -> tuple[tuple[DatasetRef, ...], list[ParseIssue]]:
