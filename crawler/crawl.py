@@ -114,6 +114,7 @@ class _Tally:
         self.timings: defaultdict[str, float] = defaultdict(float)
         self.cursors: dict[str, Cursor] = {}  # written by this crawl, by path
         self.unreadable: dict[str, None] = {}
+        self.clocked: dict[str, None] = {}  # files whose records carry no time of their own
         self.held_back: dict[str, None] = {}
         self.crawl: int | None = None  # the crawl's number, stamped on what it writes
 
@@ -188,6 +189,9 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
     if unjoined:
         notes = (f"{unjoined} queries of side exports (ACCESS_HISTORY, SYS_QUERY_TEXT) were in no history this "
                  "crawl read: export both over the same window", *notes)
+    if tally.clocked:
+        notes = (f"{len(tally.clocked)} SQL script(s) say nothing of when they ran: their statements take the time "
+                 "a crawl first read the file", *notes)
     clock = time.perf_counter()
     update_ranks(store)
     tally.timings["rank"] += time.perf_counter() - clock
@@ -380,6 +384,8 @@ def _take(spec: SourceSpec, item: SourceRecord | ParseIssue | None, sessions: di
         sessions.pop(item.session_id or "", None)
         return
     tally.counts["records"] += 1
+    if "clock" in item.attributes:
+        tally.clocked[item.origin.path] = None
     record, joined = supplements.complete(item)
     found, problems = _parse(spec, record, sessions, tally)
     events.extend(found)

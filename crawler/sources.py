@@ -4,6 +4,7 @@ ParseIssues for what it cannot read), remembering where every record came from.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -13,7 +14,7 @@ from typing import Any
 from crawler.cursors import Start
 from crawler.registry import Item, Read, SourceSpec, reader
 from crawler.streams import Unreadable, lines_from, open_stream, rows_from, skip
-from crawler.timestamps import from_epoch, normalize
+from crawler.timestamps import normalize
 from parsers import Origin, ParseIssue, SourceRecord
 from parsers.sql.events import MAX_SQL_CHARS
 
@@ -41,6 +42,10 @@ def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
         data = stream.read()
     if not data.strip():
         return
+    # A script says nothing of when it ran: its statements take the time a crawl first read the
+    # file (kept in its cursor), not its mtime, which every fresh checkout sets to now.
+    first_read = str(start.state.get("first_read") or _now())
+    state = {"first_read": first_read}
     offset, line = start.offset, start.line
     for piece in _pieces(data):
         end, lines = offset + len(piece), line + piece.count(b"\n")
@@ -51,7 +56,7 @@ def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
             source_type="sql_file",
             text=text,
             origin=Origin(path=str(path), line=line + 1, byte_offset=offset),
-            timestamp=from_epoch(path.stat().st_mtime),
+            timestamp=first_read,
             dialect=spec.dialect,
             namespace=spec.namespace,
             database=spec.database,
@@ -59,8 +64,17 @@ def read_sql_file(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
             # The script is one session: what its earlier part set (search_path, USE, temporary
             # tables) holds for its later parts and the part appended since (the cursor's state).
             session_id=f"script:{path}",
-        ), end, lines)
+            attributes={CLOCK: "first_read"},
+        ), end, lines, lambda: state)
         offset, line = end, lines
+
+
+# In a record's attributes: where its time came from when the source gave none.
+CLOCK = "clock"
+
+
+def _now() -> str:
+    return normalize(dt.datetime.now(dt.UTC).isoformat()) or ""
 
 
 # A script too long to parse as one text (the parser's limit) is parsed in pieces of about this

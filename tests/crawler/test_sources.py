@@ -361,3 +361,24 @@ def test_a_table_created_after_a_temporary_one_of_its_name_was_dropped_is_a_tabl
     assert {(edge.src, edge.dst) for edge in store.edges(["FEEDS"])} == {
         ("dataset:postgres://default/raw.b", "dataset:postgres://default/public.x"),
         ("dataset:postgres://default/public.x", "dataset:postgres://default/mart.c")}
+
+
+def test_a_scripts_statements_take_the_time_it_was_first_crawled_not_its_mtime(tmp_path: Path) -> None:
+    """(Issue 17: a fresh checkout made every script look 'last seen today' on each clone.)"""
+    import time
+
+    from crawler.crawl import crawl
+    from graph import open_store
+
+    script = tmp_path / "etl.sql"
+    script.write_text("insert into mart.b select * from raw.a;\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    report = crawl([SourceSpec(path=str(script), dialect="postgres")], store)
+    assert any("take the time a crawl first read the file" in note for note in report.notes)
+    (first,) = store.nodes("run")
+    time.sleep(1.1)
+    script.write_text("insert into mart.b select * from raw.a;\ninsert into mart.c select * from raw.a;\n",
+                      encoding="utf-8")  # appended to, and touched: a new mtime
+    crawl([SourceSpec(path=str(script), dialect="postgres")], store)
+    times = {run.first_seen for run in store.nodes("run")}
+    assert times == {first.first_seen}, "the appended statement takes the file's first crawl time too"
