@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEMO_STORE := sqlite:///.demo/lineage.db
 PORT ?= 8050
 
-.PHONY: help venv demo test bench lint browser java servers neo4j-start neo4j-stop clean
+.PHONY: help venv demo test bench lint browser java tools servers neo4j-start neo4j-stop clean
 
 help:
 	@echo "make demo   - set up, crawl fixtures/demo into $(DEMO_STORE), serve the dashboard on 127.0.0.1:$(PORT)"
@@ -36,6 +36,11 @@ java:
 	@command -v java >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
 
+# logrotate from Debian: tests/test_docs.py rotates logs with docs/nightly's example.
+tools:
+	@command -v logrotate >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq logrotate; }
+
 # PostgreSQL and MariaDB from Debian, for the tests that crawl real servers' logs.
 servers:
 	bash tests/servers/install.sh
@@ -62,7 +67,7 @@ demo: $(VENV)/.core
 
 # The suite runs against a real Neo4j (started here, stopped after, whatever the outcome) and
 # real PostgreSQL/MariaDB servers, which the tests start themselves.
-test: venv browser java servers
+test: venv browser java tools servers
 	@url=$$(bash graph/neo4j_server/neo4j.sh start) || exit 1; \
 	status=0; LINEAGE_TEST_NEO4J="$$url" LINEAGE_REQUIRE_SERVERS=1 $(BIN)/python -m pytest || status=$$?; \
 	bash graph/neo4j_server/neo4j.sh stop; exit $$status
