@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import crawler.formats.joblogs  # noqa: F401  (registers the job log readers: Airflow, Spark driver, app)
 import crawler.formats.mlflow  # noqa: F401  (registers the MLflow tracking store reader)
 import crawler.formats.openlineage  # noqa: F401  (registers the OpenLineage events reader)
 import crawler.formats.predictions  # noqa: F401  (registers the prediction log reader)
-import crawler.formats.joblogs  # noqa: F401  (registers the job log readers: Airflow, Spark driver, app)
 import crawler.formats.spark  # noqa: F401  (registers the Spark event log reader)
 import crawler.logs  # noqa: F401  (registers the database log readers)
 import crawler.sources  # noqa: F401  (registers the SQL file and trace readers)

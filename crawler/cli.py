@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 import click
 
 import graph
+from crawler import checkconfig, quarantine, render
 from crawler import config as crawl_config
 from crawler import explain as explaining
-from crawler import quarantine, render
 from crawler.crawl import crawl as run_crawl
 from crawler.errors import ConfigError, CrawlerError, SourceNotFoundError
 from crawler.registry import source_types
@@ -181,6 +181,22 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
     if as_json or not quiet:
         _emit(as_json, report.to_dict(), lambda: render.crawl_report(report, url))
     sys.exit(SOURCE_UNREADABLE if report.unreadable_files else QUARANTINED if report.issues else 0)
+
+
+@main.command(name="check-config")
+@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.option("--no-store", is_flag=True, help="Do not try to reach the store.")
+def check_config(config_file: str, no_store: bool) -> None:
+    """Check a crawl.toml without reading any source: unknown keys (with a "did you mean"), wrong
+    types, unknown source types and dialects, bad rules, paths and globs that match nothing, a
+    store that cannot be reached. One line per problem, FILE:LINE: message; exit 2 if any."""
+    problems = checkconfig.check(Path(config_file), reach_store=not no_store)
+    for problem in problems:
+        where = f"{config_file}:{problem.line}" if problem.line else config_file
+        click.echo(f"{where}: {problem.message}", err=True)
+    if problems:
+        sys.exit(2)
+    click.echo(f"{config_file}: ok")
 
 
 def _crawl_settings(paths: tuple[str, ...], config_file: str | None, store_url: str, source_type: str | None,

@@ -265,3 +265,28 @@ def test_a_sqlite_store_that_is_no_lineage_store_is_one_line(store: str, tmp_pat
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"lineage: error: {path}") and len(result.stderr.splitlines()) == 1
+
+
+def test_check_config_says_every_problem_with_its_line_and_reads_nothing(tmp_path: Path) -> None:
+    (tmp_path / "etl.sql").write_text("insert into b select * from a;\n", encoding="utf-8")
+    config = tmp_path / "crawl.toml"
+    config.write_text('store = "sqlite:///store/lineage.db"\nfoo = 1\n[defaults]\ndialct = "postgres"\n'
+                      '[[sources]]\npath = "etl.sql"\ntype = "sql_fil"\n'
+                      '[[sources]]\npath = "nothing/*.log"\nrules = [{ pattern = "(", direction = "write" }]\n'
+                      '[[sources]]\npath = "etl.sql"\ndialect = "klingon"\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "crawler", "check-config", str(config)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"{config}:2: unknown setting 'foo'",
+        f"{config}:4: [defaults]: unknown setting 'dialct' (did you mean 'dialect'?)",
+        f"{config}:7: source 1: unknown source type 'sql_fil' (did you mean 'sql_file'?)",
+        f"{config}:9: source 2: path nothing/*.log matches no file",
+        f"{config}:10: source 2: rules[1]: pattern is not a valid regex: missing ), unterminated subpattern "
+        "at position 0",
+        f"{config}:13: source 3: unknown SQL dialect 'klingon'",
+    ]
+    assert not (tmp_path / "store").exists(), "nothing read, nothing written"
+    good = subprocess.run([sys.executable, "-m", "crawler", "check-config", str(DEMO / "crawl.toml")],
+                          capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0, good.stderr

@@ -146,7 +146,8 @@ def airflow_context(path: Path) -> dict[str, Any]:
     keyed = dict(part.split("=", 1) for part in path.parts[:-1] if "=" in part)
     attempt = _ATTEMPT.match(path.name)
     if "dag_id" in keyed and "task_id" in keyed:
-        context: dict[str, Any] = {key: keyed[key] for key in ("dag_id", "task_id", "run_id", "map_index") if key in keyed}
+        context: dict[str, Any] = {key: keyed[key] for key in ("dag_id", "task_id", "run_id", "map_index")
+                                   if key in keyed}
         if attempt:
             context["try_number"] = attempt[1]
         return context
