@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import sqlite3
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import zstandard
 
@@ -425,10 +426,40 @@ def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],
 _RECORD_FILTERS = (("user", "user"), ("database", "database"), ("application", "application"))
 
 
+# A write the store refused for a passing reason (a Neo4j server restarting, a SQLite file locked
+# past its busy timeout) is tried again after 1, 2, 4, 8 and 16 s; then the crawl stops, its
+# cursors where the last written batch left them (each moves in its batch's transaction), and the
+# next crawl goes on from there.
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
+T = TypeVar("T")
+
+
+def _retried(write: Callable[[], T], delays: Sequence[float] | None = None) -> T:
+    for delay in (*(RETRY_DELAYS if delays is None else delays), None):
+        try:
+            return write()
+        except Exception as error:
+            if delay is None or not _transient(error):
+                raise
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _transient(error: BaseException) -> bool:
+    """A failure worth waiting out: the Neo4j driver's own word for it, or SQLite busy or locked."""
+    if isinstance(error, sqlite3.OperationalError):
+        return any(word in str(error) for word in ("locked", "busy"))
+    module = type(error).__module__
+    if module.startswith("neo4j"):
+        return bool(getattr(error, "is_retryable", lambda: False)()) or type(error).__name__ in (
+            "ServiceUnavailable", "SessionExpired", "TransientError")
+    return False
+
+
 def _flush(store: Store, events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None,
            tally: _Tally) -> None:
     clock = time.perf_counter()
-    stats = graph.write(store, events, [cursor] if cursor else [], issues, crawl=tally.crawl)
+    stats = _retried(lambda: graph.write(store, events, [cursor] if cursor else [], issues, crawl=tally.crawl))
     tally.timings["write"] += time.perf_counter() - clock
     tally.counts.update(events=stats.events, written=stats.written, already_seen=stats.already_seen)
     if cursor is not None:

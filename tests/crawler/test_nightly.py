@@ -126,3 +126,32 @@ def test_quiet_says_nothing_but_errors(tmp_path: Path, store: str) -> None:
     script.write_text("insert into mart.b select * from raw.a;\n", encoding="utf-8")
     done = _lineage("crawl", str(script), "--store", store, "--quiet")
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_a_write_refused_for_a_passing_reason_is_tried_again_then_given_up() -> None:
+    import sqlite3
+
+    from crawler.crawl import _retried
+
+    calls: list[int] = []
+
+    def locked_twice() -> str:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        return "written"
+
+    assert _retried(locked_twice, delays=(0.0, 0.0, 0.0)) == "written" and len(calls) == 3
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _retried(lambda: locked_twice() if len(calls) < 99 else "", delays=(0.0,))
+    assert len(calls) == 2, "tried again once, then given up"
+
+    def full() -> None:
+        calls.append(1)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        _retried(full, delays=(0.0, 0.0))
+    assert len(calls) == 1, "a full disk is not waited out"
