@@ -6,7 +6,7 @@ import hmac
 from typing import Any
 
 import dash_cytoscape as cyto
-from dash import Dash, Input, Output, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Response, request
 
 from dashboard import callbacks, ids, pages, styles
@@ -27,10 +27,11 @@ def create_app(store: Store, *, token: str | None = None) -> Dash:
         html.Div([
             dcc.Link(html.B("Lineage Crawler"), href="/", style={"color": "#1a202c", "textDecoration": "none"}),
             html.Div([
-                dcc.Input(id=ids.SEARCH_INPUT, type="search", placeholder="Search datasets and jobs",
-                          debounce=0.25, style=styles.SEARCH_BOX),
+                dcc.Input(id=ids.SEARCH_INPUT, type="search", placeholder="Search datasets, jobs, columns, models",
+                          debounce=0.25, style=styles.SEARCH_BOX, autoComplete="off"),
                 html.Div(id=ids.SEARCH_RESULTS),
-            ]),
+            ], style={"position": "relative"}),
+            dcc.Link("Crawls", href="/crawls", id="crawls-link"),
         ], style=styles.HEADER),
         html.Div(id=ids.PAGE),
     ], style=styles.PAGE_STYLE)
@@ -59,18 +60,41 @@ def _require(app: Dash, token: str) -> None:
 
 
 def _register(app: Dash, store: Store) -> None:
-    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"))
-    def _route(pathname: str | None) -> Any:
-        return pages.route(store, pathname)
+    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), Input(ids.URL, "search"))
+    def _route(pathname: str | None, query: str | None) -> Any:
+        return pages.route(store, pathname, query)
 
-    @app.callback(Output(ids.SEARCH_RESULTS, "children"), Input(ids.SEARCH_INPUT, "value"))
-    def _search(text: str | None) -> Any:
+    @app.callback(Output(ids.SEARCH_RESULTS, "children"), Input(ids.SEARCH_INPUT, "value"),
+                  Input(ids.URL, "href"))
+    def _search(text: str | None, _href: str | None) -> Any:
+        if ctx.triggered_id == ids.URL:  # a new page: the suggestions have served
+            return []
         return callbacks.search_results(store, text)
 
-    @app.callback(Output(ids.URL, "href"), Input(ids.GRAPH, "tapNodeData"), prevent_initial_call=True)
-    def _open(tapped: dict[str, Any] | None) -> Any:
-        return callbacks.open_tapped(tapped) or no_update
+    @app.callback(Output(ids.URL, "href"), Input(ids.SEARCH_INPUT, "n_submit"), State(ids.SEARCH_INPUT, "value"),
+                  prevent_initial_call=True)
+    def _submit(_submits: int | None, text: str | None) -> Any:
+        return callbacks.search_href(text) or no_update
+
+    @app.callback(Output(ids.GRAPH, "elements"), Output(ids.GRAPH_NOTE, "children"),
+                  Input(ids.UPSTREAM_DEPTH, "value"), Input(ids.DOWNSTREAM_DEPTH, "value"),
+                  Input(ids.DATASETS_ONLY, "value"), State(ids.NODE_ROOT, "data"),
+                  prevent_initial_call=True)
+    def _redraw(upstream: Any, downstream: Any, datasets_only: Any, root: str | None) -> Any:
+        return callbacks.redraw(store, root, upstream, downstream, datasets_only)
+
+    @app.callback(Output(ids.NODE_DETAILS, "children"), Input(ids.GRAPH, "tapNodeData"), prevent_initial_call=True)
+    def _select(tapped: dict[str, Any] | None) -> Any:
+        return callbacks.select_node(store, tapped) or no_update
 
     @app.callback(Output(ids.EDGE_DETAILS, "children"), Input(ids.GRAPH, "tapEdgeData"), prevent_initial_call=True)
     def _edge(tapped: dict[str, Any] | None) -> Any:
         return callbacks.show_edge(store, tapped)
+
+    @app.callback(Output(ids.IMPACT_CSV, "data"), Input(ids.IMPACT_CSV_BUTTON, "n_clicks"),
+                  State(ids.IMPACT_ROOT, "data"), prevent_initial_call=True)
+    def _csv(clicks: int | None, root: str | None) -> Any:
+        return (callbacks.impact_download(store, root) if clicks else None) or no_update
+
+    app.clientside_callback(callbacks.CENTRE_ON_ROOT, Output(ids.CENTRED, "data"),
+                            Input(ids.GRAPH, "elements"), State(ids.GRAPH, "id"))

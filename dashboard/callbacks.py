@@ -3,38 +3,104 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from dash import html
+from dash import dcc, html
 
-from dashboard import pages, styles
-from graph import Store, search
+from dashboard import impact, pages, styles
+from dashboard.elements import GraphOptions
+from graph import Store
 
 MIN_SEARCH = 2
 
 
 def search_results(store: Store, text: str | None) -> Any:
-    """Live results under the search box."""
+    """Suggestions under the search box as one types: datasets, jobs, models, then columns."""
     if not text or len(text.strip()) < MIN_SEARCH:
         return []
-    found = search(store, text, limit=12)
+    found = pages.find(store, text, pages.SUGGESTIONS)
     if not found:
-        return html.P(f"Nothing matches {text!r}.", style=styles.MUTED)
-    return pages.node_list(found)
+        return html.Div(html.P(f"Nothing matches {pages.shown(text)!r}.", style=styles.MUTED),
+                        style=styles.SUGGESTIONS)
+    return html.Div([pages.node_list(found),
+                     html.P("Enter: every match", style=styles.MUTED)], style=styles.SUGGESTIONS)
 
 
-def open_tapped(tapped: dict[str, Any] | None) -> str | None:
-    """Clicking a node in the graph opens its page."""
-    if not tapped or not tapped.get("href"):
+def search_href(text: str | None) -> str | None:
+    """Enter in the search box: the page of every match.
+
+    >>> search_href(" credit scores ")
+    '/search?q=credit%20scores'
+    """
+    if not text or not text.strip():
         return None
-    return str(tapped["href"])
+    return "/search?q=" + quote(text.strip()[:200], safe="")
+
+
+def redraw(store: Store, root: str | None, upstream: Any, downstream: Any, datasets_only: Any) -> tuple[Any, str]:
+    """The graph's elements for the controls' values (whatever the client sent: depths held to
+    1..10), and a note of what was left out."""
+    if not root or store.node(root) is None:
+        return [], "That node is gone from the store."
+    options = GraphOptions(upstream=upstream, downstream=downstream,
+                           datasets_only=bool(datasets_only)).clamped()
+    built = pages.graph_elements(store, root, options)
+    return built, pages.graph_note(built)
+
+
+def select_node(store: Store, tapped: dict[str, Any] | None) -> Any:
+    """Clicking a node shows its details beside the graph, with a link to its own page."""
+    if not tapped:
+        return None
+    if tapped.get("kind") == "more":
+        parent = store.node(str(tapped.get("parent_id", "")))
+        if parent is None:
+            return html.P("That node is gone from the store.", style=styles.MUTED)
+        return html.Div([html.P(f"{tapped.get('label', '')} neighbours of {parent.title}, not drawn "
+                                "(the best ranked are)."),
+                         dcc.Link("See them all on the impact page" if tapped.get("href", "").startswith("/impact/")
+                                  else f"Open {parent.title}", href=str(tapped.get("href", "/")), id="open-node")])
+    node = store.node(str(tapped.get("id", "")))
+    if node is None:
+        return html.P("That node is gone from the store.", style=styles.MUTED)
+    return pages.details(store, node, link=True)
 
 
 def show_edge(store: Store, tapped: dict[str, Any] | None) -> Any:
-    """Clicking an edge shows the evidence behind it."""
-    if not tapped or "|" not in str(tapped.get("id", "")):
+    """Clicking an edge shows the evidence behind it: for an edge that folds a job, the job's
+    reads and writes."""
+    if not tapped:
         return html.P("Click an edge to see the log lines and SQL behind it.", style=styles.MUTED)
-    src, kind, dst = str(tapped["id"]).split("|", 2)
-    found = [e for e in store.neighbors([src], outgoing=[kind]) if e.dst == dst]
-    if not found:
+    keys = [str(p) for p in tapped.get("parts") or [tapped.get("id", "")] if "|" in str(p)][:10]
+    shown = []
+    for key in keys:
+        src, kind, dst = key.split("|", 2)
+        found = [e for e in store.neighbors([src], outgoing=[kind]) if e.dst == dst]
+        if found:
+            shown.append(pages.edge_evidence(store, found[0], src))
+    if not shown:
         return html.P("That edge is gone from the store.", style=styles.MUTED)
-    return pages.edge_evidence(store, found[0], src)
+    return html.Div(shown)
+
+
+def impact_download(store: Store, root: str | None) -> dict[str, Any] | None:
+    """The impact page's CSV, for ``dcc.Download``."""
+    text = impact.impact_csv(store, root) if root else None
+    return None if text is None or root is None else dcc.send_string(text, impact.csv_filename(root))
+
+
+# After each drawing: the page opens at 100% (labels at their full size), the root in the middle.
+CENTRE_ON_ROOT = """
+function(elements, graphId) {
+    const centre = () => {
+        const box = document.getElementById(graphId);
+        const cy = box && box._cyreg && box._cyreg.cy;
+        if (!cy) { return; }
+        const root = cy.nodes('.root');
+        cy.zoom(1);
+        if (root.length) { cy.center(root); } else { cy.center(); }
+    };
+    [0, 60, 250].forEach(ms => setTimeout(centre, ms));
+    return (elements || []).length;
+}
+"""

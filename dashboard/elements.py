@@ -1,11 +1,63 @@
-"""Pure functions from lineage views to cytoscape elements: testable without a browser."""
+"""Pure functions from lineage views to cytoscape elements: testable without a browser.
+
+A view becomes elements in three steps: :func:`flows` turns its edges into edges in the
+direction data moves (folding jobs into labelled dataset-to-dataset edges for analysts),
+:func:`keep` picks the nodes to draw (a hub shows its best-ranked neighbours and a "+N more"
+node for the rest, and the whole never passes a cap), :func:`elements` writes them out.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from graph import LineageView, Node
+from graph import Edge, LineageView, Node
+
+FLOW = {"READS": 1, "WRITES": 1, "TRAINED_ON": -1, "SERVED": 1, "DERIVES": 1}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GraphOptions:
+    """What the node page draws: how far each way, jobs folded or not, how many neighbours a
+    node shows before "+N more", and how many elements the server sends at most."""
+
+    upstream: int = 1
+    downstream: int = 1
+    datasets_only: bool = True
+    per_node: int = 8
+    max_nodes: int = 80
+    max_elements: int = 300
+
+    MAX_DEPTH = 10
+
+    def clamped(self) -> GraphOptions:
+        """Depths a client sent, held to 1..10."""
+        return dataclasses.replace(self, upstream=_clamp(self.upstream), downstream=_clamp(self.downstream))
+
+
+def _clamp(depth: Any) -> int:
+    try:
+        return max(1, min(GraphOptions.MAX_DEPTH, int(depth)))
+    except (TypeError, ValueError):
+        return 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Flow:
+    """An edge as drawn: from where data comes to where it goes, with the stored edges behind it."""
+
+    src: str
+    dst: str
+    kind: str
+    parts: tuple[tuple[str, str, str], ...]
+    label: str = ""
+    count: int = 1
+
+    @property
+    def id(self) -> str:
+        return "|".join(self.parts[0]) if len(self.parts) == 1 and not self.label else f"{self.src}>{self.dst}"
 
 
 def node_href(node_id: str) -> str:
@@ -22,27 +74,132 @@ def impact_href(node_id: str) -> str:
     return "/impact/" + quote(node_id, safe="")
 
 
-def elements(view: LineageView) -> list[dict[str, Any]]:
-    """Nodes then edges, each classed by kind and by side (upstream, downstream, root).
+def model_href(model: str, version: str | None = None) -> str:
+    """The page of a model (and one of its versions): ``/model/<name>[/<version>]``.
+
+    >>> model_href("credit limit", "3")
+    '/model/credit%20limit/3'
+    """
+    return "/model/" + quote(model, safe="") + (f"/{quote(version, safe='')}" if version else "")
+
+
+def flows(view: LineageView, *, datasets_only: bool) -> list[Flow]:
+    """The view's edges in the direction data moves. With ``datasets_only``, a job between
+    datasets becomes the label of an edge from each dataset it reads to each it writes (jobs
+    with the same ends share one edge); a job that only reads or only writes is left out, and
+    the root is never folded.
+
+    >>> from graph import Edge, Node
+    >>> view = LineageView(root="dataset:a", direction="both", distance={"dataset:a": 0, "job:j": 1, "dataset:b": 1},
+    ...     nodes={"dataset:a": Node(id="dataset:a", kind="dataset", name="a"),
+    ...            "job:j": Node(id="job:j", kind="job", name="j", props={"statement_kind": "INSERT"}),
+    ...            "dataset:b": Node(id="dataset:b", kind="dataset", name="b")},
+    ...     edges=(Edge(src="dataset:a", kind="READS", dst="job:j"), Edge(src="job:j", kind="WRITES", dst="dataset:b")))
+    >>> [(f.src, f.dst, f.label) for f in flows(view, datasets_only=True)]
+    [('dataset:a', 'dataset:b', 'INSERT')]
+    """
+    drawn = [_flow(edge) for edge in view.edges]
+    if not datasets_only:
+        return drawn
+    folded = {view.nodes[n].id for n in view.nodes if view.nodes[n].kind == "job" and n != view.root}
+    kept = [f for f in drawn if f.src not in folded and f.dst not in folded]
+    into: dict[str, list[Flow]] = {}
+    out: dict[str, list[Flow]] = {}
+    for flow in drawn:
+        if flow.dst in folded:
+            into.setdefault(flow.dst, []).append(flow)
+        if flow.src in folded:
+            out.setdefault(flow.src, []).append(flow)
+    pairs: dict[tuple[str, str], list[tuple[str, Flow, Flow]]] = {}
+    for job in sorted(folded):
+        for before in into.get(job, ()):
+            for after in out.get(job, ()):
+                if before.src != after.dst:
+                    pairs.setdefault((before.src, after.dst), []).append((job, before, after))
+    return kept + [_folded(view.nodes, src, dst, jobs) for (src, dst), jobs in sorted(pairs.items())]
+
+
+def _flow(edge: Edge) -> Flow:
+    src, dst = (edge.src, edge.dst) if FLOW.get(edge.kind, 1) > 0 else (edge.dst, edge.src)
+    return Flow(src=src, dst=dst, kind=edge.kind, parts=(edge.key,), count=edge.count)
+
+
+def _folded(nodes: Mapping[str, Node], src: str, dst: str, jobs: list[tuple[str, Flow, Flow]]) -> Flow:
+    names = sorted({short_label(nodes[job]) for job, _, _ in jobs})
+    label = names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")
+    parts = tuple(dict.fromkeys(part for _, before, after in jobs for part in (*before.parts, *after.parts)))
+    return Flow(src=src, dst=dst, kind="FEEDS", parts=parts, label=label,
+                count=sum(after.count for _, _, after in jobs))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class More:
+    """Neighbours of ``parent`` on one side that were not drawn: a "+N more" node."""
+
+    parent: str
+    side: str  # upstream or downstream
+    hidden: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return f"more:{self.side}:{self.parent}"
+
+
+def keep(view: LineageView, drawn: Iterable[Flow], options: GraphOptions) -> tuple[list[str], list[More]]:
+    """The nodes to draw, root first then breadth first each way, and the "+N more" nodes: of a
+    node's new neighbours the ``per_node`` best ranked are drawn, and none past ``max_nodes``."""
+    before: dict[str, set[str]] = {}
+    after: dict[str, set[str]] = {}
+    for flow in drawn:
+        after.setdefault(flow.src, set()).add(flow.dst)
+        before.setdefault(flow.dst, set()).add(flow.src)
+    placed = [view.root]
+    seen = {view.root}
+    more: list[More] = []
+    for side, links in (("upstream", before), ("downstream", after)):
+        frontier = [view.root]
+        while frontier:
+            following = []
+            for node in frontier:
+                new = sorted((n for n in links.get(node, ()) if n not in seen and n in view.nodes),
+                             key=lambda n: _rank_key(view.nodes[n]))
+                room = max(0, min(options.per_node, options.max_nodes - len(placed)))
+                shown, hidden = new[:room], new[room:]
+                placed += shown
+                seen.update(new)
+                following += shown
+                if hidden:
+                    more.append(More(parent=node, side=side, hidden=tuple(hidden)))
+            frontier = following
+    return placed, more
+
+
+def _rank_key(node: Node) -> tuple[float, str]:
+    return -float(node.props.get("rank") or 0.0), node.id
+
+
+def elements(view: LineageView, options: GraphOptions | None = None) -> list[dict[str, Any]]:
+    """Nodes then edges, each classed by kind and by side (upstream, downstream, root), never
+    more than ``options.max_elements`` of them.
 
     >>> from graph import Edge, Node
     >>> view = LineageView(root="dataset:x/b", direction="both", distance={"dataset:x/b": 0, "job:x/j": -1},
     ...     nodes={"dataset:x/b": Node(id="dataset:x/b", kind="dataset", name="b"),
     ...            "job:x/j": Node(id="job:x/j", kind="job", name="j", label="INSERT b")},
     ...     edges=(Edge(src="job:x/j", kind="WRITES", dst="dataset:x/b"),))
-    >>> [(e["data"]["id"], e["classes"]) for e in elements(view)]
+    >>> [(e["data"]["id"], e["classes"]) for e in elements(view, GraphOptions(datasets_only=False))]
     [('dataset:x/b', 'dataset root'), ('job:x/j', 'job upstream'), ('job:x/j|WRITES|dataset:x/b', 'upstream')]
     """
-    nodes = [_node_element(view, node) for node in sorted(view.nodes.values(), key=lambda n: n.id)]
-    edges = [
-        {
-            "data": {"id": "|".join(edge.key), "source": edge.src, "target": edge.dst, "kind": edge.kind,
-                     "count": edge.count},
-            "classes": _side(view, edge.src if edge.dst == view.root else edge.dst),
-        }
-        for edge in view.edges
-    ]
-    return nodes + edges
+    options = options or GraphOptions()
+    drawn = flows(view, datasets_only=options.datasets_only)
+    placed, more = keep(view, drawn, options)
+    shown = set(placed)
+    nodes = [_node_element(view, view.nodes[n]) for n in placed]
+    nodes += [_more_element(m) for m in more]
+    edges = [_edge_element(view, f) for f in drawn if f.src in shown and f.dst in shown]
+    edges += [_more_edge(m) for m in more]
+    room = max(0, options.max_elements - len(nodes))
+    return nodes + edges[:room]
 
 
 def _node_element(view: LineageView, node: Node) -> dict[str, Any]:
@@ -51,9 +208,32 @@ def _node_element(view: LineageView, node: Node) -> dict[str, Any]:
         classes.append("view")
     classes.append(_side(view, node.id))
     return {
-        "data": {"id": node.id, "label": _short(node), "kind": node.kind, "href": node_href(node.id)},
+        "data": {"id": node.id, "label": short_label(node), "kind": node.kind, "href": node_href(node.id)},
         "classes": " ".join(classes),
     }
+
+
+def _more_element(more: More) -> dict[str, Any]:
+    return {
+        "data": {"id": more.id, "label": f"+{len(more.hidden)} more", "kind": "more", "parent_id": more.parent,
+                 "href": impact_href(more.parent) if more.side == "downstream" else node_href(more.parent)},
+        "classes": f"more {more.side}",
+    }
+
+
+def _edge_element(view: LineageView, flow: Flow) -> dict[str, Any]:
+    end = flow.src if flow.dst == view.root else flow.dst
+    data: dict[str, Any] = {"id": flow.id, "source": flow.src, "target": flow.dst, "kind": flow.kind,
+                            "count": flow.count, "parts": ["|".join(p) for p in flow.parts]}
+    if flow.label:
+        data["label"] = flow.label
+    return {"data": data, "classes": _side(view, end) + (" folded" if flow.label else "")}
+
+
+def _more_edge(more: More) -> dict[str, Any]:
+    src, dst = (more.id, more.parent) if more.side == "upstream" else (more.parent, more.id)
+    return {"data": {"id": f"{src}>{dst}", "source": src, "target": dst, "kind": "MORE", "parts": []},
+            "classes": f"{more.side} more"}
 
 
 def _side(view: LineageView, node_id: str) -> str:
@@ -62,10 +242,16 @@ def _side(view: LineageView, node_id: str) -> str:
     return "upstream" if view.distance.get(node_id, 0) < 0 else "downstream"
 
 
-def _short(node: Node) -> str:
+def short_label(node: Node) -> str:
     """Datasets show their name without the database; jobs only what they do (their page and
-    the evidence panel tell the rest), so the graph stays readable."""
+    the details panel tell the rest), so the graph stays readable.
+
+    >>> short_label(Node(id="dataset:x", kind="dataset", name="credit.ml.scores"))
+    'ml.scores'
+    """
     if node.kind == "job":
         return str(node.props.get("statement_kind") or node.title)
+    if node.kind == "model_version":
+        return f"{node.name} v{node.props.get('version', '?')}" if "/" not in node.name else node.name
     parts = node.name.split(".")
     return ".".join(parts[-2:]) if len(parts) > 2 else node.name

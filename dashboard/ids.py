@@ -6,5 +6,21 @@ URL = "url"
 PAGE = "page"
 SEARCH_INPUT = "search-input"
 SEARCH_RESULTS = "search-results"
+SEARCH_GO = "search-go"  # a Location that Enter in the search box moves
+
+# the node page
+NODE_ROOT = "node-root"
 GRAPH = "lineage-graph"
+UPSTREAM_DEPTH = "upstream-depth"
+DOWNSTREAM_DEPTH = "downstream-depth"
+DATASETS_ONLY = "datasets-only"
+GRAPH_NOTE = "graph-note"
+CENTRED = "graph-centred"
+NODE_DETAILS = "node-details"
 EDGE_DETAILS = "edge-details"
+
+# the impact page
+IMPACT_GRID = "impact-grid"
+IMPACT_CSV_BUTTON = "impact-csv-button"
+IMPACT_CSV = "impact-csv"
+IMPACT_ROOT = "impact-root"

@@ -1,49 +1,57 @@
-"""Page layouts, by URL template: ``/`` (search and overview) and ``/node/<node_id>``."""
+"""Page layouts, by URL template: ``/`` (overview), ``/search?q=...``, ``/node/<id>`` (the lineage
+graph and the details of a node), and the pages of other modules (``/impact/<id>``,
+``/model/<name>[/<version>]``, ``/crawls``), routed here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 import dash_cytoscape as cyto
 from dash import dcc, html
 
-import graph
-from dashboard import ids, styles
-from dashboard.elements import elements, impact_href, node_href
-from graph import Edge, Member, Node, Store, neighbourhood, search
-from graph.lineage import direct_edges, users_by_role
+from dashboard import crawls, ids, impact, models, styles
+from dashboard.elements import GraphOptions, elements, impact_href, model_href, node_href
+from dashboard.parts import not_found, shown
+from graph import Edge, LineageView, Member, Node, Store, lineage, search
+from graph.lineage import DATASET_FLOW, users_by_role
 
-DEFAULT_DEPTH = 3
+SEARCH_LIMIT = 50
+SUGGESTIONS = 10
 
 
-def route(store: Store, pathname: str | None) -> Any:
-    """The page for a path: a node page for ``/node/<id>``, else the home page."""
+def route(store: Store, pathname: str | None, query: str | None = None) -> Any:
+    """The page for a path (and its query string, for ``/search?q=``)."""
     path = pathname or "/"
-    if path.startswith("/node/"):
-        return node_page(store, unquote(path.removeprefix("/node/")))
-    if path.startswith("/impact/"):
-        return impact_page(store, unquote(path.removeprefix("/impact/")))
+    for prefix, page in (("/node/", node_page), ("/impact/", impact.impact_page)):
+        if path.startswith(prefix):
+            return page(store, unquote(path.removeprefix(prefix)))
+    if path.startswith("/model/"):
+        name, _, version = path.removeprefix("/model/").partition("/")
+        return models.model_page(store, unquote(name), unquote(version) or None)
+    if path in ("/crawls", "/crawls/"):
+        return crawls.crawls_page(store)
+    if path == "/search":
+        return search_page(store, parse_qs((query or "").lstrip("?")).get("q", [""])[0])
     if path == "/":
         return home_page(store)
-    return not_found(f"No page at {path}.")
-
-
-def not_found(message: str) -> html.Div:
-    return html.Div([html.H2("Not found"), html.P(message), dcc.Link("Back to search", href="/")])
+    return not_found(f"No page at {shown(path)}.")
 
 
 def home_page(store: Store) -> html.Div:
     counts = store.counts()
     reports = store.reports(limit=1)
     top = search(store, "", kind="dataset", limit=15)
+    models_found = search(store, "", kind="model", limit=10)
     return html.Div([
         html.H2("Datasets"),
         html.P(f"{counts.get('dataset', 0)} datasets, {counts.get('job', 0)} jobs, {counts.get('run', 0)} runs "
                f"and {counts.get('issue', 0)} quarantined records in {store.url}.", style=styles.MUTED),
         html.P("The most connected datasets; type in the search box for the rest.", style=styles.MUTED),
         node_list(top),
+        html.Div([html.H3("Models"), html.Ul([html.Li(dcc.Link(m.name, href=model_href(m.name)))
+                                              for m in models_found])]) if models_found else html.Div(),
         crawl_summary(reports[0]) if reports else html.P("No crawl yet.", style=styles.MUTED),
     ])
 
@@ -51,7 +59,7 @@ def home_page(store: Store) -> html.Div:
 def crawl_summary(report: dict[str, Any]) -> html.Div:
     issues = report.get("issues_by_code", {})
     return html.Div([
-        html.H3("Last crawl"),
+        html.H3(["Last crawl ", dcc.Link("(all crawls)", href="/crawls", style={"fontSize": "14px"})]),
         html.P(
             f"{report.get('started_at')}: {report.get('files')} files, {report.get('records')} records, "
             f"{report.get('written')} new events, {sum(issues.values())} issues "
@@ -60,67 +68,138 @@ def crawl_summary(report: dict[str, Any]) -> html.Div:
     ], id="crawl-summary")
 
 
+def find(store: Store, text: str, limit: int) -> list[Node]:
+    """Datasets, jobs and models whose name holds ``text``, then columns of that name."""
+    text = text.strip()[:200]
+    if not text:
+        return []
+    found = search(store, text, limit=limit)
+    return found + find_columns(store, text, max(1, limit - len(found)))
+
+
+# The stores' text search leaves columns out (a warehouse has millions): the dashboard keeps its
+# own index of column names, built again when the store's generation moves.
+_COLUMN_INDEX: dict[int, tuple[int, dict[str, list[str]]]] = {}
+
+
+def find_columns(store: Store, text: str, limit: int) -> list[Node]:
+    """Columns whose name is ``text``, or starts with it, or holds it (in that order)."""
+    generation = store.generation()
+    cached = _COLUMN_INDEX.get(id(store))
+    if cached is None or cached[0] != generation:
+        index: dict[str, list[str]] = {}
+        for column in store.nodes("column"):
+            index.setdefault(column.name.lower(), []).append(column.id)
+        cached = _COLUMN_INDEX[id(store)] = (generation, index)
+    needle = text.lower().rsplit(".", 1)[-1] if "." in text and "#" not in text else text.lower()
+    names = sorted((name for name in cached[1] if needle in name),
+                   key=lambda name: (name != needle, not name.startswith(needle), name))
+    wanted = [column for name in names for column in sorted(cached[1][name])][:limit]
+    return list(store.nodes(ids=wanted)) if wanted else []
+
+
 def node_list(nodes: list[Node]) -> html.Ul:
     return html.Ul([
-        html.Li([dcc.Link(node.title, href=node_href(node.id)),
+        html.Li([dcc.Link(_title(node), href=node_href(node.id)),
                  html.Span(f"  {node.kind} · {node.namespace or ''}", style=styles.MUTED)])
         for node in nodes
     ], className="node-list")
 
 
-def node_page(store: Store, node_id: str, depth: int = DEFAULT_DEPTH) -> html.Div:
+def _title(node: Node) -> str:
+    """A column with its table: ``credit.raw.customers.email``."""
+    if node.kind == "column" and "#" in node.id:
+        table = node.id.rsplit("#", 1)[0].removeprefix(f"column:{node.namespace}/" if node.namespace else "column:")
+        return f"{table}.{node.name}"
+    return node.title
+
+
+def search_page(store: Store, text: str) -> html.Div:
+    """Every match of a search (Enter in the search box), columns included."""
+    found = find(store, text, SEARCH_LIMIT)
+    heading = f"Search: {shown(text)}" if text.strip() else "Search"
+    return html.Div([
+        html.H2(heading, id="search-title"),
+        node_list(found) if found else html.P(f"Nothing matches {shown(text)!r}." if text.strip()
+                                              else "Type a name in the search box.", style=styles.MUTED),
+    ], id="search-page")
+
+
+def node_page(store: Store, node_id: str, options: GraphOptions | None = None) -> html.Div:
+    """The lineage graph around a node, the controls that shape it, and the details beside it."""
+    options = options or GraphOptions()
     node = store.node(node_id)
     if node is None or node.kind == "run":
-        return not_found(f"No dataset or job with id {node_id}.")
-    view = neighbourhood(store, node.id, depth)
+        return not_found(f"No dataset, job, column or model with id {shown(node_id)}.")
+    built = graph_elements(store, node.id, options)
+    links = [dcc.Link("What would a change here touch? (impact)", href=impact_href(node.id), id="impact-link")]
+    if node.kind in ("model", "model_version"):
+        links.append(dcc.Link("  Model provenance", href=_model_page_of(node), id="model-link"))
     return html.Div([
-        html.H2(node.title, id="node-title"),
-        dcc.Link("What would a change here touch? (impact)", href=impact_href(node.id), id="impact-link"),
+        html.H2(_title(node), id="node-title"),
+        html.Div(links),
+        dcc.Store(id=ids.NODE_ROOT, data=node.id),
+        dcc.Store(id=ids.CENTRED),
+        controls(options, graph_note(built)),
         html.Div([
             html.Div([
                 legend(),
                 cyto.Cytoscape(
-                    id=ids.GRAPH, elements=elements(view), layout=styles.GRAPH_LAYOUT,
+                    id=ids.GRAPH, elements=built, layout=styles.GRAPH_LAYOUT,
                     stylesheet=styles.GRAPH_STYLESHEET, style=styles.GRAPH_BOX,
-                    minZoom=0.2, maxZoom=2.5, userZoomingEnabled=True,
+                    minZoom=0.2, maxZoom=2.5, userZoomingEnabled=True, wheelSensitivity=0.3,
                 ),
                 html.Div(id=ids.EDGE_DETAILS, children=html.P(
-                    "Click an edge to see the log lines and SQL behind it.", style=styles.MUTED)),
+                    "Click a node to see its details beside, an edge for the log lines and SQL behind it.",
+                    style=styles.MUTED)),
             ]),
-            details(store, node),
+            html.Div(details(store, node), id=ids.NODE_DETAILS),
         ], style=styles.COLUMNS),
     ])
 
 
-def impact_page(store: Store, node_id: str) -> html.Div:
-    """Everything downstream of a node, nearest first: what to check before changing it."""
-    node = store.node(node_id)
-    if node is None or node.kind == "run":
-        return not_found(f"No dataset or job with id {node_id}.")
-    page = graph.impact_page(store, node.id, limit=IMPACT_ROWS)
-    rows = page.rows
-    header = html.Tr([html.Th(h, style=styles.TH) for h in ("distance", "kind", "name", "last used", "owners")])
-    body = [html.Tr([html.Td(str(r.distance)), html.Td(r.node.kind),
-                     html.Td(dcc.Link(r.node.title, href=node_href(r.node.id))), html.Td(r.last_seen or ""),
-                     html.Td(", ".join(r.owners))]) for r in rows]
+def _model_page_of(node: Node) -> str:
+    if node.kind == "model":
+        return model_href(node.name)
+    model, _, version = node.name.rpartition("/")
+    return model_href(model or node.name, str(node.props.get("version") or version or "") or None)
+
+
+def controls(options: GraphOptions, note: str = "") -> html.Div:
+    def depth(label: str, component_id: str, value: int) -> html.Label:
+        return html.Label([label, dcc.Input(id=component_id, type="number", min=1, max=GraphOptions.MAX_DEPTH,
+                                            step=1, value=value, debounce=False, style=styles.DEPTH_BOX)])
+
     return html.Div([
-        html.H2(f"Impact of changing {node.title}", id="impact-title"),
-        html.P(_impact_summary(rows, page.total), style=styles.MUTED, id="impact-summary"),
-        html.Table([header, *body], id="impact-table"),
-        dcc.Link("Back to the lineage graph", href=node_href(node.id)),
-    ])
+        depth("upstream", ids.UPSTREAM_DEPTH, options.upstream),
+        depth("downstream", ids.DOWNSTREAM_DEPTH, options.downstream),
+        dcc.Checklist(id=ids.DATASETS_ONLY, options=[{"label": " datasets only (jobs folded into edges)",
+                                                      "value": "on"}],
+                      value=["on"] if options.datasets_only else [], inline=True),
+        html.Span(note, id=ids.GRAPH_NOTE, style=styles.MUTED),
+    ], style=styles.CONTROLS)
 
 
-# A hub table reaches hundreds of thousands of nodes: the page lists the nearest, and says so.
-IMPACT_ROWS = 500
+def view_of(store: Store, root: str, options: GraphOptions) -> LineageView:
+    """Upstream ``options.upstream`` jobs and downstream ``options.downstream``, in one view."""
+    up = lineage(store, root, "upstream", options.upstream)
+    down = lineage(store, root, "downstream", options.downstream)
+    distance = {**{k: -v for k, v in up.distance.items()}, **down.distance}
+    edges = {edge.key: edge for edge in (*up.edges, *down.edges)}
+    return LineageView(root=root, direction="both", nodes={**up.nodes, **down.nodes}, distance=distance,
+                       edges=tuple(edges[key] for key in sorted(edges)))
 
 
-def _impact_summary(rows: tuple[Any, ...], total: int) -> str:
-    datasets = sum(1 for r in rows if r.node.kind == "dataset")
-    counted = f"{datasets} datasets and {len(rows) - datasets} jobs or models downstream"
-    if total > len(rows):
-        return f"{total:,} nodes downstream; the nearest {len(rows)}: {counted.removesuffix(' downstream')}."
-    return f"{counted}."
+def graph_elements(store: Store, root: str, options: GraphOptions) -> list[dict[str, Any]]:
+    return elements(view_of(store, root, options.clamped()), options.clamped())
+
+
+def graph_note(built: list[dict[str, Any]]) -> str:
+    """How many nodes are drawn, and how many a "+N more" holds back."""
+    nodes = [e["data"] for e in built if "source" not in e["data"]]
+    drawn = sum(1 for data in nodes if data["kind"] != "more")
+    hidden = sum(int(data["label"].split()[0].lstrip("+")) for data in nodes if data["kind"] == "more")
+    return f"{drawn} nodes" + (f", {hidden} more not drawn" if hidden else "")
 
 
 def legend() -> html.Div:
@@ -129,46 +208,54 @@ def legend() -> html.Div:
                          style={"marginRight": "14px"})
 
     return html.Div([swatch(styles.UPSTREAM, "upstream"), swatch(styles.ROOT, "this node"),
-                     swatch(styles.DOWNSTREAM, "downstream"), swatch(styles.JOB, "job (query template)")],
+                     swatch(styles.DOWNSTREAM, "downstream"), swatch(styles.JOB, "job (query template)"),
+                     swatch(styles.MODEL, "model version")],
                     style={**styles.MUTED, "margin": "6px 0"})
 
 
-def details(store: Store, node: Node) -> html.Div:
-    """The node's facts, and for each of its edges the SQL behind it."""
-    rows = [("kind", node.props.get("kind", node.kind) if node.kind == "dataset" else node.kind),
-            ("name", node.name), ("namespace", node.namespace or ""),
-            ("first seen", node.first_seen or ""), ("last seen", node.last_seen or "")]
-    if node.kind == "job":
-        rows.append(("statement", node.props.get("statement_kind", "")))
-    usage = store.usage(node.id)
-    for label, users in (("owners", users_by_role(usage, "write", 3)), ("top users", users_by_role(usage, "read", 5))):
-        if users:
-            rows.append((label, ", ".join(users)))
-    rows += lifecycle_rows(node)
+def details(store: Store, node: Node, *, link: bool = False) -> html.Div:
+    """The node's facts, and for each of its edges the log lines and SQL behind it. With
+    ``link``, a link to its own page first (the panel shows whichever node was clicked)."""
+    rows = fact_rows(store, node)
     schema = node.props.get("schema")
-    if isinstance(schema, dict) and schema:
-        rows.append(("columns", ", ".join(f"{name} {kind}".strip() for name, kind in schema.items())))
-    members = store.members(node.id)
+    members = store.members(node.id) if node.kind == "dataset" else []
+    head = [html.H3(dcc.Link(f"Open {_title(node)}", href=node_href(node.id), id="open-node"))] if link else []
     return html.Div([
-        html.Table([html.Tr([html.Th(k, style=styles.TH), html.Td(v)])
-                    for k, v in rows]),
+        *head,
+        html.Table([html.Tr([html.Th(k, style=styles.TH), html.Td(v)]) for k, v in rows], id="node-facts"),
+        schema_table(node, schema) if isinstance(schema, dict) and schema else html.Div(),
         member_list(members) if members else html.Div(),
         html.H3("Evidence"),
         evidence_list(store, node),
     ], style=styles.DETAILS)
 
 
-# A node's edges with their evidence, most recently seen first: a hub has thousands.
-EVIDENCE_EDGES = 40
+def fact_rows(store: Store, node: Node) -> list[tuple[str, str]]:
+    """Kind, location, owners, top users, first and last seen, runs."""
+    kind = node.props.get("kind", node.kind) if node.kind == "dataset" else node.kind
+    rows = [("kind", str(kind)), ("name", node.name), ("location", node.namespace or ""),
+            ("first seen", node.first_seen or ""), ("last seen", node.last_seen or "")]
+    if node.kind == "job":
+        rows.append(("statement", str(node.props.get("statement_kind", ""))))
+    usage = store.usage(node.id)
+    for label, users in (("owners", users_by_role(usage, "write", 3)), ("top users", users_by_role(usage, "read", 5))):
+        if users:
+            rows.append((label, ", ".join(users)))
+    reads, writes = (sum(u.count for u in usage if u.role == role) for role in ("read", "write"))
+    if reads or writes:
+        rows.append(("runs", f"{reads + writes} ({writes} writing, {reads} reading)"))
+    return rows + lifecycle_rows(node)
 
 
-def evidence_list(store: Store, node: Node) -> html.Div:
-    edges = sorted(direct_edges(store, node.id), key=lambda e: (e.last_seen or "", e.count), reverse=True)
-    shown = edges[:EVIDENCE_EDGES]
-    ends = {n.id: n for n in store.nodes(ids=[e.dst if e.src == node.id else e.src for e in shown])}
-    hidden = len(edges) - len(shown)
-    more = [html.P(f"... and {hidden} more edges.", style=styles.MUTED)] if hidden else []
-    return html.Div([*(edge_evidence(store, edge, node.id, ends) for edge in shown), *more], id="node-evidence")
+def schema_table(node: Node, schema: Mapping[str, Any]) -> html.Div:
+    prefix = f"column:{node.namespace}/{node.name}#" if node.namespace else None
+    return html.Div([
+        html.H3(f"Schema ({len(schema)} columns)"),
+        html.Table([html.Tr([html.Td(dcc.Link(name, href=node_href(prefix + name)) if prefix else name,
+                                     style=styles.TD),
+                             html.Td(str(kind), style={**styles.TD, **styles.MUTED})])
+                    for name, kind in schema.items()], style=styles.TABLE),
+    ], id="node-schema")
 
 
 def lifecycle_rows(node: Node) -> list[tuple[str, str]]:
@@ -183,9 +270,31 @@ def lifecycle_rows(node: Node) -> list[tuple[str, str]]:
     return rows
 
 
+# A node's edges with their evidence, most recently seen first: a hub has thousands.
+EVIDENCE_EDGES = 40
+
+
+def node_edges(store: Store, node: Node) -> list[Edge]:
+    """A node's own lineage edges: reads, writes, training, serving; a column's derivations."""
+    kinds = ["DERIVES"] if node.kind == "column" else list(DATASET_FLOW)
+    return sorted(store.neighbors([node.id], outgoing=kinds, incoming=kinds), key=lambda e: e.key)
+
+
+def evidence_list(store: Store, node: Node) -> html.Div:
+    edges = sorted(node_edges(store, node), key=lambda e: (e.last_seen or "", e.count), reverse=True)
+    shown = edges[:EVIDENCE_EDGES]
+    ends = {n.id: n for n in store.nodes(ids=[e.dst if e.src == node.id else e.src for e in shown])}
+    hidden = len(edges) - len(shown)
+    more = [html.P(f"... and {hidden} more edges.", style=styles.MUTED)] if hidden else []
+    return html.Div([*(edge_evidence(store, edge, node.id, ends) for edge in shown), *more], id="node-evidence")
+
+
 # An edge's verb depends on the end it is seen from: READS goes dataset -> job that reads it.
 _VERBS = {("READS", True): "read by", ("READS", False): "reads",
-          ("WRITES", True): "writes", ("WRITES", False): "written by"}
+          ("WRITES", True): "writes", ("WRITES", False): "written by",
+          ("TRAINED_ON", True): "trained on", ("TRAINED_ON", False): "trains",
+          ("SERVED", True): "served into", ("SERVED", False): "served by",
+          ("DERIVES", True): "feeds", ("DERIVES", False): "derived from"}
 
 
 def member_list(members: list[Member]) -> html.Div:
@@ -200,7 +309,8 @@ def member_list(members: list[Member]) -> html.Div:
 
 def edge_evidence(store: Store, edge: Edge, seen_from: str, ends: Mapping[str, Node] | None = None) -> html.Div:
     """One edge as seen from one of its ends: the other end, how often and when it was seen,
-    and the log lines and SQL behind it (``ends``: the other ends, when already read)."""
+    and the log lines (file, line, byte offset) and redacted SQL behind it (``ends``: the other
+    ends, when already read)."""
     evidence = store.evidence(edge.key)
     from_source = seen_from == edge.src
     other_id = edge.dst if from_source else edge.src
@@ -211,12 +321,14 @@ def edge_evidence(store: Store, edge: Edge, seen_from: str, ends: Mapping[str, N
     for sample in evidence:
         origin = sample.origin
         where = f"{origin.path}:{origin.line}" if origin.line else origin.path
-        items.append(html.Div(f"{where} · {sample.timestamp or ''}", style=styles.MUTED))
+        offset = f" @{origin.byte_offset}" if origin.byte_offset is not None else ""
+        items.append(html.Div(f"{where}{offset} · {sample.source_type} · {sample.timestamp or ''}",
+                              style=styles.MUTED))
         if sample.sql and sample.sql not in shown:  # a template repeats: show its SQL once
             shown.add(sample.sql)
             items.append(html.Pre(sample.sql, style=styles.SQL))
     return html.Div([
-        html.Div([html.B(f"{verb} "), dcc.Link(other.title, href=node_href(other.id)),
+        html.Div([html.B(f"{verb} "), dcc.Link(_title(other), href=node_href(other.id)),
                   html.Span(f"  seen {edge.count}x, last {edge.last_seen or '?'}", style=styles.MUTED)]),
         *items,
     ], className="edge-evidence")

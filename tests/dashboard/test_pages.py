@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from dash import html
+from dash import dcc, html
 
-from dashboard import callbacks, pages
+from dashboard import callbacks, crawls, impact, models, pages
 from dashboard.app import create_app
-from dashboard.elements import elements, node_href
-from graph import Store, neighbourhood, resolve
+from dashboard.elements import GraphOptions, elements, flows, impact_href, keep, model_href, node_href
+from graph import Edge, LineageView, Node, Store, neighbourhood, resolve
 
 
 def _text(component: Any) -> str:
@@ -19,6 +19,9 @@ def _text(component: Any) -> str:
         return str(component)
     if isinstance(component, list | tuple):
         return " ".join(_text(c) for c in component)
+    rows = getattr(component, "rowData", None)  # a grid's cells
+    if rows:
+        return " ".join(str(value) for row in rows for value in row.values())
     children = getattr(component, "children", None)
     return _text(children) if children is not None else ""
 
@@ -34,7 +37,7 @@ def _find(component: Any, kind: type) -> list[Any]:
 def test_elements_color_each_side_and_link_every_node(demo_store: Store) -> None:
     root = resolve(demo_store, "features.customer_features").id
     view = neighbourhood(demo_store, root, depth=1)
-    built = elements(view)
+    built = elements(view, GraphOptions(datasets_only=False))
     nodes = {e["data"]["id"]: e for e in built if "source" not in e["data"]}
     edges = [e for e in built if "source" in e["data"]]
     assert nodes[root]["classes"] == "dataset root"
@@ -79,9 +82,16 @@ def test_search_callback(demo_store: Store) -> None:
     assert "Nothing matches" in _text(callbacks.search_results(demo_store, "zzzz"))
 
 
-def test_tapping_a_node_opens_its_page() -> None:
-    assert callbacks.open_tapped({"id": "dataset:x/y", "href": "/node/dataset%3Ax%2Fy"}) == "/node/dataset%3Ax%2Fy"
-    assert callbacks.open_tapped(None) is None
+def test_clicking_a_node_shows_its_details_with_a_link_to_its_page(demo_store: Store) -> None:
+    scores = resolve(demo_store, "ml.credit_scores")
+    panel = callbacks.select_node(demo_store, {"id": scores.id, "kind": "dataset"})
+    text = _text(panel)
+    assert "Open credit.ml.credit_scores" in text and "owners" in text and "top users" in text
+    assert "runs" in text and "Schema (5 columns)" in text and "INSERT INTO ml.credit_scores" in text
+    (link,) = [c for c in _find(panel, dcc.Link) if getattr(c, "id", None) == "open-node"]
+    assert link.href == node_href(scores.id)
+    assert "gone" in _text(callbacks.select_node(demo_store, {"id": "dataset:nope"}))
+    assert callbacks.select_node(demo_store, None) is None
 
 
 def test_tapping_an_edge_shows_its_evidence(demo_store: Store) -> None:
@@ -96,7 +106,8 @@ def test_tapping_an_edge_shows_its_evidence(demo_store: Store) -> None:
 def test_the_app_builds_with_every_callback(demo_store: Store) -> None:
     app = create_app(demo_store)
     outputs = {key.split("@")[0] for key in app.callback_map}
-    assert {"page.children", "search-results.children", "url.href", "edge-details.children"} <= outputs
+    assert {"page.children", "search-results.children", "url.href", "edge-details.children",
+            "node-details.children", "impact-csv.data"} <= outputs
 
 
 def test_a_token_guards_every_request(demo_store: Store) -> None:
@@ -113,8 +124,6 @@ def test_without_a_token_the_dashboard_is_open_on_loopback(demo_store: Store) ->
 
 
 def test_the_impact_page_lists_everything_downstream_with_owners(demo_store: Store) -> None:
-    from dashboard.elements import impact_href
-
     customers = resolve(demo_store, "staging.customers")
     page = pages.route(demo_store, impact_href(customers.id))
     text = _text(page)
@@ -126,16 +135,14 @@ def test_the_impact_page_lists_everything_downstream_with_owners(demo_store: Sto
 
 def test_a_large_impact_lists_the_nearest_and_says_how_many_in_all(demo_store: Store,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from dashboard.elements import impact_href
-
     customers = resolve(demo_store, "staging.customers")
     everything = _text(pages.route(demo_store, impact_href(customers.id)))
-    monkeypatch.setattr(pages, "IMPACT_ROWS", 2)
+    monkeypatch.setattr(impact, "IMPACT_ROWS", 2)
     page = pages.route(demo_store, impact_href(customers.id))
     nearest = _text(page)
     assert "the nearest 2" in nearest and "nearest" not in everything
-    (table,) = [c for c in page.children if getattr(c, "id", None) == "impact-table"]
-    assert [row.children[0].children for row in table.children[1:]] == ["1", "1"], "the nearest rows"
+    (grid,) = [c for c in page.children if getattr(c, "id", None) == "impact-grid"]
+    assert [row["distance"] for row in grid.rowData] == [1, 1], "the nearest rows"
 
 
 def test_a_node_with_many_edges_shows_the_latest_with_their_evidence(demo_store: Store,
@@ -145,3 +152,173 @@ def test_a_node_with_many_edges_shows_the_latest_with_their_evidence(demo_store:
     details = _text(pages.details(demo_store, customers))
     assert "more edges." in details
     assert details.count("seen ") >= 1
+
+
+def _view(root: str, nodes: list[Node], edges: list[Edge], distance: dict[str, int]) -> LineageView:
+    return LineageView(root=root, direction="both", nodes={n.id: n for n in nodes}, distance=distance,
+                       edges=tuple(edges))
+
+
+def test_datasets_only_folds_each_job_into_edges_from_what_it_reads_to_what_it_writes() -> None:
+    a, b, c = (Node(id=f"dataset:{x}", kind="dataset", name=x) for x in "abc")
+    insert = Node(id="job:i", kind="job", name="i", props={"statement_kind": "INSERT"})
+    merge = Node(id="job:m", kind="job", name="m", props={"statement_kind": "MERGE"})
+    select = Node(id="job:s", kind="job", name="s", props={"statement_kind": "SELECT"})
+    view = _view("dataset:b", [a, b, c, insert, merge, select], [
+        Edge(src="dataset:a", kind="READS", dst="job:i"), Edge(src="job:i", kind="WRITES", dst="dataset:b"),
+        Edge(src="dataset:a", kind="READS", dst="job:m"), Edge(src="job:m", kind="WRITES", dst="dataset:b"),
+        Edge(src="dataset:b", kind="READS", dst="job:s"),  # a reader that writes nothing: left out
+        Edge(src="dataset:b", kind="READS", dst="job:m"), Edge(src="job:m", kind="WRITES", dst="dataset:c"),
+    ], {"dataset:a": -1, "job:i": -1, "job:m": -1, "dataset:c": 1, "job:s": 1})
+    folded = {(f.src, f.dst): f for f in flows(view, datasets_only=True)}
+    assert set(folded) == {("dataset:a", "dataset:b"), ("dataset:b", "dataset:c"), ("dataset:a", "dataset:c")}
+    assert folded["dataset:a", "dataset:b"].label == "INSERT +1", "two jobs between the same datasets: one edge"
+    assert set(folded["dataset:a", "dataset:b"].parts) == {
+        ("dataset:a", "READS", "job:i"), ("job:i", "WRITES", "dataset:b"),
+        ("dataset:a", "READS", "job:m"), ("job:m", "WRITES", "dataset:b")}
+    built = elements(view)
+    assert not [e for e in built if e["data"].get("kind") == "job"]
+    assert all("label" in e["data"] for e in built if "source" in e["data"])
+    assert len(flows(view, datasets_only=False)) == 7, "every stored edge, unfolded"
+    job_root = _view("job:i", [a, b, insert], [Edge(src="dataset:a", kind="READS", dst="job:i"),
+                                               Edge(src="job:i", kind="WRITES", dst="dataset:b")],
+                     {"dataset:a": -1, "dataset:b": 1})
+    assert {(f.src, f.dst) for f in flows(job_root, datasets_only=True)} == {("dataset:a", "job:i"),
+                                                                             ("job:i", "dataset:b")}
+
+
+def test_edges_point_the_way_data_moves() -> None:
+    data = Node(id="dataset:t", kind="dataset", name="t")
+    version = Node(id="model_version:m/1", kind="model_version", name="m", props={"version": "1"})
+    view = _view("model_version:m/1", [data, version], [Edge(src="model_version:m/1", kind="TRAINED_ON",
+                                                              dst="dataset:t")], {"dataset:t": -1})
+    (flow,) = flows(view, datasets_only=True)
+    assert (flow.src, flow.dst) == ("dataset:t", "model_version:m/1")
+
+
+def test_a_hub_shows_its_best_ranked_neighbours_and_a_more_node_within_the_cap() -> None:
+    hub = Node(id="dataset:hub", kind="dataset", name="hub")
+    readers = [Node(id=f"dataset:r{i:02}", kind="dataset", name=f"r{i:02}", props={"rank": i}) for i in range(30)]
+    edges = [Edge(src="dataset:hub", kind="FEEDS", dst=r.id) for r in readers]
+    view = _view("dataset:hub", [hub, *readers], edges, {r.id: 1 for r in readers})
+    placed, more = keep(view, flows(view, datasets_only=True), GraphOptions(per_node=5))
+    assert placed == ["dataset:hub", "dataset:r29", "dataset:r28", "dataset:r27", "dataset:r26", "dataset:r25"]
+    (hidden,) = more
+    assert len(hidden.hidden) == 25 and hidden.side == "downstream"
+    built = elements(view, GraphOptions(per_node=5))
+    (node,) = [e for e in built if e["data"].get("kind") == "more"]
+    assert node["data"]["label"] == "+25 more" and node["data"]["href"] == impact_href("dataset:hub")
+    assert len(elements(view, GraphOptions(per_node=50, max_nodes=10, max_elements=15))) == 15
+    assert len([e for e in elements(view, GraphOptions(per_node=50, max_nodes=10)) if "source" not in e["data"]]) == 11
+
+
+def test_depth_controls_redraw_and_hold_depths_to_1_to_10(demo_store: Store) -> None:
+    root = resolve(demo_store, "ml.credit_scores").id
+    one, note = callbacks.redraw(demo_store, root, 1, 1, ["on"])
+    two, _ = callbacks.redraw(demo_store, root, 2, 1, ["on"])
+    with_jobs, _ = callbacks.redraw(demo_store, root, 1, 1, [])
+    assert len(two) > len(one) and note.endswith("nodes")
+    assert any(e["data"].get("kind") == "job" for e in with_jobs)
+    assert not any(e["data"].get("kind") == "job" for e in one)
+    assert callbacks.redraw(demo_store, root, "99", None, ["on"])[0] == callbacks.redraw(demo_store, root, 10, 1,
+                                                                                         ["on"])[0]
+    assert GraphOptions(upstream=-3, downstream="x").clamped() == GraphOptions(upstream=1, downstream=1)
+    assert callbacks.redraw(demo_store, "dataset:nope", 1, 1, [])[0] == []
+
+
+def test_graph_labels_are_at_least_12_px() -> None:
+    from dashboard import styles
+
+    sizes = [float(rule["style"]["font-size"].removesuffix("px")) for rule in styles.GRAPH_STYLESHEET
+             if "font-size" in rule["style"]]
+    assert sizes and min(sizes) >= 12
+    assert styles.GRAPH_LAYOUT["name"] == "dagre" and styles.GRAPH_LAYOUT["rankDir"] == "LR"
+
+
+def test_a_folded_edge_shows_the_evidence_of_the_job_behind_it(demo_store: Store) -> None:
+    root = resolve(demo_store, "ml.credit_scores").id
+    built, _ = callbacks.redraw(demo_store, root, 1, 1, ["on"])
+    (edge,) = [e["data"] for e in built if e["data"].get("target") == root
+               and "customer_features" in e["data"]["source"]]
+    text = _text(callbacks.show_edge(demo_store, edge))
+    assert "INSERT INTO ml.credit_scores" in text and "FROM features.customer_features" in text
+
+
+def test_search_finds_columns_and_enter_opens_every_match(demo_store: Store) -> None:
+    found = _text(callbacks.search_results(demo_store, "date_of_birth"))
+    assert "credit.raw.customers.date_of_birth" in found
+    assert callbacks.search_href("  credit_sc ") == "/search?q=credit_sc"
+    assert callbacks.search_href("   ") is None
+    page = pages.route(demo_store, "/search", "?q=credit_sc")
+    assert "credit.ml.credit_scores" in _text(page)
+    links = [c.href for c in _find(page, dcc.Link)]
+    assert node_href(resolve(demo_store, "ml.credit_scores").id) in links
+    assert "Nothing matches" in _text(pages.route(demo_store, "/search", "?q=zzzz"))
+
+
+def test_the_impact_summary_counts_kinds_and_owners(demo_store: Store) -> None:
+    customers = resolve(demo_store, "staging.customers")
+    summary = _text(pages.route(demo_store, impact_href(customers.id)))
+    assert "2 model versions" in summary and "owners to notify" in summary and "jobs" in summary
+
+
+def test_the_impact_csv_lists_every_row_and_defuses_formulas(demo_store: Store) -> None:
+    customers = resolve(demo_store, "staging.customers").id
+    text = impact.impact_csv(demo_store, customers)
+    assert text is not None
+    lines = text.splitlines()
+    assert lines[0] == "distance,kind,name,namespace,id,last_used,owners"
+    assert any("credit.ml.credit_scores" in line for line in lines)
+    assert impact.impact_csv(demo_store, "dataset:nope") is None
+    assert impact._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    download = callbacks.impact_download(demo_store, customers)
+    assert download is not None and download["filename"] == "impact-credit.staging.customers.csv"
+
+
+def test_the_model_page_shows_a_versions_training_run_data_and_serving(demo_store: Store) -> None:
+    text = _text(pages.route(demo_store, model_href("credit_limit_model")))
+    assert "Model credit_limit_model" in text and "v3 (shown)" in text and "champion" in text
+    assert "e81b5d9a3c7f2e4b6d8a0c1e3f5a7b9d2c4e6f80" in text, "the training run's commit"
+    assert "learning_rate" in text and "rmse" in text
+    assert "credit.ml.training_set_v3" in text and "credit.raw.customers" in text
+    assert "Serving" in text and "v2" in text
+    older = _text(pages.route(demo_store, model_href("credit_limit_model", "2")))
+    assert "v2 (shown)" in older and "Version 2" in older
+    assert "Not found" in _text(pages.route(demo_store, model_href("credit_limit_model", "9")))
+    assert "Not found" in _text(pages.route(demo_store, model_href("nope")))
+    assert models.versions(demo_store, "nope") == []
+
+
+def test_the_crawls_page_lists_reports_their_issues_and_changes(demo_store: Store) -> None:
+    page = pages.route(demo_store, "/crawls")
+    text = _text(page)
+    assert "Crawls" in text and "bad_json: 1" in text and "unparseable_sql" in text
+    assert "added 26 datasets" in text or "added" in text
+    assert "credit.ml.credit_scores" in text, "the datasets the crawl added"
+    assert crawls._before([3, 1], 3) == 1 and crawls._before([1], 1) == 0
+
+
+HOSTILE = ["<script>alert(1)</script>", "../../etc/passwd", "..%2F..%2F", "' OR 1=1 --", '"; DROP TABLE nodes; --',
+           "x" * 5000, "%00", "\\u0000", "dataset:<img src=x onerror=alert(1)>"]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_ids_and_searches_get_a_page_not_an_error(demo_store: Store, text: str) -> None:
+    from urllib.parse import quote
+
+    client = create_app(demo_store).server.test_client()
+    for path in (f"/node/{quote(text, safe='')}", f"/impact/{quote(text, safe='')}", f"/model/{quote(text, safe='')}",
+                 f"/model/credit_limit_model/{quote(text, safe='')}", f"/{quote(text, safe='')}", "/search"):
+        page = pages.route(demo_store, path, "?q=" + quote(text))
+        shown = _text(page)
+        assert "Not found" in shown or "Search" in shown
+        assert len(shown) < 2000, "an id is echoed cut short"
+        assert not _find(page, html.Script)
+        response = client.post("/_dash-update-component", json={
+            "output": "page.children", "outputs": {"id": "page", "property": "children"},
+            "inputs": [{"id": "url", "property": "pathname", "value": path},
+                       {"id": "url", "property": "search", "value": "?q=" + quote(text)}],
+            "changedPropIds": ["url.pathname"], "state": []})
+        assert response.status_code == 200
+        assert response.is_json
+    assert callbacks.search_results(demo_store, text) is not None
