@@ -31,6 +31,7 @@ from graph.batch import batch_of  # noqa: E402
 from parsers import SourceRecord, parse  # noqa: E402
 from tests.crawler.fuzz_inputs import bounded, seeds  # noqa: E402
 
+CRASHES = Path(tempfile.gettempdir()) / "lineage-fuzz-crashes"
 _SPECIALS = [b'"', b"'", b"\\", b"\r", b"\x00", b"{", b"}", b",", b"\n", b"\r\n", b"\xff\xfe"]
 
 
@@ -100,10 +101,10 @@ def run(task: tuple[str, int, int]) -> dict[str, object]:
             except TimeoutError:
                 hangs += 1
             except Exception:  # noqa: BLE001  (a crash is what this looks for)
-                if len(crashes) < 3:
-                    crashes.append(traceback.format_exc(limit=4))
-                else:
-                    crashes.append("")
+                kept = CRASHES / f"{source_type}-{seed}-{len(crashes)}.bin"
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_bytes(data)  # to reproduce it: crawl this file with --type source_type
+                crashes.append(f"input kept in {kept}\n{traceback.format_exc(limit=8)}" if len(crashes) < 3 else "")
     return {"type": source_type, "inputs": count, "seconds": time.perf_counter() - started,
             "crashes": len(crashes), "hangs": hangs, "samples": [c for c in crashes if c]}
 

@@ -83,6 +83,9 @@ class OpenRuns:
             yield _issue("bad_openlineage", "a RunEvent without run.runId", origin)
             return
         kind = event.get("eventType") or "COMPLETE"  # (optional in the spec: a lone event is the whole run)
+        if not isinstance(kind, str):  # (found by fuzzing: an object here raised TypeError out of the crawl)
+            yield _issue("bad_openlineage", f"eventType is not a string: {kind!r}"[:200], origin)
+            return
         if kind in _ENDS:
             before = self.pending.pop(run_id, None)
             merged = _merge(before["event"], event) if before else event

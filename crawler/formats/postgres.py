@@ -99,7 +99,7 @@ def read_stderr(path: Path, start: Start, prefix: str = DEFAULT_PREFIX, *, final
     for raw, offset, number in lines_from(path, start):
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if text.startswith("\t") and current is not None:
-            current["message"] = f"{current['message']}\n{text[1:]}"
+            current["message"] = f"{current.get('message', '')}\n{text[1:]}"
             current["end"], current["end_line"] = offset + len(raw), number
             continue
         match = pattern.match(text)
@@ -119,7 +119,7 @@ def _stderr_entry(fields: dict[str, object]) -> Entry:
 
     return Entry(offset=int(str(fields["offset"])), end=int(str(fields["end"])), line=int(str(fields["line"])),
                  end_line=int(str(fields["end_line"])), severity=str(fields["severity"]),
-                 message=str(fields["message"]), timestamp=normalize(text("timestamp")),
+                 message=str(fields.get("message", "")), timestamp=normalize(text("timestamp")),
                  session=text("session") or (f"pid:{fields['pid']}" if fields.get("pid") else None),
                  user=text("user"), database=text("database"), application=text("application"))
 

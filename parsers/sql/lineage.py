@@ -396,6 +396,11 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     except RecursionError:
         return StatementLineage(statement=statement, kind="UNPARSEABLE", confidence=0.0, issues=(
             StatementIssue(code="unparseable_sql", message="nested too deeply to parse"),))
+    except (TypeError, AttributeError, IndexError, KeyError, AssertionError) as error:
+        # sqlglot's parser failing inside on a damaged statement (found by fuzzing: a TypeError
+        # "Expr object expected; got None"), not raising its ParseError: unparseable all the same.
+        return StatementLineage(statement=statement, kind="UNPARSEABLE", confidence=0.0, issues=(
+            StatementIssue(code="unparseable_sql", message=f"the parser failed on it: {error}"),))
     except SqlglotError as error:
         rewritten = commands.rewritten(statement.text)
         if rewritten is not None:

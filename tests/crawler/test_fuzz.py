@@ -82,3 +82,16 @@ def test_a_mysql_slow_log_time_line_with_more_parts_is_read(tmp_path: Path) -> N
     """(Found by bench/fuzz.py: '# Time: 261126 13:23:22 x' raised ValueError out of the crawl.)"""
     log = b"# Time: 261126 13:23:22 extra\n# User@Host: u[u] @ localhost []\nSET timestamp=1;\nselect 1;\n"
     crawl_bytes("mysql_slow", log, tmp_path)
+
+
+@pytest.mark.parametrize(("source_type", "data"), [
+    ("postgres_log", b"2026-11-26 13:23:08.076 UTC [22720] LOG:  \n\tstatement: select 1\n"),
+    ("postgres_log", b"2026-11-26 13:23:08.076 UTC [22720] LOG:  statement: CREATE FUNCTION f(late numeric) "
+                     b"RETURNS double precision LANGUAGE sql AS $$\n\t  SELECT least(0.99, 0.02 * coalesce(late, 0)"
+                     b"?\xef\xbf\xbd\x12\xef\xbf\xbdw?#Xb\n\t  - 0.2))\n\t$$;\n"),
+    ("openlineage", b'{"eventType": {"a": 1}, "run": {"runId": "r1"}, "job": {"namespace": "n", "name": "j"}}\n'),
+], ids=["stderr entry with an empty message", "sqlglot TypeError inside its parser", "eventType of a wrong type"])
+def test_inputs_bench_fuzz_found_crashing(source_type: str, data: bytes, tmp_path: Path) -> None:
+    """(Each raised out of the crawl: KeyError 'message', TypeError 'Expr object expected; got
+    None', TypeError 'unhashable type'. Found by bench/fuzz.py at 10,000 inputs per type.)"""
+    crawl_bytes(source_type, data, tmp_path)
