@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 
 import graph
-from crawler import checkconfig, quarantine, render
+from crawler import checkconfig, parallel, quarantine, render
 from crawler import config as crawl_config
 from crawler import explain as explaining
 from crawler.crawl import crawl as run_crawl
@@ -127,6 +127,10 @@ def main() -> None:
 @click.option("--type", "source_type", type=click.Choice(source_types()), help="Read every path as this type.")
 @click.option("--stale-after", type=click.IntRange(min=0), default=30, show_default=True,
               help="Days unseen before an edge is marked stale (removed on a later crawl); 0 keeps everything.")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Processes that read and parse files (one file in one process), while this one writes in "
+                   f"order: the same graph as --workers 1. [default: the cores ({parallel.default_workers()}) when "
+                   f"there are over {parallel.AUTO_MIN_BYTES >> 20} MB to read, else 1]")
 @click.option("--retry-quarantine", is_flag=True, help="First read the quarantined records of the files crawled again "
                                                    "(after a parser upgrade): those that now parse leave it.")
 @wait_option
@@ -135,7 +139,8 @@ def main() -> None:
 @json_option
 def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, dialect: str | None,
           database: str | None, schema: str | None, namespace: str | None, source_type: str | None,
-          stale_after: int, retry_quarantine: bool, wait: float, quiet: bool, as_json: bool) -> None:
+          stale_after: int, workers: int | None, retry_quarantine: bool, wait: float, quiet: bool,
+          as_json: bool) -> None:
     """Crawl query logs, SQL files, traces, warehouse histories and Spark event logs (files,
     directories or globs) into the store; each file's type is told from its first bytes.
 
@@ -163,7 +168,7 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
                 progress = None if quiet else stack.enter_context(render.CrawlProgress())
                 report = run_crawl(settings.sources, store, wait=wait, progress=progress,
                                    stale_after=dt.timedelta(days=stale_after) if stale_after else None,
-                                   retry_quarantine=retry_quarantine)
+                                   retry_quarantine=retry_quarantine, workers=workers)
         finally:
             store.close()
     except SourceNotFoundError as error:
@@ -527,16 +532,25 @@ def diff_command(first: int | None, second: int | None, store_url: str, as_json:
 @click.option("--port", default=8050, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--token", default=lambda: os.environ.get("LINEAGE_TOKEN"),
               help="Access token every request must carry; required off 127.0.0.1. [$LINEAGE_TOKEN]")
-def serve(store_url: str, host: str, port: int, token: str | None) -> None:
-    """Serve the dashboard (read-only) for the store."""
+@click.option("--threads", "--workers", "threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Requests served at once (waitress's worker threads).")
+@click.option("--debug", is_flag=True, help="Flask's development server with Dash's debug tools, not waitress.")
+def serve(store_url: str, host: str, port: int, token: str | None, threads: int, debug: bool) -> None:
+    """Serve the dashboard (read-only) for the store, with waitress."""
     from dashboard.app import create_app  # the one place the CLI reaches up into the dashboard
 
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         raise click.UsageError(f"serving on {host} exposes the lineage: give --token (or $LINEAGE_TOKEN)")
     store = graph.open_store(store_url, read_only=True)
+    app = create_app(store, token=token)
     hint = "?token=..." if token else ""
     click.echo(f"Lineage dashboard on http://{host}:{port}/{hint} (store {store.url}); Ctrl-C stops it.")
-    create_app(store, token=token).run(host=host, port=port, debug=False)
+    if debug:
+        app.run(host=host, port=port, debug=True)
+        return
+    import waitress
+
+    waitress.serve(app.server, host=host, port=port, threads=threads, ident="lineage")
 
 
 @main.command()
