@@ -37,7 +37,7 @@ from crawler.registry import Read, SourceSpec, reader
 from crawler.streams import ABANDONED_SECONDS, lines_from
 from crawler.timestamps import normalize
 from parsers import Origin, ParseIssue, SourceRecord
-from parsers.spark.redact import redact_command, redact_properties
+from parsers.redact import redact_command, redact_properties
 
 SQL_EVENTS = "org.apache.spark.sql.execution.ui."
 CATALOG_EVENTS = "org.apache.spark.sql.catalyst.catalog."

@@ -31,8 +31,8 @@ from parsers.model import (
     SourceRecord,
 )
 from parsers.naming import NameContext
+from parsers.redact import redact_text
 from parsers.spark import names
-from parsers.spark.redact import redact_text
 from parsers.sql.events import parse_sql_record
 
 EVIDENCE_LINES = 5

@@ -47,6 +47,7 @@ from parsers.model import (
     SourceRecord,
 )
 from parsers.naming import NameContext, file_ref, is_table_namespace, parse_table, table_ref
+from parsers.redact import redact_properties
 
 NAMESPACE = "mlflow"
 REGISTRY = "mlflow-registry"  # a registration's run: mlflow-registry:<model>/<version>
@@ -95,7 +96,7 @@ def _training(record: SourceRecord, job: JobRef, run: Mapping[str, Any], inputs:
 def _run_facets(run: Mapping[str, Any]) -> dict[str, Any]:
     tags = run.get("tags") or {}
     facets = {"mlflow_run_id": run["run_id"], "run_name": run.get("name"), "code_version": tags.get(COMMIT),
-              "source": tags.get(SOURCE), "params": dict(run.get("params") or {}),
+              "source": tags.get(SOURCE), "params": redact_properties(run.get("params") or {}),
               "metrics": dict(run.get("metrics") or {}), "ended_at": _time(run.get("end_time"))}
     return {key: value for key, value in facets.items() if value not in (None, "", {})}
 

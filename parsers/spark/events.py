@@ -31,8 +31,8 @@ from parsers.model import (
     RunRef,
     SourceRecord,
 )
+from parsers.redact import redact_text
 from parsers.spark import columns, names, plans
-from parsers.spark.redact import redact_text
 from parsers.sql.events import parse_sql_record
 
 EVIDENCE_CHARS = 600

@@ -1,5 +1,6 @@
-"""Secrets out of what a Spark application's environment says about it: ``--conf`` values and
-properties named like a password, secret, token or key, and arguments after such an option.
+"""Secrets out of what sources say about jobs and runs: values named like a password, secret,
+token or key (a Spark application's ``--conf`` and properties, an MLflow run's parameters), the
+arguments after such an option, and credentials in URLs.
 
 >>> redact_command("SparkSubmit --conf spark.hadoop.fs.s3a.secret.key=abc --conf spark.master=local[1] "
 ...                "job.py --token xyz --day 2024-01-01")
