@@ -148,7 +148,9 @@ def _with_facets(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[st
 
 def _datasets(before: list[Any], after: list[Any]) -> list[Any]:
     def key(item: Any) -> Any:
-        return (item.get("namespace"), item.get("name")) if isinstance(item, Mapping) else json.dumps(item)
+        # (as JSON text: a namespace or name of a wrong type, an object, must not break the merge)
+        return json.dumps([item.get("namespace"), item.get("name")] if isinstance(item, Mapping) else item,
+                          sort_keys=True, default=str)
 
     merged: dict[Any, Any] = {key(item): item for item in before}
     for item in after:

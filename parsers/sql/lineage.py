@@ -329,7 +329,7 @@ def _routine_name(name: str, context: NameContext) -> str:
     """A routine's name qualified like a table's (``dbo.load_sales`` -> ``edw.dbo.load_sales``)."""
     try:
         return _named_dataset(name, context).name
-    except SqlglotError:
+    except (SqlglotError, ValueError):  # (a damaged name sqlglot cannot split into parts: found by fuzzing)
         return name
 
 

@@ -90,8 +90,14 @@ def test_a_mysql_slow_log_time_line_with_more_parts_is_read(tmp_path: Path) -> N
                      b"RETURNS double precision LANGUAGE sql AS $$\n\t  SELECT least(0.99, 0.02 * coalesce(late, 0)"
                      b"?\xef\xbf\xbd\x12\xef\xbf\xbdw?#Xb\n\t  - 0.2))\n\t$$;\n"),
     ("openlineage", b'{"eventType": {"a": 1}, "run": {"runId": "r1"}, "job": {"namespace": "n", "name": "j"}}\n'),
-], ids=["stderr entry with an empty message", "sqlglot TypeError inside its parser", "eventType of a wrong type"])
+    ("mysql_slow", b"# Time: 261126 13:23:22\nSET timestamp=1795699402;\nCREATE FUNCTION ml.limit_fo.0.0.1]\n"),
+    ("openlineage", b'{"eventType": "START", "run": {"runId": "r1"}, "job": {"namespace": "n", "name": "j"}, '
+                    b'"inputs": [{"namespace": {"x": 1}, "name": "a"}]}\n'
+                    b'{"eventType": "COMPLETE", "run": {"runId": "r1"}, "job": {"namespace": "n", "name": "j"}, '
+                    b'"inputs": [{"namespace": {"x": 1}, "name": "a"}]}\n'),
+], ids=["stderr entry with an empty message", "sqlglot TypeError inside its parser", "eventType of a wrong type",
+        "a routine name of five parts", "a dataset namespace of a wrong type"])
 def test_inputs_bench_fuzz_found_crashing(source_type: str, data: bytes, tmp_path: Path) -> None:
     """(Each raised out of the crawl: KeyError 'message', TypeError 'Expr object expected; got
-    None', TypeError 'unhashable type'. Found by bench/fuzz.py at 10,000 inputs per type.)"""
+    None', TypeError 'unhashable type', ValueError from sqlglot's to_table. Found by bench/fuzz.py.)"""
     crawl_bytes(source_type, data, tmp_path)
