@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -176,11 +177,18 @@ def read_jsonlog(path: Path, start: Start) -> Iterator[Entry]:
             continue
         if not isinstance(obj, dict) or "message" not in obj:
             continue
+        text = functools.partial(_text, obj)
         yield Entry(offset=offset, end=offset + len(raw), line=number, end_line=number,
                     severity=str(obj.get("error_severity", "LOG")), message=str(obj["message"]),
-                    timestamp=normalize(obj.get("timestamp")), session=obj.get("session_id"),
-                    user=obj.get("user"), database=obj.get("dbname"), application=obj.get("application_name"),
-                    detail=obj.get("detail"), statement=obj.get("statement"))
+                    timestamp=normalize(obj.get("timestamp")), session=text("session_id"),
+                    user=text("user"), database=text("dbname"), application=text("application_name"),
+                    detail=text("detail"), statement=text("statement"))
+
+
+def _text(obj: dict[str, Any], key: str) -> str | None:
+    """A field as text (one of a wrong type, as fuzzing writes them, too), None when empty."""
+    value = obj.get(key)
+    return None if value is None or value == "" else str(value)
 
 
 # -- from entries to statements ------------------------------------------------------------------

@@ -95,8 +95,10 @@ def test_a_mysql_slow_log_time_line_with_more_parts_is_read(tmp_path: Path) -> N
                     b'"inputs": [{"namespace": {"x": 1}, "name": "a"}]}\n'
                     b'{"eventType": "COMPLETE", "run": {"runId": "r1"}, "job": {"namespace": "n", "name": "j"}, '
                     b'"inputs": [{"namespace": {"x": 1}, "name": "a"}]}\n'),
+    ("postgres_jsonlog", b'{"timestamp": "2026-11-26 13:23:08.076 UTC", "dbname": 5, "session_id": 7, "user": [1], '
+                         b'"error_severity": "LOG", "message": "statement: insert into t select * from s"}\n'),
 ], ids=["stderr entry with an empty message", "sqlglot TypeError inside its parser", "eventType of a wrong type",
-        "a routine name of five parts", "a dataset namespace of a wrong type"])
+        "a routine name of five parts", "a dataset namespace of a wrong type", "jsonlog fields of wrong types"])
 def test_inputs_bench_fuzz_found_crashing(source_type: str, data: bytes, tmp_path: Path) -> None:
     """(Each raised out of the crawl: KeyError 'message', TypeError 'Expr object expected; got
     None', TypeError 'unhashable type', ValueError from sqlglot's to_table. Found by bench/fuzz.py.)"""
