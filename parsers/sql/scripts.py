@@ -48,14 +48,32 @@ _CREATING = ("CREATE", "SELECT INTO", "CACHE")
 
 
 def intermediates(statements: list[StatementLineage]) -> set[DatasetRef]:
-    """Temporary tables, and tables created and then dropped within the script."""
-    created = {ref for s in statements if s.kind.startswith(_CREATING) for ref in s.outputs}
-    dropped = {change.dataset for s in statements for change in s.lifecycle if change.event == "drop"}
+    """Temporary tables, and tables the script creates, then reads, then drops.
+
+    Order decides: a drop before the create is how a nightly script rebuilds a table, which
+    stays a target (``DROP TABLE IF EXISTS t; CREATE TABLE t AS ...``)."""
     temporary = {ref for s in statements if s.output_kind == "temporary" for ref in s.outputs}
     temporary |= {change.dataset for s in statements for change in s.lifecycle
                   if change.event == "create_like" and s.output_kind == "temporary"}
     hashed = {ref for s in statements for ref in (*s.inputs, *s.outputs) if ref.name.rsplit(".", 1)[-1].startswith("#")}
-    return temporary | hashed | (created & dropped)  # #name: SQL Server's and Redshift's temporary tables
+    return temporary | hashed | _created_read_dropped(statements)  # #name: SQL Server's and Redshift's temporaries
+
+
+def _created_read_dropped(statements: list[StatementLineage]) -> set[DatasetRef]:
+    created: set[DatasetRef] = set()
+    read: set[DatasetRef] = set()
+    passing: set[DatasetRef] = set()
+    for statement in statements:
+        read |= created.intersection(statement.inputs)
+        for change in statement.lifecycle:
+            if change.event == "drop" and change.dataset in read:
+                passing.add(change.dataset)
+            if change.event == "drop":
+                created.discard(change.dataset)
+                read.discard(change.dataset)
+        if statement.kind.startswith(_CREATING):
+            created.update(statement.outputs)
+    return passing
 
 
 def resolve(statements: list[StatementLineage]) -> ScriptLineage:
