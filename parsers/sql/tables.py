@@ -231,13 +231,22 @@ def _targets(statement: exp.Expr) -> tuple[str | None, tuple[exp.Table, ...], st
         return "UPDATE", _update_target(statement), "table"
     if isinstance(statement, (exp.Merge, exp.Delete)):
         return statement.key.upper(), _as_tables(statement.this), "table"
-    if isinstance(statement, exp.Select) and statement.args.get("into"):
-        into = statement.args["into"]
+    into = _select_into(statement)
+    if into is not None:
         temporary = into.args.get("temporary") or into.this.this.args.get("temporary")
         return "SELECT INTO", _as_tables(into.this), "temporary" if temporary else "table"
     if isinstance(statement, exp.Query):
         return "SELECT", (), "table"
     return None, (), "table"
+
+
+def _select_into(statement: exp.Expr) -> exp.Into | None:
+    """The ``INTO t`` of ``SELECT ... INTO t``; in a set operation it is written in the first
+    SELECT (``SELECT a INTO t FROM x UNION ALL SELECT a FROM y``) and takes the whole result."""
+    while isinstance(statement, exp.SetOperation):
+        statement = statement.this
+    into = statement.args.get("into") if isinstance(statement, exp.Select) else None
+    return into if isinstance(into, exp.Into) else None
 
 
 def _update_target(statement: exp.Update) -> tuple[exp.Table, ...]:
