@@ -28,7 +28,7 @@ def create_app(store: Store, *, token: str | None = None) -> Dash:
             dcc.Link(html.B("Lineage Crawler"), href="/", style={"color": "#1a202c", "textDecoration": "none"}),
             html.Div([
                 dcc.Input(id=ids.SEARCH_INPUT, type="search", placeholder="Search datasets, jobs, columns, models",
-                          debounce=0.25, style=styles.SEARCH_BOX, autoComplete="off"),
+                          debounce=False, style=styles.SEARCH_BOX, autoComplete="off"),
                 html.Div(id=ids.SEARCH_RESULTS),
             ], style={"position": "relative"}),
             dcc.Link("Crawls", href="/crawls", id="crawls-link"),

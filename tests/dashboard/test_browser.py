@@ -1,4 +1,6 @@
-"""The dashboard in a real headless Chromium, served by `lineage serve` as a user starts it."""
+"""The dashboard in a real headless Chromium at 1280x800, served by `lineage serve` (waitress) as
+a user starts it. Each page is photographed; with LINEAGE_UPDATE_SCREENSHOTS=1 the photographs
+replace those in docs/ (docs/screenshot.sh does that)."""
 
 from __future__ import annotations
 
@@ -11,16 +13,23 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SCORES = "/node/" + quote("dataset:postgres://warehouse.bank.internal:5432/credit.ml.credit_scores", safe="")
+CY = "const cy = document.querySelector('#lineage-graph')._cyreg.cy;"
 
 
 def _free_port() -> int:
@@ -57,7 +66,12 @@ def server(demo_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads: Path) -> Iterator[webdriver.Chrome]:
     if not (CHROMIUM and CHROMEDRIVER):
         if os.environ.get("CI") == "true":
             pytest.fail("Chromium and chromedriver are missing; `make test` installs them")
@@ -66,9 +80,14 @@ def browser() -> Iterator[webdriver.Chrome]:
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1000", f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}"):
+                 "--hide-scrollbars", "--force-device-scale-factor=1",
+                 f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}"):
         options.add_argument(flag)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
+    driver.set_window_size(1280, 800)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     try:
         yield driver
     finally:
@@ -79,34 +98,127 @@ def _wait(driver: webdriver.Chrome, condition: object, seconds: float = 20) -> o
     return WebDriverWait(driver, seconds).until(condition)
 
 
-def test_search_then_open_a_dataset_page(server: str, browser: webdriver.Chrome) -> None:
+def _photograph(driver: webdriver.Chrome, name: str, tmp_path: Path) -> None:
+    """A photograph of the page as a user sees it at 1280x800."""
+    time.sleep(0.3)  # the graph's layout and centring settle
+    shot = tmp_path / f"{name}.png"
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    if os.environ.get("LINEAGE_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(shot, DOCS / f"{name}.png")
+
+
+def _graph_counts(driver: webdriver.Chrome) -> dict[str, int]:
+    return _wait(driver, lambda d: d.execute_script(  # type: ignore[no-any-return]
+        "const box = document.querySelector('#lineage-graph');"
+        "if (!box || !box._cyreg) return null; const cy = box._cyreg.cy;"
+        "if (!cy.nodes().length) return null;"
+        "return {nodes: cy.nodes().length, jobs: cy.nodes('.job').length, root: cy.nodes('.root').length,"
+        " up: cy.nodes('.upstream').length, down: cy.nodes('.downstream').length, edges: cy.edges().length,"
+        " zoom: cy.zoom()};"))
+
+
+def _wait_for_change(driver: webdriver.Chrome, before: dict[str, int], key: str) -> dict[str, int]:
+    return _wait(driver, lambda d: (now := _graph_counts(d))[key] != before[key] and now)  # type: ignore[return-value]
+
+
+def test_search_node_depth_fold_impact_csv_model_and_crawls(server: str, browser: webdriver.Chrome, downloads: Path,
+                                                            tmp_path: Path) -> None:
     browser.get(server + "/")
     _wait(browser, ec.presence_of_element_located((By.ID, "crawl-summary")))
-    browser.find_element(By.ID, "search-input").send_keys("credit_sc")
-    link = _wait(browser, ec.element_to_be_clickable((By.LINK_TEXT, "credit.ml.credit_scores")))
-    link.click()  # type: ignore[attr-defined]
+    _photograph(browser, "dashboard-home", tmp_path)
+    box = browser.find_element(By.ID, "search-input")
+    box.send_keys("credit_sc")
+    _wait(browser, ec.text_to_be_present_in_element((By.ID, "search-results"), "credit.ml.credit_scores"))
+    box.send_keys(Keys.ENTER)
+    _wait(browser, ec.text_to_be_present_in_element((By.ID, "search-title"), "Search: credit_sc"))
+    assert "/search?q=credit_sc" in browser.current_url
+    browser.find_element(By.CSS_SELECTOR, "#search-page a").click()
     _wait(browser, ec.text_to_be_present_in_element((By.ID, "node-title"), "credit.ml.credit_scores"))
-    evidence = _wait(browser, ec.presence_of_element_located((By.ID, "node-evidence")))
-    assert "INSERT INTO ml.credit_scores" in evidence.text  # type: ignore[attr-defined]
+
+    first = _graph_counts(browser)
+    assert first["root"] == 1 and first["jobs"] == 0, "datasets only by default: jobs folded into edges"
+    assert first["up"] >= 2 and first["down"] >= 3 and first["zoom"] == 1
+    _photograph(browser, "dashboard", tmp_path)
+
+    depth = browser.find_element(By.ID, "upstream-depth")
+    depth.send_keys(Keys.CONTROL, "a")
+    depth.send_keys("3")  # one change, 1 -> 3 (no empty value between to race it)
+    deeper = _wait_for_change(browser, first, "up")
+    assert deeper["up"] > first["up"]
+    browser.find_element(By.CSS_SELECTOR, "#datasets-only input").click()
+    unfolded = _wait_for_change(browser, deeper, "jobs")
+    assert unfolded["jobs"] > 0
+
+    browser.execute_script(CY + "cy.nodes('.downstream.dataset')[0].emit('tap');")
+    _wait(browser, ec.presence_of_element_located((By.ID, "open-node")))
+    assert "owners" in browser.find_element(By.ID, "node-details").text
+
+    browser.find_element(By.ID, "impact-link").click()
+    summary = _wait(browser, ec.presence_of_element_located((By.ID, "impact-summary")))
+    assert "owners to notify" in summary.text  # type: ignore[attr-defined]
+    rows = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#impact-grid .ag-center-cols-container "
+                                                                    "[role=row]"))
+    assert any("credit.ml.prediction_log" in row.text for row in rows)  # type: ignore[attr-defined]
+    _photograph(browser, "dashboard-impact", tmp_path)
+    browser.find_element(By.ID, "impact-csv-button").click()
+    csv_file = downloads / "impact-credit.ml.credit_scores.csv"
+    try:
+        _wait(browser, lambda _: csv_file.exists() and csv_file.read_text().startswith("distance,kind,name"))
+    except Exception:
+        raise AssertionError(sorted(p.name for p in downloads.iterdir())) from None
+    assert "credit.ml.prediction_log" in csv_file.read_text()
+
+    browser.get(server + "/model/credit_limit_model")
+    training = _wait(browser, ec.presence_of_element_located((By.ID, "model-training")))
+    assert "e81b5d9a3c7f2e4b6d8a0c1e3f5a7b9d2c4e6f80" in training.text  # type: ignore[attr-defined]
+    assert "credit.ml.training_set_v3" in browser.find_element(By.ID, "model-training-data").text
+    _photograph(browser, "dashboard-model", tmp_path)
+
+    browser.find_element(By.ID, "crawls-link").click()
+    table = _wait(browser, ec.presence_of_element_located((By.ID, "crawls-table")))
+    assert "343" in table.text  # type: ignore[attr-defined]  # the demo crawl's records
+    assert "bad_json" in browser.find_element(By.ID, "crawls-page").text
+    _photograph(browser, "dashboard-crawls", tmp_path)
 
 
-def test_the_graph_draws_upstream_and_downstream(server: str, browser: webdriver.Chrome) -> None:
-    browser.get(server + "/node/dataset%3Apostgres%3A%2F%2Fwarehouse.bank.internal%3A5432%2Fcredit.ml.credit_scores")
-    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "#lineage-graph canvas")))
-    counts = _wait(browser, lambda d: d.execute_script(
-        "const cy = document.querySelector('#lineage-graph')._cyreg.cy;"
-        "return cy.nodes().length ? [cy.nodes('.upstream').length, cy.nodes('.downstream').length,"
-        " cy.nodes('.root').length, cy.edges().length] : null;"))
-    upstream, downstream, root, edges = counts  # type: ignore[misc]
-    assert upstream > 5 and downstream > 2 and root == 1 and edges > upstream
+def test_labels_are_at_least_12_px_at_1280x800(server: str, browser: webdriver.Chrome) -> None:
+    browser.get(server + SCORES)
+    _graph_counts(browser)
+    sizes = browser.execute_script(
+        CY + "return cy.elements().filter(e => e.style('label')).map(e => parseFloat(e.renderedStyle('font-size')));")
+    viewport = browser.execute_script("return [window.innerWidth, window.innerHeight];")
+    assert viewport[0] == 1280
+    assert sizes and min(sizes) >= 12, sizes
+    centred = browser.execute_script(
+        CY + "const p = cy.nodes('.root').renderedPosition(); return [p.x / cy.width(), p.y / cy.height()];")
+    assert all(0.4 < share < 0.6 for share in centred), "the page opens centred on its node"
 
 
-def test_tapping_an_edge_shows_the_sql_behind_it(server: str, browser: webdriver.Chrome) -> None:
-    browser.get(server + "/node/dataset%3Apostgres%3A%2F%2Fwarehouse.bank.internal%3A5432%2Fcredit.ml.credit_scores")
-    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "#lineage-graph canvas")))
-    _wait(browser, lambda d: d.execute_script(
-        "const cy = document.querySelector('#lineage-graph')._cyreg.cy;"
-        "const e = cy.edges('[kind = \"WRITES\"][target *= \"credit.ml.credit_scores\"]');"
-        "if (!e.length) return false; e[0].emit('tap'); return true;"))
+def test_tapping_a_folded_edge_shows_the_sql_behind_it(server: str, browser: webdriver.Chrome) -> None:
+    browser.get(server + SCORES)
+    _graph_counts(browser)
+    browser.execute_script(CY + "cy.edges('[target *= \"credit.ml.credit_scores\"]')[0].emit('tap');")
     panel = _wait(browser, ec.text_to_be_present_in_element((By.ID, "edge-details"), "INSERT INTO ml.credit_scores"))
     assert panel
+
+
+HOSTILE = ["<script>alert(1)</script>", "../../etc/passwd", "' OR '1'='1", "<img src=x onerror=alert(1)>", "x" * 3000]
+
+
+def test_hostile_ids_and_searches_show_a_page_and_run_nothing(server: str, browser: webdriver.Chrome) -> None:
+    for text in HOSTILE:
+        quoted = quote(text, safe="")
+        for path in (f"/node/{quoted}", f"/impact/{quoted}", f"/model/{quoted}", f"/search?q={quoted}"):
+            browser.get(server + path)
+            _wait(browser, lambda d: d.find_elements(By.ID, "not-found") or d.find_elements(By.ID, "search-page"))
+            with pytest.raises(NoAlertPresentException):
+                browser.switch_to.alert.text  # noqa: B018
+            injected = browser.execute_script(
+                "return [...document.querySelectorAll('script')].filter(s => s.textContent.includes('alert(1)')).length"
+                " + document.querySelectorAll('img[onerror]').length;")
+            assert injected == 0, path
+
+
+def test_the_server_is_waitress(server: str) -> None:
+    with urllib.request.urlopen(server + "/crawls", timeout=5) as response:
+        assert response.headers["Server"] == "lineage"
