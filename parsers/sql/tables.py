@@ -266,6 +266,8 @@ def _delete_aliases(statement: exp.Expr) -> list[exp.Table]:
 
 
 def _multi_table_delete_targets(statement: exp.Delete) -> tuple[exp.Table, ...]:
+    if not isinstance(statement.this, exp.Expr):  # ``DELETE t WHERE ...``: FROM is optional in T-SQL and Oracle
+        return tuple(table for table in _delete_aliases(statement) if is_named(table))
     aliases = {alias.name for alias in _delete_aliases(statement)}
     listed = {id(alias) for alias in _delete_aliases(statement)}
     return tuple(table for table in statement.find_all(exp.Table)
