@@ -25,7 +25,7 @@ from parsers.naming import NameContext, file_ref, parse_table, table_ref
 from parsers.sql import commands, limits, routines
 from parsers.sql.columns import ColumnFlow, ColumnLineage, column_flows
 from parsers.sql.statements import Statement, split
-from parsers.sql.tables import table_roles
+from parsers.sql.tables import returned_as_select, table_roles
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -422,6 +422,8 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         return _unsupported(statement, tree)
     roles = table_roles(tree)
     found, problems = _columns(tree, context) if columns and roles.has_lineage else (ColumnLineage(), ())
+    if roles.kind == "SELECT" and roles.outputs:  # only its data-modifying CTEs write: its columns are the query's
+        found = dataclasses.replace(found, flows=())
     return StatementLineage(
         statement=statement,
         issues=problems,
@@ -450,7 +452,7 @@ def _is_mutation(tree: exp.Expr) -> bool:
 def _columns(tree: exp.Expr, context: NameContext) -> tuple[ColumnLineage, tuple[StatementIssue, ...]]:
     try:
         with limits.time_limit(limits.PARSE_TIME_LIMIT):
-            return column_flows(tree, context), ()
+            return column_flows(returned_as_select(tree), context), ()
     except limits.ParseTimeout:  # sqlglot's qualify is quadratic in some shapes: 20,000 ORs take minutes
         return ColumnLineage(confidence=0.5), (StatementIssue(
             code="column_timeout", severity="warning",

@@ -49,6 +49,11 @@ def table_roles(statement: exp.Expr) -> TableRoles:
     if kind is None:
         return _NO_LINEAGE
     target_ids = {id(table) for table in targets} | {id(alias) for alias in _delete_aliases(statement)}
+    for nested in _modifying_ctes(statement):
+        written = _targets(nested)[1]
+        targets += written
+        if not (nested.args.get("returning") or isinstance(nested, exp.Update)):
+            target_ids |= {id(table) for table in written}  # its rows flow on only through RETURNING
     if isinstance(statement, exp.Update):
         target_ids.add(id(statement.this))  # named by alias: the aliased table is the target
     if isinstance(statement, exp.Create):
@@ -247,6 +252,38 @@ def _select_into(statement: exp.Expr) -> exp.Into | None:
         statement = statement.this
     into = statement.args.get("into") if isinstance(statement, exp.Select) else None
     return into if isinstance(into, exp.Into) else None
+
+
+_DATA_MODIFYING = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
+
+
+def _modifying_ctes(statement: exp.Expr) -> list[exp.Expr]:
+    """PostgreSQL's data-modifying statements in WITH write their tables too:
+    ``WITH d AS (DELETE FROM q.jobs ... RETURNING *) INSERT INTO q.archive SELECT * FROM d``
+    (https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING)."""
+    with_ = statement.args.get("with_")
+    if not isinstance(with_, exp.With):
+        return []
+    return [cte.this for cte in with_.expressions if isinstance(cte.this, _DATA_MODIFYING)]
+
+
+def returned_as_select(tree: exp.Expr) -> exp.Expr:
+    """The statement with each data-modifying CTE read as the rows it returns: ``DELETE FROM t
+    ... RETURNING a`` hands on ``SELECT a FROM t`` (and nothing without RETURNING), so column
+    lineage sees through it."""
+    if not any(isinstance(cte.this, _DATA_MODIFYING) for cte in tree.find_all(exp.CTE)):
+        return tree
+    tree = tree.copy()
+    for cte in list(tree.find_all(exp.CTE)):
+        if isinstance(cte.this, _DATA_MODIFYING):
+            written = _targets(cte.this)[1]
+            target = written[0] if written else None
+            returning = cte.this.args.get("returning")
+            returned = list(returning.expressions) if returning is not None else []
+            select = exp.select(*returned).from_(target.copy()) if returned and target is not None \
+                else exp.select(exp.null())
+            cte.set("this", select)
+    return tree
 
 
 def _update_target(statement: exp.Update) -> tuple[exp.Table, ...]:
