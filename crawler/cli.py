@@ -38,7 +38,7 @@ from graph.provenance import Provenance
 from parsers import NameContext
 from parsers.catalog import Catalog
 from parsers.errors import ParsersError
-from parsers.sql.report import bad_input, describe
+from parsers.sql.report import bad_input, describe, unreadable
 
 DEFAULT_STORE = "sqlite:///.lineage/lineage.db"
 # Exit statuses of `lineage crawl` (other commands: 1 for an error, 2 for a usage error).
@@ -46,6 +46,7 @@ QUARANTINED = 1  # the crawl completed; some records are in the quarantine
 SOURCE_UNREADABLE = 3  # a source could not be read at all
 STORE_FAILED = 4  # the store failed
 STORE_BUSY = 4  # another crawl or import holds the store's writer lock
+UNPARSEABLE = 1  # `lineage sql` printed its answer, but some input could not be read as SQL
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -368,6 +369,8 @@ def sql(file: str | None, sql_text: str | None, batch: str | None, schema_file: 
     context = _with_schema(NameContext.of(dialect, database=database, schema=schema), schema_file)
     result = describe(sql_text, context, source_id=file or "-e")
     _emit(as_json, result, lambda: render.sql_text(result))
+    if unreadable(result):
+        sys.exit(UNPARSEABLE)
 
 
 def _with_schema(context: NameContext, schema_file: str | None) -> NameContext:
@@ -381,6 +384,7 @@ def _with_schema(context: NameContext, schema_file: str | None) -> NameContext:
 
 def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: str | None,
                schema_file: str | None) -> None:
+    failed = False
     with click.open_file(batch, encoding="utf-8") as stream:  # "-" is stdin, left open
         for number, line in enumerate(stream, start=1):
             if not line.strip():
@@ -397,6 +401,9 @@ def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: st
             except (ValueError, KeyError, TypeError, AttributeError, ParsersError) as error:
                 result = bad_input(f"line {number}", f"line {number}: {error}")
             click.echo(json.dumps(result, sort_keys=True))
+            failed = failed or unreadable(result)
+    if failed:
+        sys.exit(UNPARSEABLE)
 
 
 @main.command(name="export")

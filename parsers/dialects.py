@@ -59,6 +59,21 @@ _MODIFIERS = frozenset({"OR", "REPLACE", "DEFINER", "DEFINITELY", "IF", "NOT", "
                         "SECURITY", "ALGORITHM", "=", "@", "CURRENT_USER"})
 
 
+# FROM is optional in ``DELETE [FROM] t WHERE ...`` here (elsewhere a FROM-less DELETE is a typo,
+# as is ``DELETE FORM t``); True where the table may then take an alias, which T-SQL gives only in a FROM:
+# https://learn.microsoft.com/en-us/sql/t-sql/statements/delete-transact-sql,
+# https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/DELETE.html,
+# https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#delete_statement,
+# https://docs.teradata.com/r/Teradata-VantageCloud-Lake/SQL-Reference/SQL-Data-Manipulation-Language/Statement-Syntax/DELETE
+_DELETE_WITHOUT_FROM = {"tsql": False, "oracle": True, "bigquery": True, "teradata": True, "generic": True}
+
+
+def delete_without_from(dialect: Dialect, aliased: bool) -> bool:
+    """Whether the dialect's DELETE may name its table without FROM (no dialect: assume it may)."""
+    allowed = _DELETE_WITHOUT_FROM.get(name_of(dialect))
+    return allowed is not None and (allowed or not aliased)
+
+
 def no_lineage_kind(words: list[str]) -> str | None:
     """The kind of a statement known to move no data, from its first words (upper case), so it
     needs no parse: ``VACUUM``, ``CREATE USER``, ``DROP FUNCTION`` ... Else None.

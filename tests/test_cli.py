@@ -24,6 +24,8 @@ def run(*args: str, status: int = 0) -> str:
 
 # `lineage crawl` of the demo exits 1: it completes, with its two bad trace lines in the quarantine.
 QUARANTINED = 1
+# `lineage sql` exits 1 when it printed its answer but some input could not be read as SQL.
+UNPARSEABLE = 1
 
 
 def test_help_lists_the_commands() -> None:
@@ -84,6 +86,20 @@ def test_sql_prints_lineage_without_a_store() -> None:
     assert set(result) >= {"id", "sources", "targets", "column_lineage", "issues", "confidence"}
     text = run("sql", str(DEMO / "elt" / "nightly_credit_elt.sql"), "--dialect", "postgres")
     assert "MERGE" in text and "staging.payment_history" in text
+
+
+@pytest.mark.parametrize(("sql", "dialect", "message"), [
+    ("SELEC * FORM x", "postgres", "not a statement: it reads as the expression SELEC * FORM AS x"),
+    ("DELETE FORM customers WHERE id = 1", "postgres", "DELETE without FROM: not postgres syntax"),
+    ("DELETE FORM customers WHERE id = 1", "tsql", "DELETE without FROM: not tsql syntax"),
+    ("SELECT * FROM (", "postgres", "Expected table name but got the end of the statement"),
+    ("CREATE TABLE AS SELECT 1", "postgres", "Expected table name but got 'AS'"),
+], ids=["misspelt-select", "misspelt-from-postgres", "misspelt-from-tsql", "cut-short", "no-table-name"])
+def test_sql_says_what_it_could_not_read_and_exits_1(sql: str, dialect: str, message: str) -> None:
+    result = json.loads(run("sql", "-e", sql, "--dialect", dialect, "--json", status=UNPARSEABLE))
+    assert [(i["code"], i["severity"]) for i in result["issues"]] == [("unparseable_sql", "error")]
+    assert message in result["issues"][0]["message"] and "<Token" not in result["issues"][0]["message"]
+    assert result["confidence"] == 0.0 and result["targets"] == []
 
 
 @pytest.mark.parametrize(
@@ -154,7 +170,7 @@ def test_sql_batch_mode_answers_each_line_in_order(tmp_path: Path) -> None:
         "not json",
         json.dumps({"id": "c", "sql": "USE shop; insert into orders select * from carts", "dialect": "mysql"}),
     ]) + "\n", encoding="utf-8")
-    lines = [json.loads(line) for line in run("sql", "--jsonl", str(batch)).splitlines()]
+    lines = [json.loads(line) for line in run("sql", "--jsonl", str(batch), status=UNPARSEABLE).splitlines()]
     assert [line["id"] for line in lines] == ["a", "line 2", "c"]
     assert (lines[0]["sources"], lines[0]["targets"]) == (["d.public.s"], ["d.public.t"])
     assert lines[1]["issues"][0]["code"] == "bad_input"

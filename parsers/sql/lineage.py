@@ -411,6 +411,10 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
             issues=(StatementIssue(code="unparseable_sql", message=_describe(error)),),
             confidence=0.0,
         )
+    damaged = _damaged(tree, context)
+    if damaged is not None:
+        return StatementLineage(statement=statement, kind="UNPARSEABLE", confidence=0.0,
+                                issues=(StatementIssue(code="unparseable_sql", message=damaged),))
     if isinstance(tree, exp.Use) and tree.this is not None:
         changes = dialects.use_changes(context.dialect, tree.args.get("kind") and str(tree.args["kind"]),
                                        tree.this.sql(dialect=context.dialect).replace('"', "").replace("`", ""))
@@ -424,6 +428,9 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     found, problems = _columns(tree, context) if columns and roles.has_lineage else (ColumnLineage(), ())
     if roles.kind == "SELECT" and roles.outputs:  # only its data-modifying CTEs write: its columns are the query's
         found = dataclasses.replace(found, flows=())
+    if roles.kind in _WRITES and not (roles.outputs or roles.files_out):
+        problems += (StatementIssue(code="no_target", severity="warning",
+                                    message=f"{roles.kind} whose target could not be told"),)
     return StatementLineage(
         statement=statement,
         issues=problems,
@@ -440,6 +447,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
                                      *map(file_ref, roles.files_out)])),
         output_kind=roles.output_kind,
         columns=roles.columns,
+        confidence=0.5 if any(p.code == "no_target" for p in problems) else 1.0,
     )
 
 
@@ -471,6 +479,30 @@ def _parse(sql: str, statement: Statement, context: NameContext) -> exp.Expr | N
     return trees[0] if trees else None
 
 
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "SELECT INTO"})
+
+
+_EXPRESSIONS = (exp.Alias, exp.Binary, exp.Column, exp.Literal, exp.Star)
+# In routine bodies an assignment (``v := expr``, ``v = expr``) or a call (``pkg.proc(1)``) is a statement.
+_PROCEDURAL = (exp.PropertyEQ, exp.EQ, exp.Dot)
+
+
+def _damaged(tree: exp.Expr | None, context: NameContext) -> str | None:
+    """Why a tree sqlglot parsed without error is no statement of the dialect, or None: a typo
+    such as ``SELEC * FORM x`` parses as an expression (``SELEC * FORM AS x``), and ``DELETE FORM t``
+    as a DELETE of the table ``FORM`` where the dialect requires FROM."""
+    if isinstance(tree, _EXPRESSIONS) and not isinstance(tree, _PROCEDURAL):
+        return f"not a statement: it reads as the expression {_clipped(tree.sql())}"
+    named = tree.args.get("tables") if isinstance(tree, exp.Delete) and not isinstance(tree.this, exp.Expr) else None
+    if named and not dialects.delete_without_from(context.dialect, aliased=any(t.alias for t in named)):
+        return f"DELETE without FROM: not {dialects.name_of(context.dialect)} syntax (a misspelt FROM?)"
+    return None
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _unsupported(statement: Statement, tree: exp.Expr | None) -> StatementLineage:
     word = tree.name.upper() if tree is not None else "statement"
     if word in dialects.NO_LINEAGE_COMMANDS:
@@ -493,5 +525,24 @@ def _describe(error: SqlglotError) -> str:
     errors = getattr(error, "errors", None)
     if errors:
         first = errors[0]
-        return f"{first.get('description')} (line {first.get('line')}, column {first.get('col')})"
-    return str(error).splitlines()[0]
+        return f"{_readable(str(first.get('description')))} (line {first.get('line')}, column {first.get('col')})"
+    return _readable(str(error).splitlines()[0])
+
+
+# sqlglot's messages name tokens and node classes by their repr: say what a reader wrote instead.
+_TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: \d+, "
+                         r"end: \d+, comments: \[.*?\]>")
+_CLASS_REPR = re.compile(r"<class 'sqlglot\.expressions\.(?:\w+\.)*(\w+)'>")
+
+
+def _readable(message: str) -> str:
+    """
+    >>> _readable("Expected table name but got <Token token_type: TokenType.ALIAS, text: AS, line: 1, "
+    ...           "col: 15, start: 13, end: 14, comments: []>")
+    "Expected table name but got 'AS'"
+    >>> _readable("Required keyword: 'this' missing for <class 'sqlglot.expressions.query.Where'>")
+    "Required keyword: 'this' missing for WHERE"
+    """
+    message = _TOKEN_REPR.sub(lambda m: "the end of the statement" if m.group(1) == "SENTINEL"
+                              else f"'{m.group(2)}'", message)
+    return _CLASS_REPR.sub(lambda m: m.group(1).upper(), message)

@@ -46,6 +46,15 @@ def describe(sql: str, context: NameContext, source_id: str = "-") -> dict[str, 
     }
 
 
+def unreadable(doc: dict[str, Any]) -> bool:
+    """Whether some of a described input could not be read as SQL (an issue of severity error).
+
+    >>> unreadable(describe("selec * form x", NameContext.of("postgres")))
+    True
+    """
+    return any(issue["severity"] == "error" for issue in doc["issues"])
+
+
 def bad_input(source_id: str, message: str) -> dict[str, Any]:
     """What ``describe`` gives for an input that holds no SQL to read: the same keys, empty."""
     return {"id": source_id, "sources": [], "targets": [], "column_lineage": [], "lifecycle": [],
