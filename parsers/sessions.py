@@ -80,11 +80,12 @@ class Session:
     def resolve(self, events: Iterable[LineageEvent]) -> list[LineageEvent]:
         resolved = []
         for event in events:
-            if event.lifecycle:
-                event = self._lifecycle(event)
-            for ref in event.outputs:
+            made = (*event.outputs, *(c.dataset for c in event.lifecycle if c.event == "create_like"))
+            for ref in made:  # (CREATE TEMP TABLE b (LIKE a) makes b with no rows: a lifecycle event)
                 if event.dataset_facets.get(ref.qualified, {}).get("kind") == "temporary":
                     self._temporary.setdefault(ref, set())
+            if event.lifecycle:
+                event = self._lifecycle(event)
             if not self._temporary:
                 resolved.append(event)  # most sessions never make one: nothing to see through
                 continue

@@ -88,6 +88,10 @@ _CREATE_OPTIONS = re.compile(rf"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|MATERIA
 _MERGE = re.compile(r"^\s*MERGE\s", _FLAGS)
 _MERGE_DELETE_WHERE = re.compile(r"\bDELETE\s+WHERE\b.*?(?=\bWHEN\s+(?:NOT\s+)?MATCHED\b|$)", _FLAGS)
 _PATH_OPTION = re.compile(r"(?:^|,)\s*'?path'?\s*=?\s*'([^']*)'", _FLAGS)
+# PostgreSQL (and the SQL standard): CREATE {LOCAL | GLOBAL} {TEMPORARY | TEMP} TABLE ...: "GLOBAL or
+# LOCAL can be written before TEMPORARY or TEMP. This presently makes no difference"
+# (https://www.postgresql.org/docs/current/sql-createtable.html); sqlglot reads TEMPORARY alone.
+_SCOPED_TEMPORARY = re.compile(r"^(\s*CREATE\s+)(?:LOCAL|GLOBAL)\s+(TEMP(?:ORARY)?\s+TABLE\s)", _FLAGS)
 
 
 FIRST_WORDS = frozenset({"UNLOAD", "LOAD", "RENAME", "EXCHANGE", "EXEC", "EXECUTE", "REFRESH"})
@@ -128,6 +132,8 @@ def rewritten(text: str) -> Recognised | None:
     >>> found.sql, found.files_out
     ('SELECT a FROM t', ('s3://x/y',))
     """
+    if match := _SCOPED_TEMPORARY.match(text):
+        return Recognised(kind="CREATE TEMPORARY", sql=match.group(1) + text[match.start(2):])
     match = _REPLACE.match(text)
     if match and _REPLACED.match(text, match.end()):
         return Recognised(kind="REPLACE", sql=f"{match.group(1)}INSERT{match.group(2)}INTO " + text[match.end():])

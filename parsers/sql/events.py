@@ -122,6 +122,9 @@ def _shape(lineage: StatementLineage, context: NameContext) -> _Shape:
 
 def _facets(lineage: StatementLineage) -> dict[str, dict[str, Any]]:
     facets: dict[str, dict[str, Any]] = {ref.qualified: {"kind": lineage.output_kind} for ref in lineage.outputs}
+    for change in lineage.lifecycle:  # CREATE TEMP TABLE b (LIKE a): b is made, of its kind, with no rows yet
+        if change.event == "create_like":
+            facets.setdefault(change.dataset.qualified, {"kind": lineage.output_kind})
     if lineage.columns and lineage.outputs:
         facets[lineage.outputs[0].qualified]["schema"] = dict(lineage.columns)
     elif lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns \

@@ -248,6 +248,9 @@ def _safely_recognised(statement: Statement, found: commands.Recognised, context
                                 issues=(StatementIssue(code="unparseable_sql", message=_describe(error)),))
 
 
+_REWRITE_KINDS = frozenset({"REPLACE", "CREATE TEMPORARY"})  # the rewritten statement's kind is theirs
+
+
 def _recognised(statement: Statement, found: commands.Recognised, context: NameContext,
                 columns: bool) -> StatementLineage:
     """A statement whose lineage its text tells (an unload, a rename...), as a StatementLineage."""
@@ -255,7 +258,7 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
     dataset = functools.partial(_named_dataset, context=context)
     return StatementLineage(
         statement=statement,
-        kind=inner[0].kind if found.kind == "REPLACE" and inner else found.kind,
+        kind=inner[0].kind if found.kind in _REWRITE_KINDS and inner else found.kind,
         inputs=tuple(dict.fromkeys([*(ref for s in inner for ref in s.inputs), *map(file_ref, found.files_in)])),
         outputs=tuple(dict.fromkeys([*(ref for s in inner for ref in s.outputs), *map(dataset, found.outputs),
                                      *map(file_ref, found.files_out)])),
@@ -264,8 +267,9 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
         # (Flows are into the first output: the first inner statement's, when it writes one.)
         column_flows=(inner[0].column_flows if inner and (len(inner) == 1 or inner[0].outputs)
                       and not found.files_out else ()),
-        lifecycle=tuple(DatasetEvent(event=event, dataset=dataset(name), other=dataset(other) if other else None)
-                        for event, name, other in found.lifecycle),
+        lifecycle=(*(change for s in inner for change in s.lifecycle),
+                   *(DatasetEvent(event=event, dataset=dataset(name), other=dataset(other) if other else None)
+                     for event, name, other in found.lifecycle)),
         # A statement that parses once a clause is set aside (an Oracle CTAS's storage options)
         # creates what its rewrite creates: a view, its columns.
         output_kind=inner[0].output_kind if len(inner) == 1 else "table",
