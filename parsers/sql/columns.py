@@ -482,9 +482,10 @@ class _Resolver:
         if not table:
             sources = [alias for alias, source in _selected(scope).items() if source is not inner
                        and not _encloses(source, scope) and not _declares_other_columns(source, name)]
-            if not sources and scope.parent is not None and (inner is not None
+            if not sources and scope.parent is not None and (inner is not None or _without_from(scope)
                                                              or isinstance(scope.expression, exp.Unnest)):
-                # UNNEST(params), (SELECT .. FROM UNNEST(params)): a column of the query around it
+                # UNNEST(params), (SELECT .. FROM UNNEST(params)), (SELECT a + b) with no FROM: a
+                # column of the query around it
                 return self._column(scope.parent, column, scope)
             if not sources:
                 return _NOTHING
@@ -639,6 +640,11 @@ def _selected(scope: Scope) -> dict[str, exp.Expr | Scope]:
     """What a scope reads rows from: its FROM and JOIN items. (``scope.sources`` also holds every
     CTE visible there, read or not: a bare column would seem to have several tables to come from.)"""
     return {alias: source for alias, (_, source) in scope.selected_sources.items()}
+
+
+def _without_from(scope: Scope) -> bool:
+    """A SELECT that reads no table (``(SELECT t.a + t.b)``): its columns are the outer query's."""
+    return isinstance(scope.expression, exp.Select) and not scope.expression.args.get("from_") and not _selected(scope)
 
 
 def _encloses(source: exp.Expr | Scope, scope: Scope) -> bool:
