@@ -74,6 +74,25 @@ def delete_without_from(dialect: Dialect, aliased: bool) -> bool:
     return allowed is not None and (allowed or not aliased)
 
 
+# BigQuery partition decorators: ``t$20240101`` (a day, hour, month or year, or an integer range's
+# start), ``t$__UNPARTITIONED__``, ``t$__NULL__`` name a partition of ``t``, not another table
+# (https://cloud.google.com/bigquery/docs/managing-partitioned-table-data#write-to-partition).
+_PARTITION_DECORATOR = re.compile(r"\$(?:\d+|__UNPARTITIONED__|__NULL__)$", re.IGNORECASE)
+
+
+def without_partition_decorator(dialect: Dialect, table: str) -> str:
+    """The table a partition decorator names a part of.
+
+    >>> without_partition_decorator(resolve("bigquery"), "ds.t$20240101")
+    'ds.t'
+    >>> without_partition_decorator(resolve("oracle"), "SYS.V$1")
+    'SYS.V$1'
+    """
+    if "$" not in table or name_of(dialect) != "bigquery":
+        return table
+    return _PARTITION_DECORATOR.sub("", table)
+
+
 def no_lineage_kind(words: list[str]) -> str | None:
     """The kind of a statement known to move no data, from its first words (upper case), so it
     needs no parse: ``VACUUM``, ``CREATE USER``, ``DROP FUNCTION`` ... Else None.

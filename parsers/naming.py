@@ -70,6 +70,7 @@ def parse_table(name: str, context: NameContext) -> exp.Table:
 def table_ref(table: exp.Table, context: NameContext) -> DatasetRef:
     """The dataset a table expression names, qualified and case-folded."""
     parts = [_fold(part, context.dialect) for part in table.parts]
+    parts[-1] = dialects.without_partition_decorator(context.dialect, parts[-1])
     return clustered(DatasetRef(namespace=context.namespace, name=".".join(_qualify(parts, context))))
 
 
