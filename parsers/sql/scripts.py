@@ -52,71 +52,92 @@ def intermediates(statements: list[StatementLineage]) -> set[DatasetRef]:
 
     Order decides: a drop before the create is how a nightly script rebuilds a table, which
     stays a target (``DROP TABLE IF EXISTS t; CREATE TABLE t AS ...``)."""
-    temporary = {ref for s in statements if s.output_kind == "temporary" for ref in s.outputs}
-    temporary |= {change.dataset for s in statements for change in s.lifecycle
-                  if change.event == "create_like" and s.output_kind == "temporary"}
+    return set().union(*passing_at(statements))
+
+
+def passing_at(statements: list[StatementLineage]) -> list[set[DatasetRef]]:
+    """For each statement, the intermediate tables it sees: a temporary table from the statement
+    that creates it to the one that drops it, a table the script creates, reads and drops over that
+    span, and SQL Server's and Redshift's ``#name`` tables throughout. Before its creation and after
+    its drop, the same name is a real table."""
+    spans = _spans(statements)
     hashed = {ref for s in statements for ref in (*s.inputs, *s.outputs) if ref.name.rsplit(".", 1)[-1].startswith("#")}
-    return temporary | hashed | _created_read_dropped(statements)  # #name: SQL Server's and Redshift's temporaries
+    return [hashed | {ref for ref, first, last in spans if first <= index <= last} for index in range(len(statements))]
 
 
-def _created_read_dropped(statements: list[StatementLineage]) -> set[DatasetRef]:
-    created: set[DatasetRef] = set()
+def _spans(statements: list[StatementLineage]) -> list[tuple[DatasetRef, int, int]]:
+    temporary: dict[DatasetRef, int] = {}  # open temporary tables: where each was created
+    created: dict[DatasetRef, int] = {}  # open real tables the script created
     read: set[DatasetRef] = set()
-    passing: set[DatasetRef] = set()
-    for statement in statements:
-        read |= created.intersection(statement.inputs)
+    spans = []
+    for index, statement in enumerate(statements):
+        read |= created.keys() & set(statement.inputs)
         for change in statement.lifecycle:
-            if change.event == "drop" and change.dataset in read:
-                passing.add(change.dataset)
+            if change.event == "drop" and change.dataset in temporary:
+                spans.append((change.dataset, temporary.pop(change.dataset), index))
+            elif change.event == "drop" and change.dataset in created:
+                first = created.pop(change.dataset)
+                if change.dataset in read:
+                    spans.append((change.dataset, first, index))
             if change.event == "drop":
-                created.discard(change.dataset)
                 read.discard(change.dataset)
-        if statement.kind.startswith(_CREATING):
-            created.update(statement.outputs)
-    return passing
+        for ref in _made(statement):
+            if statement.output_kind == "temporary":
+                temporary.setdefault(ref, index)
+            elif statement.kind.startswith(_CREATING) and ref not in temporary:
+                created.setdefault(ref, index)
+    return spans + [(ref, first, len(statements) - 1) for ref, first in temporary.items()]
+
+
+def _made(statement: StatementLineage) -> list[DatasetRef]:
+    made = list(statement.outputs) if statement.kind.startswith(_CREATING) or statement.output_kind == "temporary" \
+        else []
+    return made + [change.dataset for change in statement.lifecycle if change.event == "create_like"]
 
 
 def resolve(statements: list[StatementLineage]) -> ScriptLineage:
-    passing = intermediates(statements)
+    phases = passing_at(statements)
     behind: dict[DatasetRef, dict[DatasetRef, None]] = {}
-    columns = _Columns(passing)
+    columns = _Columns()
     sources: dict[DatasetRef, None] = {}
     targets: dict[DatasetRef, None] = {}
-    for statement in statements:
-        read = {real: None for ref in statement.inputs for real in behind.get(ref, {ref: None})}
+    lifecycle = []
+    for statement, passing in zip(statements, phases, strict=True):
+        read = {real: None for ref in statement.inputs
+                for real in (behind.get(ref, {}) if ref in passing else {ref: None})}
         sources.update(read)
         for ref in statement.outputs:
             if ref in passing:
                 behind.setdefault(ref, {}).update(read)
             else:
                 targets[ref] = None
-        columns.add(statement)
+        columns.add(statement, passing)
+        lifecycle += [change for change in statement.lifecycle if change.dataset not in passing]
     return ScriptLineage(
-        sources=tuple(ref for ref in sources if ref not in passing),
+        sources=tuple(sources),
         targets=tuple(targets),
         columns=tuple(columns.flows),
-        lifecycle=tuple(c for s in statements for c in s.lifecycle if c.dataset not in passing),
-        intermediates=tuple(sorted(passing, key=lambda ref: ref.name)),
+        lifecycle=tuple(lifecycle),
+        intermediates=tuple(sorted(set().union(*phases), key=lambda ref: ref.name)),
     )
 
 
 class _Columns:
     """Column flows of a script, composed through the intermediate tables' columns."""
 
-    def __init__(self, passing: set[DatasetRef]) -> None:
-        self.passing = passing
+    def __init__(self) -> None:
         self.flows: list[ScriptFlow] = []
         self._behind: dict[tuple[DatasetRef, str], dict[str, set[ColumnRef]]] = {}
 
-    def add(self, statement: StatementLineage) -> None:
+    def add(self, statement: StatementLineage, passing: set[DatasetRef]) -> None:
         first = statement.outputs[0] if statement.outputs else None
         for flow in statement.column_flows:
             target = flow.table or first
             found: dict[str, set[ColumnRef]] = {"direct": set(), "indirect": set()}
             for source in flow.sources:
-                for kind, refs in self._through(source, flow.kind).items():
+                for kind, refs in self._through(source, flow.kind, passing).items():
                     found[kind] |= refs
-            if target is not None and target in self.passing:
+            if target is not None and target in passing:
                 for kind, refs in found.items():
                     self._behind.setdefault((target, flow.target), {}).setdefault(kind, set()).update(refs)
                 continue
@@ -125,8 +146,8 @@ class _Columns:
                 if found[kind]:
                     self.flows.append(ScriptFlow(target=name, sources=_names(found[kind]), kind=kind))
 
-    def _through(self, source: ColumnRef, kind: str) -> dict[str, set[ColumnRef]]:
-        if source.dataset not in self.passing:
+    def _through(self, source: ColumnRef, kind: str, passing: set[DatasetRef]) -> dict[str, set[ColumnRef]]:
+        if source.dataset not in passing:
             return {kind: {source}}
         behind = self._behind.get((source.dataset, source.column), {})
         if kind == "indirect":  # what decides a value decides it through every column behind it
