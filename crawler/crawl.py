@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import sqlite3
 import time
 from collections import Counter, defaultdict
@@ -23,7 +24,7 @@ import zstandard
 
 import graph
 import parsers
-from crawler import quarantine
+from crawler import parallel, quarantine
 from crawler.cursors import READING, Start, advance, resume
 from crawler.registry import (
     GROWING,
@@ -156,7 +157,8 @@ BATCH_SIZE = 20_000
 
 def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_SIZE,
           stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER, wait: float = 0.0,
-          progress: Callable[[Progress], None] | None = None, retry_quarantine: bool = False) -> CrawlReport:
+          progress: Callable[[Progress], None] | None = None, retry_quarantine: bool = False,
+          workers: int | None = 1) -> CrawlReport:
     """Crawl every source of ``specs`` into ``store``, then age out stale edges (unless
     ``stale_after`` is None) and rerank.
 
@@ -164,13 +166,16 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_
     a crawl started meanwhile waits up to ``wait`` seconds, then raises
     :class:`graph.errors.StoreBusyError` naming this one. ``progress`` is told how far the
     crawl is after each file and each batch written. With ``retry_quarantine``, the quarantined
-    records of the files crawled are read again first (see :mod:`crawler.quarantine`)."""
+    records of the files crawled are read again first (see :mod:`crawler.quarantine`). With
+    ``workers`` over 1, files are read and parsed in that many processes and written here, in
+    order (see :mod:`crawler.parallel`): the store ends as one process leaves it. None: as many
+    as the cores, where there is enough to read to make up for starting them."""
     with store.writer_lock(wait):
-        return _crawl(specs, store, batch_size, stale_after, progress, retry_quarantine)
+        return _crawl(specs, store, batch_size, stale_after, progress, retry_quarantine, workers)
 
 
 def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_after: dt.timedelta | None,
-           progress: Callable[[Progress], None] | None, retry_quarantine: bool) -> CrawlReport:
+           progress: Callable[[Progress], None] | None, retry_quarantine: bool, workers: int | None = 1) -> CrawlReport:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     tally = _Tally(progress)
@@ -185,7 +190,7 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
     with catalog.using(_known_columns(store)):
         retried = quarantine.retry(files, store, tally.crawl, lambda spec, record: _parse(spec, record, {}, tally)) \
             if retry_quarantine else {}
-        unjoined = _crawl_files(files, store, tally, batch_size)
+        unjoined = _crawl_files(files, store, tally, batch_size, workers)
     garbage, notes = _collect(store, stale_after, tally)
     if unjoined:
         notes = (f"{unjoined} queries of side exports (ACCESS_HISTORY, SYS_QUERY_TEXT) were in no history this "
@@ -225,9 +230,9 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
 
 
 def _crawl_files(files: Sequence[tuple[SourceSpec, Path, str]], store: Store, tally: _Tally,
-                 batch_size: int) -> int:
-    """Crawl side exports first, then the rest; return how many queries side rows spoke of that
-    no record of this crawl named."""
+                 batch_size: int, workers: int | None = 1) -> int:
+    """Crawl side exports first, then the rest (with ``workers`` processes); return how many
+    queries side rows spoke of that no record of this crawl named."""
     tally.counts["files"] = len(files)
     for _, path, _ in files:
         tally.sizes[str(path)] = _size(path)
@@ -236,13 +241,72 @@ def _crawl_files(files: Sequence[tuple[SourceSpec, Path, str]], store: Store, ta
     supplements = Supplements()
     side = [_read_supplement(spec, path, source_type, supplements, known, seeded)
             for spec, path, source_type in files if is_supplement(source_type)]
-    for spec, path, source_type in files:
-        if not is_supplement(source_type):
-            _crawl_file(spec, path, source_type, store, tally, batch_size, known, seeded, supplements)
-        tally.advance(path, 0, finished=True)
+    for _, path, source_type in files:
+        if is_supplement(source_type):
+            tally.advance(path, 0, finished=True)
+    # Where each file starts, decided in crawl order before any is read: which file a cursor
+    # that moved (a rotation, a rename) seeds depends on the files before it.
+    plan = [(spec, path, source_type, resume(path, known, archive=is_compressed(path), seeded=seeded))
+            for spec, path, source_type in files if not is_supplement(source_type)]
+    units = _units(plan, known)
+    if workers is None:
+        unread = sum(max(0, tally.sizes[str(path)] - start.offset) for _, path, _, start in plan if not start.done)
+        workers = parallel.default_workers() if unread >= parallel.AUTO_MIN_BYTES else 1
+    if workers > 1 and len(units) > 1:
+        _crawl_in_parallel(units, store, tally, batch_size, workers, supplements)
+    else:
+        for unit in units:
+            _crawl_unit_here(unit, store, tally, batch_size, supplements)
     for cursor, issues in side:
         _flush(store, [], issues, cursor, tally)
     return supplements.unused()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Unit:
+    """Files one worker reads, in order: a file, or the parts of one rolling log (a part goes on
+    with what reading the one before it left open), or the rotated files of one log. ``known``:
+    earlier crawls' cursors of the parts these files go on from."""
+
+    files: tuple[tuple[SourceSpec, Path, str, Start], ...]
+    known: Mapping[str, Cursor]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Shared:
+    """What every worker of a crawl is given once."""
+
+    batch_size: int
+    supplements: Supplements
+
+
+def _units(plan: Sequence[tuple[SourceSpec, Path, str, Start]], known: Mapping[str, Cursor]) -> list[_Unit]:
+    """The files of ``plan`` as units of work, in crawl order: a file joins the unit of the file
+    it goes on from, or of an earlier rotation of its log."""
+    groups: dict[str, list[tuple[SourceSpec, Path, str, Start]]] = {}
+    unit_of: dict[str, str] = {}
+    for item in plan:
+        _, path, source_type, _ = item
+        before = predecessor(source_type, path)
+        key = unit_of.get(str(before)) if before is not None else None
+        key = key or unit_of.get(_rotation_stem(path)) or str(path)
+        groups.setdefault(key, []).append(item)
+        unit_of[str(path)] = unit_of[_rotation_stem(path)] = key
+    units = []
+    for items in groups.values():
+        befores = (predecessor(source_type, path) for _, path, source_type, _ in items)
+        units.append(_Unit(files=tuple(items),
+                           known={str(b): known[str(b)] for b in befores if b is not None and str(b) in known}))
+    return units
+
+
+# logrotate's names for the earlier files of one log: app.log.1, app.log.2.gz, app.log-20261125.
+_ROTATED = re.compile(r"(?:[.-](?:\d{1,3}|\d{8}))?(?:\.(?:gz|bz2|xz|zst|zstd|lz4))?$")
+
+
+def _rotation_stem(path: Path) -> str:
+    """The log a file is a rotation of: its path without logrotate's number and compression."""
+    return "rotation:" + _ROTATED.sub("", str(path), count=1)
 
 
 def _size(path: Path) -> int:
@@ -291,16 +355,71 @@ def _done(path: Path, start: Start) -> Cursor | None:
     return None if is_compressed(path) or not start.offset else advance(path, start.offset, start.line)
 
 
-def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, tally: _Tally, batch_size: int,
-                known: Mapping[str, Cursor], seeded: set[str], supplements: Supplements) -> None:
-    """Read a file from its cursor on, going on with what the last crawl had open there; write
-    in batches, each with the cursor (and what is open) where a later crawl may resume."""
-    start = _continued(source_type, path, resume(path, known, archive=is_compressed(path), seeded=seeded), known,
-                       tally)
+Emit = Callable[[list[LineageEvent], list[ParseIssue], Cursor | None], None]
+
+
+def _crawl_unit_here(unit: _Unit, store: Store, tally: _Tally, batch_size: int, supplements: Supplements) -> None:
+    """Read and parse a unit's files in this process, writing each batch as it fills."""
+    for spec, path, source_type, start in unit.files:
+        _crawl_file(spec, path, source_type, start, tally, batch_size, unit.known, supplements,
+                    lambda events, issues, cursor: _flush(store, events, issues, cursor, tally))
+        tally.advance(path, 0, finished=True)
+
+
+def _crawl_unit(unit: _Unit, shared: _Shared, emit: Emit) -> dict[str, Any]:
+    """Read and parse a unit's files in a worker, handing each batch to ``emit``; return what
+    the writer adds to the crawl's report."""
+    tally = _Tally()
+    used = shared.supplements.used()
+
+    def taken(events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None) -> None:
+        emit(events, issues, cursor)
+        events.clear()
+        issues.clear()
+        if cursor is not None:
+            tally.cursors[cursor.path] = cursor  # for the next part of a rolling log
+
+    for spec, path, source_type, start in unit.files:
+        _crawl_file(spec, path, source_type, start, tally, shared.batch_size, unit.known, shared.supplements, taken)
+    return {"counts": dict(tally.counts), "timings": dict(tally.timings), "held_back": list(tally.held_back),
+            "used": sorted(shared.supplements.used() - used)}
+
+
+def _crawl_in_parallel(units: Sequence[_Unit], store: Store, tally: _Tally, batch_size: int, workers: int,
+                       supplements: Supplements) -> None:
+    def take(summary: dict[str, Any]) -> None:
+        tally.counts.update(summary["counts"])
+        for name, seconds in summary["timings"].items():
+            tally.timings[name] += seconds
+        tally.held_back.update(dict.fromkeys(summary["held_back"]))
+        supplements.note_used(summary["used"])
+
+    def finished(unit: _Unit) -> None:
+        for _, path, _, _ in unit.files:
+            tally.advance(path, 0, finished=True)
+
+    def again(unit: _Unit) -> None:
+        clock = time.perf_counter()
+        _crawl_unit_here(unit, store, tally, batch_size, supplements)
+        # (the time of files parsed again here, as an earlier file created tables they read)
+        tally.timings["read_parse_again"] += time.perf_counter() - clock
+
+    parallel.run(units, _crawl_unit, _Shared(batch_size=batch_size, supplements=supplements), workers=workers,
+                 write=lambda events, issues, cursor: _flush(store, events, issues, cursor, tally),
+                 take=take, again=again,
+                 finished=finished)
+
+
+def _crawl_file(spec: SourceSpec, path: Path, source_type: str, start: Start, tally: _Tally, batch_size: int,
+                known: Mapping[str, Cursor], supplements: Supplements, emit: Emit) -> None:
+    """Read a file from its cursor on, going on with what the last crawl had open there; hand
+    out (to ``emit``, which writes them) batches, each with the cursor (and what is open) where a
+    later crawl may resume."""
+    start = _continued(source_type, path, start, known, tally)
     if start.done:
         cursor = _done(path, start)
         if cursor is not None:
-            _flush(store, [], [], cursor, tally)
+            emit([], [], cursor)
         return
     events: list[LineageEvent] = []
     issues = [start.issue] if start.issue is not None and is_appended(source_type) else []
@@ -316,7 +435,7 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
             resumable = read_item
             if len(events) >= batch_size:
                 tally.timings["read_parse"] += time.perf_counter() - clock
-                _flush(store, events, issues, _cursor(path, resumable, sessions, ended=False), tally)
+                emit(events, issues, _cursor(path, resumable, sessions, ended=False))
                 tally.advance(path, resumable.offset)
                 clock = time.perf_counter()
         ended = True
@@ -329,7 +448,7 @@ def _crawl_file(spec: SourceSpec, path: Path, source_type: str, store: Store, ta
     tally.timings["read_parse"] += time.perf_counter() - clock
     if resumable is not None or issues:
         cursor = _cursor(path, resumable, sessions, ended=ended) if resumable else None
-        _flush(store, events, issues, cursor, tally)
+        emit(events, issues, cursor)
     if ended and not is_compressed(path) and (resumable.offset if resumable else start.offset) < path.stat().st_size:
         tally.held_back[str(path)] = None  # a last entry that may still be being written: read next time
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,14 @@ class Supplements:
                         "the history's cut text is used")]
         whole = "".join(parts[sequence] for sequence in range(len(parts)))
         return unescape(whole).rstrip(), []  # text is character(4000): the last part is blank-padded
+
+    def used(self) -> frozenset[Key]:
+        """The queries whose records this crawl completed (here: in a worker process, its own)."""
+        return frozenset(self._used)
+
+    def note_used(self, keys: Iterable[Key]) -> None:
+        """Count as used the queries a worker's records completed."""
+        self._used.update((key[0], key[1]) for key in keys)  # (lists, when they came as JSON)
 
     def unused(self) -> int:
         """How many queries side rows spoke of that no history record of this crawl named."""

@@ -29,9 +29,11 @@ import contextlib
 import contextvars
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlglot import exp
 
@@ -50,9 +52,32 @@ class SchemaFileError(ParsersError):
     """A schema file that cannot be read: the user's to fix."""
 
 
+# Catalog versions, drawn from one counter: no two catalogs of a process (a crawl's, each
+# script's, each parallel crawl's per file) share one, so a template cache keyed by version
+# cannot answer from another catalog's columns.
+_VERSIONS = itertools.count(1)
+
+
 class Catalog:
     """Columns by dataset, in their declared order. ``version`` moves with every change, so
-    results computed against an older catalog are not mistaken for current ones."""
+    results computed against an older catalog are not mistaken for current ones.
+
+    A ``journal`` (a list, when set) records every lookup with its answer and every change, in
+    order: a parallel crawl parses a file against the catalog it had at hand, then checks with
+    :meth:`replay` that the catalog the file meets in crawl order answers the same.
+
+    >>> ref = DatasetRef(namespace="postgres://db:5432", name="shop.raw.orders")
+    >>> worker = Catalog()
+    >>> worker.journal = []
+    >>> worker.columns(ref) is None
+    True
+    >>> crawl_order = Catalog()
+    >>> crawl_order.replay(worker.journal)
+    True
+    >>> crawl_order.add(ref, ["id"])  # an earlier file of the crawl created it
+    >>> crawl_order.replay(worker.journal)  # the file must be parsed again, with the columns
+    False
+    """
 
     def __init__(self, *, session: bool = False) -> None:
         # Keyed without case: a default database given in lower case and a schema file's name in
@@ -62,7 +87,8 @@ class Catalog:
         # 'orders' for 'shop.raw.orders'), for names that are less qualified than the entry.
         self._given: set[tuple[str, str]] = set()
         self._tails: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        self.version = 0
+        self.version = next(_VERSIONS)
+        self.journal: list[tuple[Any, ...]] | None = None
         # One session's (a script's): it learns the session's temporary tables too. A crawl's
         # catalog serves every session of its logs, whose temporary tables may share names.
         self.session = session
@@ -71,7 +97,11 @@ class Catalog:
 
     def for_session(self) -> Catalog:
         """A copy of these columns that one session (a script) adds to, temporary tables too."""
-        copy = Catalog(session=True)
+        return self.copy(session=True)
+
+    def copy(self, *, session: bool = False) -> Catalog:
+        """These columns and locations in a catalog of their own (without the journal)."""
+        copy = Catalog(session=session)
         copy._locations = dict(self._locations)
         copy._columns = dict(self._columns)
         copy._given = set(self._given)
@@ -85,6 +115,12 @@ class Catalog:
         """The table's columns: its own entry, else the one given entry it is a dotted tail of,
         else the most qualified given entry that is a dotted tail of it (None where no entry, or
         several, fit)."""
+        found = self._lookup(ref)
+        if self.journal is not None:
+            self.journal.append(("columns", ref, found))
+        return found
+
+    def _lookup(self, ref: DatasetRef) -> tuple[str, ...] | None:
         key = _key(ref)
         found = self._columns.get(key)
         if found is not None or not self._given:
@@ -102,10 +138,12 @@ class Catalog:
         """Record (or replace) a table's columns; a table created twice keeps the newer. A
         ``given`` table (a user's schema file) is also found by names qualified more or less."""
         columns = tuple(dict.fromkeys(columns))
+        if self.journal is not None:
+            self.journal.append(("add", ref, columns, given))
         key = _key(ref)
         if columns and self._columns.get(key) != columns:
             self._columns[key] = columns
-            self.version += 1
+            self.version = next(_VERSIONS)
         if columns and given and key not in self._given:
             self._given.add(key)
             for tail in _tails(key[1]):
@@ -113,6 +151,8 @@ class Catalog:
 
     def add_location(self, uri: str, ref: DatasetRef) -> None:
         """Record that table ``ref`` lives at ``uri`` (``file:///wh/sales.db/orders``)."""
+        if self.journal is not None:
+            self.journal.append(("add_location", uri, ref))
         self._locations[uri.rstrip("/")] = ref
 
     def locate(self, uri: str) -> DatasetRef | None:
@@ -125,6 +165,12 @@ class Catalog:
         >>> catalog.locate("s3://lake/orders_v2") is None
         True
         """
+        found = self._find(uri)
+        if self.journal is not None:
+            self.journal.append(("locate", uri, found))
+        return found
+
+    def _find(self, uri: str) -> DatasetRef | None:
         if not self._locations:
             return None
         path = uri.rstrip("/")
@@ -136,9 +182,11 @@ class Catalog:
         return None
 
     def drop(self, ref: DatasetRef) -> None:
+        if self.journal is not None:
+            self.journal.append(("drop", ref))
         key = _key(ref)
         if self._columns.pop(key, None) is not None:
-            self.version += 1
+            self.version = next(_VERSIONS)
         if key in self._given:
             self._given.discard(key)
             for tail in _tails(key[1]):
@@ -147,6 +195,24 @@ class Catalog:
                     keys.discard(key)
                     if not keys:
                         del self._tails[(key[0], tail)]
+
+    def replay(self, journal: Iterable[tuple[Any, ...]]) -> bool:
+        """Make another catalog's journaled changes here, in order, checking that each lookup
+        journaled between them is answered here as it was there; False at the first that is not
+        (the changes up to it are made)."""
+        for entry in journal:
+            kind = entry[0]
+            if kind == "columns" and self._lookup(entry[1]) != entry[2]:
+                return False
+            if kind == "locate" and self._find(entry[1]) != entry[2]:
+                return False
+            if kind == "add":
+                self.add(entry[1], entry[2], given=entry[3])
+            elif kind == "drop":
+                self.drop(entry[1])
+            elif kind == "add_location":
+                self.add_location(entry[1], entry[2])
+        return True
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Mapping[str, str] | Sequence[str]], context: NameContext) -> Catalog:

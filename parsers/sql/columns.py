@@ -234,7 +234,7 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
         declared = tree.this.expressions if isinstance(tree.this, exp.Schema) else []
         targets = [column.name for column in declared if isinstance(column, exp.Identifier | exp.ColumnDef)]
         target = tables.written_table(tree.this)
-        if not targets and isinstance(tree, exp.Insert) and target is not None and context.catalog:
+        if not targets and isinstance(tree, exp.Insert) and target is not None and context.catalog is not None:
             known = list(context.catalog.columns(table_ref(target, context)) or ())
             targets = _by_position(target, known) if dialects.partitions_by_column(context.dialect) else known
     else:

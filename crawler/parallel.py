@@ -1,0 +1,220 @@
+"""Reading and parsing in worker processes, writing in this one, in crawl order.
+
+A crawl's files are split into units (a file, or the files one log was rotated or rolled into,
+which go on from each other); each unit is read and parsed whole by one worker process, which
+spools its batches to a scratch file, and this process writes them in the order of the units,
+each batch in one transaction with its cursor, as one process would. What a worker sends back
+is only what writing needs: the spool, the counters for the report, and the catalog's journal.
+
+The catalog is the one thing files share while they are parsed: a CREATE in one file gives
+later files the columns of ``SELECT *`` and of an INSERT without a column list. A worker
+parses against the catalog at hand when it was given the unit (the store's, plus what the units
+written by then created), journaling every lookup with its answer; before a unit is written,
+its journal is replayed on the catalog it meets in crawl order. Where every lookup is answered
+the same, the parse is the one a single process makes; where one is not (an earlier unit,
+still being parsed then, created a table this one reads), the unit is parsed again here,
+against that catalog. Each worker keeps its own template cache: results are keyed by the
+catalog's version, which no two catalogs share, so no parse depends on what a worker saw first.
+
+Workers are spawned (no state is inherited but what is handed to them) and leave when this
+process does, however it ends: a crawl killed at any point leaves the store as a crawl with
+one process killed there would, and the next crawl goes on from its cursors.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import shutil
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, TypeVar
+
+from graph.batch import Cursor
+from parsers import LineageEvent, ParseIssue, catalog
+from parsers.catalog import Catalog
+
+Unit = TypeVar("Unit")
+Shared = TypeVar("Shared")
+Emit = Callable[[list[LineageEvent], list[ParseIssue], Cursor | None], None]
+Work = Callable[[Unit, Shared, Emit], dict[str, Any]]
+
+# Below this many bytes to read, a crawl left to choose runs in one process: starting workers
+# (each imports the parsers) costs more than they save.
+AUTO_MIN_BYTES = 16 << 20
+# How often a worker waiting for work, or the writer waiting for a worker, looks up.
+POLL = 1.0
+# Catalog journal entries that change it (the others are lookups, checked on replay).
+CHANGES = frozenset({"add", "drop", "add_location"})
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed (a bug, not bad input: bad input is a ParseIssue) or died."""
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # (not on Linux)
+        return os.cpu_count() or 1
+
+
+def run(units: Sequence[Unit], work: Work[Unit, Shared], shared: Shared, *, workers: int,
+        write: Emit, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None],
+        finished: Callable[[Unit], None]) -> None:
+    """Run ``work`` over ``units`` in ``workers`` processes; in unit order, ``write`` each batch a
+    unit's work emitted and ``take`` its summary, or, where its catalog lookups are answered
+    otherwise in crawl order, run it ``again`` here instead; then tell it ``finished``.
+    ``work`` and ``shared`` are pickled: ``work`` must be a module's function."""
+    ordered = _Writer(catalog.current() or Catalog())
+    spool = Path(tempfile.mkdtemp(prefix="lineage-crawl-"))
+    context = multiprocessing.get_context("spawn")
+    tasks: multiprocessing.Queue[Any] = context.Queue()
+    results: multiprocessing.Queue[Any] = context.Queue()
+    processes = [context.Process(target=_serve, daemon=True, name=f"lineage-worker-{number}",
+                                 args=(tasks, results, work, shared, ordered.catalog.copy(), spool, os.getpid(),
+                                       sys.getrecursionlimit()))
+                 for number in range(min(workers, len(units)))]
+    try:
+        for process in processes:
+            process.start()
+        pending = iter(enumerate(units))
+        in_flight: set[int] = set()
+        done: dict[int, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {}
+        # One unit more than workers is queued, so a worker finds the next while this one writes.
+        for _ in range(len(processes) + 1):
+            _dispatch(pending, tasks, in_flight, ordered.changes)
+        for index, unit in enumerate(units):
+            while index not in done:
+                kind, number, *rest = _receive(results, processes)
+                if kind == "failed":
+                    raise WorkerError(f"a worker failed on {units[number]!r}:\n{rest[0]}")
+                done[number] = (rest[0], rest[1])
+                in_flight.discard(number)
+                _dispatch(pending, tasks, in_flight, ordered.changes)
+            summary, journal = done.pop(index)
+            ordered.unit(unit, spool / f"{index}.pickle", summary, journal, write, take, again)
+            finished(unit)
+    finally:
+        _stop(processes, tasks)
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+class _Writer:
+    """The catalog in crawl order, and the changes made to it so far (for units given out)."""
+
+    def __init__(self, start: Catalog) -> None:
+        self.catalog = start
+        self.changes: list[tuple[Any, ...]] = []
+
+    def unit(self, unit: Unit, spooled: Path, summary: dict[str, Any], journal: list[tuple[Any, ...]],
+             write: Emit, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None]) -> None:
+        trial = self.catalog.copy()
+        if trial.replay(journal):
+            for events, issues, cursor in _batches(spooled):
+                write(events, issues, cursor)
+            take(summary)
+            self.catalog = trial
+            self.changes.extend(entry for entry in journal if entry[0] in CHANGES)
+        else:
+            self.catalog.journal = []
+            try:
+                with catalog.using(self.catalog):
+                    again(unit)
+                self.changes.extend(entry for entry in self.catalog.journal if entry[0] in CHANGES)
+            finally:
+                self.catalog.journal = None
+        spooled.unlink(missing_ok=True)
+
+
+def _dispatch(pending: Iterator[tuple[int, Any]], tasks: multiprocessing.Queue[Any], in_flight: set[int],
+              changes: list[tuple[Any, ...]]) -> None:
+    found = next(pending, None)
+    if found is not None:
+        tasks.put((*found, list(changes)))
+        in_flight.add(found[0])
+
+
+def _receive(results: multiprocessing.Queue[Any], processes: Sequence[BaseProcess]) -> tuple[Any, ...]:
+    while True:
+        try:
+            message: tuple[Any, ...] = results.get(timeout=POLL)
+            return message
+        except queue.Empty:
+            dead = [process for process in processes if not process.is_alive()]
+            if dead:
+                raise WorkerError(f"worker {dead[0].name} died (exit code {dead[0].exitcode})") from None
+
+
+def _batches(spooled: Path) -> Iterator[tuple[list[LineageEvent], list[ParseIssue], Cursor | None]]:
+    with spooled.open("rb") as stream:
+        while True:
+            try:
+                yield pickle.load(stream)
+            except EOFError:
+                return
+
+
+def _stop(processes: Sequence[BaseProcess], tasks: multiprocessing.Queue[Any]) -> None:
+    started = [process for process in processes if process.pid is not None]
+    for _ in started:
+        tasks.put(None)
+    for process in started:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.terminate()
+            process.join()
+    tasks.close()
+
+
+def _serve(tasks: multiprocessing.Queue[Any], results: multiprocessing.Queue[Any], work: Work[Any, Any],
+           shared: Any, start: Catalog, spool: Path, parent: int, recursion_limit: int) -> None:
+    """A worker: take units until told to stop, or until the writer is gone."""
+    sys.setrecursionlimit(recursion_limit)  # (deep SQL: as the writer's, see crawler.cli)
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    while True:
+        try:
+            task = tasks.get(timeout=POLL)
+        except queue.Empty:
+            if os.getppid() != parent:
+                return
+            continue
+        if task is None:
+            return
+        index, unit, changes = task
+        try:
+            summary, journal = _work_on(unit, work, shared, start, changes, spool / f"{index}.pickle", parent)
+        except _Orphaned:
+            return
+        except Exception:  # noqa: BLE001  (told to the writer, which stops the crawl with it)
+            results.put(("failed", index, traceback.format_exc()))
+            continue
+        results.put(("done", index, summary, journal))
+
+
+class _Orphaned(Exception):
+    """The writer is gone: what this worker reads would be written by nobody."""
+
+
+def _work_on(unit: Any, work: Work[Any, Any], shared: Any, start: Catalog, changes: list[tuple[Any, ...]],
+             spooled: Path, parent: int) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """Do one unit against the catalog the writer had when it gave it out; spool its batches."""
+    known = start.copy()
+    known.replay(changes)
+    known.journal = []
+    with spooled.open("wb") as stream, catalog.using(known):
+        def emit(events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None) -> None:
+            if os.getppid() != parent:
+                raise _Orphaned
+            pickle.dump((events, issues, cursor), stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+        summary = work(unit, shared, emit)
+    return summary, known.journal
