@@ -4,7 +4,11 @@ into the embedded store by `lineage crawl`, next to the time openlineage-sql and
 take to parse the same statements (parse only; sqllineage sampled and extrapolated), and the
 bound `least_work` sets: what the least a crawl in Python does per statement costs.
 
-    python bench/querylog_bench.py [--statements 1000000] [--templates 300]
+    python bench/querylog_bench.py [--statements 1000000] [--templates 300] [--files 8 --workers 2]
+
+With ``--files N`` the log is rotated into N files (PostgreSQL's own rotation: one file per hour,
+``postgresql-2026-11-25_HH0000.csv``) and crawled twice, with ``--workers 1`` and ``--workers W``
+(the cores by default): the speed-up, and the peak memory of the crawl's processes together.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import csv
 import hashlib
 import importlib.util
 import json
+import os
 import random
 import re
 import resource
@@ -21,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -57,15 +63,30 @@ def templates(count: int, seed: int = 3) -> list[str]:
     return found
 
 
-def generate(path: Path, statements: int, template_count: int, seed: int = 5) -> list[str]:
-    """Write the csvlog; returns a sample of the statements (every 10th) for the peers."""
+def generate(path: Path, statements: int, template_count: int, seed: int = 5, files: int = 1) -> list[str]:
+    """Write the csvlog (``files`` > 1: a directory of its rotated files); returns a sample of
+    the statements (every 10th) for the peers."""
     rng = random.Random(seed)
     shapes = templates(template_count)
     weights = [1 / (rank + 1) for rank in range(len(shapes))]  # a few templates dominate, as in real logs
     sample: list[str] = []
+    if files > 1:
+        path.mkdir()
+    for part in range(files):
+        first, last = statements * part // files, statements * (part + 1) // files
+        target = path / f"postgresql-2026-11-25_{part:02d}0000.csv" if files > 1 else path
+        sample += _write_part(target, rng, shapes, weights, range(first, last))
+        an_hour_ago = time.time() - 3600  # rotated away: no longer written to
+        os.utime(target, (an_hour_ago, an_hour_ago))
+    return sample
+
+
+def _write_part(path: Path, rng: random.Random, shapes: list[str], weights: list[float],
+                numbers: range) -> list[str]:
+    sample = []
     with path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream, lineterminator="\n")
-        for number in range(statements):
+        for number in numbers:
             template = rng.choices(shapes, weights)[0]
             sql = template.format(n=rng.randint(1, 10**6), s=f"v{rng.randint(1, 999)}",
                                   d=f"2026-11-{rng.randint(1, 28):02d}")
@@ -82,17 +103,68 @@ def generate(path: Path, statements: int, template_count: int, seed: int = 5) ->
     return sample
 
 
-def crawl(path: Path, store: Path) -> dict[str, Any]:
+def crawl(path: Path, store: Path, workers: int | None = None) -> dict[str, Any]:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "crawler", "crawl", str(path), "--store", f"sqlite:///{store}",
-                             "--namespace", "postgres://bench:5432", "--json"], capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"crawl failed: {result.stderr[-2000:]}")
-    report = json.loads(result.stdout)
+    extra = ["--workers", str(workers)] if workers is not None else []
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen([sys.executable, "-m", "crawler", "crawl", str(path), "--store", f"sqlite:///{store}",
+                                    "--namespace", "postgres://bench:5432", "--json", *extra], stdout=out, stderr=err,
+                                   text=True)
+        together = _TreeMemory(process.pid)
+        returncode = process.wait()
+        together.stop()
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        if returncode != 0:
+            raise SystemExit(f"crawl failed: {err.read()[-2000:]}")
+        report = json.loads(out.read())
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak), "records": report["records"],
-            "events": report["events"], "timings": report["timings"], "graph": report["graph"]}
+    return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak), "peak_rss_together_mb": round(together.peak),
+            "records": report["records"], "events": report["events"], "timings": report["timings"],
+            "graph": report["graph"]}
+
+
+class _TreeMemory:
+    """The peak of the resident memory of a process and its descendants together, sampled."""
+
+    def __init__(self, pid: int, every: float = 0.1) -> None:
+        self.pid, self.every, self.peak = pid, every, 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.every):
+            self.peak = max(self.peak, sum(_rss_mb(pid) for pid in _tree(self.pid)))
+
+
+def _tree(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += parents.get(pid, [])
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 # Literals as the bound below finds them: '...' strings and numbers standing alone.
@@ -221,14 +293,21 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=1_000_000)
     parser.add_argument("--templates", type=int, default=300)
     parser.add_argument("--sqllineage-sample", type=int, default=300)
+    parser.add_argument("--files", type=int, default=1, help="rotate the log into this many files")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="with --files: the workers of the second crawl (the first has one)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    parallel = None
     with tempfile.TemporaryDirectory() as scratch:
-        log = Path(scratch) / "postgresql.csv"
-        sample = generate(log, args.statements, args.templates)
-        megabytes = log.stat().st_size / 2**20
-        ours = crawl(log, Path(scratch) / "lineage.db")
-        least = least_work(log, Path(scratch) / "least.db")
+        log = Path(scratch) / ("logs" if args.files > 1 else "postgresql.csv")
+        sample = generate(log, args.statements, args.templates, files=args.files)
+        parts = sorted(log.iterdir()) if args.files > 1 else [log]
+        megabytes = sum(part.stat().st_size for part in parts) / 2**20
+        ours = crawl(log, Path(scratch) / "lineage.db", workers=1 if args.files > 1 else None)
+        if args.files > 1:
+            parallel = crawl(log, Path(scratch) / "parallel.db", workers=args.workers)
+        least = sum(least_work(part, Path(scratch) / f"least-{number}.db") for number, part in enumerate(parts))
     n = args.statements
     scale = n / len(sample)
     openlineage = openlineage_parse(sample)
@@ -240,8 +319,11 @@ def main() -> None:
         "openlineage_sql_parse_s": round(openlineage * scale, 1) if openlineage is not None else None,
         "sqllineage_parse_s": round(sqllineage * n / args.sqllineage_sample, 1) if sqllineage is not None else None,
     }
+    if parallel is not None:
+        results.update(files=args.files, workers=args.workers, parallel=parallel,
+                       parallel_speedup=round(ours["seconds"] / parallel["seconds"], 2))
     print(report(results))
-    out = ROOT / "bench" / "results" / "querylog.json"
+    out = ROOT / "bench" / "results" / ("querylog.json" if parallel is None else "querylog_parallel.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT)}")
@@ -254,6 +336,16 @@ def report(r: dict[str, Any]) -> str:
         f"  lineage-crawler, end to end (read, parse, store): {ours['seconds']} s, "
         f"{r['ours_statements_per_s']:,} statements/s, {r['ours_mb_per_s']} MB/s, peak RSS {ours['peak_rss_mb']} MB",
     ]
+    fastest = ours["seconds"]
+    if r.get("parallel") is not None:
+        both = r["parallel"]
+        fastest = both["seconds"]
+        lines[0] += f", in {r['files']} rotated files"
+        lines.append(f"  lineage-crawler --workers {r['workers']}: {both['seconds']} s, "
+                     f"{round(r['statements'] / both['seconds']):,} statements/s: "
+                     f"{r['parallel_speedup']}x --workers 1; "
+                     f"peak RSS of its processes together {both['peak_rss_together_mb']} MB "
+                     f"(--workers 1: {ours['peak_rss_together_mb']} MB)")
     lines.append(f"  bound: the least a crawl in Python does (bench's LeanCrawl: sessions, outcomes, runs, usage): "
                  f"{r['least_work_s']} s, {r['least_work_statements_per_s']:,} statements/s")
     for name, key, how in (("openlineage-sql 1.x, parse only", "openlineage_sql_parse_s", "every 10th statement"),
@@ -262,7 +354,7 @@ def report(r: dict[str, Any]) -> str:
             lines.append(f"  {name}: not installed")
         else:
             lines.append(f"  {name}: {r[key]:,} s (timed on {how}, scaled)   "
-                         f"-> lineage-crawler is {r[key] / ours['seconds']:.2f}x faster; the bound "
+                         f"-> lineage-crawler is {r[key] / fastest:.2f}x faster; the bound "
                          f"{r[key] / r['least_work_s']:.2f}x")
     return "\n".join(lines)
 

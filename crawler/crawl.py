@@ -43,6 +43,7 @@ from graph import Store
 from graph.batch import Cursor
 from graph.changes import next_crawl
 from graph.gc import DEFAULT_STALE_AFTER, collect
+from graph.ingest import Prepared, prepare, write_prepared
 from graph.ranking import update_ranks
 from parsers import DatasetRef, LineageEvent, Origin, ParseIssue, SourceRecord, catalog
 from parsers.sessions import Session
@@ -366,14 +367,15 @@ def _crawl_unit_here(unit: _Unit, store: Store, tally: _Tally, batch_size: int, 
         tally.advance(path, 0, finished=True)
 
 
-def _crawl_unit(unit: _Unit, shared: _Shared, emit: Emit) -> dict[str, Any]:
+def _crawl_unit(unit: _Unit, shared: _Shared, emit: parallel.Emit) -> dict[str, Any]:
     """Read and parse a unit's files in a worker, handing each batch to ``emit``; return what
     the writer adds to the crawl's report."""
     tally = _Tally()
     used = shared.supplements.used()
 
     def taken(events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None) -> None:
-        emit(events, issues, cursor)
+        # Folded here: the writer, the one process that cannot be doubled, only writes the rows.
+        emit(prepare(events) if events else [], list(issues), cursor)
         events.clear()
         issues.clear()
         if cursor is not None:
@@ -575,14 +577,19 @@ def _transient(error: BaseException) -> bool:
     return False
 
 
-def _flush(store: Store, events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None,
+def _flush(store: Store, events: list[LineageEvent] | Prepared, issues: list[ParseIssue], cursor: Cursor | None,
            tally: _Tally) -> None:
+    """Write events (or events a worker folded already) with their issues and cursor."""
     clock = time.perf_counter()
-    stats = _retried(lambda: graph.write(store, events, [cursor] if cursor else [], issues, crawl=tally.crawl))
+    cursors = [cursor] if cursor else []
+    crawl = tally.crawl
+    stats = _retried(lambda: write_prepared(store, events, cursors, issues, crawl=crawl)
+                     if isinstance(events, Prepared) else graph.write(store, events, cursors, issues, crawl=crawl))
     tally.timings["write"] += time.perf_counter() - clock
     tally.counts.update(events=stats.events, written=stats.written, already_seen=stats.already_seen)
     if cursor is not None:
         tally.cursors[cursor.path] = cursor
     tally.issue(issues)
-    events.clear()
+    if isinstance(events, list):
+        events.clear()
     issues.clear()

@@ -38,12 +38,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from graph.batch import Cursor
-from parsers import LineageEvent, ParseIssue, catalog
+from parsers import ParseIssue, catalog
 from parsers.catalog import Catalog
 
 Unit = TypeVar("Unit")
 Shared = TypeVar("Shared")
-Emit = Callable[[list[LineageEvent], list[ParseIssue], Cursor | None], None]
+# A batch: its events (or what they were folded into: see graph.ingest.prepare), issues, cursor.
+Emit = Callable[[Any, list[ParseIssue], Cursor | None], None]
 Work = Callable[[Unit, Shared, Emit], dict[str, Any]]
 
 # Below this many bytes to read, a crawl left to choose runs in one process: starting workers
@@ -154,7 +155,7 @@ def _receive(results: multiprocessing.Queue[Any], processes: Sequence[BaseProces
                 raise WorkerError(f"worker {dead[0].name} died (exit code {dead[0].exitcode})") from None
 
 
-def _batches(spooled: Path) -> Iterator[tuple[list[LineageEvent], list[ParseIssue], Cursor | None]]:
+def _batches(spooled: Path) -> Iterator[tuple[Any, list[ParseIssue], Cursor | None]]:
     with spooled.open("rb") as stream:
         while True:
             try:
@@ -180,6 +181,7 @@ def _serve(tasks: multiprocessing.Queue[Any], results: multiprocessing.Queue[Any
     """A worker: take units until told to stop, or until the writer is gone."""
     sys.setrecursionlimit(recursion_limit)  # (deep SQL: as the writer's, see crawler.cli)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    known = _Known(start)
     while True:
         try:
             task = tasks.get(timeout=POLL)
@@ -191,7 +193,8 @@ def _serve(tasks: multiprocessing.Queue[Any], results: multiprocessing.Queue[Any
             return
         index, unit, changes = task
         try:
-            summary, journal = _work_on(unit, work, shared, start, changes, spool / f"{index}.pickle", parent)
+            summary, journal = _work_on(unit, work, shared, known.given(changes), spool / f"{index}.pickle", parent)
+            known.done(journal)
         except _Orphaned:
             return
         except Exception:  # noqa: BLE001  (told to the writer, which stops the crawl with it)
@@ -204,17 +207,41 @@ class _Orphaned(Exception):
     """The writer is gone: what this worker reads would be written by nobody."""
 
 
-def _work_on(unit: Any, work: Work[Any, Any], shared: Any, start: Catalog, changes: list[tuple[Any, ...]],
-             spooled: Path, parent: int) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+class _Known:
+    """A worker's catalog: the writer's when it gave out a unit. Kept from unit to unit while
+    that stays the same, so that the template cache, keyed by the catalog's version, answers
+    across units too; then a unit's journal begins with the lookups whose answers those cached
+    parses took (every lookup made at that version), to be checked with its own."""
+
+    def __init__(self, start: Catalog) -> None:
+        self.start = start
+        self.changes: list[tuple[Any, ...]] | None = None
+        self.catalog = start
+        self.version = -1
+        self.lookups: list[tuple[Any, ...]] = []
+
+    def given(self, changes: list[tuple[Any, ...]]) -> Catalog:
+        if changes != self.changes or self.catalog.version != self.version:
+            self.catalog = self.start.copy()
+            self.catalog.replay(changes)
+            self.changes, self.version, self.lookups = changes, self.catalog.version, []
+        self.catalog.journal = list(self.lookups)
+        return self.catalog
+
+    def done(self, journal: list[tuple[Any, ...]]) -> None:
+        if self.catalog.version == self.version:  # (no change that a cached parse could miss)
+            self.lookups = list(dict.fromkeys(entry for entry in journal if entry[0] not in CHANGES))
+        self.catalog.journal = None
+
+
+def _work_on(unit: Any, work: Work[Any, Any], shared: Any, known: Catalog, spooled: Path,
+             parent: int) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
     """Do one unit against the catalog the writer had when it gave it out; spool its batches."""
-    known = start.copy()
-    known.replay(changes)
-    known.journal = []
     with spooled.open("wb") as stream, catalog.using(known):
-        def emit(events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None) -> None:
+        def emit(events: Any, issues: list[ParseIssue], cursor: Cursor | None) -> None:
             if os.getppid() != parent:
                 raise _Orphaned
             pickle.dump((events, issues, cursor), stream, protocol=pickle.HIGHEST_PROTOCOL)
 
         summary = work(unit, shared, emit)
-    return summary, known.journal
+    return summary, list(known.journal or ())
