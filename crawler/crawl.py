@@ -192,6 +192,7 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
         retried = quarantine.retry(files, store, tally.crawl, lambda spec, record: _parse(spec, record, {}, tally)) \
             if retry_quarantine else {}
         unjoined = _crawl_files(files, store, tally, batch_size, workers)
+    tally.issue(quarantine.check_model_versions(store))
     garbage, notes = _collect(store, stale_after, tally)
     if unjoined:
         notes = (f"{unjoined} queries of side exports (ACCESS_HISTORY, SYS_QUERY_TEXT) were in no history this "

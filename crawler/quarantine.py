@@ -18,7 +18,7 @@ from crawler.cursors import READING, Start, advance
 from crawler.registry import SourceSpec, read
 from crawler.streams import is_compressed
 from graph import Store
-from graph.model import IssueFilter, QuarantineEntry, issue_key
+from graph.model import Edge, IssueFilter, QuarantineEntry, issue_key
 from parsers import LineageEvent, Origin, ParseIssue, SourceRecord
 
 # Issues of a whole file, not of a record at their place: a retry has nothing to read again.
@@ -83,3 +83,34 @@ def rewind(store: Store, paths: Sequence[str]) -> list[str]:
     if cursors:
         graph.write(store, [], cursors)
     return [cursor.path for cursor in cursors]
+
+
+UNKNOWN_VERSION = "unknown_model_version"
+
+
+def check_model_versions(store: Store) -> list[ParseIssue]:
+    """Quarantine each model version a prediction log served that no crawled source trained or
+    registered (only the log names it: its tracking store is not in the crawl), and take out the
+    entries of versions a source now produces. Return the issues quarantined anew."""
+    produced = {edge.dst for edge in store.edges(["PRODUCED"])}
+    serving: dict[str, list[Edge]] = {}
+    for edge in store.edges(["SERVED"]):
+        if edge.src not in produced:
+            serving.setdefault(edge.src, []).append(edge)
+    found: dict[str, ParseIssue] = {}
+    for node, edges in serving.items():  # one issue a version, placed at the log that served it first
+        first = min(edges, key=lambda edge: (edge.first_seen or "", edge.dst))
+        evidence = store.evidence(first.key)
+        path = evidence[0].origin.path if evidence else first.dst.removeprefix("dataset:")
+        version = node.removeprefix("model_version:")
+        issue = ParseIssue(code=UNKNOWN_VERSION, severity="warning", origin=Origin(path=path),
+                           message=f"model version {version} served predictions, but no crawled source trained or "
+                                   "registered it: add its tracking store (MLflow mlruns/ or mlflow.db) to the crawl")
+        found[issue_key(issue)] = issue
+    held = {entry.key for entry in store.quarantine(IssueFilter(codes=(UNKNOWN_VERSION,))).entries}
+    if held - found.keys():
+        store.release(sorted(held - found.keys()))
+    new = [issue for key, issue in found.items() if key not in held]
+    if new:
+        store.add_issues(new)
+    return new

@@ -214,6 +214,8 @@ def discover(spec: SourceSpec, skipped: list[Path] | None = None) -> list[tuple[
     found = []
     # Each file once, however many ways the path reaches it (a link to a parent folder under **).
     for path in dict.fromkeys(candidate.resolve() for candidate in candidates):
+        if spec.type is not None and not root.is_file() and ignored(path):
+            continue  # a companion (a file store's run folders under a typed `mlflow` directory)
         source_type = spec.type or type_of(path)
         if source_type is None and root.is_file():
             raise ConfigError(f"cannot tell what kind of source {path} is; give its type")

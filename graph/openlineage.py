@@ -102,8 +102,9 @@ class _Graph:
         self.jobs = jobs
         self.datasets = datasets
         self.confidence: dict[str, float] = {}  # by job: of its reads and writes (an inference's, < 1)
-        self.reads: defaultdict[str, list[str]] = defaultdict(list)
-        self.writes: defaultdict[str, list[str]] = defaultdict(list)
+        # by job: its datasets, each with the edge (reads and writes are the job's, not a run's)
+        self.reads: defaultdict[str, list[tuple[str, Edge]]] = defaultdict(list)
+        self.writes: defaultdict[str, list[tuple[str, Edge]]] = defaultdict(list)
         self.column_of: dict[str, str] = {}  # column id -> dataset id
         self.derives_into: defaultdict[str, list[Edge]] = defaultdict(list)  # by target dataset id
         self._job_facets: dict[str, dict[str, Any]] = {}
@@ -114,10 +115,10 @@ class _Graph:
         derives = []
         for edge in store.edges(["READS", "WRITES", "IN", "DERIVES"]):
             if edge.kind == "READS" and edge.src in graph.datasets:
-                graph.reads[edge.dst].append(edge.src)
+                graph.reads[edge.dst].append((edge.src, edge))
                 graph.confidence[edge.dst] = max(graph.confidence.get(edge.dst, 0.0), edge.confidence)
             elif edge.kind == "WRITES" and edge.dst in graph.datasets:
-                graph.writes[edge.src].append(edge.dst)
+                graph.writes[edge.src].append((edge.dst, edge))
                 graph.confidence[edge.src] = max(graph.confidence.get(edge.src, 0.0), edge.confidence)
             elif edge.kind == "IN":
                 graph.column_of[edge.src] = edge.dst
@@ -134,8 +135,8 @@ class _Graph:
         job = self.jobs.get(str(props.get("job")))
         status = props.get("status", "completed")
         when = run.first_seen or (job.first_seen if job is not None else None) or "1970-01-01T00:00:00Z"
-        inputs = sorted(self.reads.get(job.id, ())) if job is not None else []
-        outputs = sorted(self.writes.get(job.id, ())) if job is not None else []
+        inputs = self._during(self.reads, job, run)
+        outputs = self._during(self.writes, job, run)
         return {
             "eventType": "COMPLETE" if status == "completed" else "FAIL",
             "eventTime": when,
@@ -146,6 +147,22 @@ class _Graph:
             "inputs": [self._dataset(dataset) for dataset in inputs],
             "outputs": [self._output(dataset, set(inputs)) for dataset in outputs],
         }
+
+    @staticmethod
+    def _during(edges: Mapping[str, list[tuple[str, Edge]]], job: Node | None, run: Node) -> list[str]:
+        """The job's datasets a run may have touched: those whose edge was seen while the run was.
+
+        Reads and writes are kept per job, so a job whose runs touch other datasets each time (a
+        training job, one run per model version) would otherwise list every run's in each run.
+        """
+        if job is None:
+            return []
+        start = run.first_seen
+        ends = [t for t in (run.last_seen, run.props.get("ended_at"), start) if isinstance(t, str)]
+        end = max(ends) if ends else None
+        return sorted(dataset for dataset, edge in edges.get(job.id, ())
+                      if start is None or end is None or edge.first_seen is None or edge.last_seen is None
+                      or (edge.first_seen <= end and edge.last_seen >= start))
 
     def _job(self, job: Node | None, job_id: str) -> dict[str, Any]:
         if job is None:  # (a run whose job is gone: named by the id it points at)
@@ -158,8 +175,8 @@ class _Graph:
 
     def _facets_of_job(self, job: Node) -> dict[str, Any]:
         evidence: dict[str, dict[str, Any]] = {}
-        keys = [(d, "READS", job.id) for d in self.reads.get(job.id, ())]
-        keys += [(job.id, "WRITES", d) for d in self.writes.get(job.id, ())]
+        keys = [(d, "READS", job.id) for d, _ in self.reads.get(job.id, ())]
+        keys += [(job.id, "WRITES", d) for d, _ in self.writes.get(job.id, ())]
         for key in keys:
             for item in self.store.evidence(key):
                 entry = {"sourceType": item.source_type, "path": item.origin.path, "line": item.origin.line,

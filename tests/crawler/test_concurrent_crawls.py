@@ -19,7 +19,7 @@ import pytest
 from crawler import config as crawl_config
 from crawler.crawl import crawl
 from graph import open_store
-from graph.export import dumps, export
+from tests.crawler.exports import masked_export
 from tests.graph.neo4j_server import neo4j_url
 
 ROUNDS = (2, 3, 2, 3)  # crawls started together, per round
@@ -52,26 +52,23 @@ def fresh_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) ->
     yield make
 
 
-def _export(url: str) -> str:
-    store = open_store(url, read_only=True)
-    try:
-        return dumps(export(store))
-    finally:
-        store.close()
-
-
 def _crawl_alone(url: str, demo_copy: Path) -> str:
     store = open_store(url)
     try:
         crawl(crawl_config.load(demo_copy / "crawl.toml").sources, store)
     finally:
         store.close()
-    return _export(url)
+    return masked_export(url)
 
 
 def _lineage(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "crawler", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _crawl_args(demo_copy: Path, url: str, *extra: str) -> list[str]:
@@ -89,7 +86,7 @@ def test_crawls_started_together_write_the_graph_once(fresh_store: Fresh, demo_c
         assert sorted(process.returncode for process in crawls) == [0] * (together - 1) + [1], [e for _, e in outputs]
         written = sorted(json.loads(out)["written"] for out, _ in outputs)
         assert written[:-1] == [0] * (together - 1) and written[-1] > 0, f"{together} crawls wrote {written}"
-        assert _export(url) == alone, f"{together} crawls together gave another graph than one crawl"
+        assert masked_export(url) == alone, f"{together} crawls together gave another graph than one crawl"
 
 
 def test_a_crawl_that_finds_the_store_busy_exits_4_naming_the_holder(fresh_store: Fresh, demo_copy: Path) -> None:
@@ -121,8 +118,12 @@ time.sleep(600)
 
 def test_the_lock_of_a_killed_writer_is_taken_over(fresh_store: Fresh, demo_copy: Path) -> None:
     url = fresh_store()
-    with subprocess.Popen([sys.executable, "-c", _HOLD, url], stdout=subprocess.PIPE, text=True,
-                          env={**os.environ, "LINEAGE_LOCK_LEASE": "600"}) as holder:
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLD, url],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LINEAGE_LOCK_LEASE": "600"},
+    ) as holder:
         try:
             assert holder.stdout is not None and holder.stdout.readline() == "held\n"
             busy = _lineage(*_crawl_args(demo_copy, url, "--wait", "0"))
@@ -141,7 +142,7 @@ def test_the_lock_of_a_killed_writer_is_taken_over(fresh_store: Fresh, demo_copy
 
 def test_an_import_into_a_busy_store_waits_then_exits_4(tmp_path: Path, demo_store_url: str) -> None:
     exported = tmp_path / "graph.json"
-    exported.write_text(_export(demo_store_url), encoding="utf-8")
+    exported.write_text(masked_export(demo_store_url), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'copy.db'}"
     store = open_store(url)
     try:
@@ -155,4 +156,4 @@ def test_an_import_into_a_busy_store_waits_then_exits_4(tmp_path: Path, demo_sto
         store.close()
     loaded = _lineage("import", str(exported), "--store", url)
     assert loaded.communicate(timeout=120)[0].startswith("Loaded") and loaded.returncode == 0
-    assert _export(url) == exported.read_text(encoding="utf-8")
+    assert masked_export(url) == exported.read_text(encoding="utf-8")

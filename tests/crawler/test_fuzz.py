@@ -55,7 +55,7 @@ def test_sql_nested_10000_deep_is_an_issue_not_a_crash(tmp_path: Path) -> None:
     assert report.issues_by_code
     done = subprocess.run([sys.executable, "-m", "crawler", "sql", "--jsonl", "-"], capture_output=True, text=True,
                           timeout=120, input=json.dumps({"id": "deep", "sql": nested}) + "\n")
-    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr  # (1: an input could not be read as SQL)
     assert json.loads(done.stdout)["id"] == "deep"
 
 

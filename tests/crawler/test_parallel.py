@@ -4,9 +4,7 @@ when killed part way and run again. On both backends."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -20,10 +18,10 @@ from crawler import config as crawl_config
 from crawler.crawl import crawl
 from crawler.registry import SourceSpec
 from graph import open_store
-from graph.export import dumps, export
 from parsers import SourceRecord, catalog, parse
 from parsers.catalog import Catalog
 from parsers.model import DatasetRef, Origin
+from tests.crawler.exports import masked_export
 from tests.graph.neo4j_server import neo4j_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,25 +55,16 @@ def _crawled(url: str, specs: Sequence[SourceSpec], workers: int) -> str:
     store = open_store(url)
     try:
         crawl(specs, store, workers=workers)
-        return _export(url)
+        return masked_export(url)
     finally:
         store.close()
-
-
-def _export(url: str) -> str:
-    store = open_store(url, read_only=True)
-    try:
-        text = dumps(export(store))
-    finally:
-        store.close()
-    # SQL scripts take the time a crawl first reads them: today's, different in each crawl.
-    today = dt.datetime.now(dt.UTC).date().isoformat()
-    return re.sub(rf"{today}T[0-9:.]+Z", "(read today)", text)
 
 
 def _querylog_specs() -> list[SourceSpec]:
-    return [SourceSpec(path=str(QUERYLOGS / "postgres"), namespace=PG),
-            SourceSpec(path=str(QUERYLOGS / "mariadb"), namespace="mysql://localhost:3306")]
+    return [
+        SourceSpec(path=str(QUERYLOGS / "postgres"), namespace=PG),
+        SourceSpec(path=str(QUERYLOGS / "mariadb"), namespace="mysql://localhost:3306"),
+    ]
 
 
 def test_two_workers_give_the_demo_and_the_query_logs_as_one_does(fresh_store: Fresh) -> None:
@@ -90,8 +79,9 @@ def test_a_file_reading_what_an_earlier_one_created_is_parsed_as_in_order(tmp_pa
     # again before they are written. The same template comes before and after the CREATE is known.
     (tmp_path / "a_create.sql").write_text("CREATE TABLE raw.orders (id int, amount numeric, placed date);\n")
     for name in ("b", "c", "d", "e"):
-        (tmp_path / f"{name}_load.sql").write_text("INSERT INTO mart.orders SELECT * FROM raw.orders;\n"
-                                                   f"INSERT INTO mart.{name} SELECT id FROM raw.orders;\n")
+        (tmp_path / f"{name}_load.sql").write_text(
+            f"INSERT INTO mart.orders SELECT * FROM raw.orders;\nINSERT INTO mart.{name} SELECT id FROM raw.orders;\n"
+        )
     specs = [SourceSpec(path=str(tmp_path), dialect="postgres", namespace=PG, database="shop")]
     one = _crawled(f"sqlite:///{tmp_path / 'one.db'}", specs, 1)
     assert "shop.mart.orders#amount" in one  # SELECT * expanded with the created columns
@@ -100,9 +90,14 @@ def test_a_file_reading_what_an_earlier_one_created_is_parsed_as_in_order(tmp_pa
 
 
 def test_a_template_parses_by_the_catalog_at_hand_not_the_one_a_cache_saw_first() -> None:
-    record = SourceRecord(source_type="sql_file", origin=Origin(path="/x.sql", line=1, byte_offset=0),
-                          text="INSERT INTO mart.t SELECT * FROM raw.s", dialect="postgres", database="shop",
-                          namespace=PG)
+    record = SourceRecord(
+        source_type="sql_file",
+        origin=Origin(path="/x.sql", line=1, byte_offset=0),
+        text="INSERT INTO mart.t SELECT * FROM raw.s",
+        dialect="postgres",
+        database="shop",
+        namespace=PG,
+    )
     ref = DatasetRef(namespace=PG, name="shop.raw.s")
     found = []
     for columns in (None, ["a", "b"], None, ["c"]):
@@ -119,19 +114,25 @@ def _write_csvlog(path: Path, statements: int, first: int) -> None:
     lines = []
     for number in range(first, first + statements):
         session = number % 8
-        sql = (f"INSERT INTO mart.t{number % 7} SELECT * FROM raw.s{number % 5} WHERE id = {number}"
-               if number % 3 else f"SELECT a, b FROM raw.s{number % 5} WHERE id = {number}")
+        sql = (
+            f"INSERT INTO mart.t{number % 7} SELECT * FROM raw.s{number % 5} WHERE id = {number}"
+            if number % 3
+            else f"SELECT a, b FROM raw.s{number % 5} WHERE id = {number}"
+        )
         stamp = f"2026-11-25 {number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}.000 UTC"
-        lines.append(f'{stamp},etl,credit,{4000 + session},127.0.0.1:5000,6b08{session:04x}.fa0,{number},idle,'
-                     f'2026-11-25 00:00:00 UTC,{session}/1,0,LOG,00000,"statement: {sql}",,,,,,,,,app,'
-                     'client backend,,0\n')
+        lines.append(
+            f"{stamp},etl,credit,{4000 + session},127.0.0.1:5000,6b08{session:04x}.fa0,{number},idle,"
+            f'2026-11-25 00:00:00 UTC,{session}/1,0,LOG,00000,"statement: {sql}",,,,,,,,,app,'
+            "client backend,,0\n"
+        )
     path.write_text("".join(lines), encoding="utf-8")
     an_hour_ago = time.time() - 3600  # a log no longer written: its sessions' last statements are settled
     os.utime(path, (an_hour_ago, an_hour_ago))
 
 
-def test_a_crawl_with_workers_killed_part_way_and_run_again_gives_the_same_graph(fresh_store: Fresh,
-                                                                                 tmp_path: Path) -> None:
+def test_a_crawl_with_workers_killed_part_way_and_run_again_gives_the_same_graph(
+    fresh_store: Fresh, tmp_path: Path
+) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "schema.sql").write_text("CREATE TABLE raw.s1 (id int, a int, b int);\n")
@@ -139,21 +140,23 @@ def test_a_crawl_with_workers_killed_part_way_and_run_again_gives_the_same_graph
         _write_csvlog(logs / f"postgresql-2026-11-25_{part:02d}0000.csv", 3_000, part * 3_000)
     args = ["crawl", str(logs), "--namespace", PG, "--dialect", "postgres", "--stale-after", "0", "--quiet"]
     url = fresh_store()
-    killed = subprocess.Popen([sys.executable, "-m", "crawler", *args, "--store", url, "--workers", "2"],
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "crawler", *args, "--store", url, "--workers", "2"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         _wait_for_cursors(url, 2, killed)
     finally:
         killed.send_signal(signal.SIGKILL)
         killed.wait()
-    partial = _export(url)
+    partial = masked_export(url)
     rerun = subprocess.run([sys.executable, "-m", "crawler", *args, "--store", url, "--workers", "2"], check=False)
     assert rerun.returncode == 0
-    again = _export(url)
+    again = masked_export(url)
     reference = fresh_store()  # (Neo4j: the same database, wiped: `again` is exported already)
     subprocess.run([sys.executable, "-m", "crawler", *args, "--store", reference, "--workers", "1"], check=True)
     assert partial != again, "the crawl was killed before it wrote everything"
-    assert again == _export(reference)
+    assert again == masked_export(reference)
 
 
 def _wait_for_cursors(url: str, count: int, process: subprocess.Popen[bytes]) -> None:

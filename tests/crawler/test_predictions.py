@@ -17,10 +17,12 @@ from crawler.errors import ConfigError
 from crawler.formats.predictions import find_prediction, prediction_at
 from graph import open_store
 from graph.export import dumps, export
-from graph.model import dataset_id
+from graph.model import IssueFilter, dataset_id
 from parsers.naming import file_ref
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "predictions"
+MLRUNS = FIXTURES.parent / "demo" / "mlflow" / "mlruns"  # trains credit_limit_model versions 2 and 3
+RUNS = ("5f0c8e2a9b1d4c7e8f3a6b2d0e9c1f47", "a3d7e1f9c2b84e6a9d0f1c3e5b7a2d86")
 CSV_FIELDS = FieldMap(timestamp="decided_at", model="model_name", version="model_version", key="customer_id",
                       features="annual_income,utilization,age_years", output="credit_limit")
 V2, V3 = "model_version:credit_limit_model/2", "model_version:credit_limit_model/3"
@@ -45,7 +47,8 @@ def _specs(logs: Path) -> list[SourceSpec]:
 def test_each_version_serves_into_each_log_counted_with_its_span_and_feature_names(logs: Path) -> None:
     store = open_store(f"sqlite:///{logs / 'lineage.db'}")
     report = crawl(_specs(logs), store)
-    assert report.issues == 0 and report.records == 8  # (2 versions x 2 days) x 2 files
+    # (2 versions x 2 days) x 2 files; no source here trains the versions (see the test below)
+    assert report.issues_by_code == {"unknown_model_version": 2} and report.records == 8
     edges = {(e.src, e.kind, e.dst): e for e in store.edges()}
     rows = _rows()
     for name in ("decisions.csv", "decisions.jsonl"):
@@ -101,9 +104,23 @@ def test_a_line_without_a_model_is_an_issue_and_the_crawl_goes_on(tmp_path: Path
                    '{"timestamp": "2026-11-02T09:00:00Z", "model": "m", "version": "2", "features": {"a": 1}}\n')
     store = open_store(f"sqlite:///{tmp_path / 'lineage.db'}")
     report = crawl([SourceSpec(path=str(log), type="prediction_log")], store)
-    assert report.issues_by_code == {"bad_json": 1, "missing_model": 1}
+    assert report.issues_by_code == {"bad_json": 1, "missing_model": 1, "unknown_model_version": 1}
     (served,) = store.edges(["SERVED"])
     assert served.count == 1 and served.src == "model_version:m/2"
+
+
+def test_a_version_no_source_trained_is_quarantined_until_its_tracking_store_is_crawled(logs: Path) -> None:
+    store = open_store(f"sqlite:///{logs / 'lineage.db'}")
+    crawl(_specs(logs)[1:], store)
+    held = {e.issue.message.split()[2]: e.issue for e in store.quarantine(IssueFilter()).entries}
+    assert sorted(held) == ["credit_limit_model/2", "credit_limit_model/3"]
+    assert {i.code for i in held.values()} == {"unknown_model_version"}
+    assert all(i.severity == "warning" and i.origin.path == str(logs / "decisions.jsonl") for i in held.values())
+    again = crawl(_specs(logs)[1:], store)
+    assert again.issues == 0 and store.quarantine(IssueFilter()).total == 2, "said once, kept while it holds"
+    trained = crawl([SourceSpec(path=str(MLRUNS), type="mlflow")], store)  # (typed: its companions passed over)
+    assert trained.issues == 0 and {e.src for e in store.edges(["PRODUCED"])} >= {f"run:{r}" for r in RUNS}
+    assert store.quarantine(IssueFilter()).total == 0, "the versions are known now"
 
 
 def test_one_decision_is_read_again_by_line_or_by_key_and_time() -> None:

@@ -78,7 +78,7 @@ def _lineage(*args: str, status: int = 0) -> str:
 def test_junk_of_a_wrong_type_is_cleared_and_the_file_read_again(trace: Path, tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'l.db'}"
     wrong = tmp_path / "logs" / "trace.csv"
-    wrong.write_text("ts,user,query\n" + "".join(f"{row['ts']},{row['user']},{row['query']}\n" for row in TRACE),
+    wrong.write_text("ts,user,query\n" + "".join(f"{row['timestamp']},{row['user']},{row['query']}\n" for row in TRACE),
                      encoding="utf-8")
     _lineage("crawl", str(wrong), "--type", "sql_trace", "--store", store, "-q", status=1)  # (JSON lines)
     junk = json.loads(_lineage("issues", "--file", str(wrong), "--store", store, "--json"))

@@ -14,6 +14,7 @@ import zstandard
 
 from crawler import SourceSpec, crawl
 from graph import open_store
+from parsers.naming import file_ref
 
 JOB = Path(__file__).with_name("spark_live_job.py")
 
@@ -36,7 +37,8 @@ def test_a_live_spark_application_gives_the_expected_lineage(live_log: tuple[Pat
     store = open_store(f"sqlite:///{tmp_path / 'lineage.db'}")
     report = crawl([SourceSpec(path=str(events))], store)
     feeds = {(edge.src, edge.dst) for edge in store.edges(["FEEDS"])}
-    orders = f"dataset:file/{root}/lake/orders/{{dt}}"
+    # (named as the crawler names any path: pytest's own numbered folders cluster too)
+    orders = "dataset:file/" + file_ref(f"{root}/lake/orders/dt=x").name
     assert feeds == {
         (orders, "dataset:spark://default/sales.customer_totals"),
         ("dataset:spark://default/sales.customer_totals", "dataset:spark://default/sales.big_customers"),
@@ -46,7 +48,7 @@ def test_a_live_spark_application_gives_the_expected_lineage(live_log: tuple[Pat
             ("total", "spark://default/sales.big_customers#total"),
             ("amount", "spark://default/sales.customer_totals#total")} <= derives
     assert report.statements_failed == 1, "the write whose UDF divides by zero"
-    assert store.node("dataset:file/" + str(root) + "/lake/never_written") is None
+    assert not [node for node in store.nodes("dataset") if "never_written" in node.name]
     job = store.node("job:spark://default/spark:live_orders_etl")
     assert job is not None and job.props["spark_version"].startswith(("3.5", "4."))
     store.close()
