@@ -299,6 +299,27 @@ def test_resolve_takes_tails_ids_and_full_names(chain: Store) -> None:
     assert resolve(chain, "postgres://warehouse:5432/mart.d") == d
 
 
+@pytest.mark.parametrize("table", ["dbo.#paid", "dbo.##all", "dbo.cost$", "dbo.@v", "dbo.my table",
+                                   "dbo.a.b", "dbo.x#y"])
+def test_resolve_takes_any_character_a_quoted_or_dialect_name_holds(store: Store, table: str) -> None:
+    """``#`` (T-SQL temporary names, a column's separator here), ``$``, ``@``, spaces and the dots
+    of a quoted part are all part of a name: its full name and every dotted tail find it, and
+    TABLE#COLUMN finds its columns, whatever the table's name holds."""
+    column = ColumnEdge(source=ColumnRef(dataset=ds("raw.a"), column="amount"),
+                        target=ColumnRef(dataset=ds(table), column="a#mt"), kind="direct")
+    graph.write(store, [dataclasses.replace(event("j", ["raw.a"], [table], run="r1"), column_edges=(column,))])
+    wanted = store.node(f"dataset:postgres://warehouse:5432/{table}")
+    assert wanted is not None
+    parts = table.split(".")
+    for tail in {".".join(parts[i:]) for i in range(len(parts))} | {f"postgres://warehouse:5432/{table}"}:
+        assert resolve(store, tail) == wanted, tail
+    assert resolve(store, ".".join(f'"{part}"' for part in (parts[0], ".".join(parts[1:])))) == wanted
+    found = resolve(store, f"{table}#a#mt")
+    assert found.id == f"column:postgres://warehouse:5432/{table}#a#mt"
+    with pytest.raises(NodeNotFoundError):
+        resolve(store, f"{table}#nope")
+
+
 def test_resolve_refuses_ambiguous_and_unknown_names(chain: Store) -> None:
     with pytest.raises(AmbiguousNameError, match="matches 2 nodes"):
         resolve(chain, "b")
