@@ -254,22 +254,35 @@ def _page_by_rank(store: Store, walk: _Walk, ordered: Iterator[str],
 def _writers(usage: Iterable[Usage], limit: int = 3) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[Usage]] = {}
     for row in usage:
-        if row.role == "write":
+        if row.role == owning_role(row.node):
             found.setdefault(row.node, []).append(row)
     return {node: tuple(u.user for u in sorted(rows, key=lambda u: (-u.count, u.user))[:limit])
             for node, rows in found.items()}
 
 
 def owners(store: Store, node_id: str, limit: int = 3) -> tuple[str, ...]:
-    return users_by_role(store.usage(node_id), "write", limit)
+    """The users who most often write a dataset, or run a job."""
+    return users_by_role(store.usage(node_id), owning_role(node_id), limit)
+
+
+def owning_role(node_id: str) -> str:
+    """The usage that makes a user an owner: running a job, writing anything else."""
+    return "run" if node_id.startswith("job:") else "write"
+
+
+def applications(store: Store, node_id: str, limit: int = 5) -> tuple[str, ...]:
+    """The applications a job's runs most often came from."""
+    return users_by_role(store.usage(node_id), "application", limit)
 
 
 def top_users(store: Store, node_id: str, limit: int = 5) -> tuple[str, ...]:
-    return users_by_role(store.usage(node_id), "read", limit)
+    """The users who most often read a dataset, or run a job."""
+    return users_by_role(store.usage(node_id), "run" if node_id.startswith("job:") else "read", limit)
 
 
 def users_by_role(usage: Iterable[Usage], role: str, limit: int) -> tuple[str, ...]:
-    """The users who most often read (``role="read"``) or wrote a node: its top users, its owners."""
+    """The users who most often read (``role="read"``), wrote or ran a node: its top users, its
+    owners; or (``role="application"``) the applications a job's runs came from."""
     ranked = sorted((u for u in usage if u.role == role), key=lambda u: (-u.count, u.user))
     return tuple(u.user for u in ranked[:limit])
 
