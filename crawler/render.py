@@ -14,7 +14,7 @@ from rich.table import Table
 import graph
 from crawler.crawl import CrawlReport
 from graph.changes import Diff
-from graph.lineage import HistoryRow, ImpactPage, LineageView, direct_edges, owners, top_users
+from graph.lineage import HistoryRow, ImpactPage, LineageView, applications, direct_edges, owners, top_users
 from graph.model import Quarantine
 from graph.provenance import Provenance
 from parsers import Evidence, ParseIssue
@@ -204,7 +204,8 @@ def node_details(store: graph.Store, node: graph.Node) -> dict[str, Any]:
     members = [{"name": m.name, "count": m.count, "first_seen": m.first_seen, "last_seen": m.last_seen}
                for m in store.members(node.id)]
     return {"node": node.to_dict(), "owners": list(owners(store, node.id)),
-            "top_users": list(top_users(store, node.id)), "usage": usage, "members": members, "edges": edges}
+            "top_users": list(top_users(store, node.id)), "applications": list(applications(store, node.id)),
+            "usage": usage, "members": members, "edges": edges}
 
 
 def node_text(details: dict[str, Any]) -> None:
@@ -215,7 +216,7 @@ def node_text(details: dict[str, Any]) -> None:
             console.print(f"  {key}: {node[key]}")
     for key, value in sorted(node.get("props", {}).items()):
         console.print(f"  {key}: {value}")
-    for key in ("owners", "top_users"):
+    for key in ("owners", "top_users", "applications"):
         if details[key]:
             console.print(f"  {key.replace('_', ' ')}: {', '.join(details[key])}")
     if details["members"]:

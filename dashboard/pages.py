@@ -15,7 +15,7 @@ from dashboard import crawls, ids, impact, models, styles
 from dashboard.elements import GraphOptions, elements, impact_href, model_href, node_href
 from dashboard.parts import not_found, shown
 from graph import Edge, LineageView, Member, Node, Store, lineage, search
-from graph.lineage import DATASET_FLOW, users_by_role
+from graph.lineage import DATASET_FLOW, owning_role, users_by_role
 
 SEARCH_LIMIT = 50
 SUGGESTIONS = 10
@@ -238,7 +238,12 @@ def fact_rows(store: Store, node: Node) -> list[tuple[str, str]]:
     if node.kind == "job":
         rows.append(("statement", str(node.props.get("statement_kind", ""))))
     usage = store.usage(node.id)
-    for label, users in (("owners", users_by_role(usage, "write", 3)), ("top users", users_by_role(usage, "read", 5))):
+    if node.kind == "job":  # owned by the users who run it; its users are the same
+        listed = (("owners", users_by_role(usage, owning_role(node.id), 5)),
+                  ("applications", users_by_role(usage, "application", 5)))
+    else:
+        listed = (("owners", users_by_role(usage, "write", 3)), ("top users", users_by_role(usage, "read", 5)))
+    for label, users in listed:
         if users:
             rows.append((label, ", ".join(users)))
     reads, writes = (sum(u.count for u in usage if u.role == role) for role in ("read", "write"))

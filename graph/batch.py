@@ -200,7 +200,7 @@ class _Plan:
     labels: list[tuple[NodeRow, str]]  # one job may have several titles (shapes): the last one wins
     props: list[tuple[NodeRow, dict[str, Any]]]  # node props one event sets, in the order it sets them
     members: list[tuple[str, str, int]]
-    usage: list[tuple[str, str]]  # (dataset, role) that a run's user is counted on
+    usage: list[tuple[str, str]]  # (node, role) that a run's user is counted on
 
 
 def _plan(batch: Batch, event: LineageEvent) -> _Plan:
@@ -231,6 +231,7 @@ class _Repeat:
     until: str | None = None
     last_index: int = -1
     users: dict[str, list[Any]] = dataclasses.field(default_factory=dict)  # user: [count, first, last]
+    applications: dict[str, list[Any]] = dataclasses.field(default_factory=dict)  # the same, per application
 
     def take(self, batch: Batch, event: LineageEvent, index: int) -> None:
         plan = self.plan = self.plan or _plan(batch, self.first)
@@ -250,11 +251,10 @@ class _Repeat:
         assert run is not None  # (a shape needs a run)
         batch.runs[run_id(run.run_id)] = _run_row(run, plan.job, event.statement_kind)
         if run.user:
-            span = self.users.get(run.user)
-            if span is None:
-                self.users[run.user] = [1, when, when]
-            else:
-                span[0], span[1], span[2] = span[0] + 1, earliest(span[1], when), latest(span[2], when)
+            _widen(self.users, run.user, when)
+        application = _application(run)
+        if application:
+            _widen(self.applications, application, when)
 
     def close(self, batch: Batch) -> None:
         """Add the span of the later events to the shape's rows."""
@@ -271,6 +271,16 @@ class _Repeat:
         for user, (count, first, last) in self.users.items():
             for node_id, role in self.plan.usage:
                 batch.count("usage", node_id, user, first, role=role, count=count, until=last)
+        for application, (count, first, last) in self.applications.items():
+            batch.count("usage", self.plan.job, application, first, role="application", count=count, until=last)
+
+
+def _widen(spans: dict[str, list[Any]], key: str, when: str | None) -> None:
+    span = spans.get(key)
+    if span is None:
+        spans[key] = [1, when, when]
+    else:
+        span[0], span[1], span[2] = span[0] + 1, earliest(span[1], when), latest(span[2], when)
 
 
 def _fold(batch: Batch, event: LineageEvent) -> None:
@@ -373,6 +383,15 @@ def _run_and_usage(batch: Batch, event: LineageEvent, job: str, when: str | None
     if run.user:
         for node_id, role in _usage_keys(event):
             batch.count("usage", node_id, run.user, when, role=role)
+    application = _application(run)
+    if application:
+        batch.count("usage", job, application, when, role="application")
+
+
+def _application(run: RunRef) -> str | None:
+    """The application a run came from (PostgreSQL's application_name, a trace's field)."""
+    found = run.facets.get("application")
+    return found if isinstance(found, str) and found else None
 
 
 def _run_row(run: RunRef, job: str, statement_kind: str | None) -> RunRow:
@@ -382,6 +401,7 @@ def _run_row(run: RunRef, job: str, statement_kind: str | None) -> RunRow:
 
 
 def _usage_keys(event: LineageEvent) -> list[tuple[str, str]]:
-    """The datasets a run's user is counted on: what it read, and what it wrote."""
-    return [(dataset_id(ref), role) for role, refs in (("read", event.inputs), ("write", event.outputs))
-            for ref in refs]
+    """The nodes a run's user is counted on: the datasets it read and wrote, and its job (which
+    the users who run it own, as the users who write a dataset own it)."""
+    return [*((dataset_id(ref), role) for role, refs in (("read", event.inputs), ("write", event.outputs))
+              for ref in refs), (job_id(event.job), "run")]

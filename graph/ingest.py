@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from graph.batch import Batch, Cursor, batch_of
 from graph.errors import RunsAlreadyStoredError
+from graph.labels import label_jobs
 from graph.model import WriteStats, run_id
 from graph.store import Store
 from parsers import LineageEvent, ParseIssue
@@ -31,6 +32,7 @@ def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor
         batch.cursors.update((cursor.path, cursor) for cursor in cursors)
         batch.issues.extend(issues)
         batch.crawl = crawl
+        label_jobs(store, batch)
         try:
             store.apply(batch)
         except RunsAlreadyStoredError as error:
@@ -70,6 +72,7 @@ def write_prepared(store: Store, prepared: Prepared, cursors: Sequence[Cursor] =
         return write(store, pickle.loads(prepared.events), cursors, issues, crawl=crawl)
     batch = dataclasses.replace(prepared.batch, cursors={cursor.path: cursor for cursor in cursors},
                                 issues=list(issues), crawl=crawl)
+    label_jobs(store, batch)
     try:
         store.apply(batch)
     except RunsAlreadyStoredError:  # (another writer, not holding the lock, stored some meanwhile)

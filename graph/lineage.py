@@ -254,22 +254,35 @@ def _page_by_rank(store: Store, walk: _Walk, ordered: Iterator[str],
 def _writers(usage: Iterable[Usage], limit: int = 3) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[Usage]] = {}
     for row in usage:
-        if row.role == "write":
+        if row.role == owning_role(row.node):
             found.setdefault(row.node, []).append(row)
     return {node: tuple(u.user for u in sorted(rows, key=lambda u: (-u.count, u.user))[:limit])
             for node, rows in found.items()}
 
 
 def owners(store: Store, node_id: str, limit: int = 3) -> tuple[str, ...]:
-    return users_by_role(store.usage(node_id), "write", limit)
+    """The users who most often write a dataset, or run a job."""
+    return users_by_role(store.usage(node_id), owning_role(node_id), limit)
+
+
+def owning_role(node_id: str) -> str:
+    """The usage that makes a user an owner: running a job, writing anything else."""
+    return "run" if node_id.startswith("job:") else "write"
+
+
+def applications(store: Store, node_id: str, limit: int = 5) -> tuple[str, ...]:
+    """The applications a job's runs most often came from."""
+    return users_by_role(store.usage(node_id), "application", limit)
 
 
 def top_users(store: Store, node_id: str, limit: int = 5) -> tuple[str, ...]:
-    return users_by_role(store.usage(node_id), "read", limit)
+    """The users who most often read a dataset, or run a job."""
+    return users_by_role(store.usage(node_id), "run" if node_id.startswith("job:") else "read", limit)
 
 
 def users_by_role(usage: Iterable[Usage], role: str, limit: int) -> tuple[str, ...]:
-    """The users who most often read (``role="read"``) or wrote a node: its top users, its owners."""
+    """The users who most often read (``role="read"``), wrote or ran a node: its top users, its
+    owners; or (``role="application"``) the applications a job's runs came from."""
     ranked = sorted((u for u in usage if u.role == role), key=lambda u: (-u.count, u.user))
     return tuple(u.user for u in ranked[:limit])
 
@@ -295,17 +308,50 @@ def history(store: Store, node_id: str) -> list[HistoryRow]:
 
 def resolve(store: Store, name: str) -> Node:
     """The node a user means: an id, a full ``namespace/name``, a name, or a dotted tail of one
-    (``scores`` and ``ml.scores`` both find ``credit.ml.scores``), or a job's title."""
+    (``scores`` and ``ml.scores`` both find ``credit.ml.scores``), or a job's title; a column as
+    ``TABLE#COLUMN``. Names keep every character a quoted or dialect name may hold (``dbo.#paid``,
+    ``cost$``, ``my table``); quoted parts (``"my.schema".t``, ```a.b`.t``, ``[a b].t``) are read
+    as the dotted name they spell."""
     direct = store.node(name)
     if direct is not None and direct.removed_at is None:
         return direct
-    if "#" in name:  # a column: TABLE#COLUMN, the table named any way a dataset can be
-        table, column = name.rsplit("#", 1)
-        dataset = resolve(store, table)
-        found = store.node(f"column:{dataset.namespace}/{dataset.name}#{column}")
-        if found is None:
-            raise NodeNotFoundError(name, [])
-        return found
+    spelled = unquoted(name)
+    try:
+        return _resolve_named(store, spelled)
+    except NodeNotFoundError as missing:
+        column = _resolve_column(store, spelled)
+        if column is None:
+            raise NodeNotFoundError(name, missing.suggestions) from None
+        return column
+
+
+def unquoted(name: str) -> str:
+    """A dotted name as stored: the quotes of its parts taken off, the dots inside them kept.
+
+    >>> unquoted('"My.Schema"."t#1"'), unquoted("[dbo].[#paid]"), unquoted("`a b`.c"), unquoted("x.y")
+    ('My.Schema.t#1', 'dbo.#paid', 'a b.c', 'x.y')
+    """
+    if "://" in name or not any(mark in name for mark in '"`['):
+        return name
+    closing = {'"': '"', "`": "`", "[": "]"}
+    parts, part, quote = [], "", ""
+    for char in name:
+        if quote:
+            if char == closing[quote]:
+                quote = ""
+            else:
+                part += char
+        elif char in closing:
+            quote = char
+        elif char == ".":
+            parts.append(part)
+            part = ""
+        else:
+            part += char
+    return ".".join([*parts, part])
+
+
+def _resolve_named(store: Store, name: str) -> Node:
     for kind in ("dataset", "job"):
         node = store.node(f"{kind}:{name}")
         if node is not None and node.removed_at is None:
@@ -320,6 +366,24 @@ def resolve(store: Store, name: str) -> Node:
         if matches:
             raise AmbiguousNameError(name, sorted(f"{n.namespace}/{n.name}" for n in matches))
     raise NodeNotFoundError(name, _suggestions(store, name))
+
+
+def _resolve_column(store: Store, name: str) -> Node | None:
+    """``TABLE#COLUMN``, the table named any way a dataset can be; since ``#`` may be in either
+    (T-SQL's ``dbo.#t``, a column ``a#b``), each ``#`` is tried as the separator, the last first."""
+    marks = [i for i, char in enumerate(name) if char == "#"]
+    for at in reversed(marks):
+        table, column = name[:at], name[at + 1:]
+        if not table or not column:
+            continue
+        try:
+            dataset = _resolve_named(store, table)
+        except NodeNotFoundError:
+            continue
+        found = store.node(f"column:{dataset.namespace}/{dataset.name}#{column}")
+        if found is not None:
+            return found
+    return None
 
 
 def _suggestions(store: Store, name: str) -> list[str]:

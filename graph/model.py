@@ -108,11 +108,12 @@ class Edge:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Usage:
-    """Who read or wrote a node, how often, and when."""
+    """Who read or wrote a dataset, or ran a job, how often, and when; for a job, also the
+    applications its runs came from (``role="application"``, the application in ``user``)."""
 
     node: str
     user: str
-    role: Literal["read", "write"]
+    role: Literal["read", "write", "run", "application"]
     count: int
     first_seen: str | None = None
     last_seen: str | None = None

@@ -8,6 +8,7 @@ from crawler import config as crawl_config
 from crawler.crawl import crawl
 from graph import Store, lineage, open_store, path, resolve
 from graph.export import dumps, export
+from graph.lineage import applications, owners
 
 CREDIT = "postgres://warehouse.bank.internal:5432/credit"
 
@@ -71,12 +72,30 @@ def test_the_features_go_through_the_spark_job_and_back(demo_store: Store) -> No
     chain = path(demo_store, resolve(demo_store, "staging.payment_history").id, features.id)
     assert [node.name if node.kind == "dataset" else node.title for node in chain] == [
         "credit.staging.payment_history",
-        "COPY /data/exports/credit/payment_history.csv",
+        "COPY /data/exports/credit/payment_history.csv from credit.staging.payment_history",
         "/data/exports/credit/payment_history.csv",
         "SPARK credit_features_nightly",
         "/data/lake/features/payment_behaviour",  # the COPY's part-00000.csv is the directory
-        "COPY credit.features.payment_behaviour",
+        "COPY credit.features.payment_behaviour from /data/lake/features/payment_behaviour",
         "credit.features.payment_behaviour",
     ]
     training = lineage(demo_store, resolve(demo_store, "ml.training_set").id, "upstream")
     assert "/data/lake/events/card_transactions/{dt}" in {n.name for n in training.nodes.values()}
+
+
+def test_each_demo_job_has_its_own_label_its_owners_and_its_applications(demo_store: Store) -> None:
+    """The demo's jobs are query templates named by a hash: each is labelled by what it does, to
+    what, from what, no two alike, and shows who runs it from which application."""
+    jobs = list(demo_store.nodes("job"))
+    labels = [job.label for job in jobs]
+    assert None not in labels and len(set(labels)) == len(labels)
+    scores = sorted(label for label in labels if label and label.startswith("INSERT credit.ml.credit_scores"))
+    assert scores == ["INSERT credit.ml.credit_scores from credit.features.customer_features",  # the server's log
+                      "INSERT credit.ml.credit_scores from credit.features.customer_features, "
+                      "credit.features.payment_behaviour"]  # the ELT script
+    logging = resolve(demo_store, "INSERT credit.ml.prediction_log from credit.ml.credit_scores (2)")
+    assert logging.kind == "job" and logging.name.startswith("sql:")
+    found = {resolve(demo_store, label).id for label in labels if label}
+    assert len(found) == len(jobs)
+    trace = [job for job in jobs if applications(demo_store, job.id) == ("limit-service",)]
+    assert trace and {owners(demo_store, job.id) for job in trace} == {("svc_limits",)}

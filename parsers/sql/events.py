@@ -36,7 +36,7 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
     ...     text="insert into ml.scores select * from raw.customers where limit_usd > 5000", dialect="postgres")
     >>> event = parse_sql_record(record).events[0]
     >>> event.job_title, event.evidence.sql
-    ('INSERT ml.scores', 'insert into ml.scores select * from raw.customers where limit_usd > ?')
+    ('INSERT ml.scores from raw.customers', 'insert into ml.scores select * from raw.customers where limit_usd > ?')
     """
     if len(record.text) > MAX_SQL_CHARS:
         return ParseResult(record_key=record.key(), issues=(ParseIssue(
@@ -151,6 +151,7 @@ def _event(
             started_at=record.timestamp,
             user=record.user,
             session_id=record.session_id,
+            facets={"application": record.application} if record.application else {},
         ),
         evidence=Evidence(
             source_type=record.source_type,
@@ -177,11 +178,14 @@ def _column_edges(lineage: StatementLineage) -> tuple[ColumnEdge, ...]:
 
 
 def _title(lineage: StatementLineage) -> str:
-    """A readable job name: what the template does to what."""
+    """A readable job name: what the template does to what, from what (its first two sources;
+    a store tells apart jobs whose titles are still the same, see graph.labels)."""
     if lineage.lifecycle and not lineage.outputs:
         return f"{lineage.kind} {', '.join(c.dataset.name for c in lineage.lifecycle)}"
+    sources = [ref for ref in lineage.inputs if ref not in lineage.outputs]
+    names = ", ".join(ref.name for ref in sources[:2])
+    more = f" +{len(sources) - 2}" if len(sources) > 2 else ""
     if lineage.outputs:
-        return f"{lineage.kind} {', '.join(ref.name for ref in lineage.outputs)}"
-    names = ", ".join(ref.name for ref in lineage.inputs[:3])
-    more = f" +{len(lineage.inputs) - 3}" if len(lineage.inputs) > 3 else ""
+        targets = ", ".join(ref.name for ref in lineage.outputs)
+        return f"{lineage.kind} {targets} from {names}{more}" if sources else f"{lineage.kind} {targets}"
     return f"{lineage.kind} from {names}{more}"

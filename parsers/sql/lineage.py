@@ -432,6 +432,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     found, problems = _columns(tree, context) if columns and roles.has_lineage else (ColumnLineage(), ())
     if roles.kind == "SELECT" and roles.outputs:  # only its data-modifying CTEs write: its columns are the query's
         found = dataclasses.replace(found, flows=())
+    problems += _unknown_columns(found.flows, roles.kind, [table_ref(t, context) for t in roles.outputs], context)
     if roles.kind in _WRITES and not (roles.outputs or roles.files_out):
         problems += (StatementIssue(code="no_target", severity="warning",
                                     message=f"{roles.kind} whose target could not be told"),)
@@ -453,6 +454,29 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         columns=roles.columns,
         confidence=0.5 if any(p.code == "no_target" for p in problems) else 1.0,
     )
+
+
+def _unknown_columns(flows: tuple[ColumnFlow, ...], kind: str, outputs: list[DatasetRef],
+                     context: NameContext) -> tuple[StatementIssue, ...]:
+    """A column edge naming a column its table's known columns lack (a select-list alias used in
+    the same select, which PostgreSQL rejects, read as a column of a table; a typo): a warning,
+    the edge kept. A table created here is not checked as a target: its columns are this
+    statement's to say."""
+    if context.catalog is None:
+        return ()
+    named = [(ref.dataset, ref.column) for flow in flows for ref in flow.sources]
+    if not kind.startswith("CREATE"):
+        named += [(table, flow.target) for flow in flows
+                  for table in ([flow.table] if flow.table is not None else outputs[:1])]
+    missing: dict[tuple[str, str], tuple[str, ...]] = {}
+    for dataset, column in dict.fromkeys(named):
+        known = context.catalog.columns(dataset) if dataset.name and column != "*" else None
+        if known and column.lower() not in {k.lower() for k in known}:
+            missing[dataset.name, column] = known
+    return tuple(StatementIssue(
+        code="unknown_column", severity="warning",
+        message=f"column lineage names {table}.{column}, but {table} is known to have only {', '.join(known)}")
+        for (table, column), known in sorted(missing.items()))
 
 
 def _is_mutation(tree: exp.Expr) -> bool:

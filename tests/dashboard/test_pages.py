@@ -82,6 +82,13 @@ def test_search_callback(demo_store: Store) -> None:
     assert "Nothing matches" in _text(callbacks.search_results(demo_store, "zzzz"))
 
 
+def test_a_job_shows_the_users_who_run_it_and_their_applications(demo_store: Store) -> None:
+    job = resolve(demo_store, "INSERT credit.ml.prediction_log from credit.ml.credit_scores")
+    rows = dict(pages.fact_rows(demo_store, job))
+    assert rows["owners"] == "svc_limits" and rows["applications"] == "limit-service"
+    assert "top users" not in rows
+
+
 def test_clicking_a_node_shows_its_details_with_a_link_to_its_page(demo_store: Store) -> None:
     scores = resolve(demo_store, "ml.credit_scores")
     panel = callbacks.select_node(demo_store, {"id": scores.id, "kind": "dataset"})

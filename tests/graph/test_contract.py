@@ -14,7 +14,7 @@ from graph.batch import EVIDENCE_SAMPLE, Cursor
 from graph.changes import next_crawl
 from graph.export import dumps, export, load
 from graph.gc import collect
-from graph.lineage import impact_page
+from graph.lineage import applications, impact_page, owners
 from graph.model import IssueFilter
 from graph.ranking import update_ranks
 from parsers import ColumnEdge, ColumnRef, LineageEvent, ModelRef, Origin, ParseIssue
@@ -71,6 +71,45 @@ def test_each_new_run_counts_and_widens_the_time_span(store: Store) -> None:
     (job,) = store.nodes("job")
     assert (job.first_seen, job.last_seen, job.label) == ("2026-11-24T06:00:00.000Z", "2026-11-25T06:00:00.000Z",
                                                           "INSERT stg.b")
+
+
+def _titled(job: str, title: str, run: str, user: str = "svc", application: str | None = None) -> LineageEvent:
+    base = event(job, ["raw.a"], ["stg.b"], run=run, user=user)
+    assert base.run is not None
+    facets = {"application": application} if application else {}
+    return dataclasses.replace(base, job_title=title, run=dataclasses.replace(base.run, facets=facets))
+
+
+def test_no_two_jobs_share_a_label_and_a_job_keeps_its_label(store: Store) -> None:
+    """Templates with the same title are numbered in the order the store first saw them, within
+    a batch and across batches; a job seen again (even under another title) keeps its label, so
+    labels do not change from crawl to crawl."""
+    graph.write(store, [_titled("j1", "INSERT stg.b from raw.a", "r1"), _titled("j2", "INSERT stg.b from raw.a", "r2")])
+    graph.write(store, [_titled("j3", "INSERT stg.b from raw.a", "r3"), _titled("j1", "INSERT stg.b from raw.a", "r4"),
+                        _titled("j2", "INSERT stg.b", "r5"), _titled("j4", "INSERT stg.b", "r6")])
+    graph.write(store, [_titled("j5", "INSERT stg.b from raw.a (2)", "r7")])
+    labels = {n.name: n.label for n in store.nodes("job")}
+    assert labels == {"j1": "INSERT stg.b from raw.a", "j2": "INSERT stg.b from raw.a (2)",
+                      "j3": "INSERT stg.b from raw.a (3)", "j4": "INSERT stg.b",
+                      "j5": "INSERT stg.b from raw.a (2) (2)"}
+    assert resolve(store, "INSERT stg.b from raw.a (3)").name == "j3"
+
+
+def test_a_job_is_owned_by_the_users_who_run_it_and_lists_its_applications(store: Store) -> None:
+    first = _titled("j1", "INSERT stg.b from raw.a", "r1", user="etl", application="nightly")
+    again = [dataclasses.replace(first, run=dataclasses.replace(first.run, run_id=f"r{i}", user=user,
+                                                                 facets={"application": app}))
+             for i, (user, app) in enumerate([("etl", "nightly"), ("ana", "notebook"), ("etl", "nightly")], 2)
+             if first.run is not None]  # one template repeated: folded as a span
+    graph.write(store, [first, *again])
+    job = "job:postgres://warehouse:5432/j1"
+    usage = {(u.user, u.role): u.count for u in store.usage(job)}
+    assert usage == {("etl", "run"): 3, ("ana", "run"): 1, ("nightly", "application"): 3,
+                     ("notebook", "application"): 1}
+    assert owners(store, job) == ("etl", "ana")
+    assert applications(store, job) == ("nightly", "notebook")
+    (row,) = [r for r in impact(store, resolve(store, "raw.a").id) if r.node.kind == "job"]
+    assert row.owners == ("etl", "ana")
 
 
 def test_evidence_is_a_capped_sample_of_the_first_runs_across_batches(store: Store) -> None:
@@ -297,6 +336,27 @@ def test_resolve_takes_tails_ids_and_full_names(chain: Store) -> None:
     assert d.name == "mart.d"
     assert resolve(chain, d.id) == d
     assert resolve(chain, "postgres://warehouse:5432/mart.d") == d
+
+
+@pytest.mark.parametrize("table", ["dbo.#paid", "dbo.##all", "dbo.cost$", "dbo.@v", "dbo.my table",
+                                   "dbo.a.b", "dbo.x#y"])
+def test_resolve_takes_any_character_a_quoted_or_dialect_name_holds(store: Store, table: str) -> None:
+    """``#`` (T-SQL temporary names, a column's separator here), ``$``, ``@``, spaces and the dots
+    of a quoted part are all part of a name: its full name and every dotted tail find it, and
+    TABLE#COLUMN finds its columns, whatever the table's name holds."""
+    column = ColumnEdge(source=ColumnRef(dataset=ds("raw.a"), column="amount"),
+                        target=ColumnRef(dataset=ds(table), column="a#mt"), kind="direct")
+    graph.write(store, [dataclasses.replace(event("j", ["raw.a"], [table], run="r1"), column_edges=(column,))])
+    wanted = store.node(f"dataset:postgres://warehouse:5432/{table}")
+    assert wanted is not None
+    parts = table.split(".")
+    for tail in {".".join(parts[i:]) for i in range(len(parts))} | {f"postgres://warehouse:5432/{table}"}:
+        assert resolve(store, tail) == wanted, tail
+    assert resolve(store, ".".join(f'"{part}"' for part in (parts[0], ".".join(parts[1:])))) == wanted
+    found = resolve(store, f"{table}#a#mt")
+    assert found.id == f"column:postgres://warehouse:5432/{table}#a#mt"
+    with pytest.raises(NodeNotFoundError):
+        resolve(store, f"{table}#nope")
 
 
 def test_resolve_refuses_ambiguous_and_unknown_names(chain: Store) -> None:

@@ -4,6 +4,7 @@ indirect, and a lower confidence where a column cannot be placed without a schem
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import sqlglot
@@ -11,6 +12,9 @@ import sqlglot
 from parsers import NameContext
 from parsers.catalog import Catalog
 from parsers.sql.columns import column_flows
+from parsers.sql.lineage import TemplateCache, analyze
+
+DEMO_ELT = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "elt" / "nightly_credit_elt.sql"
 
 CONTEXT = NameContext.of("postgres", database="credit")
 
@@ -321,3 +325,44 @@ def test_a_crawls_catalog_does_not_learn_a_sessions_temporary_tables() -> None:
     analyze("CREATE TEMP TABLE tt (c int, d int)", context)
     analyze("CREATE TABLE t (a int)", context)
     assert context.catalog is not None and len(context.catalog) == 1  # t only: sessions may share tt's name
+
+
+def _unknown_columns(sql: str, context: NameContext) -> list[tuple[int, str, str]]:
+    found = analyze(sql, context, TemplateCache(), columns=True)
+    return [(lineage.statement.line, issue.severity, issue.message)
+            for lineage in found for issue in lineage.issues if issue.code == "unknown_column"]
+
+
+def test_a_column_the_learned_schema_lacks_is_a_warning_and_the_edge_is_kept() -> None:
+    context = with_catalog({})
+    script = ("CREATE TABLE t (a int, b int);\nCREATE TABLE u (x int, y int);\n"
+              "INSERT INTO u (x, y) SELECT t.a, t.zz FROM t;\n"
+              "INSERT INTO u (x, nope) SELECT a, B FROM t;\n"
+              "INSERT INTO u (x, y) SELECT a, b FROM t;\n"
+              "INSERT INTO unknown_table (x) SELECT whatever FROM elsewhere;\n")
+    assert _unknown_columns(script, context) == [
+        (3, "warning", "column lineage names credit.public.t.zz, but credit.public.t is known to have only a, b"),
+        (4, "warning", "column lineage names credit.public.u.nope, but credit.public.u is known to have only x, y"),
+    ]
+    (kept,) = [f for f in analyze(script, with_catalog({}), TemplateCache(), columns=True)[2].column_flows
+               if f.target == "y"]
+    assert kept.source_names() == ["credit.public.t.zz"]
+
+
+@pytest.mark.parametrize("given", [{}, {
+    "raw.customers": {c: "t" for c in ("customer_id", "full_name", "date_of_birth", "postcode",
+                                       "annual_income", "updated_at")},
+    "features.customer_features": {c: "t" for c in ("customer_id", "age_years", "annual_income", "inquiries_90d",
+                                                    "late_payments_30d", "bureau_score", "utilization")},
+}], ids=["learned-only", "warehouse-schema"])
+def test_the_demo_elt_script_names_only_columns_its_tables_have(given: dict[str, dict[str, str]]) -> None:
+    """The demo's ELT runs on PostgreSQL 16 (checked against a real server when it changed): no
+    select-list alias used inside its own select, so every column it reads is placed in a table
+    and none is one its table lacks."""
+    context = with_catalog(given)
+    sql = DEMO_ELT.read_text(encoding="utf-8")
+    assert _unknown_columns(sql, context) == []
+    context = with_catalog(given)
+    unplaced = {(lineage.statement.line, ref.column) for lineage in analyze(sql, context, TemplateCache(), columns=True)
+                for flow in lineage.column_flows for ref in flow.sources if not ref.dataset.name}
+    assert unplaced == set()
