@@ -20,7 +20,7 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import TokenType
 
 from parsers import dialects, naming
-from parsers.model import DatasetEvent, DatasetRef
+from parsers.model import ColumnRef, DatasetEvent, DatasetRef
 from parsers.naming import NameContext, file_ref, parse_table, table_ref
 from parsers.sql import commands, limits, routines
 from parsers.sql.columns import ColumnFlow, ColumnLineage, column_flows
@@ -256,7 +256,7 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
     """A statement whose lineage its text tells (an unload, a rename...), as a StatementLineage."""
     inner = _analyze_text(found.sql, context, TemplateCache(), columns) if found.sql else []
     dataset = functools.partial(_named_dataset, context=context)
-    return StatementLineage(
+    return _moved_by_renames(StatementLineage(
         statement=statement,
         kind=inner[0].kind if found.kind in _REWRITE_KINDS and inner else found.kind,
         inputs=tuple(dict.fromkeys([*(ref for s in inner for ref in s.inputs), *map(file_ref, found.files_in)])),
@@ -274,7 +274,25 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
         # creates what its rewrite creates: a view, its columns.
         output_kind=inner[0].output_kind if len(inner) == 1 else "table",
         output_columns=inner[0].output_columns if len(inner) == 1 and not found.files_out else (),
-    )
+    ), context)
+
+
+def _moved_by_renames(lineage: StatementLineage, context: NameContext) -> StatementLineage:
+    """A rename moves the data: ``ALTER TABLE t_new RENAME TO t`` reads ``t_new`` and writes
+    ``t`` (each column into its namesake, where the catalog knows them), so a table swapped in
+    by rename keeps the lineage of the table it was built as."""
+    moves = [(change.dataset, change.other) for change in lineage.lifecycle
+             if change.event == "rename" and change.other is not None and change.other != change.dataset]
+    if not moves:
+        return lineage
+    known = context.catalog.columns(moves[0][0]) if context.catalog is not None else None
+    flows = tuple(ColumnFlow(target=column, sources=(ColumnRef(dataset=moves[0][0], column=column),),
+                             kind="direct", table=moves[0][1]) for column in known or ())
+    return dataclasses.replace(
+        lineage,
+        inputs=tuple(dict.fromkeys([*lineage.inputs, *(old for old, _ in moves)])),
+        outputs=tuple(dict.fromkeys([*lineage.outputs, *(new for _, new in moves)])),
+        column_flows=lineage.column_flows or flows)
 
 
 def _named_dataset(name: str, context: NameContext) -> DatasetRef:
@@ -435,7 +453,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     if roles.kind in _WRITES and not (roles.outputs or roles.files_out):
         problems += (StatementIssue(code="no_target", severity="warning",
                                     message=f"{roles.kind} whose target could not be told"),)
-    return StatementLineage(
+    return _moved_by_renames(StatementLineage(
         statement=statement,
         issues=problems,
         column_flows=found.flows,
@@ -452,7 +470,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         output_kind=roles.output_kind,
         columns=roles.columns,
         confidence=0.5 if any(p.code == "no_target" for p in problems) else 1.0,
-    )
+    ), context)
 
 
 def _is_mutation(tree: exp.Expr) -> bool:
