@@ -121,6 +121,8 @@ class SourceRecord(Record):
     user: str | None = None
     database: str | None = None
     schema: str | None = None
+    # PostgreSQL's search_path when it names several schemas (``schema`` is its first).
+    search_path: tuple[str, ...] = ()
     session_id: str | None = None
     application: str | None = None
     dialect: str | None = None

@@ -69,12 +69,17 @@ class Session:
         """The record as the session saw it: with the defaults earlier statements set."""
         if not self.defaults:
             return record
+        path = tuple(name for name in self.defaults.get("search_path", "").split(",") if name)
         return dataclasses.replace(record, database=self.defaults.get("database", record.database),
-                                   schema=self.defaults.get("schema", record.schema))
+                                   schema=self.defaults.get("schema", record.schema),
+                                   search_path=path if len(path) > 1 else record.search_path)
 
     def observe(self, result: ParseResult) -> list[LineageEvent]:
         """Take in what a record changed; return its events with temporary tables resolved."""
-        self.defaults.update(result.sets)
+        changes = dict(result.sets)
+        if "schema" in changes and "search_path" not in changes:
+            self.defaults.pop("search_path", None)  # USE SCHEMA s: one schema, no path
+        self.defaults.update(changes)
         return self.resolve(result.events)
 
     def resolve(self, events: Iterable[LineageEvent]) -> list[LineageEvent]:
