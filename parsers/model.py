@@ -283,6 +283,9 @@ class LineageEvent(Record):
     confidence: float = 1.0
     issues: tuple[ParseIssue, ...] = ()
     lifecycle: tuple[DatasetEvent, ...] = ()
+    # Those of ``inputs`` read only to decide which rows change or come out (a DELETE's USING,
+    # an UPDATE's filtering FROM, a semi-join): read, but no values flow from them.
+    indirect: tuple[DatasetRef, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -95,6 +95,10 @@ class Session:
                 resolved.append(event)  # most sessions never make one: nothing to see through
                 continue
             inputs = self._behind(event.inputs)
+            indirect = self._behind(event.indirect)
+            if indirect:  # a real table behind a filtering temporary one filters; one read directly too does not
+                direct = set(self._behind(tuple(ref for ref in event.inputs if ref not in event.indirect)))
+                indirect = tuple(ref for ref in indirect if ref not in direct)
             temporary = [ref for ref in event.outputs if ref in self._temporary]
             for ref in temporary:
                 self._temporary[ref].update(inputs)
@@ -102,8 +106,10 @@ class Session:
             edges = self._column_edges(event.column_edges)
             if not outputs and temporary:
                 continue  # it only filled a temporary table: its data flows on through later reads
-            if inputs != event.inputs or outputs != event.outputs or edges != event.column_edges:
-                event = dataclasses.replace(event, inputs=inputs, outputs=outputs, column_edges=edges)
+            if inputs != event.inputs or outputs != event.outputs or edges != event.column_edges \
+                    or indirect != event.indirect:
+                event = dataclasses.replace(event, inputs=inputs, outputs=outputs, column_edges=edges,
+                                            indirect=indirect)
             resolved.append(event)
         return resolved
 

@@ -159,6 +159,7 @@ def _event(
         statement_kind=lineage.kind,
         inputs=lineage.inputs,
         outputs=lineage.outputs,
+        indirect=lineage.indirect,
         column_edges=shape.column_edges,
         dataset_facets=shape.facets,
         run=RunRef(

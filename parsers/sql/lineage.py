@@ -57,6 +57,8 @@ class StatementLineage:
     # Bare names a search path of several schemas put in its first for lack of knowing better:
     # not learned as tables that exist.
     guessed: tuple[DatasetRef, ...] = ()
+    # Inputs read only to decide which rows change or come out: no values flow from them.
+    indirect: tuple[DatasetRef, ...] = ()
 
     @property
     def has_lineage(self) -> bool:
@@ -498,6 +500,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         columns=roles.columns,
         confidence=0.5 if any(p.code == "no_target" for p in problems) else GUESSED_CONFIDENCE if guessed else 1.0,
         guessed=guessed,
+        indirect=tuple(dict.fromkeys(table_ref(t, context) for t in roles.indirect)),
     ), context)
 
 
