@@ -235,7 +235,8 @@ def _walk(name: str, direction: Direction, options: dict[str, Any]) -> None:
     store = _open(options["store_url"])
     root = graph.resolve(store, name)
     kinds = set(options["kinds"]) if options["kinds"] else None
-    view = graph.lineage(store, root.id, direction, options["depth"], as_of=_as_of(options["as_of"]), kinds=kinds)
+    view = graph.lineage(store, root.id, direction, options["depth"], as_of=_as_of(options["as_of"]), kinds=kinds,
+                         direct_only=options["direct_only"])
     _emit(options["as_json"], render.view_json(view), lambda: render.view_text(view))
 
 
@@ -256,6 +257,9 @@ def walk_options(function: F) -> F:
         click.option("--as-of", "as_of", help="The graph as it was at this time (ISO 8601)."),
         click.option("--kind", "kinds", multiple=True, type=click.Choice(["dataset", "job", "model_version", "column"]),
                      help="Only list nodes of this kind (repeatable)."),
+        click.option("--direct-only", "direct_only", is_flag=True,
+                     help="Leave out indirect edges (tables read only to filter rows: DELETE ... USING, "
+                          "semi-joins; columns that only filter) and what only they reach."),
         store_option,
         json_option,
     ]):

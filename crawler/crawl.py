@@ -44,8 +44,10 @@ from graph.batch import Cursor
 from graph.changes import next_crawl
 from graph.gc import DEFAULT_STALE_AFTER, collect
 from graph.ingest import Prepared, prepare, write_prepared
+from graph.model import Node
 from graph.ranking import update_ranks
 from parsers import DatasetRef, LineageEvent, Origin, ParseIssue, SourceRecord, catalog
+from parsers.naming import is_table_namespace
 from parsers.sessions import Session
 
 ISSUE_SAMPLE = 20
@@ -492,7 +494,15 @@ def _known_columns(store: Store) -> catalog.Catalog:
         location = node.props.get("location")
         if isinstance(location, str) and node.namespace:
             known.add_location(location, DatasetRef(namespace=node.namespace, name=node.name))
+        if node.namespace and is_table_namespace(node.namespace) and not _gone(node):
+            known.see(DatasetRef(namespace=node.namespace, name=node.name))  # a search path finds it
     return known
+
+
+def _gone(node: Node) -> bool:
+    """Whether the last the logs showed of a table was its drop or its rename."""
+    return any(node.props.get(f"last_{event}") == node.last_seen and node.last_seen
+               for event in ("drop", "rename"))
 
 
 def _take(spec: SourceSpec, item: SourceRecord | ParseIssue | None, sessions: dict[str, Session],

@@ -246,10 +246,14 @@ def nodes_text(nodes: list[graph.Node]) -> None:
 def sql_text(result: dict[str, Any]) -> None:
     table = _table("line", "statement", "reads", "writes")
     for statement in result["statements"]:
-        table.add_row(str(statement["line"]), statement["kind"], "\n".join(statement["sources"]),
+        filters = set(statement.get("indirect_sources", ()))
+        table.add_row(str(statement["line"]), statement["kind"],
+                      "\n".join(f"{name} (filter only)" if name in filters else name for name in statement["sources"]),
                       "\n".join(statement["targets"]))
     console.print(table)
     console.print(f"sources: {', '.join(result['sources']) or '-'}", markup=False)
+    if result.get("indirect_sources"):  # read to decide which rows change, no values from them
+        console.print(f"  read only to filter: {', '.join(result['indirect_sources'])}", markup=False)
     console.print(f"targets: {', '.join(result['targets']) or '-'}", markup=False)
     for change in result.get("lifecycle", []):
         other = f" -> {change['to']}" if change.get("to") else ""

@@ -185,7 +185,8 @@ def _shape_key(event: LineageEvent) -> tuple[Any, ...] | None:
         return None  # their rows depend on the event's own time or run
     if not (event.inputs or event.outputs or event.column_edges):
         return None  # no rows at all (not even a run): nothing to repeat
-    return (id(event.job), id(event.inputs), id(event.outputs), id(event.column_edges), id(event.dataset_facets),
+    return (id(event.job), id(event.inputs), id(event.indirect), id(event.outputs), id(event.column_edges),
+            id(event.dataset_facets),
             id(event.job_facets) if event.job_facets else None, event.job_title, event.statement_kind, event.confidence)
 
 
@@ -298,19 +299,28 @@ def _fold(batch: Batch, event: LineageEvent) -> None:
                props={"statement_kind": event.statement_kind, **event.job_facets})
     for ref in (*event.inputs, *event.outputs):
         _dataset(batch, ref, when, event.dataset_facets.get(ref.qualified))
+    indirect = frozenset(event.indirect)
     for ref in event.inputs:
-        batch.edge(dataset_id(ref), "READS", job, when, confidence=event.confidence, evidence=evidence)
+        batch.edge(dataset_id(ref), "READS", job, when, confidence=event.confidence, evidence=evidence,
+                   props=_INDIRECT if ref in indirect else None)
     for ref in event.outputs:
         batch.edge(job, "WRITES", dataset_id(ref), when, confidence=event.confidence, evidence=evidence)
         for source in event.inputs:
             if source == ref:
                 continue  # UPDATE t SET x = x + 1 reads t, but t does not feed itself
+            # Kinds merge as a DERIVES edge's do: one source may feed a table both ways (two jobs).
             batch.edge(dataset_id(source), "FEEDS", dataset_id(ref), when, confidence=event.confidence,
-                       evidence=evidence)
+                       evidence=evidence, props=_INDIRECT if source in indirect else _DIRECT)
     _columns(batch, event, when, evidence)
     _models(batch, event, when, evidence)
     _served(batch, event, evidence)
     _run_and_usage(batch, event, job, when)
+
+
+# A read that only decides which rows change (DELETE ... USING r, a semi-join) is marked; a FEEDS
+# edge says which way each source fed it.
+_INDIRECT = {"indirect": True}
+_DIRECT = {"direct": True}
 
 
 def _dataset(batch: Batch, ref: DatasetRef, when: str | None, facets: dict[str, Any] | None) -> None:

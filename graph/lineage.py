@@ -84,13 +84,15 @@ def _flow_of(kind: str) -> int:
 
 
 def lineage(store: Store, root: str, direction: Direction, depth: int | None = None, *,
-            as_of: str | None = None, kinds: Collection[str] | None = None) -> LineageView:
+            as_of: str | None = None, kinds: Collection[str] | None = None, direct_only: bool = False) -> LineageView:
     """Everything up- or downstream of ``root`` within ``depth`` jobs (all of it when None),
-    as the graph was at ``as_of`` (now when None), keeping only nodes of ``kinds`` (and the root)."""
+    as the graph was at ``as_of`` (now when None), keeping only nodes of ``kinds`` (and the root);
+    ``direct_only`` leaves out indirect edges (tables read only to filter rows, columns that only
+    filter) and what is reached only through them."""
     root_node = store.node(root)
     if root_node is None:
         raise NodeNotFoundError(root, [])
-    walk = _Walk.of(root_node, direction, depth)
+    walk = dataclasses.replace(_Walk.of(root_node, direction, depth), direct_only=direct_only)
     half_steps = dict(walk.distances(store, as_of).items())  # a view reads every distance, many times
     found = {node.id: node for node in store.nodes(ids=list(half_steps), include_removed=as_of is not None)
              if node.removed_at is None or (as_of is not None and node.removed_at > as_of)}
@@ -114,6 +116,7 @@ class _Walk:
     outgoing: tuple[str, ...]
     incoming: tuple[str, ...]
     cutoff: int | None  # in half steps
+    direct_only: bool = False  # indirect edges are not crossed (walked here, edge by edge)
 
     @classmethod
     def of(cls, root: Node, direction: Direction, depth: int | None) -> _Walk:
@@ -125,7 +128,7 @@ class _Walk:
     def distances(self, store: Store, as_of: str | None) -> Mapping[str, int]:
         """Shortest half-step distances from the root, the root first, nearest first. Of the
         live graph, the store's own mapping (it may hold the answer in arrays: not copied)."""
-        if as_of is not None:
+        if as_of is not None or self.direct_only:
             return dict(sorted(_walk(store, self, as_of).items(), key=lambda item: item[1]))
         steps = {kind: HALF_STEPS.get(kind, 2) for kind in (*self.outgoing, *self.incoming)}
         best = store.reach(self.root, outgoing=self.outgoing, incoming=self.incoming, steps=steps,
@@ -142,6 +145,8 @@ class _Walk:
         forward, cutoff = frozenset(self.outgoing), self.cutoff
         found = []
         for edge in edges:
+            if self.direct_only and indirect(edge):
+                continue
             level = best.get(edge.src if edge.kind in forward else edge.dst)
             if level is not None and (cutoff is None or level + HALF_STEPS.get(edge.kind, 2) <= cutoff):
                 found.append(edge)
@@ -158,6 +163,8 @@ def _walk(store: Store, walk: _Walk, as_of: str | None) -> dict[str, int]:
         level = min(buckets)
         frontier = {node for node in buckets.pop(level) if best[node] == level}
         for edge in store.neighbors(frontier, outgoing=walk.outgoing, incoming=walk.incoming, as_of=as_of):
+            if walk.direct_only and indirect(edge):
+                continue
             forward = edge.src in frontier and edge.kind in outgoing
             if not forward and not (edge.dst in frontier and edge.kind in incoming):
                 continue
@@ -167,6 +174,12 @@ def _walk(store: Store, walk: _Walk, as_of: str | None) -> dict[str, int]:
                 best[other] = reached
                 buckets.setdefault(reached, set()).add(other)
     return best
+
+
+def indirect(edge: Edge) -> bool:
+    """Whether an edge carries no values, only decides which rows: a table read to filter
+    (``DELETE ... USING r``, a semi-join), a column that only filters, joins or groups."""
+    return bool(edge.props.get("indirect")) and not edge.props.get("direct")
 
 
 def neighbourhood(store: Store, root: str, depth: int = 2, *, as_of: str | None = None) -> LineageView:

@@ -48,6 +48,8 @@ SCHEMAS_URL = f"{PROJECT_URL}/blob/main/docs/openlineage"
 RUN_FACET = "lineageCrawler_run"
 JOB_FACET = "lineageCrawler_job"
 DATASET_FACET = "lineageCrawler_dataset"
+READ_FACET = "lineageCrawler_read"  # an input read only to filter rows: {"indirect": true}
+READ_FACET_SCHEMA = f"{SCHEMAS_URL}/LineageCrawlerReadFacet.json#/$defs/LineageCrawlerReadFacet"
 DATASET_FACET_SCHEMA = f"{SCHEMAS_URL}/LineageCrawlerDatasetFacet.json#/$defs/LineageCrawlerDatasetFacet"
 RUN_FACET_SCHEMA = f"{SCHEMAS_URL}/LineageCrawlerRunFacet.json#/$defs/LineageCrawlerRunFacet"
 JOB_FACET_SCHEMA = f"{SCHEMAS_URL}/LineageCrawlerJobFacet.json#/$defs/LineageCrawlerJobFacet"
@@ -144,7 +146,7 @@ class _Graph:
             "schemaURL": RUN_EVENT_SCHEMA,
             "run": {"runId": openlineage_run_id(run_name(run.id)), "facets": {RUN_FACET: _run_facet(run)}},
             "job": self._job(job, str(props.get("job", ""))),
-            "inputs": [self._dataset(dataset) for dataset in inputs],
+            "inputs": [self._input(dataset, job) for dataset in inputs],
             "outputs": [self._output(dataset, set(inputs)) for dataset in outputs],
         }
 
@@ -214,6 +216,14 @@ class _Graph:
         if ours:
             facets[DATASET_FACET] = {"_producer": PRODUCER, "_schemaURL": DATASET_FACET_SCHEMA, "properties": ours}
         return {"namespace": namespace, "name": node.name, "facets": facets}
+
+    def _input(self, dataset_id: str, job: Node | None) -> dict[str, Any]:
+        item = self._dataset(dataset_id)
+        if job is not None and any(found == dataset_id and edge.props.get("indirect")
+                                   for found, edge in self.reads.get(job.id, ())):
+            item["inputFacets"] = {READ_FACET: {"_producer": PRODUCER, "_schemaURL": READ_FACET_SCHEMA,
+                                                "indirect": True}}
+        return item
 
     def _output(self, dataset_id: str, inputs: set[str]) -> dict[str, Any]:
         item = self._dataset(dataset_id)

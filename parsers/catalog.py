@@ -94,6 +94,11 @@ class Catalog:
         self.session = session
         # Where tables live (Spark's and Hive's: a table is also a directory), by normalized URI.
         self._locations: dict[str, DatasetRef] = {}
+        # The tables known to exist (created, or named in a statement, so far; with columns or
+        # not): a bare name under a search path of several schemas is the first schema's that has
+        # one. ``names_version`` moves when the set does.
+        self._tables: set[tuple[str, str]] = set()
+        self.names_version = next(_VERSIONS)
 
     def for_session(self) -> Catalog:
         """A copy of these columns that one session (a script) adds to, temporary tables too."""
@@ -106,6 +111,7 @@ class Catalog:
         copy._columns = dict(self._columns)
         copy._given = set(self._given)
         copy._tails = {tail: set(keys) for tail, keys in self._tails.items()}
+        copy._tables = set(self._tables)
         return copy
 
     def __len__(self) -> int:
@@ -134,6 +140,43 @@ class Catalog:
                 return self._columns.get((namespace, tail))
         return None
 
+    def knows(self, ref: DatasetRef) -> bool:
+        """Whether a table of this name is known to exist: seen in the crawl, or given.
+
+        >>> catalog = Catalog()
+        >>> ref = DatasetRef(namespace="pg", name="shop.raw.orders")
+        >>> catalog.see(ref)
+        >>> catalog.knows(ref), catalog.knows(DatasetRef(namespace="pg", name="shop.staging.orders"))
+        (True, False)
+        """
+        found = self._knows(ref)
+        if self.journal is not None:
+            self.journal.append(("knows", ref, found))
+        return found
+
+    def _knows(self, ref: DatasetRef) -> bool:
+        return _key(ref) in self._tables or (bool(self._given) and self._lookup(ref) is not None)
+
+    def see(self, ref: DatasetRef) -> None:
+        """Record that a table of this name exists (a statement named or created it)."""
+        key = _key(ref)
+        if key in self._tables:
+            return
+        if self.journal is not None:
+            self.journal.append(("see", ref))
+        self._tables.add(key)
+        self.names_version = next(_VERSIONS)
+
+    def unsee(self, ref: DatasetRef) -> None:
+        """Record that no table of this name exists any more (it was renamed)."""
+        key = _key(ref)
+        if key not in self._tables:
+            return
+        if self.journal is not None:
+            self.journal.append(("unsee", ref))
+        self._tables.discard(key)
+        self.names_version = next(_VERSIONS)
+
     def add(self, ref: DatasetRef, columns: Sequence[str], *, given: bool = False) -> None:
         """Record (or replace) a table's columns; a table created twice keeps the newer. A
         ``given`` table (a user's schema file) is also found by names qualified more or less."""
@@ -144,6 +187,9 @@ class Catalog:
         if columns and self._columns.get(key) != columns:
             self._columns[key] = columns
             self.version = next(_VERSIONS)
+        if columns and key not in self._tables:
+            self._tables.add(key)
+            self.names_version = next(_VERSIONS)
         if columns and given and key not in self._given:
             self._given.add(key)
             for tail in _tails(key[1]):
@@ -187,6 +233,9 @@ class Catalog:
         key = _key(ref)
         if self._columns.pop(key, None) is not None:
             self.version = next(_VERSIONS)
+        if key in self._tables:
+            self._tables.discard(key)
+            self.names_version = next(_VERSIONS)
         if key in self._given:
             self._given.discard(key)
             for tail in _tails(key[1]):
@@ -206,12 +255,18 @@ class Catalog:
                 return False
             if kind == "locate" and self._find(entry[1]) != entry[2]:
                 return False
+            if kind == "knows" and self._knows(entry[1]) != entry[2]:
+                return False
             if kind == "add":
                 self.add(entry[1], entry[2], given=entry[3])
             elif kind == "drop":
                 self.drop(entry[1])
             elif kind == "add_location":
                 self.add_location(entry[1], entry[2])
+            elif kind == "see":
+                self.see(entry[1])
+            elif kind == "unsee":
+                self.unsee(entry[1])
         return True
 
     @classmethod

@@ -120,22 +120,39 @@ _SEARCH_PATH = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?search_path\s*(?:t
 
 
 def search_path_schema(statement: str) -> str | None:
-    """The schema bare names resolve to after PostgreSQL's ``SET search_path``: its first entry
-    other than ``"$user"`` (https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATH).
+    """The schema bare names resolve to after PostgreSQL's ``SET search_path`` when nothing is
+    known of where tables are: its first entry other than ``"$user"``
+    (https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATH).
 
     >>> search_path_schema('SET search_path TO "$user", features, public')
     'features'
     >>> search_path_schema("select 1") is None
     True
     """
+    found = search_path(statement)
+    return found[0] if found else None
+
+
+def search_path(statement: str) -> tuple[str, ...] | None:
+    """The schemas of PostgreSQL's ``SET search_path``, in order: a bare name is the table of
+    the first schema that has one (``"$user"`` and the implicit ``pg_catalog``/``pg_temp``
+    left out; a quoted entry keeps its case, a bare one folds).
+
+    >>> search_path('SET search_path TO staging, Raw, "Mart", public')
+    ('staging', 'raw', 'Mart', 'public')
+    """
     match = _SEARCH_PATH.match(statement)
     if not match:
         return None
+    schemas = []
     for entry in match.group(1).split(","):
         name = entry.strip()
-        if name and name.strip("\"'") != "$user":
-            return name[1:-1] if name.startswith('"') else name.strip("'").lower()
-    return None
+        if not name or name.strip("\"'") == "$user":
+            continue
+        name = name[1:-1] if name.startswith('"') else name.strip("'").lower()
+        if name not in ("pg_catalog", "pg_temp") and name not in schemas:
+            schemas.append(name)
+    return tuple(schemas) or None
 
 
 def use_changes(dialect: Dialect, kind: str | None, name: str) -> dict[str, str]:

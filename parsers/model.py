@@ -121,6 +121,8 @@ class SourceRecord(Record):
     user: str | None = None
     database: str | None = None
     schema: str | None = None
+    # PostgreSQL's search_path when it names several schemas (``schema`` is its first).
+    search_path: tuple[str, ...] = ()
     session_id: str | None = None
     application: str | None = None
     dialect: str | None = None
@@ -281,6 +283,9 @@ class LineageEvent(Record):
     confidence: float = 1.0
     issues: tuple[ParseIssue, ...] = ()
     lifecycle: tuple[DatasetEvent, ...] = ()
+    # Those of ``inputs`` read only to decide which rows change or come out (a DELETE's USING,
+    # an UPDATE's filtering FROM, a semi-join): read, but no values flow from them.
+    indirect: tuple[DatasetRef, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -39,6 +39,9 @@ class NameContext:
     namespace: str
     database: str | None = None
     schema: str | None = None
+    # PostgreSQL's search_path, when it names several schemas: a bare name is the table of the
+    # first of them that the catalog knows one in (``schema`` is the first, for lack of any).
+    search_path: tuple[str, ...] = ()
     # The columns of tables, when known: for column lineage (``SELECT *``, unqualified columns).
     catalog: Catalog | None = dataclasses.field(default=None, compare=False)
 
@@ -50,6 +53,7 @@ class NameContext:
         namespace: str | None = None,
         database: str | None = None,
         schema: str | None = None,
+        search_path: tuple[str, ...] = (),
         catalog: Catalog | None = None,
     ) -> NameContext:
         resolved = dialects.resolve(dialect)
@@ -58,6 +62,7 @@ class NameContext:
             namespace=namespace or dialects.default_namespace(resolved),
             database=database or None,
             schema=schema or None,
+            search_path=search_path if len(search_path) > 1 else (),
             catalog=catalog,
         )
 
@@ -68,10 +73,51 @@ def parse_table(name: str, context: NameContext) -> exp.Table:
 
 
 def table_ref(table: exp.Table, context: NameContext) -> DatasetRef:
-    """The dataset a table expression names, qualified and case-folded."""
+    """The dataset a table expression names, qualified and case-folded. A bare name under a
+    search path of several schemas is the first schema's that the catalog knows such a table in.
+
+    >>> from parsers.catalog import Catalog
+    >>> catalog = Catalog()
+    >>> context = NameContext.of("postgres", database="shop", schema="staging",
+    ...                          search_path=("staging", "raw"), catalog=catalog)
+    >>> table_ref(parse_table("orders", context), context).name  # nothing known: the first
+    'shop.staging.orders'
+    >>> catalog.see(DatasetRef(namespace=context.namespace, name="shop.raw.orders"))
+    >>> table_ref(parse_table("orders", context), context).name
+    'shop.raw.orders'
+    """
+    parts = _parts(table, context)
+    if len(parts) == 1 and context.search_path and context.catalog is not None:
+        found = _searched(parts, context)
+        if found is not None:
+            return found
+    return clustered(DatasetRef(namespace=context.namespace, name=".".join(_qualify(parts, context))))
+
+
+def guessed(table: exp.Table, context: NameContext) -> bool:
+    """Whether ``table`` is a bare name that a search path of several schemas could place in any
+    of them, none known to have it: it was put in the first for lack of better."""
+    if not context.search_path or context.catalog is None:
+        return False
+    parts = _parts(table, context)
+    return len(parts) == 1 and _searched(parts, context) is None
+
+
+def _parts(table: exp.Table, context: NameContext) -> list[str]:
     parts = [_fold(part, context.dialect) for part in table.parts]
     parts[-1] = dialects.without_partition_decorator(context.dialect, parts[-1])
-    return clustered(DatasetRef(namespace=context.namespace, name=".".join(_qualify(parts, context))))
+    return parts
+
+
+def _searched(parts: list[str], context: NameContext) -> DatasetRef | None:
+    """The first schema of the search path in which the catalog knows a table of this name."""
+    assert context.catalog is not None
+    for schema in context.search_path:
+        ref = clustered(DatasetRef(namespace=context.namespace,
+                                   name=".".join(_qualify(parts, dataclasses.replace(context, schema=schema)))))
+        if context.catalog.knows(ref):
+            return ref
+    return None
 
 
 def _fold(identifier: exp.Expr, dialect: Dialect) -> str:

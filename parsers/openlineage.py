@@ -60,6 +60,7 @@ SOURCE_TYPE = "openlineage"
 RUN_FACET = "lineageCrawler_run"
 JOB_FACET = "lineageCrawler_job"
 DATASET_FACET = "lineageCrawler_dataset"
+READ_FACET = "lineageCrawler_read"
 Status = Literal["completed", "failed", "rolled_back", "unknown"]
 _STATUSES: dict[str, Status] = {"COMPLETE": "completed", "FAIL": "failed", "ABORT": "failed"}
 _RUN_STATUSES = ("completed", "failed", "rolled_back", "unknown")
@@ -96,6 +97,7 @@ def _parse_event(event: Mapping[str, Any], record: SourceRecord) -> LineageEvent
         job_title=_text(ours.get("title"), "title"),
         statement_kind=_statement_kind(job_facets, _facets(_mapping(event["run"], "run"))),
         inputs=tuple(ref for ref, _ in inputs),
+        indirect=tuple(ref for ref, item in inputs if _read_only_to_filter(item)),
         outputs=tuple(ref for ref, _ in outputs),
         column_edges=tuple(edge for ref, item in outputs for edge in _column_edges(ref, item)),
         dataset_facets=_dataset_facets([*inputs, *outputs]),
@@ -241,6 +243,13 @@ def _dataset_facets(found: list[tuple[DatasetRef, Mapping[str, Any]]]) -> dict[s
         if isinstance(kind, Mapping) and str(kind.get("datasetType", "")).lower() in _KINDS:
             props["kind"] = str(kind["datasetType"]).lower()
     return {name: props for name, props in facets.items() if props}
+
+
+def _read_only_to_filter(item: Mapping[str, Any]) -> bool:
+    """An input our own export marked as read only to decide which rows change (our read facet)."""
+    facets = item.get("inputFacets")
+    ours = facets.get(READ_FACET) if isinstance(facets, Mapping) else None
+    return isinstance(ours, Mapping) and ours.get("indirect") is True
 
 
 def _column_edges(target: DatasetRef, item: Mapping[str, Any]) -> list[ColumnEdge]:

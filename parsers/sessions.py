@@ -69,12 +69,17 @@ class Session:
         """The record as the session saw it: with the defaults earlier statements set."""
         if not self.defaults:
             return record
+        path = tuple(name for name in self.defaults.get("search_path", "").split(",") if name)
         return dataclasses.replace(record, database=self.defaults.get("database", record.database),
-                                   schema=self.defaults.get("schema", record.schema))
+                                   schema=self.defaults.get("schema", record.schema),
+                                   search_path=path if len(path) > 1 else record.search_path)
 
     def observe(self, result: ParseResult) -> list[LineageEvent]:
         """Take in what a record changed; return its events with temporary tables resolved."""
-        self.defaults.update(result.sets)
+        changes = dict(result.sets)
+        if "schema" in changes and "search_path" not in changes:
+            self.defaults.pop("search_path", None)  # USE SCHEMA s: one schema, no path
+        self.defaults.update(changes)
         return self.resolve(result.events)
 
     def resolve(self, events: Iterable[LineageEvent]) -> list[LineageEvent]:
@@ -90,6 +95,10 @@ class Session:
                 resolved.append(event)  # most sessions never make one: nothing to see through
                 continue
             inputs = self._behind(event.inputs)
+            indirect = self._behind(event.indirect)
+            if indirect:  # a real table behind a filtering temporary one filters; one read directly too does not
+                direct = set(self._behind(tuple(ref for ref in event.inputs if ref not in event.indirect)))
+                indirect = tuple(ref for ref in indirect if ref not in direct)
             temporary = [ref for ref in event.outputs if ref in self._temporary]
             for ref in temporary:
                 self._temporary[ref].update(inputs)
@@ -97,8 +106,10 @@ class Session:
             edges = self._column_edges(event.column_edges)
             if not outputs and temporary:
                 continue  # it only filled a temporary table: its data flows on through later reads
-            if inputs != event.inputs or outputs != event.outputs or edges != event.column_edges:
-                event = dataclasses.replace(event, inputs=inputs, outputs=outputs, column_edges=edges)
+            if inputs != event.inputs or outputs != event.outputs or edges != event.column_edges \
+                    or indirect != event.indirect:
+                event = dataclasses.replace(event, inputs=inputs, outputs=outputs, column_edges=edges,
+                                            indirect=indirect)
             resolved.append(event)
         return resolved
 

@@ -44,7 +44,7 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
             message=f"{len(record.text):,} characters of SQL, over the {MAX_SQL_CHARS:,} parsed: skipped"),))
     context = NameContext.of(
         record.dialect, namespace=record.namespace, database=record.database, schema=record.schema,
-        catalog=catalog.current(),
+        search_path=record.search_path, catalog=catalog.current(),
     )
     events = []
     issues: list[ParseIssue] = []
@@ -62,8 +62,21 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
         if lineage.has_lineage or lineage.lifecycle:
             sql = (redacted_repeat(record.text, lineage.statement, context.dialect) if len(found) == 1
                    else lineage.statement.redacted)
-            events.append(_event(record, record_key, lineage, context, origin, sql))
+            events += [_event(record, record_key, part, context, origin, sql, index)
+                       for index, part in enumerate(_each_move(lineage))]
     return ParseResult(record_key=record_key, events=tuple(events), issues=tuple(issues), sets=tuple(sets.items()))
+
+
+def _each_move(lineage: StatementLineage) -> list[StatementLineage]:
+    """A statement of several renames (``RENAME TABLE t TO t_old, t_new TO t``) as one lineage per
+    rename: each moves its own table's data, not every table's into every new name."""
+    moves = [change for change in lineage.lifecycle if change.event == "rename" and change.other is not None]
+    if len(moves) < 2:
+        return [lineage]
+    return [dataclasses.replace(lineage, inputs=(move.dataset,), outputs=(move.other,),  # type: ignore[arg-type]
+                                lifecycle=lineage.lifecycle if index == 0 else (),
+                                column_flows=tuple(f for f in lineage.column_flows if f.table == move.other))
+            for index, move in enumerate(moves)]
 
 
 def _statement_origin(record: SourceRecord, lineage: StatementLineage) -> Origin:
@@ -98,8 +111,8 @@ _SHAPES: dict[tuple[Any, ...], tuple[StatementLineage, _Shape]] = {}
 _SHAPES_MAX = 8192
 
 
-def _shape(lineage: StatementLineage, context: NameContext) -> _Shape:
-    key = (id(lineage.inputs), id(lineage.outputs), id(lineage.lifecycle), id(lineage.column_flows),
+def _shape(lineage: StatementLineage, context: NameContext, part: int = 0) -> _Shape:
+    key = (part, id(lineage.inputs), id(lineage.outputs), id(lineage.lifecycle), id(lineage.column_flows),
            id(lineage.columns), id(lineage.output_columns), lineage.kind, lineage.output_kind, lineage.routine,
            lineage.statement.fingerprint, context.namespace)
     entry = _SHAPES.get(key)
@@ -108,7 +121,8 @@ def _shape(lineage: StatementLineage, context: NameContext) -> _Shape:
     shape = _Shape(
         # A statement in a procedure's body is the procedure's work: the procedure is the job.
         job=JobRef(namespace=context.namespace,
-                   name=f"routine:{lineage.routine}" if lineage.routine else f"sql:{lineage.statement.fingerprint}"),
+                   name=(f"routine:{lineage.routine}" if lineage.routine else f"sql:{lineage.statement.fingerprint}")
+                   + (f"#{part + 1}" if part else "")),  # each rename of a statement moves its own data
         title=f"ROUTINE {lineage.routine}" if lineage.routine else _title(lineage),
         lifecycle=lineage.lifecycle,
         facets=_facets(lineage),
@@ -134,9 +148,10 @@ def _facets(lineage: StatementLineage) -> dict[str, dict[str, Any]]:
 
 
 def _event(
-    record: SourceRecord, record_key: str, lineage: StatementLineage, context: NameContext, origin: Origin, sql: str
+    record: SourceRecord, record_key: str, lineage: StatementLineage, context: NameContext, origin: Origin, sql: str,
+    part: int = 0,
 ) -> LineageEvent:
-    shape = _shape(lineage, context)
+    shape = _shape(lineage, context, part)
     return LineageEvent(
         job=shape.job,
         job_title=shape.title,
@@ -144,10 +159,11 @@ def _event(
         statement_kind=lineage.kind,
         inputs=lineage.inputs,
         outputs=lineage.outputs,
+        indirect=lineage.indirect,
         column_edges=shape.column_edges,
         dataset_facets=shape.facets,
         run=RunRef(
-            run_id=digest(f"{record_key}\0{lineage.statement.start}"),
+            run_id=digest(f"{record_key}\0{lineage.statement.start}" + (f"\0{part}" if part else "")),
             started_at=record.timestamp,
             user=record.user,
             session_id=record.session_id,

@@ -20,7 +20,7 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import TokenType
 
 from parsers import dialects, naming
-from parsers.model import DatasetEvent, DatasetRef
+from parsers.model import ColumnRef, DatasetEvent, DatasetRef
 from parsers.naming import NameContext, file_ref, parse_table, table_ref
 from parsers.sql import commands, limits, routines
 from parsers.sql.columns import ColumnFlow, ColumnLineage, column_flows
@@ -54,6 +54,11 @@ class StatementLineage:
     output_columns: tuple[str, ...] = ()  # the columns a created table or view has
     lifecycle: tuple[DatasetEvent, ...] = ()
     routine: str | None = None  # the procedure or function whose body this statement is in
+    # Bare names a search path of several schemas put in its first for lack of knowing better:
+    # not learned as tables that exist.
+    guessed: tuple[DatasetRef, ...] = ()
+    # Inputs read only to decide which rows change or come out: no values flow from them.
+    indirect: tuple[DatasetRef, ...] = ()
 
     @property
     def has_lineage(self) -> bool:
@@ -222,10 +227,18 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
         if context.catalog is not None:
             _learn(context, cached)
         if cached.sets:
-            changes = dict(cached.sets)
-            context = dataclasses.replace(context, database=changes.get("database", context.database),
-                                          schema=changes.get("schema", context.schema))
+            context = with_sets(context, dict(cached.sets))
     return results
+
+
+def with_sets(context: NameContext, changes: dict[str, str]) -> NameContext:
+    """``context`` after a statement set these session defaults (a new schema without a search
+    path ends the search path)."""
+    path = changes.get("search_path", "" if "schema" in changes else ",".join(context.search_path))
+    schemas = tuple(name for name in path.split(",") if name)
+    return dataclasses.replace(context, database=changes.get("database", context.database),
+                               schema=changes.get("schema", context.schema),
+                               search_path=schemas if len(schemas) > 1 else ())
 
 
 def _reusable(lineage: StatementLineage) -> bool:
@@ -256,7 +269,7 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
     """A statement whose lineage its text tells (an unload, a rename...), as a StatementLineage."""
     inner = _analyze_text(found.sql, context, TemplateCache(), columns) if found.sql else []
     dataset = functools.partial(_named_dataset, context=context)
-    return StatementLineage(
+    return _moved_by_renames(StatementLineage(
         statement=statement,
         kind=inner[0].kind if found.kind in _REWRITE_KINDS and inner else found.kind,
         inputs=tuple(dict.fromkeys([*(ref for s in inner for ref in s.inputs), *map(file_ref, found.files_in)])),
@@ -274,7 +287,25 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
         # creates what its rewrite creates: a view, its columns.
         output_kind=inner[0].output_kind if len(inner) == 1 else "table",
         output_columns=inner[0].output_columns if len(inner) == 1 and not found.files_out else (),
-    )
+    ), context)
+
+
+def _moved_by_renames(lineage: StatementLineage, context: NameContext) -> StatementLineage:
+    """A rename moves the data: ``ALTER TABLE t_new RENAME TO t`` reads ``t_new`` and writes
+    ``t`` (each column into its namesake, where the catalog knows them), so a table swapped in
+    by rename keeps the lineage of the table it was built as."""
+    moves = [(change.dataset, change.other) for change in lineage.lifecycle
+             if change.event == "rename" and change.other is not None and change.other != change.dataset]
+    if not moves:
+        return lineage
+    known = context.catalog.columns(moves[0][0]) if context.catalog is not None else None
+    flows = tuple(ColumnFlow(target=column, sources=(ColumnRef(dataset=moves[0][0], column=column),),
+                             kind="direct", table=moves[0][1]) for column in known or ())
+    return dataclasses.replace(
+        lineage,
+        inputs=tuple(dict.fromkeys([*lineage.inputs, *(old for old, _ in moves)])),
+        outputs=tuple(dict.fromkeys([*lineage.outputs, *(new for _, new in moves)])),
+        column_flows=lineage.column_flows or flows)
 
 
 def _named_dataset(name: str, context: NameContext) -> DatasetRef:
@@ -356,20 +387,32 @@ def _context_key(context: NameContext, columns: bool) -> tuple[str, ...]:
     """What, besides the template, decides a statement's lineage."""
     # Only column lineage reads the catalog: table-level results stay cached as tables come and go.
     catalog = "" if context.catalog is None or not columns else f"{id(context.catalog)}:{context.catalog.version}"
+    # Under a search path of several schemas, the tables known so far place bare names.
+    path = "" if not context.search_path or context.catalog is None else \
+        f"{','.join(context.search_path)}:{id(context.catalog)}:{context.catalog.names_version}"
     return (type(context.dialect).__name__, context.namespace, context.database or "", context.schema or "",
-            str(columns), catalog)
+            str(columns), catalog, path)
 
 
 def _learn(context: NameContext, lineage: StatementLineage) -> None:
     """Later statements see the columns of the tables and views this one created."""
     assert context.catalog is not None
+    # (A crawl's sessions' temporary tables are no tables its other sessions could find.)
+    temporary = lineage.outputs if lineage.output_kind == "temporary" and not context.catalog.session else ()
+    for ref in (*lineage.inputs, *lineage.outputs):
+        if ref not in lineage.guessed and ref not in temporary and naming.is_table_namespace(ref.namespace):
+            context.catalog.see(ref)
     if lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns \
             and "*" not in lineage.output_columns and (lineage.output_kind != "temporary" or context.catalog.session):
         context.catalog.add(lineage.outputs[0], lineage.output_columns)  # a crawl's sessions' temp tables are not
     for change in lineage.lifecycle:
         if change.event == "drop":
             context.catalog.drop(change.dataset)
-        elif change.event in ("rename", "create_like") and change.other is not None:
+        elif change.event == "create_like" and (lineage.output_kind != "temporary" or context.catalog.session):
+            context.catalog.see(change.dataset)
+        if change.event == "rename" and change.other is not None:
+            context.catalog.unsee(change.dataset)
+        if change.event in ("rename", "create_like") and change.other is not None:
             old, new = (change.dataset, change.other) if change.event == "rename" else (change.other, change.dataset)
             columns = context.catalog.columns(old)
             if columns:
@@ -381,9 +424,10 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     if quiet is not None:
         return StatementLineage(statement=statement, kind=quiet)
     if statement.tokens and statement.tokens[0].text.upper() == "SET":
-        schema = dialects.search_path_schema(statement.text)
-        if schema is not None:
-            return StatementLineage(statement=statement, kind="SET", sets=(("schema", schema),))
+        path = dialects.search_path(statement.text)
+        if path is not None:
+            return StatementLineage(statement=statement, kind="SET",
+                                    sets=(("schema", path[0]), ("search_path", ",".join(path))))
     depth = limits.nesting(statement.tokens)
     if depth > limits.MAX_NESTING:
         return StatementLineage(statement=statement, kind="UNPARSEABLE", confidence=0.0, issues=(
@@ -436,24 +480,54 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     if roles.kind in _WRITES and not (roles.outputs or roles.files_out):
         problems += (StatementIssue(code="no_target", severity="warning",
                                     message=f"{roles.kind} whose target could not be told"),)
-    return StatementLineage(
+    # What a statement creates goes in the first schema of the search path; what it names that
+    # exists, in the first schema that has it.
+    creating = dataclasses.replace(context, search_path=()) if _creates(roles.kind) else context
+    guessed = tuple(table_ref(t, context) for t in (*roles.inputs, *(() if creating is not context else roles.outputs))
+                    if naming.guessed(t, context))
+    return _moved_by_renames(StatementLineage(
         statement=statement,
         issues=problems,
         column_flows=found.flows,
         column_confidence=found.confidence,
         output_columns=tuple(name for name, _ in roles.columns) or found.outputs,
-        lifecycle=tuple(DatasetEvent(event=event, dataset=table_ref(table, context),
-                                  other=table_ref(other, context) if other is not None else None)
-                        for event, table, other in roles.lifecycle),
+        lifecycle=tuple(_change(event, table, other, context) for event, table, other in roles.lifecycle),
         kind=roles.kind,
         # Named once each: `orders` and `ORDERS` are one table once case is folded.
         inputs=tuple(dict.fromkeys([*(table_ref(t, context) for t in roles.inputs), *map(file_ref, roles.files_in)])),
-        outputs=tuple(dict.fromkeys([*(table_ref(t, context) for t in roles.outputs),
+        outputs=tuple(dict.fromkeys([*(table_ref(t, creating) for t in roles.outputs),
                                      *map(file_ref, roles.files_out)])),
         output_kind=roles.output_kind,
         columns=roles.columns,
-        confidence=0.5 if any(p.code == "no_target" for p in problems) else 1.0,
-    )
+        confidence=0.5 if any(p.code == "no_target" for p in problems) else GUESSED_CONFIDENCE if guessed else 1.0,
+        guessed=guessed,
+        indirect=tuple(dict.fromkeys(table_ref(t, context) for t in roles.indirect)),
+    ), context)
+
+
+# A bare name placed in the first schema of a search path for lack of knowing where it is.
+GUESSED_CONFIDENCE = 0.8
+
+
+def _creates(kind: str) -> bool:
+    return kind.startswith("CREATE") or kind == "SELECT INTO"
+
+
+def _change(event: str, table: exp.Table, other: exp.Table | None, context: NameContext) -> DatasetEvent:
+    """A lifecycle change, named: a created table in the search path's first schema, a bare new
+    name of a renamed table beside the table (wherever the search path found it)."""
+    creating = dataclasses.replace(context, search_path=())
+    dataset = table_ref(table, creating if event == "create_like" else context)
+    if other is None:
+        return DatasetEvent(event=event, dataset=dataset)
+    renamed = table_ref(other, creating)
+    if event == "rename" and context.search_path and len(other.parts) == 1 and "." in dataset.name:
+        schema = (dataset.member or dataset.name).rsplit(".", 1)[0]
+        renamed = naming.clustered(DatasetRef(namespace=dataset.namespace,
+                                              name=f"{schema}.{(renamed.member or renamed.name).rsplit('.', 1)[-1]}"))
+    elif event != "rename":
+        renamed = table_ref(other, context)
+    return DatasetEvent(event=event, dataset=dataset, other=renamed)
 
 
 def _unknown_columns(flows: tuple[ColumnFlow, ...], kind: str, outputs: list[DatasetRef],

@@ -29,8 +29,12 @@ def describe(sql: str, context: NameContext, source_id: str = "-") -> dict[str, 
     session = context.catalog.for_session() if context.catalog is not None else Catalog(session=True)
     statements = analyze(sql, dataclasses.replace(context, catalog=session), columns=True)
     script = resolve(statements)
+    direct = {ref for s in statements for ref in s.inputs if ref not in s.indirect}
+    indirect = sorted({display_name(d) for d in script.sources if d not in direct})
     return {
         "id": source_id,
+        # Sources read only to decide which rows change or come out (DELETE ... USING, semi-joins).
+        **({"indirect_sources": indirect} if indirect else {}),
         "sources": sorted({display_name(d) for d in script.sources}),
         "targets": sorted({display_name(d) for d in script.targets}),
         "column_lineage": [{"target": f.target, "sources": list(f.sources), "kind": f.kind} for f in script.columns],
@@ -65,6 +69,8 @@ def bad_input(source_id: str, message: str) -> dict[str, Any]:
 def _statement(s: StatementLineage) -> dict[str, Any]:
     found = {"line": s.statement.line, "kind": s.kind, "fingerprint": s.statement.fingerprint,
              "sources": [display_name(d) for d in s.inputs], "targets": [display_name(d) for d in s.outputs]}
+    if s.indirect:
+        found["indirect_sources"] = [display_name(d) for d in s.indirect]
     if s.routine:
         found["routine"] = s.routine
     return found

@@ -31,6 +31,9 @@ class TableRoles:
     columns: tuple[tuple[str, str], ...] = ()  # a created table's declared columns and types
     # Events in a dataset's life that move no data: (event, dataset, other dataset or None).
     lifecycle: tuple[tuple[str, exp.Table, exp.Table | None], ...] = ()
+    # Inputs read only to decide which rows change or come out, giving no values (a DELETE's
+    # USING, an UPDATE's FROM table its SET does not use, a semi-join's subquery).
+    indirect: tuple[exp.Table, ...] = ()
 
     @property
     def has_lineage(self) -> bool:
@@ -71,7 +74,73 @@ def table_roles(statement: exp.Expr) -> TableRoles:
     files_in += tuple(_function_paths(every))
     return TableRoles(kind=kind, inputs=_unique(inputs), outputs=_unique(targets), output_kind=output_kind,
                       columns=_declared_columns(statement), files_in=tuple(dict.fromkeys(files_in)),
-                      files_out=files_out)
+                      files_out=files_out, indirect=_indirect(statement, inputs, targets))
+
+
+def _indirect(statement: exp.Expr, inputs: tuple[exp.Table, ...],
+              targets: tuple[exp.Table, ...]) -> tuple[exp.Table, ...]:
+    """The inputs every mention of which only filters: no value flows from them (the table-level
+    counterpart of indirect column edges).
+
+    >>> import sqlglot
+    >>> def indirect(sql):
+    ...     return [t.name for t in table_roles(sqlglot.parse_one(sql, read="postgres")).indirect]
+    >>> indirect("DELETE FROM s.t USING s.r WHERE t.id = r.id")
+    ['r']
+    >>> indirect("UPDATE t SET flag = 1 FROM d WHERE t.id = d.id")
+    ['d']
+    >>> indirect("UPDATE t SET v = d.v FROM d WHERE t.id = d.id")
+    []
+    >>> indirect("INSERT INTO m SELECT a.x FROM a WHERE a.id IN (SELECT id FROM b)")
+    ['b']
+    """
+    written = {id(table) for table in targets}  # an UPDATE's target gives the values it updates
+    if isinstance(statement, exp.Delete) and not statement.args.get("returning"):
+        filtering = {id(table) for table in inputs}  # a delete writes no values: all it reads filters
+    else:
+        valued = _valued_aliases(statement) if isinstance(statement, exp.Update) else None
+        filtering = {id(table) for table in inputs if id(table) not in written and (
+            _in_filter(table, statement) or (valued is not None and _only_joined(table, statement, valued)))}
+    if not filtering:
+        return ()
+    direct = {_name_key(table) for table in inputs if id(table) not in filtering}
+    return _unique(tuple(table for table in inputs if id(table) in filtering and _name_key(table) not in direct))
+
+
+def _name_key(table: exp.Table) -> tuple[str, ...]:
+    return tuple(part.name.lower() for part in table.parts)
+
+
+def _in_filter(table: exp.Table, statement: exp.Expr) -> bool:
+    """Whether ``table`` is read in a subquery of a WHERE, HAVING, QUALIFY or JOIN ... ON."""
+    node: exp.Expr | None = table
+    while node is not None and node is not statement:
+        if isinstance(node, exp.Where | exp.Having | exp.Qualify) or (
+                node.arg_key == "on" and isinstance(node.parent, exp.Join)):
+            return True
+        node = node.parent
+    return False
+
+
+def _valued_aliases(statement: exp.Update) -> set[str] | None:
+    """The tables (by alias or name) whose columns an UPDATE's SET computes from; None when a
+    column names no table (it could be any's)."""
+    found = set()
+    for assignment in statement.expressions:
+        value = assignment.expression if isinstance(assignment, exp.EQ) else assignment
+        for column in value.find_all(exp.Column):
+            if not column.table:
+                return None
+            found.add(column.table.lower())
+    return found
+
+
+def _only_joined(table: exp.Table, statement: exp.Expr, valued: set[str]) -> bool:
+    """An UPDATE's FROM (or joined) table whose columns its SET does not use."""
+    from_ = statement.args.get("from_")
+    joined = [from_, *(statement.args.get("joins") or [])] if from_ is not None else []
+    in_from = any(table is found for clause in joined for found in clause.find_all(exp.Table))
+    return in_from and table.alias_or_name.lower() not in valued and table.name.lower() not in valued
 
 
 # Spark and Databricks read files as tables: parquet.`s3://bucket/path` (and csv, json, orc,

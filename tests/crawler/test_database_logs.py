@@ -138,7 +138,8 @@ def test_what_a_session_had_open_when_a_crawl_ended_goes_on_in_the_next(tmp_path
     (cursor,) = store.cursors().values()
     carried = json.loads(cursor.state)
     (session,) = carried["sessions"].values()
-    assert session["defaults"] == {"schema": "reporting"} and len(session["temporary"]) == 1
+    assert session["defaults"] == {"schema": "reporting", "search_path": "reporting,public"}
+    assert len(session["temporary"]) == 1
     (pending,) = carried["reader"]["transactions"].values()
     running = list(carried["reader"]["last"].values())  # logged as it started, in a live log: may still fail
     assert [statement["sql"].split()[0] for statement in [*pending, *running]] == ["INSERT", "DELETE"]

@@ -38,7 +38,7 @@ from crawler.formats.openlineage import MAX_EVENT_BYTES, sniff
 from crawler.registry import SourceSpec
 from graph import open_store
 from graph.export import export
-from graph.openlineage import DATASET_FACET, JOB_FACET, RUN_FACET, dumps, openlineage_run_id, run_events
+from graph.openlineage import DATASET_FACET, JOB_FACET, READ_FACET, RUN_FACET, dumps, openlineage_run_id, run_events
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "openlineage" / "events.jsonl"
@@ -51,7 +51,7 @@ STANDARD_FACETS: dict[str, type] = {
     "sql": sql_job.SQLJobFacet,
 }
 CUSTOM_FACETS = {RUN_FACET: "LineageCrawlerRunFacet", JOB_FACET: "LineageCrawlerJobFacet",
-                 DATASET_FACET: "LineageCrawlerDatasetFacet"}
+                 DATASET_FACET: "LineageCrawlerDatasetFacet", READ_FACET: "LineageCrawlerReadFacet"}
 
 
 # -- validation against openlineage-python's generated models

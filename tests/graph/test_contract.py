@@ -14,7 +14,7 @@ from graph.batch import EVIDENCE_SAMPLE, Cursor
 from graph.changes import next_crawl
 from graph.export import dumps, export, load
 from graph.gc import collect
-from graph.lineage import applications, impact_page, owners
+from graph.lineage import applications, impact_page, indirect, owners
 from graph.model import IssueFilter
 from graph.ranking import update_ranks
 from parsers import ColumnEdge, ColumnRef, LineageEvent, ModelRef, Origin, ParseIssue
@@ -290,6 +290,27 @@ def test_kind_filter_keeps_the_root_and_the_kind(chain: Store) -> None:
     view = lineage(chain, resolve(chain, "raw.a").id, "downstream", kinds={"job"})
     assert {n.kind for n in view.nodes.values()} == {"job", "dataset"}
     assert _names(view) == {"raw.a"}
+
+
+def test_indirect_reads_are_marked_and_a_walk_may_leave_them_out(store: Store) -> None:
+    # DELETE FROM mart.c USING gdpr.erasures: the erasures decide which rows go, give no values.
+    purge = dataclasses.replace(event("purge", ["gdpr.erasures", "mart.c"], ["mart.c"], run="p1"),
+                                indirect=(ds("gdpr.erasures"),))
+    # ... and feeds mart.d directly, through another job.
+    graph.write(store, [*CHAIN, purge, event("copy", ["gdpr.erasures"], ["mart.d"], run="c1")])
+    reads = {(e.src.rsplit("/", 1)[1], e.dst.rsplit("/", 1)[1]): e.props for e in store.edges(["READS"])}
+    assert reads[("gdpr.erasures", "purge")] == {"indirect": True}
+    assert reads[("raw.a", "j1")] == {}
+    feeds = {(e.src.rsplit("/", 1)[1], e.dst.rsplit("/", 1)[1]): e.props for e in store.edges(["FEEDS"])}
+    assert feeds[("gdpr.erasures", "mart.c")] == {"indirect": True}
+    assert feeds[("raw.a", "stg.b")] == {"direct": True}
+    root = resolve(store, "mart.c").id
+    assert "gdpr.erasures" in _names(lineage(store, root, "upstream"))
+    direct = lineage(store, root, "upstream", direct_only=True)
+    assert _names(direct) == {"mart.c", "stg.b", "raw.a", "other.b"}
+    assert not [e for e in direct.edges if indirect(e)]
+    downstream = lineage(store, resolve(store, "gdpr.erasures").id, "downstream", direct_only=True)
+    assert _names(downstream) == {"gdpr.erasures", "mart.d"}
 
 
 def test_impact_lists_distance_last_use_and_owners(chain: Store) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import parsers
-from parsers import LineageEvent, Origin, SourceRecord
+from parsers import LineageEvent, Origin, SourceRecord, catalog
 from parsers.sessions import Session
 
 
@@ -16,7 +16,7 @@ def crawled(*statements: str) -> list[LineageEvent]:
     for number, sql in enumerate(statements, start=1):
         record = SourceRecord(source_type="postgres_log", text=sql, origin=Origin(path="/pg.csv", line=number),
                               dialect="postgres", namespace="postgres://db:5432", database="shop", session_id="s1")
-        found += session.observe(parsers.parse(record))
+        found += session.observe(parsers.parse(session.prepare(record)))
     return found
 
 
@@ -40,3 +40,56 @@ def test_local_temporary_as_select_is_temporary() -> None:
                     "INSERT INTO mart.daily SELECT * FROM stage")
     assert [([r.name for r in e.inputs], [r.name for r in e.outputs]) for e in found if e.outputs] == [
         (["shop.raw.orders"], ["shop.mart.daily"])]
+
+
+def known_crawled(*statements: str) -> list[LineageEvent]:
+    """As ``crawled``, with a crawl's catalog: what earlier statements named is known to exist."""
+    with catalog.using(catalog.Catalog()):
+        return crawled(*statements)
+
+
+def _flows(found: list[LineageEvent]) -> list[tuple[list[str], list[str]]]:
+    return [([r.name for r in e.inputs], [r.name for r in e.outputs]) for e in found if e.inputs or e.outputs]
+
+
+def test_a_bare_name_is_the_first_schema_of_the_search_path_that_has_the_table() -> None:
+    found = known_crawled("INSERT INTO raw.orders (id) VALUES (1)",
+                          "SET search_path TO staging, raw, public",
+                          "INSERT INTO staging.customers (id) VALUES (1)",
+                          "CREATE TABLE orders_clean AS SELECT o.id FROM orders o JOIN customers c ON c.id = o.id",
+                          "INSERT INTO mart.daily SELECT * FROM orders_clean")
+    assert _flows(found) == [
+        ([], ["shop.raw.orders"]), ([], ["shop.staging.customers"]),
+        # Created in the first schema; read from the one that has it.
+        (["shop.raw.orders", "shop.staging.customers"], ["shop.staging.orders_clean"]),
+        (["shop.staging.orders_clean"], ["shop.mart.daily"])]
+    assert all(e.confidence == 1.0 for e in found)
+
+
+def test_a_bare_name_nothing_is_known_of_goes_to_the_first_schema_with_less_confidence() -> None:
+    (event,) = known_crawled("SET search_path TO staging, raw", "INSERT INTO mart.daily SELECT * FROM orders")
+    assert [r.name for r in event.inputs] == ["shop.staging.orders"]
+    assert event.confidence < 1.0
+
+
+def test_a_search_path_follows_drops_and_renames() -> None:
+    found = known_crawled("SET search_path TO staging, raw",
+                          "INSERT INTO raw.orders (id) VALUES (1)", "INSERT INTO staging.orders (id) VALUES (1)",
+                          "INSERT INTO mart.a SELECT * FROM orders",  # staging's: first in the path
+                          "DROP TABLE orders",  # PostgreSQL drops staging.orders
+                          "INSERT INTO mart.b SELECT * FROM orders",  # now raw's
+                          "ALTER TABLE orders RENAME TO orders_old",  # raw.orders -> raw.orders_old
+                          "INSERT INTO mart.c SELECT * FROM orders_old")
+    assert [(ins, outs) for ins, outs in _flows(found) if outs[0].startswith("shop.mart") or ins] == [
+        (["shop.staging.orders"], ["shop.mart.a"]), (["shop.raw.orders"], ["shop.mart.b"]),
+        (["shop.raw.orders"], ["shop.raw.orders_old"]), (["shop.raw.orders_old"], ["shop.mart.c"])]
+    assert [c.dataset.name for e in found for c in e.lifecycle] == ["shop.staging.orders", "shop.raw.orders"]
+
+
+def test_a_search_path_carries_over_to_the_next_crawl() -> None:
+    session = Session()
+    record = SourceRecord(source_type="postgres_log", text="SET search_path TO staging, raw",
+                          origin=Origin(path="/pg.csv", line=1), dialect="postgres", database="shop")
+    session.observe(parsers.parse(record))
+    again = Session.from_state(session.to_state())
+    assert again.prepare(record).search_path == ("staging", "raw")
