@@ -93,6 +93,18 @@ def without_partition_decorator(dialect: Dialect, table: str) -> str:
     return _PARTITION_DECORATOR.sub("", table)
 
 
+# ALTER TABLE a EXCHANGE PARTITION ... WITH TABLE b: Hive moves b's partition into a, b loses it
+# (https://cwiki.apache.org/confluence/display/Hive/Exchange+Partition); Oracle and MySQL swap the
+# partition's rows and the table's (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/ALTER-TABLE.html,
+# https://dev.mysql.com/doc/refman/8.0/en/partitioning-management-exchange.html). Elsewhere: as it is written.
+_EXCHANGE_SWAPS = {"hive": False, "spark": False, "spark2": False, "databricks": False, "oracle": True, "mysql": True}
+
+
+def exchange_swaps(dialect: Dialect) -> bool | None:
+    """Whether the dialect's EXCHANGE PARTITION swaps data both ways (None: not known)."""
+    return _EXCHANGE_SWAPS.get(name_of(dialect))
+
+
 def no_lineage_kind(words: list[str]) -> str | None:
     """The kind of a statement known to move no data, from its first words (upper case), so it
     needs no parse: ``VACUUM``, ``CREATE USER``, ``DROP FUNCTION`` ... Else None.

@@ -264,9 +264,7 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
                                      *map(file_ref, found.files_out)])),
         issues=tuple(issue for s in inner for issue in s.issues),
         confidence=min([s.confidence for s in inner] + [1.0]),
-        # (Flows are into the first output: the first inner statement's, when it writes one.)
-        column_flows=(inner[0].column_flows if inner and (len(inner) == 1 or inner[0].outputs)
-                      and not found.files_out else ()),
+        column_flows=_recognised_flows(inner) if not found.files_out else (),
         lifecycle=(*(change for s in inner for change in s.lifecycle),
                    *(DatasetEvent(event=event, dataset=dataset(name), other=dataset(other) if other else None)
                      for event, name, other in found.lifecycle)),
@@ -275,6 +273,15 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
         output_kind=inner[0].output_kind if len(inner) == 1 else "table",
         output_columns=inner[0].output_columns if len(inner) == 1 and not found.files_out else (),
     )
+
+
+def _recognised_flows(inner: list[StatementLineage]) -> tuple[ColumnFlow, ...]:
+    """The flows of a rewritten statement: its one statement's, or those of each that writes a table,
+    each flow placed in its table (a partition exchange writes both tables)."""
+    if len(inner) == 1:
+        return inner[0].column_flows
+    return tuple(flow if flow.table is not None else dataclasses.replace(flow, table=s.outputs[0])
+                 for s in inner if s.outputs for flow in s.column_flows)
 
 
 def _named_dataset(name: str, context: NameContext) -> DatasetRef:
@@ -406,7 +413,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         return StatementLineage(statement=statement, kind="UNPARSEABLE", confidence=0.0, issues=(
             StatementIssue(code="unparseable_sql", message=f"the parser failed on it: {error}"),))
     except SqlglotError as error:
-        rewritten = commands.rewritten(statement.text)
+        rewritten = _rewritten(statement.text, context)
         if rewritten is not None:
             return _recognised(statement, rewritten, context, columns)
         return StatementLineage(
@@ -423,8 +430,8 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         changes = dialects.use_changes(context.dialect, tree.args.get("kind") and str(tree.args["kind"]),
                                        tree.this.sql(dialect=context.dialect).replace('"', "").replace("`", ""))
         return StatementLineage(statement=statement, kind="USE", sets=tuple(changes.items()))
-    if tree is None or isinstance(tree, exp.Command) or _is_mutation(tree):
-        rewritten = commands.rewritten(statement.text)
+    if tree is None or isinstance(tree, exp.Command) or _read_from_text(tree):
+        rewritten = _rewritten(statement.text, context)
         if rewritten is not None:
             return _recognised(statement, rewritten, context, columns)
         return _unsupported(statement, tree)
@@ -455,10 +462,15 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
     )
 
 
-def _is_mutation(tree: exp.Expr) -> bool:
-    """ClickHouse's ``ALTER TABLE t DELETE WHERE ...``: a DELETE, read as one (see commands.rewritten)."""
-    return isinstance(tree, exp.Alter) and any(isinstance(action, exp.Delete | exp.Update)
+def _read_from_text(tree: exp.Expr) -> bool:
+    """ClickHouse's ``ALTER TABLE t DELETE WHERE ...`` (a DELETE, read as one) and ``ALTER TABLE a
+    REPLACE PARTITION p FROM b`` (a copy): read from their text (see commands.rewritten, partition_moves)."""
+    return isinstance(tree, exp.Alter) and any(isinstance(action, exp.Delete | exp.Update | exp.ReplacePartition)
                                                for action in tree.args.get("actions") or [])
+
+
+def _rewritten(text: str, context: NameContext) -> commands.Recognised | None:
+    return commands.rewritten(text) or commands.partition_moves(text, swaps=dialects.exchange_swaps(context.dialect))
 
 
 def _columns(tree: exp.Expr, context: NameContext) -> tuple[ColumnLineage, tuple[StatementIssue, ...]]:
