@@ -24,7 +24,7 @@ from parsers.model import DatasetEvent, DatasetRef
 from parsers.naming import NameContext, file_ref, parse_table, table_ref
 from parsers.sql import commands, limits, routines
 from parsers.sql.columns import ColumnFlow, ColumnLineage, column_flows
-from parsers.sql.statements import Statement, split
+from parsers.sql.statements import Statement, part_of, split
 from parsers.sql.tables import returned_as_select, table_roles
 
 
@@ -118,8 +118,9 @@ def quick_key(sql: str, dialect: Dialect | str | None = None) -> str | None:
     >>> quick_key("select 1; select 2") is None, quick_key('select * from t where a = "x"', "mysql")
     (True, 'select * from t where a = ?')
     """
-    text = _without_literals(sql, dialect if isinstance(dialect, Dialect) else dialects.resolve(dialect))
-    if text is None:
+    dialect = dialect if isinstance(dialect, Dialect) else dialects.resolve(dialect)
+    text = _without_literals(sql, dialect)
+    if text is None or dialects.normalised(dialect, sql) != sql:  # (T-SQL's GO: maybe several statements)
         return None
     if "?," in text or "? ," in text:
         text = _QUICK_LIST.sub("?", text)
@@ -200,7 +201,10 @@ def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, 
 
 def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns: bool) -> list[StatementLineage]:
     results: list[StatementLineage] = []
-    for statement in split(sql, context.dialect):
+    pending = split(sql, context.dialect)
+    pending.reverse()
+    while pending:
+        statement = pending.pop()
         first = statement.tokens[0].text.upper() if statement.tokens else ""
         recognised = commands.recognise(statement.text) if first in commands.FIRST_WORDS else None
         if recognised is not None:
@@ -218,6 +222,10 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
                 cache.put(key, cached)
         elif cached.statement is not statement:
             cached = dataclasses.replace(cached, statement=statement)
+        unterminated = _unterminated(sql, cached, context) if cached.kind == "UNPARSEABLE" else []
+        if unterminated:
+            pending += reversed(unterminated)
+            continue
         results.append(cached)
         if context.catalog is not None:
             _learn(context, cached)
@@ -226,6 +234,20 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
             context = dataclasses.replace(context, database=changes.get("database", context.database),
                                           schema=changes.get("schema", context.schema))
     return results
+
+
+def _unterminated(sql: str, failed: StatementLineage, context: NameContext) -> list[Statement]:
+    """The statements of a text that failed to parse as one, where the dialect lets statements
+    end without a semicolon (T-SQL: ``INSERT ... SELECT ...`` then ``UPDATE ...`` on the next line),
+    found as a routine's body is split; none when it holds one statement, or the dialect needs them."""
+    statement = failed.statement
+    if not dialects.semicolons_optional(context.dialect) or "\n" not in statement.text:
+        return []
+    pieces = routines.statements(statement.text, context.dialect)
+    if len(pieces) < 2:
+        return []
+    found = [part_of(sql, statement, start, end, context.dialect) for start, end in pieces]
+    return [part for part in found if part is not None]
 
 
 def _reusable(lineage: StatementLineage) -> bool:
