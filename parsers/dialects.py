@@ -65,11 +65,12 @@ _MODIFIERS = frozenset({"OR", "REPLACE", "DEFINER", "DEFINITELY", "IF", "NOT", "
 # https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/DELETE.html,
 # https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#delete_statement,
 # https://docs.teradata.com/r/Teradata-VantageCloud-Lake/SQL-Reference/SQL-Data-Manipulation-Language/Statement-Syntax/DELETE
-_DELETE_WITHOUT_FROM = {"tsql": False, "oracle": True, "bigquery": True, "teradata": True, "generic": True}
+_DELETE_WITHOUT_FROM = {"tsql": False, "oracle": True, "bigquery": True, "teradata": True, "generic": False}
 
 
 def delete_without_from(dialect: Dialect, aliased: bool) -> bool:
-    """Whether the dialect's DELETE may name its table without FROM (no dialect: assume it may)."""
+    """Whether the dialect's DELETE may name its table without FROM (no dialect: it may, but not with an
+    alias: `DELETE FORM customers` is a misspelt FROM, not the table FORM aliased customers)."""
     allowed = _DELETE_WITHOUT_FROM.get(name_of(dialect))
     return allowed is not None and (allowed or not aliased)
 
