@@ -96,7 +96,8 @@ def without_partition_decorator(dialect: Dialect, table: str) -> str:
 
 # T-SQL: "the semicolon statement terminator ... is not required" for most statements
 # (https://learn.microsoft.com/en-us/sql/t-sql/language-elements/transact-sql-syntax-conventions-transact-sql):
-# scripts put one statement a line, or several lines, with none. sqlglot splits at semicolons only.
+# scripts put one statement a line, or several lines, with none. sqlglot splits at semicolons only
+# (tobymao/sqlglot#6106, #3874: out of its scope).
 _SEMICOLONS_OPTIONAL = frozenset({"tsql"})
 
 
@@ -220,10 +221,12 @@ def without_ignored_clauses(dialect: Dialect, tokens: list[Token], text: str) ->
 # - Teradata: the data attribute phrases after an expression, (TITLE 'heading'), (NAMED alias),
 #   ([NOT] CASESPECIFIC), (UPPERCASE) (https://docs.teradata.com/r/Teradata-VantageCloud-Lake/SQL-Reference/
 #   Data-Types-and-Literals/Data-Type-Formats-and-Format-Phrases): a title and case attributes change no
-#   value and are blanked; NAMED is an alias, read as AS (sqlglot parses FORMAT, not these).
+#   value and are blanked; NAMED is an alias, read as AS (sqlglot parses FORMAT since tobymao/sqlglot#5348,
+#   not these: out of its core team's scope, tobymao/sqlglot#5325).
 # - SQL Server: a line ``GO [count]`` ends a batch, which the client tools send alone; it is no
 #   statement (https://learn.microsoft.com/en-us/sql/t-sql/language-elements/sql-server-utilities-statements-go),
-#   and sqlglot's tokenizer takes it for a command whose argument is the rest of the text: read as ``;``.
+#   and sqlglot's tokenizer takes it for a command whose argument is the rest of the text (tobymao/sqlglot#6238:
+#   it wants ``GO;``): read as ``;``.
 # - SQL Server: ``SET @n += 1`` (and -=, *=, /=, %=, &=, |=, ^=), a compound assignment to a variable
 #   (https://learn.microsoft.com/en-us/sql/t-sql/language-elements/compound-operators-transact-sql), which
 #   sqlglot does not parse: read as ``SET @n = 1``, the same for lineage (a variable is no dataset).
