@@ -92,6 +92,11 @@ _PATH_OPTION = re.compile(r"(?:^|,)\s*'?path'?\s*=?\s*'([^']*)'", _FLAGS)
 # LOCAL can be written before TEMPORARY or TEMP. This presently makes no difference"
 # (https://www.postgresql.org/docs/current/sql-createtable.html); sqlglot reads TEMPORARY alone.
 _SCOPED_TEMPORARY = re.compile(r"^(\s*CREATE\s+)(?:LOCAL|GLOBAL)\s+(TEMP(?:ORARY)?\s+TABLE\s)", _FLAGS)
+# SQL Server: UPDATE t SET c += e (and -=, *=, /=, %=, &=, |=, ^=): c = c + e
+# (https://learn.microsoft.com/en-us/sql/t-sql/language-elements/compound-operators-transact-sql), which
+# sqlglot does not parse; the value reads c and e, whatever the operator's precedence.
+_UPDATE = re.compile(r"^\s*UPDATE\s", _FLAGS)
+_COMPOUND = re.compile(r"'(?:[^']|'')*'|(?P<name>\[[^\]]*\]|\"[^\"]*\"|[\w.@#]+)\s*(?P<op>[-+*/%&|^])=(?!=)", _FLAGS)
 # Partitions that change tables (each read as the INSERT ... SELECT * and DELETE it amounts to):
 _ALTER = rf"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_NAME})(?:\s+ON\s+CLUSTER\s+{_NAME})?\s+"
 _SPEC = r"(?:\((?:[^()']|'(?:[^']|'')*'|\([^()]*\))*\)|'(?:[^']|'')*'|[\w$#]+(?:\s*\(\s*\))?)"
@@ -151,10 +156,14 @@ def rewritten(text: str) -> Recognised | None:
     'CREATE OR REPLACE TABLE b.o CLONE s.o'
     >>> rewritten("CREATE TABLE dw.ltv NOLOGGING PARALLEL 4 AS SELECT * FROM oe.orders").sql
     'CREATE TABLE dw.ltv AS SELECT * FROM oe.orders'
+    >>> rewritten("UPDATE s SET total += o.amount, note = 'a+=b' FROM s JOIN o ON o.id = s.id").sql
+    "UPDATE s SET total = total +  o.amount, note = 'a+=b' FROM s JOIN o ON o.id = s.id"
     >>> found = rewritten("INSERT OVERWRITE DIRECTORY USING parquet OPTIONS (path 's3://x/y') SELECT a FROM t")
     >>> found.sql, found.files_out
     ('SELECT a FROM t', ('s3://x/y',))
     """
+    if _UPDATE.match(text) and (compound := _COMPOUND.sub(_assignment, text)) != text:
+        return Recognised(kind="UPDATE", sql=compound)
     if match := _SCOPED_TEMPORARY.match(text):
         return Recognised(kind="CREATE TEMPORARY", sql=match.group(1) + text[match.start(2):])
     match = _REPLACE.match(text)
@@ -225,6 +234,11 @@ def _moved(kind: str, source: str, target: str, *, keeps: bool, swaps: bool = Fa
     then = (f"INSERT INTO {source} SELECT * FROM {target}" if swaps else None if keeps else f"DELETE FROM {source}")
     insert = f"INSERT INTO {target} SELECT * FROM {source}"
     return Recognised(kind=kind, sql=f"{insert};\n{then}" if then else insert)
+
+
+def _assignment(match: re.Match[str]) -> str:
+    name = match.group("name")
+    return match.group() if name is None else f"{name} = {name} {match.group('op')} "
 
 
 def _beside(old: str, new: str) -> str:
