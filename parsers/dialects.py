@@ -65,11 +65,12 @@ _MODIFIERS = frozenset({"OR", "REPLACE", "DEFINER", "DEFINITELY", "IF", "NOT", "
 # https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/DELETE.html,
 # https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#delete_statement,
 # https://docs.teradata.com/r/Teradata-VantageCloud-Lake/SQL-Reference/SQL-Data-Manipulation-Language/Statement-Syntax/DELETE
-_DELETE_WITHOUT_FROM = {"tsql": False, "oracle": True, "bigquery": True, "teradata": True, "generic": True}
+_DELETE_WITHOUT_FROM = {"tsql": False, "oracle": True, "bigquery": True, "teradata": True, "generic": False}
 
 
 def delete_without_from(dialect: Dialect, aliased: bool) -> bool:
-    """Whether the dialect's DELETE may name its table without FROM (no dialect: assume it may)."""
+    """Whether the dialect's DELETE may name its table without FROM (no dialect: it may, but not with an
+    alias: `DELETE FORM customers` is a misspelt FROM, not the table FORM aliased customers)."""
     allowed = _DELETE_WITHOUT_FROM.get(name_of(dialect))
     return allowed is not None and (allowed or not aliased)
 
@@ -91,6 +92,29 @@ def without_partition_decorator(dialect: Dialect, table: str) -> str:
     if "$" not in table or name_of(dialect) != "bigquery":
         return table
     return _PARTITION_DECORATOR.sub("", table)
+
+
+# T-SQL: "the semicolon statement terminator ... is not required" for most statements
+# (https://learn.microsoft.com/en-us/sql/t-sql/language-elements/transact-sql-syntax-conventions-transact-sql):
+# scripts put one statement a line, or several lines, with none. sqlglot splits at semicolons only
+# (tobymao/sqlglot#6106, #3874: out of its scope).
+_SEMICOLONS_OPTIONAL = frozenset({"tsql"})
+
+
+def semicolons_optional(dialect: Dialect) -> bool:
+    return name_of(dialect) in _SEMICOLONS_OPTIONAL
+
+
+# ALTER TABLE a EXCHANGE PARTITION ... WITH TABLE b: Hive moves b's partition into a, b loses it
+# (https://cwiki.apache.org/confluence/display/Hive/Exchange+Partition); Oracle and MySQL swap the
+# partition's rows and the table's (https://docs.oracle.com/en/database/oracle/oracle-database/19/sqlrf/ALTER-TABLE.html,
+# https://dev.mysql.com/doc/refman/8.0/en/partitioning-management-exchange.html). Elsewhere: as it is written.
+_EXCHANGE_SWAPS = {"hive": False, "spark": False, "spark2": False, "databricks": False, "oracle": True, "mysql": True}
+
+
+def exchange_swaps(dialect: Dialect) -> bool | None:
+    """Whether the dialect's EXCHANGE PARTITION swaps data both ways (None: not known)."""
+    return _EXCHANGE_SWAPS.get(name_of(dialect))
 
 
 def no_lineage_kind(words: list[str]) -> str | None:
@@ -204,6 +228,71 @@ def without_ignored_clauses(dialect: Dialect, tokens: list[Token], text: str) ->
         kept.append(tokens[index])
         index += 1
     return kept
+
+
+# Text sqlglot's tokenizer or parser for the dialect does not read, rewritten before tokenizing into
+# what it reads, each character in its place (a statement's offset, line and text are the log's):
+# - Athena, Presto and Trino: `name` in backticks (Athena's DDL is Hive's and people write its
+#   quoting in queries too: https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html)
+#   is read as "name" (sqlglot's Trino tokenizer knows only double quotes);
+# - Teradata: the data attribute phrases after an expression, (TITLE 'heading'), (NAMED alias),
+#   ([NOT] CASESPECIFIC), (UPPERCASE) (https://docs.teradata.com/r/Teradata-VantageCloud-Lake/SQL-Reference/
+#   Data-Types-and-Literals/Data-Type-Formats-and-Format-Phrases): a title and case attributes change no
+#   value and are blanked; NAMED is an alias, read as AS (sqlglot parses FORMAT since tobymao/sqlglot#5348,
+#   not these: out of its core team's scope, tobymao/sqlglot#5325).
+# - SQL Server: a line ``GO [count]`` ends a batch, which the client tools send alone; it is no
+#   statement (https://learn.microsoft.com/en-us/sql/t-sql/language-elements/sql-server-utilities-statements-go),
+#   and sqlglot's tokenizer takes it for a command whose argument is the rest of the text (tobymao/sqlglot#6238:
+#   it wants ``GO;``): read as ``;``.
+# - SQL Server: ``SET @n += 1`` (and -=, *=, /=, %=, &=, |=, ^=), a compound assignment to a variable
+#   (https://learn.microsoft.com/en-us/sql/t-sql/language-elements/compound-operators-transact-sql), which
+#   sqlglot does not parse: read as ``SET @n = 1``, the same for lineage (a variable is no dataset).
+_SKIPPED = r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/"
+_NORMALISED = {
+    "athena": re.compile(rf"{_SKIPPED}|\"(?:[^\"]|\"\")*\"|(?P<backtick>`[^`\"]*`)", re.DOTALL),
+    "teradata": re.compile(rf"{_SKIPPED}|\"(?:[^\"]|\"\")*\"|(?P<blank>\(\s*(?:TITLE\s+'(?:[^']|'')*'|(?:NOT\s+)?"
+                           r"(?:CASESPECIFIC|CS|UPPERCASE|UC))\s*\))|\((?P<named>\s*NAMED\s+)(?P<alias>\w+|\"[^\"]*\")\s*\)",
+                           re.DOTALL | re.IGNORECASE),
+}
+_NORMALISED["presto"] = _NORMALISED["trino"] = _NORMALISED["athena"]
+_NORMALISED["tsql"] = re.compile(rf"{_SKIPPED}|\"(?:[^\"]|\"\")*\"|\[[^\]]*\]|(?P<go>^[ \t]*GO(?:[ \t]+\d+)?[ \t]*$)"
+                                 r"|(?P<variable>@\w+\s*)[-+*/%&|^](?==)",
+                                 re.DOTALL | re.IGNORECASE | re.MULTILINE)
+_TSQL_NEEDS = re.compile(r"\bGO\b|[-+*/%&|^]=", re.IGNORECASE)
+_NEEDS = {"athena": "`", "presto": "`", "trino": "`", "teradata": "("}
+
+
+def normalised(dialect: Dialect, sql: str) -> str:
+    """``sql`` as the dialect's parser reads it, of the same length, each character in its place.
+
+    >>> print(normalised(resolve("athena"), "SELECT `a` FROM `db`.`t` WHERE b = '`x`'"))
+    SELECT "a" FROM "db"."t" WHERE b = '`x`'
+    >>> print(normalised(resolve("teradata"), "SELECT a (TITLE 'A'), b (NAMED c) FROM t"))
+    SELECT a            , b     AS c  FROM t
+    >>> normalised(resolve("tsql"), "SET @n += 1\\n  go 2\\nSELECT 'GO'").splitlines()
+    ['SET @n  = 1', '  ;   ', "SELECT 'GO'"]
+    """
+    name = name_of(dialect)
+    pattern = _NORMALISED.get(name)
+    if pattern is None or (_NEEDS[name] not in sql if name in _NEEDS else not _TSQL_NEEDS.search(sql)):
+        return sql
+    return pattern.sub(_normalised_match, sql)
+
+
+def _normalised_match(match: re.Match[str]) -> str:
+    text = match.group()
+    if match.lastgroup == "backtick":
+        return f'"{text[1:-1]}"'
+    if match.lastgroup == "variable":
+        return match.group("variable") + " "
+    if match.lastgroup == "go":
+        return ";".rjust(len(text) - len(text.lstrip()) + 1).ljust(len(text))
+    if match.lastgroup == "blank":
+        return " " * len(text)
+    if "named" in match.re.groupindex and match.group("named") is not None:
+        before, after = match.start("alias") - match.start() - 3, match.end() - match.end("alias")
+        return " " * before + "AS " + match.group("alias") + " " * after
+    return text
 
 
 @cache

@@ -92,11 +92,14 @@ def test_sql_prints_lineage_without_a_store() -> None:
     ("SELEC * FORM x", "postgres", "not a statement: it reads as the expression SELEC * FORM AS x"),
     ("DELETE FORM customers WHERE id = 1", "postgres", "DELETE without FROM: not postgres syntax"),
     ("DELETE FORM customers WHERE id = 1", "tsql", "DELETE without FROM: not tsql syntax"),
+    ("DELETE FORM customers WHERE id = 1", None, "DELETE without FROM: not generic syntax"),
     ("SELECT * FROM (", "postgres", "Expected table name but got the end of the statement"),
     ("CREATE TABLE AS SELECT 1", "postgres", "Expected table name but got 'AS'"),
-], ids=["misspelt-select", "misspelt-from-postgres", "misspelt-from-tsql", "cut-short", "no-table-name"])
-def test_sql_says_what_it_could_not_read_and_exits_1(sql: str, dialect: str, message: str) -> None:
-    result = json.loads(run("sql", "-e", sql, "--dialect", dialect, "--json", status=UNPARSEABLE))
+], ids=["misspelt-select", "misspelt-from-postgres", "misspelt-from-tsql", "misspelt-from-generic", "cut-short",
+        "no-table-name"])
+def test_sql_says_what_it_could_not_read_and_exits_1(sql: str, dialect: str | None, message: str) -> None:
+    chosen = ["--dialect", dialect] if dialect else []
+    result = json.loads(run("sql", "-e", sql, *chosen, "--json", status=UNPARSEABLE))
     assert [(i["code"], i["severity"]) for i in result["issues"]] == [("unparseable_sql", "error")]
     assert message in result["issues"][0]["message"] and "<Token" not in result["issues"][0]["message"]
     assert result["confidence"] == 0.0 and result["targets"] == []

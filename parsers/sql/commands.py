@@ -92,6 +92,34 @@ _PATH_OPTION = re.compile(r"(?:^|,)\s*'?path'?\s*=?\s*'([^']*)'", _FLAGS)
 # LOCAL can be written before TEMPORARY or TEMP. This presently makes no difference"
 # (https://www.postgresql.org/docs/current/sql-createtable.html); sqlglot reads TEMPORARY alone.
 _SCOPED_TEMPORARY = re.compile(r"^(\s*CREATE\s+)(?:LOCAL|GLOBAL)\s+(TEMP(?:ORARY)?\s+TABLE\s)", _FLAGS)
+# SQL Server: UPDATE t SET c += e (and -=, *=, /=, %=, &=, |=, ^=): c = c + e
+# (https://learn.microsoft.com/en-us/sql/t-sql/language-elements/compound-operators-transact-sql), which
+# sqlglot does not parse; the value reads c and e, whatever the operator's precedence.
+_UPDATE = re.compile(r"^\s*UPDATE\s", _FLAGS)
+_COMPOUND = re.compile(r"'(?:[^']|'')*'|(?P<name>\[[^\]]*\]|\"[^\"]*\"|[\w.@#]+)\s*(?P<op>[-+*/%&|^])=(?!=)", _FLAGS)
+# Partitions that change tables (each read as the INSERT ... SELECT * and DELETE it amounts to):
+_ALTER = rf"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_NAME})(?:\s+ON\s+CLUSTER\s+{_NAME})?\s+"
+_SPEC = r"(?:\((?:[^()']|'(?:[^']|'')*'|\([^()]*\))*\)|'(?:[^']|'')*'|[\w$#]+(?:\s*\(\s*\))?)"
+# Hive: ALTER TABLE a EXCHANGE PARTITION (spec) WITH TABLE b moves the partition from b to a
+# (https://cwiki.apache.org/confluence/display/Hive/Exchange+Partition); Oracle: ALTER TABLE a EXCHANGE
+# [SUB]PARTITION {p | FOR (value)} WITH TABLE b swaps the two's data
+# (https://docs.oracle.com/en/database/oracle/oracle-database/19/vldbg/maintenance-partition-tables-indexes.html),
+# MySQL likewise (https://dev.mysql.com/doc/refman/8.0/en/partitioning-management-exchange.html).
+_EXCHANGE_PARTITION = re.compile(_ALTER + rf"EXCHANGE\s+(?:SUB)?PARTITION\s+(?:FOR\s*)?({_SPEC})\s+"
+                                 rf"WITH\s+TABLE\s+({_NAME})", _FLAGS)
+# PostgreSQL: ALTER TABLE parent ATTACH PARTITION child {FOR VALUES ... | DEFAULT}: the child's rows are the
+# parent's; DETACH PARTITION child [CONCURRENTLY | FINALIZE]: the parent's rows in it leave it
+# (https://www.postgresql.org/docs/current/sql-altertable.html).
+_PG_PARTITION = re.compile(_ALTER + rf"(ATTACH|DETACH)\s+PARTITION\s+({_NAME})(?=\s+(?:FOR\s+VALUES|DEFAULT|"
+                           r"CONCURRENTLY|FINALIZE)\b|\s*;?\s*$)", _FLAGS)
+# SQL Server: ALTER TABLE a SWITCH [PARTITION n] TO b [PARTITION n] moves a's rows (or a partition's) to b
+# (https://learn.microsoft.com/sql/t-sql/statements/alter-table-transact-sql#switch--partition-source_partition_number_expression--to--schema_name--target_table--partition-target_partition_number_expression-).
+_SWITCH = re.compile(_ALTER + rf"SWITCH\s+(?:PARTITION\s+\S+\s+)?TO\s+({_NAME})", _FLAGS)
+# ClickHouse: ALTER TABLE b MOVE PARTITION p TO TABLE a moves it; ALTER TABLE a {ATTACH | REPLACE}
+# PARTITION p FROM b copies it, b keeps it (https://clickhouse.com/docs/sql-reference/statements/alter/partition).
+_CLICKHOUSE_MOVE = re.compile(_ALTER + rf"MOVE\s+PARTITION\s+(?:ID\s+)?{_SPEC}\s+TO\s+TABLE\s+({_NAME})", _FLAGS)
+_CLICKHOUSE_COPY = re.compile(_ALTER + rf"(ATTACH|REPLACE)\s+PARTITION\s+(?:ID\s+)?{_SPEC}\s+FROM\s+({_NAME})",
+                              _FLAGS)
 
 
 FIRST_WORDS = frozenset({"UNLOAD", "LOAD", "RENAME", "EXCHANGE", "EXEC", "EXECUTE", "REFRESH"})
@@ -128,10 +156,14 @@ def rewritten(text: str) -> Recognised | None:
     'CREATE OR REPLACE TABLE b.o CLONE s.o'
     >>> rewritten("CREATE TABLE dw.ltv NOLOGGING PARALLEL 4 AS SELECT * FROM oe.orders").sql
     'CREATE TABLE dw.ltv AS SELECT * FROM oe.orders'
+    >>> rewritten("UPDATE s SET total += o.amount, note = 'a+=b' FROM s JOIN o ON o.id = s.id").sql
+    "UPDATE s SET total = total +  o.amount, note = 'a+=b' FROM s JOIN o ON o.id = s.id"
     >>> found = rewritten("INSERT OVERWRITE DIRECTORY USING parquet OPTIONS (path 's3://x/y') SELECT a FROM t")
     >>> found.sql, found.files_out
     ('SELECT a FROM t', ('s3://x/y',))
     """
+    if _UPDATE.match(text) and (compound := _COMPOUND.sub(_assignment, text)) != text:
+        return Recognised(kind="UPDATE", sql=compound)
     if match := _SCOPED_TEMPORARY.match(text):
         return Recognised(kind="CREATE TEMPORARY", sql=match.group(1) + text[match.start(2):])
     match = _REPLACE.match(text)
@@ -165,6 +197,48 @@ def rewritten(text: str) -> Recognised | None:
         if path is not None:
             return Recognised(kind="INSERT OVERWRITE DIRECTORY", sql=text[match.end():], files_out=(path,))
     return None
+
+
+def partition_moves(text: str, *, swaps: bool | None) -> Recognised | None:
+    """Statements that move a partition's rows between tables, as the INSERT ... SELECT * and
+    DELETE they amount to (so a schema known for either table gives column lineage). ``swaps``:
+    the dialect's EXCHANGE PARTITION swaps the two tables' data (Oracle, MySQL), rather than moving
+    the source's partition into the target (Hive); None: as the partition is named (Hive names
+    it by its columns' values, ``(ds='1')``).
+
+    >>> partition_moves("ALTER TABLE dw.s EXCHANGE PARTITION (ds='1') WITH TABLE st.s", swaps=False).sql
+    'INSERT INTO dw.s SELECT * FROM st.s;\\nDELETE FROM st.s'
+    >>> partition_moves("ALTER TABLE s EXCHANGE PARTITION p1 WITH TABLE t", swaps=True).sql
+    'INSERT INTO s SELECT * FROM t;\\nINSERT INTO t SELECT * FROM s'
+    """
+    if match := _EXCHANGE_PARTITION.match(text):
+        table, spec, other = match.groups()
+        if swaps is None:
+            swaps = not (spec.startswith("(") and "=" in spec)
+        return _moved("EXCHANGE PARTITION", other, table, keeps=False, swaps=swaps)
+    if match := _PG_PARTITION.match(text):
+        parent, verb, child = match.groups()
+        if verb.upper() == "ATTACH":
+            return _moved("ATTACH PARTITION", child, parent, keeps=True)
+        return _moved("DETACH PARTITION", parent, child, keeps=False)
+    if match := _SWITCH.match(text):
+        return _moved("SWITCH", match.group(1), match.group(2), keeps=False)
+    if match := _CLICKHOUSE_MOVE.match(text):
+        return _moved("MOVE PARTITION", match.group(1), match.group(2), keeps=False)
+    if match := _CLICKHOUSE_COPY.match(text):
+        return _moved(match.group(2).upper() + " PARTITION", match.group(3), match.group(1), keeps=True)
+    return None
+
+
+def _moved(kind: str, source: str, target: str, *, keeps: bool, swaps: bool = False) -> Recognised:
+    then = (f"INSERT INTO {source} SELECT * FROM {target}" if swaps else None if keeps else f"DELETE FROM {source}")
+    insert = f"INSERT INTO {target} SELECT * FROM {source}"
+    return Recognised(kind=kind, sql=f"{insert};\n{then}" if then else insert)
+
+
+def _assignment(match: re.Match[str]) -> str:
+    name = match.group("name")
+    return match.group() if name is None else f"{name} = {name} {match.group('op')} "
 
 
 def _beside(old: str, new: str) -> str:

@@ -24,7 +24,7 @@ from parsers.model import ColumnRef, DatasetEvent, DatasetRef
 from parsers.naming import NameContext, file_ref, parse_table, table_ref
 from parsers.sql import commands, limits, routines
 from parsers.sql.columns import ColumnFlow, ColumnLineage, column_flows
-from parsers.sql.statements import Statement, split
+from parsers.sql.statements import Statement, part_of, split
 from parsers.sql.tables import returned_as_select, table_roles
 
 
@@ -123,8 +123,9 @@ def quick_key(sql: str, dialect: Dialect | str | None = None) -> str | None:
     >>> quick_key("select 1; select 2") is None, quick_key('select * from t where a = "x"', "mysql")
     (True, 'select * from t where a = ?')
     """
-    text = _without_literals(sql, dialect if isinstance(dialect, Dialect) else dialects.resolve(dialect))
-    if text is None:
+    dialect = dialect if isinstance(dialect, Dialect) else dialects.resolve(dialect)
+    text = _without_literals(sql, dialect)
+    if text is None or dialects.normalised(dialect, sql) != sql:  # (T-SQL's GO: maybe several statements)
         return None
     if "?," in text or "? ," in text:
         text = _QUICK_LIST.sub("?", text)
@@ -205,7 +206,10 @@ def analyze(sql: str, context: NameContext, cache: TemplateCache | None = None, 
 
 def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns: bool) -> list[StatementLineage]:
     results: list[StatementLineage] = []
-    for statement in split(sql, context.dialect):
+    pending = split(sql, context.dialect)
+    pending.reverse()
+    while pending:
+        statement = pending.pop()
         first = statement.tokens[0].text.upper() if statement.tokens else ""
         recognised = commands.recognise(statement.text) if first in commands.FIRST_WORDS else None
         if recognised is not None:
@@ -223,6 +227,10 @@ def _analyze_text(sql: str, context: NameContext, cache: TemplateCache, columns:
                 cache.put(key, cached)
         elif cached.statement is not statement:
             cached = dataclasses.replace(cached, statement=statement)
+        unterminated = _unterminated(sql, cached, context) if cached.kind == "UNPARSEABLE" else []
+        if unterminated:
+            pending += reversed(unterminated)
+            continue
         results.append(cached)
         if context.catalog is not None:
             _learn(context, cached)
@@ -239,6 +247,20 @@ def with_sets(context: NameContext, changes: dict[str, str]) -> NameContext:
     return dataclasses.replace(context, database=changes.get("database", context.database),
                                schema=changes.get("schema", context.schema),
                                search_path=schemas if len(schemas) > 1 else ())
+
+
+def _unterminated(sql: str, failed: StatementLineage, context: NameContext) -> list[Statement]:
+    """The statements of a text that failed to parse as one, where the dialect lets statements
+    end without a semicolon (T-SQL: ``INSERT ... SELECT ...`` then ``UPDATE ...`` on the next line),
+    found as a routine's body is split; none when it holds one statement, or the dialect needs them."""
+    statement = failed.statement
+    if not dialects.semicolons_optional(context.dialect) or "\n" not in statement.text:
+        return []
+    pieces = routines.statements(statement.text, context.dialect)
+    if len(pieces) < 2:
+        return []
+    found = [part_of(sql, statement, start, end, context.dialect) for start, end in pieces]
+    return [part for part in found if part is not None]
 
 
 def _reusable(lineage: StatementLineage) -> bool:
@@ -277,9 +299,7 @@ def _recognised(statement: Statement, found: commands.Recognised, context: NameC
                                      *map(file_ref, found.files_out)])),
         issues=tuple(issue for s in inner for issue in s.issues),
         confidence=min([s.confidence for s in inner] + [1.0]),
-        # (Flows are into the first output: the first inner statement's, when it writes one.)
-        column_flows=(inner[0].column_flows if inner and (len(inner) == 1 or inner[0].outputs)
-                      and not found.files_out else ()),
+        column_flows=_recognised_flows(inner) if not found.files_out else (),
         lifecycle=(*(change for s in inner for change in s.lifecycle),
                    *(DatasetEvent(event=event, dataset=dataset(name), other=dataset(other) if other else None)
                      for event, name, other in found.lifecycle)),
@@ -306,6 +326,15 @@ def _moved_by_renames(lineage: StatementLineage, context: NameContext) -> Statem
         inputs=tuple(dict.fromkeys([*lineage.inputs, *(old for old, _ in moves)])),
         outputs=tuple(dict.fromkeys([*lineage.outputs, *(new for _, new in moves)])),
         column_flows=lineage.column_flows or flows)
+
+
+def _recognised_flows(inner: list[StatementLineage]) -> tuple[ColumnFlow, ...]:
+    """The flows of a rewritten statement: its one statement's, or those of each that writes a table,
+    each flow placed in its table (a partition exchange writes both tables)."""
+    if len(inner) == 1:
+        return inner[0].column_flows
+    return tuple(flow if flow.table is not None else dataclasses.replace(flow, table=s.outputs[0])
+                 for s in inner if s.outputs for flow in s.column_flows)
 
 
 def _named_dataset(name: str, context: NameContext) -> DatasetRef:
@@ -450,7 +479,7 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         return StatementLineage(statement=statement, kind="UNPARSEABLE", confidence=0.0, issues=(
             StatementIssue(code="unparseable_sql", message=f"the parser failed on it: {error}"),))
     except SqlglotError as error:
-        rewritten = commands.rewritten(statement.text)
+        rewritten = _rewritten(statement.text, context)
         if rewritten is not None:
             return _recognised(statement, rewritten, context, columns)
         return StatementLineage(
@@ -467,8 +496,8 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
         changes = dialects.use_changes(context.dialect, tree.args.get("kind") and str(tree.args["kind"]),
                                        tree.this.sql(dialect=context.dialect).replace('"', "").replace("`", ""))
         return StatementLineage(statement=statement, kind="USE", sets=tuple(changes.items()))
-    if tree is None or isinstance(tree, exp.Command) or _is_mutation(tree):
-        rewritten = commands.rewritten(statement.text)
+    if tree is None or isinstance(tree, exp.Command) or _read_from_text(tree):
+        rewritten = _rewritten(statement.text, context)
         if rewritten is not None:
             return _recognised(statement, rewritten, context, columns)
         return _unsupported(statement, tree)
@@ -553,10 +582,15 @@ def _unknown_columns(flows: tuple[ColumnFlow, ...], kind: str, outputs: list[Dat
         for (table, column), known in sorted(missing.items()))
 
 
-def _is_mutation(tree: exp.Expr) -> bool:
-    """ClickHouse's ``ALTER TABLE t DELETE WHERE ...``: a DELETE, read as one (see commands.rewritten)."""
-    return isinstance(tree, exp.Alter) and any(isinstance(action, exp.Delete | exp.Update)
+def _read_from_text(tree: exp.Expr) -> bool:
+    """ClickHouse's ``ALTER TABLE t DELETE WHERE ...`` (a DELETE, read as one) and ``ALTER TABLE a
+    REPLACE PARTITION p FROM b`` (a copy): read from their text (see commands.rewritten, partition_moves)."""
+    return isinstance(tree, exp.Alter) and any(isinstance(action, exp.Delete | exp.Update | exp.ReplacePartition)
                                                for action in tree.args.get("actions") or [])
+
+
+def _rewritten(text: str, context: NameContext) -> commands.Recognised | None:
+    return commands.rewritten(text) or commands.partition_moves(text, swaps=dialects.exchange_swaps(context.dialect))
 
 
 def _columns(tree: exp.Expr, context: NameContext) -> tuple[ColumnLineage, tuple[StatementIssue, ...]]:

@@ -121,7 +121,7 @@ def _after_parameters(text: str, index: int) -> int:
 
 # Words that start a statement that reads or writes data.
 _STARTERS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "SELECT", "WITH", "CREATE", "DROP", "TRUNCATE",
-                       "ALTER", "COPY", "REPLACE", "UPSERT", "PERFORM", "RENAME", "UNLOAD", "EXPORT"})
+                       "ALTER", "COPY", "REPLACE", "UPSERT", "PERFORM", "RENAME", "UNLOAD", "EXPORT", "USE"})
 # Procedural words that end a data statement written without a semicolon (T-SQL allows that).
 _CLOSERS = frozenset({"BEGIN", "END", "ELSE", "ELSIF", "ELSEIF", "WHEN", "RETURN", "DECLARE", "PRINT", "RAISE",
                       "EXCEPTION", "IF", "WHILE", "LOOP", "COMMIT", "ROLLBACK", "EXEC", "EXECUTE", "CALL", "GO"})

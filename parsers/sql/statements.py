@@ -20,6 +20,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
+from parsers.dialects import normalised
 from parsers.fingerprint import digest
 
 LITERAL_TOKENS = frozenset(
@@ -56,11 +57,13 @@ class Statement:
 def split(sql: str, dialect: str | Dialect) -> list[Statement]:
     """Statements of ``sql`` in order; a text the tokenizer rejects falls back to ``;`` splits."""
     dialect = Dialect.get_or_raise(dialect)
+    readable = normalised(dialect, sql)  # (each character in its place: offsets and text are the log's)
     try:
-        tokens = dialect.tokenize(sql)
+        tokens = dialect.tokenize(readable)
     except TokenError:
         return _split_untokenizable(sql)
-    return [_statement(sql, chunk, dialect) for chunk in _one_statement(sql, tokens) or _chunks(tokens)]
+    chunks = _one_statement(readable, tokens) or _chunks(tokens)
+    return [_statement(sql, chunk, dialect, readable) for chunk in chunks]
 
 
 def _one_statement(sql: str, tokens: list[Token]) -> list[list[Token]] | None:
@@ -137,11 +140,20 @@ def _nesting(token: Token, following: Token | None) -> int:
     return 0
 
 
-def _statement(sql: str, tokens: list[Token], dialect: Dialect) -> Statement:
+def part_of(sql: str, statement: Statement, start: int, end: int, dialect: str | Dialect) -> Statement | None:
+    """The statement made of ``statement``'s tokens from ``start`` to ``end`` (offsets in its text)."""
+    first, last = statement.start + start, statement.start + end
+    tokens = [token for token in statement.tokens if first <= token.start and token.end < last]
+    return _statement(sql, tokens, Dialect.get_or_raise(dialect)) if tokens else None
+
+
+def _statement(sql: str, tokens: list[Token], dialect: Dialect, readable: str | None = None) -> Statement:
     start, end = tokens[0].start, tokens[-1].end + 1
     first_word = tokens[0].text.lower()
-    fingerprint, literals = _fingerprint(command_words(sql, tokens, dialect),
+    fingerprint, literals = _fingerprint(command_words(readable or sql, tokens, dialect),
                                          keep_literals=first_word in _LITERALS_NAME_DATASETS)
+    if readable is not None and readable[start:end] != sql[start:end]:
+        literals = sorted(literals + _set_aside(sql, readable, start, end), key=lambda token: token.start)
     return Statement(
         text=sql[start:end],
         start=start,
@@ -212,6 +224,16 @@ def _collapse_lists(words: list[str]) -> None:
         del words[-2:]
     elif words[-6:] == ["(", "?", ")", ",", "(", "?"]:
         del words[-4:]
+
+
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
+
+
+def _set_aside(sql: str, readable: str, start: int, end: int) -> list[Token]:
+    """The strings of the log's text that the text as parsed blanked (Teradata's ``(TITLE '...')``):
+    redacted all the same."""
+    return [Token(TokenType.STRING, match.group(), start=match.start(), end=match.end() - 1)
+            for match in _QUOTED.finditer(sql, start, end) if readable[match.start()] != "'"]
 
 
 def _redact(sql: str, start: int, end: int, literals: list[Token]) -> str:

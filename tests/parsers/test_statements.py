@@ -268,3 +268,39 @@ def test_a_cursor_loops_record_fields_are_its_querys_columns() -> None:
     direct = {(f["target"], tuple(f["sources"])) for f in doc["column_lineage"] if f["kind"] == "direct"}
     # the cursor's own query writes nothing; `approved, band FROM` is no parameter list either
     assert direct == {("CRM.CUSTOMERS.LIM", ("STG.REVIEWS.APPROVED",)), ("CRM.CUSTOMERS.RISK", ("STG.REVIEWS.BAND",))}
+
+
+@pytest.mark.parametrize(("dialect", "sql"), [
+    ("tsql", "DECLARE @n INT = 0;\nSET @n += 1;\nSET @n *= 2;\nINSERT INTO dbo.t SELECT @n, a FROM dbo.s"),
+    ("tsql", "INSERT INTO dbo.t SELECT a FROM dbo.s\nGO\nUPDATE dbo.t SET a = 1\nGO 5\n"),
+    ("athena", "INSERT INTO `db`.`t` SELECT `a` FROM `db`.`s`"),
+    ("trino", "CREATE TABLE `c`.`db`.`t` AS SELECT `a` FROM `c`.`db`.`s`"),
+    ("teradata", "CREATE TABLE db.t AS (SELECT a (TITLE 'A'), b (NAMED c) (NOT CASESPECIFIC) FROM db.s) WITH DATA"),
+], ids=["tsql-compound-set", "tsql-go", "athena-backticks", "trino-backticks", "teradata-title-named"])
+def test_statements_sqlglot_cannot_parse_as_written_are_read(dialect: str, sql: str) -> None:
+    from parsers import NameContext
+    from parsers.sql import analyze
+
+    found = analyze(sql, NameContext.of(dialect), columns=True)
+    assert [issue.code for statement in found for issue in statement.issues] == []
+    assert any(statement.outputs for statement in found)
+
+
+def test_t_sql_statements_without_semicolons_are_split_where_the_parser_needs_it() -> None:
+    from parsers import NameContext
+    from parsers.sql import analyze
+
+    sql = ("USE sales\nDECLARE @n INT = 0\nINSERT INTO dbo.a (x)\nSELECT x FROM dbo.b\n"
+           "UPDATE dbo.c SET x = d.x FROM dbo.c JOIN dbo.d ON c.id = d.id\nGO\nSELECT 'GO'\nGO")
+    found = [s for s in analyze(sql, NameContext.of("tsql")) if s.kind != "USE"]
+    assert [(s.kind, s.statement.line, s.statement.text.split()[0]) for s in found] == [
+        ("INSERT", 3, "INSERT"), ("UPDATE", 5, "UPDATE"), ("SELECT", 7, "SELECT")]
+    assert [ref.name for ref in found[0].outputs] == ["sales.dbo.a"]  # USE, with no semicolon, still counts
+    assert sql[found[1].statement.start:].startswith("UPDATE dbo.c")  # evidence points at the log's text
+    assert not [issue for statement in found for issue in statement.issues]
+
+
+def test_normalised_text_keeps_the_log_s_own_text_as_evidence() -> None:
+    (statement,) = split("SELECT `a` FROM `db`.`s` WHERE b = 'x'", "athena")
+    assert statement.text == "SELECT `a` FROM `db`.`s` WHERE b = 'x'"
+    assert statement.redacted == "SELECT `a` FROM `db`.`s` WHERE b = ?"
