@@ -11,6 +11,7 @@ from typing import Any
 
 from crawler.cursors import Start
 from crawler.formats import mysql, postgres
+from crawler.formats.executions import EXECUTION
 from crawler.registry import SESSION_END, Item, Read, SourceSpec, reader
 from crawler.streams import head, is_compressed, settled
 from parsers import Origin, ParseIssue, SourceRecord
@@ -85,8 +86,14 @@ def _postgres_record(spec: SourceSpec, where: str, statement: postgres.Statement
         timestamp=entry.timestamp, user=entry.user, database=entry.database or spec.database,
         schema=spec.schema, session_id=entry.session, application=entry.application,
         dialect=spec.dialect or "postgres", namespace=spec.namespace,
-        attributes={"status": statement.status},
+        attributes={"status": statement.status, **_execution(statement.execution)},
     )
+
+
+def _execution(name: str | None) -> dict[str, str]:
+    """The attribute naming a record's execution alike in every log of its server: the
+    record's key, and so its run, follow it (see :mod:`crawler.formats.executions`)."""
+    return {EXECUTION: name} if name else {}
 
 
 def detect_prefix(path: Path) -> str:
@@ -134,6 +141,7 @@ def _mysql_records(spec: SourceSpec, path: Path, start: Start, log: mysql.Genera
             origin=Origin(path=where, line=query.line, byte_offset=query.offset),
             timestamp=query.timestamp, user=query.user, database=query.database or spec.database,
             session_id=f"thread:{query.thread}", dialect=spec.dialect or "mysql", namespace=spec.namespace,
+            attributes=_execution(query.execution),
         )
         yield from _released(_with_encoding(record), query.end, query.end_line, log.state)
     yield Read(None, *log.stands, log.state)

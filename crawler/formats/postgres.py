@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cursors import Start
+from crawler.formats.executions import Executions
 from crawler.streams import lines_from
 from crawler.timestamps import normalize
 
@@ -45,6 +46,7 @@ class Entry:
     application: str | None = None
     detail: str | None = None
     statement: str | None = None
+    process: str | None = None  # the server process (pid) that logged it
 
 
 # -- stderr --------------------------------------------------------------------------------------
@@ -122,7 +124,22 @@ def _stderr_entry(fields: dict[str, object]) -> Entry:
                  end_line=int(str(fields["end_line"])), severity=str(fields["severity"]),
                  message=str(fields.get("message", "")), timestamp=normalize(text("timestamp")),
                  session=text("session") or (f"pid:{fields['pid']}" if fields.get("pid") else None),
-                 user=text("user"), database=text("database"), application=text("application"))
+                 user=text("user"), database=text("database"), application=text("application"),
+                 process=text("pid") or _pid_of(text("session")))
+
+
+def _pid_of(session: str | None) -> str | None:
+    """The pid a session id (``%c``: the session's start and its pid, in hex) names.
+
+    >>> _pid_of("6b0832be.58d6")
+    '22742'
+    """
+    if not session or "." not in session:
+        return None
+    try:
+        return str(int(session.rpartition(".")[2], 16))
+    except ValueError:
+        return None
 
 
 # -- csvlog --------------------------------------------------------------------------------------
@@ -135,9 +152,10 @@ _CSV_COLUMNS = ("log_time", "user_name", "database_name", "process_id", "connect
                 "application_name", "backend_type", "leader_pid", "query_id")
 
 
-_AT_TIME, _AT_USER, _AT_DATABASE, _AT_SESSION, _AT_SEVERITY, _AT_MESSAGE, _AT_DETAIL, _AT_QUERY, _AT_APPLICATION = (
-    _CSV_COLUMNS.index(name) for name in ("log_time", "user_name", "database_name", "session_id", "error_severity",
-                                          "message", "detail", "query", "application_name"))
+(_AT_TIME, _AT_USER, _AT_DATABASE, _AT_SESSION, _AT_SEVERITY, _AT_MESSAGE, _AT_DETAIL, _AT_QUERY, _AT_APPLICATION,
+ _AT_PID) = (_CSV_COLUMNS.index(name) for name in ("log_time", "user_name", "database_name", "session_id",
+                                                   "error_severity", "message", "detail", "query",
+                                                   "application_name", "process_id"))
 
 
 def read_csvlog(path: Path, start: Start) -> Iterator[Entry]:
@@ -163,7 +181,7 @@ def read_csvlog(path: Path, start: Start) -> Iterator[Entry]:
                     severity=row[_AT_SEVERITY], message=row[_AT_MESSAGE], timestamp=normalize(row[_AT_TIME]),
                     session=row[_AT_SESSION] or None, user=row[_AT_USER] or None,
                     database=row[_AT_DATABASE] or None, application=row[_AT_APPLICATION] or None,
-                    detail=row[_AT_DETAIL] or None, statement=row[_AT_QUERY] or None)
+                    detail=row[_AT_DETAIL] or None, statement=row[_AT_QUERY] or None, process=row[_AT_PID] or None)
 
 
 # -- jsonlog -------------------------------------------------------------------------------------
@@ -182,7 +200,7 @@ def read_jsonlog(path: Path, start: Start) -> Iterator[Entry]:
                     severity=str(obj.get("error_severity", "LOG")), message=str(obj["message"]),
                     timestamp=normalize(obj.get("timestamp")), session=text("session_id"),
                     user=text("user"), database=text("dbname"), application=text("application_name"),
-                    detail=text("detail"), statement=text("statement"))
+                    detail=text("detail"), statement=text("statement"), process=text("pid"))
 
 
 def _text(obj: dict[str, Any], key: str) -> str | None:
@@ -213,11 +231,13 @@ def ends_session(entry: Entry) -> bool:
 
 @dataclasses.dataclass(slots=True, kw_only=True)
 class Statement:
-    """A statement a session ran, and how it ended: completed, failed or rolled_back."""
+    """A statement a session ran, and how it ended: completed, failed or rolled_back;
+    ``execution`` names it alike in every log of the server (see :mod:`crawler.formats.executions`)."""
 
     entry: Entry
     sql: str
     status: str = "completed"
+    execution: str | None = None
 
 
 class Sessions:
@@ -232,6 +252,7 @@ class Sessions:
         self._transaction: dict[str, list[Statement]] = {}
         self._failed: set[str] = set()
         self._error: dict[str, Entry] = {}
+        self._executions = Executions()
 
     def feed(self, entry: Entry) -> list[Statement]:
         session = entry.session or "?"
@@ -246,6 +267,7 @@ class Sessions:
             return []  # about the entry before: an error's STATEMENT line may still follow
         released = self._fail(session, None, self._error.pop(session)) if session in self._error else []
         if ends_session(entry):
+            self._executions.end(entry.process)
             return released + self._end(session)
         match = _EXECUTED.match(entry.message) if entry.severity == "LOG" else None
         if match is None:
@@ -253,7 +275,8 @@ class Sessions:
                 released += self._settle(session)  # the statement before it is done, and did not fail
             return released
         released += self._settle(session)
-        return released + self._begin_or_end(session, Statement(entry=entry, sql=match["sql"]))
+        execution = self._executions.name("postgres", entry.process, entry.timestamp, match["sql"])
+        return released + self._begin_or_end(session, Statement(entry=entry, sql=match["sql"], execution=execution))
 
     @classmethod
     def resumed(cls, state: Mapping[str, Any]) -> Sessions:
@@ -264,6 +287,7 @@ class Sessions:
                                  for session, work in state.get("transactions", {}).items()}
         sessions._failed = set(state.get("failed", ()))
         sessions._error = {session: Entry(**entry) for session, entry in state.get("errors", {}).items()}
+        sessions._executions = Executions(state.get("executions"))
         return sessions
 
     def state(self) -> dict[str, Any]:
@@ -275,6 +299,7 @@ class Sessions:
                              for session, work in self._transaction.items()},
             "failed": sorted(self._failed),
             "errors": {session: dataclasses.asdict(entry) for session, entry in self._error.items()},
+            "executions": self._executions.state(),
         }
         return {key: value for key, value in state.items() if value}
 
@@ -347,8 +372,10 @@ class Sessions:
 
 
 def _json(statement: Statement) -> dict[str, Any]:
-    return {"entry": dataclasses.asdict(statement.entry), "sql": statement.sql, "status": statement.status}
+    data = {"entry": dataclasses.asdict(statement.entry), "sql": statement.sql, "status": statement.status}
+    return {**data, "execution": statement.execution} if statement.execution else data
 
 
 def _statement(data: Mapping[str, Any]) -> Statement:
-    return Statement(entry=Entry(**data["entry"]), sql=data["sql"], status=data["status"])
+    return Statement(entry=Entry(**data["entry"]), sql=data["sql"], status=data["status"],
+                     execution=data.get("execution"))
