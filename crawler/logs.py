@@ -96,23 +96,45 @@ def _execution(name: str | None) -> dict[str, str]:
     return {EXECUTION: name} if name else {}
 
 
-def detect_prefix(path: Path) -> str:
-    """The log_line_prefix that reads the most of a stderr log's first lines, the most
-    specific winning ties."""
+# Read when no prefix reads the lines' names: the time and pid, whatever comes between them and
+# the severity skipped (no user, database or session id: the source's defaults apply).
+PREFIX_FALLBACKS = ("%m [%p] %i", "%m %i")
+
+
+def detect_prefix(path: Path) -> tuple[str, ParseIssue | None]:
+    """The log_line_prefix that reads the most of a stderr log's first lines with names that can
+    be names: the one read back from the lines' own fields first, then the usual ones, the most
+    specific winning ties. When none does (a prefix that reads more lines leaves a database
+    holding the rest of the line), the lines are read for their time and pid only, with an issue."""
     sample = [line for line in head(path, 16384).decode("utf-8", errors="replace").splitlines()
               if line and not line.startswith("\t")][:100]
-    best, best_score = postgres.DEFAULT_PREFIX, -1
-    for candidate in PREFIX_CANDIDATES:
+    inferred = postgres.infer_prefix(sample)
+    candidates = ([inferred] if inferred and inferred not in PREFIX_CANDIDATES else []) + list(PREFIX_CANDIDATES)
+    best, best_score, most = postgres.DEFAULT_PREFIX, 0, 0
+    for candidate in candidates:
         pattern = postgres.prefix_pattern(candidate)
-        score = sum(1 for line in sample if pattern.match(line))
-        if score > best_score:
-            best, best_score = candidate, score
-    return best
+        matches = [match for line in sample if (match := pattern.match(line)) is not None]
+        most = max(most, len(matches))
+        if len(matches) > best_score and all(postgres.plausible(match) for match in matches):
+            best, best_score = candidate, len(matches)
+    fallback = max(PREFIX_FALLBACKS, key=lambda p: sum(1 for line in sample if postgres.prefix_pattern(p).match(line)))
+    if best_score and best_score >= sum(1 for line in sample if postgres.prefix_pattern(fallback).match(line)):
+        return best, None
+    if not most and not best_score:
+        return best, None  # nothing reads it: not a log of lines with a prefix at all
+    return fallback, ParseIssue(
+        code="unknown_log_line_prefix", severity="warning", origin=Origin(path=str(path), line=1, byte_offset=0),
+        snippet=sample[0][:200] if sample else None,
+        message="no log_line_prefix reads this log's lines with plausible user and database names: read for "
+                "their time and pid only (sessions by pid, names qualified by the source's database); give "
+                "the server's prefix with --log-line-prefix or log_line_prefix in the config")
 
 
 @reader("postgres_log", sniff=lambda sample: bool(_PG_STDERR.search(sample)) and not _PG_CSV.search(sample))
 def read_postgres_stderr(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
-    prefix = spec.log_line_prefix or detect_prefix(path)
+    prefix, issue = (spec.log_line_prefix, None) if spec.log_line_prefix else detect_prefix(path)
+    if issue is not None:
+        yield Read(issue, start.offset, start.line, None)
     yield from _postgres_records(spec, path, start, postgres.read_stderr(path, start, prefix, final=settled(path)))
 
 

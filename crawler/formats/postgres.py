@@ -94,6 +94,89 @@ def prefix_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + _SEVERITY + r"(?P<message>.*)$", re.DOTALL)
 
 
+# What each field of a log_line_prefix looks like in a line, tried in this order at each place:
+# a line's prefix read back to the escapes that wrote it. A number is the pid first, then a
+# line number; ``key=value`` pairs name their escape by the key (``app=%a client=%h``).
+_SHAPES = (
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?: [A-Za-z][A-Za-z0-9+:-]*| [+-]\d+)?"), "%m"),
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Za-z][A-Za-z0-9+:-]*| [+-]\d+)?"), "%t"),
+    (re.compile(r"\d{10}\.\d{3}(?![\w.])"), "%n"),
+    (re.compile(r"[0-9a-f]{1,8}\.[0-9a-f]{1,8}(?![\w.])"), "%c"),
+    (re.compile(r"(?P<key>[A-Za-z_]+)=[^\s,]*"), "="),
+    (re.compile(r"(?:\[unknown\]|[^\s@\[\]=,:]*)@(?:\[unknown\]|[^\s@\[\]=,/:]*)"
+                r"(?P<app>/(?:\[unknown\]|[^\s\[\]]*))?"), "@"),
+    (re.compile(r"\d+(?![\w.])"), "#"),
+)
+_KEYS = {"%u": ("user", "usr", "u", "username", "user_name"), "%d": ("db", "database", "dbname", "d"),
+         "%a": ("app", "application", "appname", "application_name", "a"),
+         "%h": ("client", "host", "remote", "h", "client_addr"), "%r": ("remote_host", "r"),
+         "%c": ("session", "sid", "session_id", "c"), "%p": ("pid", "p"), "%l": ("line", "l", "line_num"),
+         "%x": ("xid", "txid", "x"), "%v": ("vxid", "v"), "%Q": ("query_id", "qid", "queryid", "Q"),
+         "%b": ("backend", "backend_type", "b"), "%e": ("sqlstate", "state", "e")}
+_ESCAPE_OF_KEY = {key: escape for escape, keys in _KEYS.items() for key in keys}
+_FIRST_SEVERITY = re.compile(_SEVERITY)
+
+
+def infer_prefix(lines: list[str]) -> str | None:
+    """The log_line_prefix that wrote ``lines``, read back from the shapes of their fields, or
+    None when their prefixes show nothing known.
+
+    >>> infer_prefix([
+    ...     "2026-11-26 13:23:06.149 UTC [22694] LOG:  database system is ready to accept connections",
+    ...     "2026-11-26 13:23:10.284 UTC [22742] etl@warehouse app=etl client=127.0.0.1 session=6b0832be.58d6 "
+    ...     "LOG:  statement: select 1"])
+    '%m [%p] %q%u@%d app=%a client=%h session=%c '
+    """
+    templates = [template for line in lines if (template := _template(line)) is not None]
+    if not templates:
+        return None
+    richest = max(_escapes(t) for t in templates)
+    whole = max(sorted({t for t in templates if _escapes(t) == richest}), key=templates.count)
+    shorter = [len(t) for t in templates if len(t) < len(whole) and whole[:len(t)] == t and t]
+    if shorter:
+        cut = max(shorter)  # the fields written for client sessions only (%q) come after it
+        whole = whole[:cut] + ("%q",) + whole[cut:]
+    return "".join(whole) if any(part.startswith("%") for part in whole) else None
+
+
+def _escapes(template: tuple[str, ...]) -> int:
+    return sum(part.count("%") for part in template)
+
+
+def _template(line: str) -> tuple[str, ...] | None:
+    severity = _FIRST_SEVERITY.search(line)
+    if severity is None:
+        return None
+    head, parts, numbers, index = line[:severity.start()], [], 0, 0
+    while index < len(head):
+        for shape, escape in _SHAPES:
+            match = shape.match(head, index)
+            if match is None or not match.group() or (index and head[index - 1].isalnum()):
+                continue
+            if escape == "=":
+                key = match["key"]
+                escape = key + "=" + _ESCAPE_OF_KEY.get(key, "%i")
+            elif escape == "@":
+                escape = "%u@%d" + ("/%a" if match["app"] else "")
+            elif escape == "#":
+                escape, numbers = ("%p" if numbers == 0 else "%l"), numbers + 1
+            parts.append(escape)
+            index = match.end()
+            break
+        else:
+            parts.append(head[index].replace("%", "%%"))
+            index += 1
+    return tuple(parts)
+
+
+def plausible(match: re.Match[str]) -> bool:
+    """Whether the names a prefix read from a line can be names: a user or database holding a
+    space or ``=``, an application holding ``=``, is the rest of a longer prefix swallowed."""
+    fields = match.groupdict()
+    return not any(value and (re.search(r"[\s=]", value) if name in ("user", "database") else "=" in value)
+                   for name, value in ((k, fields.get(k)) for k in ("user", "database", "application")))
+
+
 def read_stderr(path: Path, start: Start, prefix: str = DEFAULT_PREFIX, *, final: bool = True) -> Iterator[Entry]:
     """Entries of a stderr log; lines that continue a message start with a tab. Unless
     ``final``, the last entry is left for a later read: more of its lines may be coming."""
