@@ -94,3 +94,22 @@ def test_crawl_takes_the_prefix_on_the_command_line(tmp_path: Path, monkeypatch:
                                        "--log-line-prefix", PREFIX, "--quiet"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert _feeds(url) == _expected_feeds()
+
+
+PREFIXES = [
+    ("%t [%p]: [%l-%l] user=%u,db=%d,app=%a,client=%h ",
+     ["2026-11-26 13:23:06 UTC [22694]: [1-1] user=,db=,app=,client= LOG:  checkpoint starting",
+      "2026-11-26 13:23:06 UTC [22695]: [3-1] user=etl,db=credit,app=psql,client=10.0.0.1 LOG:  statement: select 1"]),
+    ("%m [%p] %q%u@%d ",
+     ["2026-11-26 13:23:06.149 UTC [22694] LOG:  database system is ready to accept connections",
+      "2026-11-26 13:23:06.151 UTC [22695] etl@credit LOG:  statement: select 1"]),
+    ("%n [%p] ", ["1795699402.284 [22694] LOG:  database system is ready to accept connections"]),
+]
+
+
+@pytest.mark.parametrize(("prefix", "lines"), PREFIXES, ids=[prefix for prefix, _ in PREFIXES])
+def test_usual_prefixes_are_read_back_as_written(prefix: str, lines: list[str]) -> None:
+    """(pgBadger's `[%l-1]` reads back as `[%l-%l]`: the same pattern, both numbers unnamed.)"""
+    assert postgres.infer_prefix(lines) == prefix
+    pattern = postgres.prefix_pattern(prefix)
+    assert all((match := pattern.match(line)) and postgres.plausible(match) for line in lines)
