@@ -126,6 +126,9 @@ def main() -> None:
 @dialect_options
 @click.option("--namespace", help="Namespace of the datasets, e.g. postgres://host:5432.")
 @click.option("--type", "source_type", type=click.Choice(source_types()), help="Read every path as this type.")
+@click.option("--log-line-prefix", metavar="PREFIX",
+              help="The server's log_line_prefix, for PostgreSQL stderr logs (e.g. '%m [%p] %q%u@%d app=%a '); "
+                   "without it, it is worked out from the log's lines.")
 @click.option("--stale-after", type=click.IntRange(min=0), default=30, show_default=True,
               help="Days unseen before an edge is marked stale (removed on a later crawl); 0 keeps everything.")
 @click.option("--workers", type=click.IntRange(min=1),
@@ -140,8 +143,8 @@ def main() -> None:
 @json_option
 def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, dialect: str | None,
           database: str | None, schema: str | None, namespace: str | None, source_type: str | None,
-          stale_after: int, workers: int | None, retry_quarantine: bool, wait: float, quiet: bool,
-          as_json: bool) -> None:
+          log_line_prefix: str | None, stale_after: int, workers: int | None, retry_quarantine: bool, wait: float,
+          quiet: bool, as_json: bool) -> None:
     """Crawl query logs, SQL files, traces, warehouse histories and Spark event logs (files,
     directories or globs) into the store; each file's type is told from its first bytes.
 
@@ -159,7 +162,7 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
     try:
         settings, url = _crawl_settings(paths, config_file, store_url, source_type,
                                         {"dialect": dialect, "database": database, "schema": schema,
-                                         "namespace": namespace})
+                                         "namespace": namespace, "log_line_prefix": log_line_prefix})
     except ConfigError as error:
         raise click.UsageError(str(error)) from error  # (exit status 2)
     try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from crawler.cursors import Start
 from crawler.formats import mysql, postgres
+from crawler.formats.executions import EXECUTION
 from crawler.registry import SESSION_END, Item, Read, SourceSpec, reader
 from crawler.streams import head, is_compressed, settled
 from parsers import Origin, ParseIssue, SourceRecord
@@ -85,27 +86,55 @@ def _postgres_record(spec: SourceSpec, where: str, statement: postgres.Statement
         timestamp=entry.timestamp, user=entry.user, database=entry.database or spec.database,
         schema=spec.schema, session_id=entry.session, application=entry.application,
         dialect=spec.dialect or "postgres", namespace=spec.namespace,
-        attributes={"status": statement.status},
+        attributes={"status": statement.status, **_execution(statement.execution)},
     )
 
 
-def detect_prefix(path: Path) -> str:
-    """The log_line_prefix that reads the most of a stderr log's first lines, the most
-    specific winning ties."""
+def _execution(name: str | None) -> dict[str, str]:
+    """The attribute naming a record's execution alike in every log of its server: the
+    record's key, and so its run, follow it (see :mod:`crawler.formats.executions`)."""
+    return {EXECUTION: name} if name else {}
+
+
+# Read when no prefix reads the lines' names: the time and pid, whatever comes between them and
+# the severity skipped (no user, database or session id: the source's defaults apply).
+PREFIX_FALLBACKS = ("%m [%p] %i", "%m %i")
+
+
+def detect_prefix(path: Path) -> tuple[str, ParseIssue | None]:
+    """The log_line_prefix that reads the most of a stderr log's first lines with names that can
+    be names: the one read back from the lines' own fields first, then the usual ones, the most
+    specific winning ties. When none does (a prefix that reads more lines leaves a database
+    holding the rest of the line), the lines are read for their time and pid only, with an issue."""
     sample = [line for line in head(path, 16384).decode("utf-8", errors="replace").splitlines()
               if line and not line.startswith("\t")][:100]
-    best, best_score = postgres.DEFAULT_PREFIX, -1
-    for candidate in PREFIX_CANDIDATES:
+    inferred = postgres.infer_prefix(sample)
+    candidates = ([inferred] if inferred and inferred not in PREFIX_CANDIDATES else []) + list(PREFIX_CANDIDATES)
+    best, best_score, most = postgres.DEFAULT_PREFIX, 0, 0
+    for candidate in candidates:
         pattern = postgres.prefix_pattern(candidate)
-        score = sum(1 for line in sample if pattern.match(line))
-        if score > best_score:
-            best, best_score = candidate, score
-    return best
+        matches = [match for line in sample if (match := pattern.match(line)) is not None]
+        most = max(most, len(matches))
+        if len(matches) > best_score and all(postgres.plausible(match) for match in matches):
+            best, best_score = candidate, len(matches)
+    fallback = max(PREFIX_FALLBACKS, key=lambda p: sum(1 for line in sample if postgres.prefix_pattern(p).match(line)))
+    if best_score and best_score >= sum(1 for line in sample if postgres.prefix_pattern(fallback).match(line)):
+        return best, None
+    if not most and not best_score:
+        return best, None  # nothing reads it: not a log of lines with a prefix at all
+    return fallback, ParseIssue(
+        code="unknown_log_line_prefix", severity="warning", origin=Origin(path=str(path), line=1, byte_offset=0),
+        snippet=sample[0][:200] if sample else None,
+        message="no log_line_prefix reads this log's lines with plausible user and database names: read for "
+                "their time and pid only (sessions by pid, names qualified by the source's database); give "
+                "the server's prefix with --log-line-prefix or log_line_prefix in the config")
 
 
 @reader("postgres_log", sniff=lambda sample: bool(_PG_STDERR.search(sample)) and not _PG_CSV.search(sample))
 def read_postgres_stderr(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]:
-    prefix = spec.log_line_prefix or detect_prefix(path)
+    prefix, issue = (spec.log_line_prefix, None) if spec.log_line_prefix else detect_prefix(path)
+    if issue is not None:
+        yield Read(issue, start.offset, start.line, None)
     yield from _postgres_records(spec, path, start, postgres.read_stderr(path, start, prefix, final=settled(path)))
 
 
@@ -134,6 +163,7 @@ def _mysql_records(spec: SourceSpec, path: Path, start: Start, log: mysql.Genera
             origin=Origin(path=where, line=query.line, byte_offset=query.offset),
             timestamp=query.timestamp, user=query.user, database=query.database or spec.database,
             session_id=f"thread:{query.thread}", dialect=spec.dialect or "mysql", namespace=spec.namespace,
+            attributes=_execution(query.execution),
         )
         yield from _released(_with_encoding(record), query.end, query.end_line, log.state)
     yield Read(None, *log.stands, log.state)

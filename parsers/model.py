@@ -130,9 +130,15 @@ class SourceRecord(Record):
     attributes: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def key(self) -> str:
-        """A stable identity of this record: the same bytes at the same place give the same key."""
+        """A stable identity of this record: the same bytes at the same place give the same key.
+        A record its reader named as one execution of a server's (``attributes["execution"]``:
+        the server's process, the second and the text, as every log of that server shows them)
+        has that identity wherever it was read, so a statement two logs show is one run."""
         from parsers.fingerprint import digest
 
+        execution = self.attributes.get("execution")
+        if execution:
+            return digest(f"execution\0{self.namespace or ''}\0{execution}")
         where = f"{self.origin.path}\0{self.origin.byte_offset}\0{self.origin.line}"
         return digest(f"{self.source_type}\0{where}\0{self.text}")
 

@@ -48,4 +48,8 @@ def demo_store(demo_store_url: str) -> Iterator[Store]:
     store.close()
 
 
-from tests.servers.live import mariadb_logs, postgres_logs  # noqa: E402, F401  (session-wide server fixtures)
+from tests.servers.live import (  # noqa: E402, F401  (session-wide server fixtures)
+    mariadb_logs,
+    postgres_logs,
+    postgres_long_prefix_logs,
+)

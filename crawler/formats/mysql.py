@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cursors import Start
+from crawler.formats.executions import Executions
 from crawler.streams import lines_from
 from crawler.timestamps import normalize
 
@@ -41,6 +42,7 @@ class Query:
     user: str | None = None
     database: str | None = None
     ended: bool = False  # not a statement: the thread's session ended (Quit, or its id reused)
+    execution: str | None = None  # its name in every log of the server (crawler.formats.executions)
 
 
 _GENERAL = re.compile(
@@ -80,11 +82,13 @@ class GeneralLog:
     def __init__(self, state: Mapping[str, Any]) -> None:
         self._threads = {thread: _Thread(**known) for thread, known in state.get("threads", {}).items()}
         self._clock: str | None = state.get("clock")
+        self._executions = Executions(state.get("executions"))
         self.stands = (0, 0)
 
     def state(self) -> dict[str, Any]:
         threads = {thread: dataclasses.asdict(known) for thread, known in self._threads.items()}
-        return {key: value for key, value in (("threads", threads), ("clock", self._clock)) if value}
+        carried = (("threads", threads), ("clock", self._clock), ("executions", self._executions.state()))
+        return {key: value for key, value in carried if value}
 
     def read(self, path: Path, start: Start, *, final: bool = True) -> Iterator[Query]:
         """Queries, each with its thread's user and database. Unless ``final``, the last query is
@@ -101,15 +105,25 @@ class GeneralLog:
                     current["end"], current["end_line"] = offset + len(raw), number
                 continue
             if current is not None:
-                yield Query(**current)  # type: ignore[arg-type]
+                yield self._query(current)
                 current = None
             if match["time"]:
                 self._clock = mysql_time(match["time"])
             current = _command(self._threads, match, self._clock, offset, offset + len(raw), number)
+            if match["command"] in ("Connect", "Quit"):
+                self._executions.end(match["thread"])
         if current is not None and final:
-            yield Query(**current)  # type: ignore[arg-type]
+            yield self._query(current)
         elif current is not None:
             self.stands = (int(str(current["offset"])), int(str(current["line"])) - 1)
+
+    def _query(self, fields: dict[str, object]) -> Query:
+        """The query, named once whole (its later lines read)."""
+        query = Query(**fields)  # type: ignore[arg-type]
+        if query.ended:
+            return query
+        return dataclasses.replace(query, execution=self._executions.name("mysql", query.thread, query.timestamp,
+                                                                          query.sql))
 
 
 def _command(threads: dict[str, _Thread], match: re.Match[str], clock: str | None, offset: int, end: int,
@@ -151,10 +165,12 @@ class SlowLog:
     def __init__(self, state: Mapping[str, Any]) -> None:
         self._database: str | None = state.get("database")
         self._entry: dict[str, object] = {"timestamp": state["timestamp"]} if state.get("timestamp") else {}
+        self._executions = Executions(state.get("executions"))
         self.stands = (0, 0)
 
     def state(self) -> dict[str, Any]:
-        carried = (("database", self._database), ("timestamp", self._entry.get("timestamp")))
+        carried = (("database", self._database), ("timestamp", self._entry.get("timestamp")),
+                   ("executions", self._executions.state()))
         return {key: value for key, value in carried if value}
 
     def read(self, path: Path, start: Start, *, final: bool = True) -> Iterator[Query]:
@@ -166,15 +182,19 @@ class SlowLog:
             self.stands = (offset + len(raw), number)
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             if (text.startswith("# User@Host:") or text.startswith("# Time:")) and lines:
-                yield _slow_query(self._entry, lines, self._database)
+                yield self._named(_slow_query(self._entry, lines, self._database))
                 lines = []
                 self._entry = {k: v for k, v in self._entry.items() if k == "timestamp"}
             if self._line(text, offset, raw, number):
                 lines.append(text)
         if lines and final:
-            yield _slow_query(self._entry, lines, self._database)
+            yield self._named(_slow_query(self._entry, lines, self._database))
         elif "offset" in self._entry:  # an entry begun: read it again whole
             self.stands = (int(str(self._entry["offset"])), int(str(self._entry["line"])) - 1)
+
+    def _named(self, query: Query) -> Query:
+        thread = query.thread if query.thread != "?" else None
+        return dataclasses.replace(query, execution=self._executions.name("mysql", thread, query.timestamp, query.sql))
 
     def _line(self, text: str, offset: int, raw: bytes, number: int) -> bool:
         """Take in a line; whether it is one of the statement's."""

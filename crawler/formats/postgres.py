@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cursors import Start
+from crawler.formats.executions import Executions
 from crawler.streams import lines_from
 from crawler.timestamps import normalize
 
@@ -45,6 +46,7 @@ class Entry:
     application: str | None = None
     detail: str | None = None
     statement: str | None = None
+    process: str | None = None  # the server process (pid) that logged it
 
 
 # -- stderr --------------------------------------------------------------------------------------
@@ -92,6 +94,89 @@ def prefix_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + _SEVERITY + r"(?P<message>.*)$", re.DOTALL)
 
 
+# What each field of a log_line_prefix looks like in a line, tried in this order at each place:
+# a line's prefix read back to the escapes that wrote it. A number is the pid first, then a
+# line number; ``key=value`` pairs name their escape by the key (``app=%a client=%h``).
+_SHAPES = (
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?: [A-Za-z][A-Za-z0-9+:-]*| [+-]\d+)?"), "%m"),
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Za-z][A-Za-z0-9+:-]*| [+-]\d+)?"), "%t"),
+    (re.compile(r"\d{10}\.\d{3}(?![\w.])"), "%n"),
+    (re.compile(r"[0-9a-f]{1,8}\.[0-9a-f]{1,8}(?![\w.])"), "%c"),
+    (re.compile(r"(?P<key>[A-Za-z_]+)=[^\s,]*"), "="),
+    (re.compile(r"(?:\[unknown\]|[^\s@\[\]=,:]*)@(?:\[unknown\]|[^\s@\[\]=,/:]*)"
+                r"(?P<app>/(?:\[unknown\]|[^\s\[\]]*))?"), "@"),
+    (re.compile(r"\d+(?![\w.])"), "#"),
+)
+_KEYS = {"%u": ("user", "usr", "u", "username", "user_name"), "%d": ("db", "database", "dbname", "d"),
+         "%a": ("app", "application", "appname", "application_name", "a"),
+         "%h": ("client", "host", "remote", "h", "client_addr"), "%r": ("remote_host", "r"),
+         "%c": ("session", "sid", "session_id", "c"), "%p": ("pid", "p"), "%l": ("line", "l", "line_num"),
+         "%x": ("xid", "txid", "x"), "%v": ("vxid", "v"), "%Q": ("query_id", "qid", "queryid", "Q"),
+         "%b": ("backend", "backend_type", "b"), "%e": ("sqlstate", "state", "e")}
+_ESCAPE_OF_KEY = {key: escape for escape, keys in _KEYS.items() for key in keys}
+_FIRST_SEVERITY = re.compile(_SEVERITY)
+
+
+def infer_prefix(lines: list[str]) -> str | None:
+    """The log_line_prefix that wrote ``lines``, read back from the shapes of their fields, or
+    None when their prefixes show nothing known.
+
+    >>> infer_prefix([
+    ...     "2026-11-26 13:23:06.149 UTC [22694] LOG:  database system is ready to accept connections",
+    ...     "2026-11-26 13:23:10.284 UTC [22742] etl@warehouse app=etl client=127.0.0.1 session=6b0832be.58d6 "
+    ...     "LOG:  statement: select 1"])
+    '%m [%p] %q%u@%d app=%a client=%h session=%c '
+    """
+    templates = [template for line in lines if (template := _template(line)) is not None]
+    if not templates:
+        return None
+    richest = max(_escapes(t) for t in templates)
+    whole = max(sorted({t for t in templates if _escapes(t) == richest}), key=templates.count)
+    shorter = [len(t) for t in templates if len(t) < len(whole) and whole[:len(t)] == t and t]
+    if shorter:
+        cut = max(shorter)  # the fields written for client sessions only (%q) come after it
+        whole = whole[:cut] + ("%q",) + whole[cut:]
+    return "".join(whole) if any(part.startswith("%") for part in whole) else None
+
+
+def _escapes(template: tuple[str, ...]) -> int:
+    return sum(part.count("%") for part in template)
+
+
+def _template(line: str) -> tuple[str, ...] | None:
+    severity = _FIRST_SEVERITY.search(line)
+    if severity is None:
+        return None
+    head, parts, numbers, index = line[:severity.start()], [], 0, 0
+    while index < len(head):
+        for shape, escape in _SHAPES:
+            match = shape.match(head, index)
+            if match is None or not match.group() or (index and head[index - 1].isalnum()):
+                continue
+            if escape == "=":
+                key = match["key"]
+                escape = key + "=" + _ESCAPE_OF_KEY.get(key, "%i")
+            elif escape == "@":
+                escape = "%u@%d" + ("/%a" if match["app"] else "")
+            elif escape == "#":
+                escape, numbers = ("%p" if numbers == 0 else "%l"), numbers + 1
+            parts.append(escape)
+            index = match.end()
+            break
+        else:
+            parts.append(head[index].replace("%", "%%"))
+            index += 1
+    return tuple(parts)
+
+
+def plausible(match: re.Match[str]) -> bool:
+    """Whether the names a prefix read from a line can be names: a user or database holding a
+    space or ``=``, an application holding ``=``, is the rest of a longer prefix swallowed."""
+    fields = match.groupdict()
+    return not any(value and (re.search(r"[\s=]", value) if name in ("user", "database") else "=" in value)
+                   for name, value in ((k, fields.get(k)) for k in ("user", "database", "application")))
+
+
 def read_stderr(path: Path, start: Start, prefix: str = DEFAULT_PREFIX, *, final: bool = True) -> Iterator[Entry]:
     """Entries of a stderr log; lines that continue a message start with a tab. Unless
     ``final``, the last entry is left for a later read: more of its lines may be coming."""
@@ -122,7 +207,22 @@ def _stderr_entry(fields: dict[str, object]) -> Entry:
                  end_line=int(str(fields["end_line"])), severity=str(fields["severity"]),
                  message=str(fields.get("message", "")), timestamp=normalize(text("timestamp")),
                  session=text("session") or (f"pid:{fields['pid']}" if fields.get("pid") else None),
-                 user=text("user"), database=text("database"), application=text("application"))
+                 user=text("user"), database=text("database"), application=text("application"),
+                 process=text("pid") or _pid_of(text("session")))
+
+
+def _pid_of(session: str | None) -> str | None:
+    """The pid a session id (``%c``: the session's start and its pid, in hex) names.
+
+    >>> _pid_of("6b0832be.58d6")
+    '22742'
+    """
+    if not session or "." not in session:
+        return None
+    try:
+        return str(int(session.rpartition(".")[2], 16))
+    except ValueError:
+        return None
 
 
 # -- csvlog --------------------------------------------------------------------------------------
@@ -135,9 +235,10 @@ _CSV_COLUMNS = ("log_time", "user_name", "database_name", "process_id", "connect
                 "application_name", "backend_type", "leader_pid", "query_id")
 
 
-_AT_TIME, _AT_USER, _AT_DATABASE, _AT_SESSION, _AT_SEVERITY, _AT_MESSAGE, _AT_DETAIL, _AT_QUERY, _AT_APPLICATION = (
-    _CSV_COLUMNS.index(name) for name in ("log_time", "user_name", "database_name", "session_id", "error_severity",
-                                          "message", "detail", "query", "application_name"))
+(_AT_TIME, _AT_USER, _AT_DATABASE, _AT_SESSION, _AT_SEVERITY, _AT_MESSAGE, _AT_DETAIL, _AT_QUERY, _AT_APPLICATION,
+ _AT_PID) = (_CSV_COLUMNS.index(name) for name in ("log_time", "user_name", "database_name", "session_id",
+                                                   "error_severity", "message", "detail", "query",
+                                                   "application_name", "process_id"))
 
 
 def read_csvlog(path: Path, start: Start) -> Iterator[Entry]:
@@ -163,7 +264,7 @@ def read_csvlog(path: Path, start: Start) -> Iterator[Entry]:
                     severity=row[_AT_SEVERITY], message=row[_AT_MESSAGE], timestamp=normalize(row[_AT_TIME]),
                     session=row[_AT_SESSION] or None, user=row[_AT_USER] or None,
                     database=row[_AT_DATABASE] or None, application=row[_AT_APPLICATION] or None,
-                    detail=row[_AT_DETAIL] or None, statement=row[_AT_QUERY] or None)
+                    detail=row[_AT_DETAIL] or None, statement=row[_AT_QUERY] or None, process=row[_AT_PID] or None)
 
 
 # -- jsonlog -------------------------------------------------------------------------------------
@@ -182,7 +283,7 @@ def read_jsonlog(path: Path, start: Start) -> Iterator[Entry]:
                     severity=str(obj.get("error_severity", "LOG")), message=str(obj["message"]),
                     timestamp=normalize(obj.get("timestamp")), session=text("session_id"),
                     user=text("user"), database=text("dbname"), application=text("application_name"),
-                    detail=text("detail"), statement=text("statement"))
+                    detail=text("detail"), statement=text("statement"), process=text("pid"))
 
 
 def _text(obj: dict[str, Any], key: str) -> str | None:
@@ -213,11 +314,13 @@ def ends_session(entry: Entry) -> bool:
 
 @dataclasses.dataclass(slots=True, kw_only=True)
 class Statement:
-    """A statement a session ran, and how it ended: completed, failed or rolled_back."""
+    """A statement a session ran, and how it ended: completed, failed or rolled_back;
+    ``execution`` names it alike in every log of the server (see :mod:`crawler.formats.executions`)."""
 
     entry: Entry
     sql: str
     status: str = "completed"
+    execution: str | None = None
 
 
 class Sessions:
@@ -232,6 +335,7 @@ class Sessions:
         self._transaction: dict[str, list[Statement]] = {}
         self._failed: set[str] = set()
         self._error: dict[str, Entry] = {}
+        self._executions = Executions()
 
     def feed(self, entry: Entry) -> list[Statement]:
         session = entry.session or "?"
@@ -246,6 +350,7 @@ class Sessions:
             return []  # about the entry before: an error's STATEMENT line may still follow
         released = self._fail(session, None, self._error.pop(session)) if session in self._error else []
         if ends_session(entry):
+            self._executions.end(entry.process)
             return released + self._end(session)
         match = _EXECUTED.match(entry.message) if entry.severity == "LOG" else None
         if match is None:
@@ -253,7 +358,8 @@ class Sessions:
                 released += self._settle(session)  # the statement before it is done, and did not fail
             return released
         released += self._settle(session)
-        return released + self._begin_or_end(session, Statement(entry=entry, sql=match["sql"]))
+        execution = self._executions.name("postgres", entry.process, entry.timestamp, match["sql"])
+        return released + self._begin_or_end(session, Statement(entry=entry, sql=match["sql"], execution=execution))
 
     @classmethod
     def resumed(cls, state: Mapping[str, Any]) -> Sessions:
@@ -264,6 +370,7 @@ class Sessions:
                                  for session, work in state.get("transactions", {}).items()}
         sessions._failed = set(state.get("failed", ()))
         sessions._error = {session: Entry(**entry) for session, entry in state.get("errors", {}).items()}
+        sessions._executions = Executions(state.get("executions"))
         return sessions
 
     def state(self) -> dict[str, Any]:
@@ -275,6 +382,7 @@ class Sessions:
                              for session, work in self._transaction.items()},
             "failed": sorted(self._failed),
             "errors": {session: dataclasses.asdict(entry) for session, entry in self._error.items()},
+            "executions": self._executions.state(),
         }
         return {key: value for key, value in state.items() if value}
 
@@ -347,8 +455,10 @@ class Sessions:
 
 
 def _json(statement: Statement) -> dict[str, Any]:
-    return {"entry": dataclasses.asdict(statement.entry), "sql": statement.sql, "status": statement.status}
+    data = {"entry": dataclasses.asdict(statement.entry), "sql": statement.sql, "status": statement.status}
+    return {**data, "execution": statement.execution} if statement.execution else data
 
 
 def _statement(data: Mapping[str, Any]) -> Statement:
-    return Statement(entry=Entry(**data["entry"]), sql=data["sql"], status=data["status"])
+    return Statement(entry=Entry(**data["entry"]), sql=data["sql"], status=data["status"],
+                     execution=data.get("execution"))

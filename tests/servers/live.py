@@ -50,6 +50,21 @@ def postgres_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         yield _settled(server.copy_logs(tmp_path_factory.mktemp("pglogs")))
 
 
+# A long custom prefix with key=value fields, which none of the usual prefixes reads.
+LONG_LINE_PREFIX = "%m [%p] %q%u@%d app=%a client=%h session=%c "
+
+
+@pytest.fixture(scope="session")
+def postgres_long_prefix_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """All three destinations at once, stderr with ``LONG_LINE_PREFIX``."""
+    _need(postgres.available(), "psycopg")
+    logging = postgres.PostgresLogging(destinations=("stderr", "csvlog", "jsonlog"), log_connections=True,
+                                       log_disconnections=True, log_line_prefix=LONG_LINE_PREFIX)
+    with postgres.PostgresServer(logging) as server:
+        workload.run_postgres_workload(server)
+        yield _settled(server.copy_logs(tmp_path_factory.mktemp("pglonglogs")))
+
+
 @pytest.fixture(scope="session")
 def mariadb_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     _need(mariadb.available(), "pymysql")
