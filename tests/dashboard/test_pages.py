@@ -322,3 +322,15 @@ def test_hostile_ids_and_searches_get_a_page_not_an_error(demo_store: Store, tex
         assert response.status_code == 200
         assert response.is_json
     assert callbacks.search_results(demo_store, text) is not None
+
+
+def test_a_column_impact_counts_columns_and_jobs_as_themselves(demo_store: Store) -> None:
+    income = resolve(demo_store, "raw.customers#annual_income").id
+    page = pages.route(demo_store, impact_href(income))
+    (summary,) = [c for c in _find(page, html.P) if getattr(c, "id", None) == "impact-summary"]
+    (grid,) = [c for c in page.children if getattr(c, "id", None) == "impact-grid"]
+    columns = sum(1 for row in grid.rowData if row["kind"] == "column")
+    jobs = [row for row in grid.rowData if row["kind"] == "job"]
+    assert summary.children == f"{columns} columns, {len(jobs)} jobs, 0 owners to notify."
+    assert columns and any("CREATE TABLE AS credit\\.staging\\.customers" in row["name"] and row["distance"] == 1
+                           for row in jobs), "the jobs that read the column"
