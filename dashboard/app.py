@@ -98,3 +98,5 @@ def _register(app: Dash, store: Store) -> None:
 
     app.clientside_callback(callbacks.CENTRE_ON_ROOT, Output(ids.CENTRED, "data"),
                             Input(ids.GRAPH, "elements"), State(ids.GRAPH, "id"))
+    app.clientside_callback(callbacks.OPEN_ON_DOUBLE_TAP, Output(ids.DOUBLE_TAP, "data"),
+                            Input(ids.GRAPH, "elements"), State(ids.GRAPH, "id"))

@@ -104,3 +104,28 @@ function(elements, graphId) {
     return (elements || []).length;
 }
 """
+
+
+# Double-click (or double tap) on a node opens its page. dash-cytoscape has no property for it,
+# cytoscape.js has the event: bound once per graph, moving the Dash router as dcc.Link does (the
+# URL changes, the page is routed, back and forward work).
+OPEN_ON_DOUBLE_TAP = """
+function(elements, graphId) {
+    const bind = (tries) => {
+        const box = document.getElementById(graphId);
+        const cy = box && box._cyreg && box._cyreg.cy;
+        if (!cy) { if (tries > 0) { setTimeout(() => bind(tries - 1), 50); } return; }
+        if (cy.scratch('_lineageDoubleTap')) { return; }
+        cy.scratch('_lineageDoubleTap', true);
+        cy.on('dbltap', 'node', (event) => {
+            const href = event.target.data('href');
+            if (!href || href === window.location.pathname + window.location.search) { return; }
+            window.history.pushState({}, '', href);
+            window.dispatchEvent(new CustomEvent('_dashprivate_pushstate'));
+            window.scrollTo(0, 0);
+        });
+    };
+    bind(40);
+    return true;
+}
+"""

@@ -16,6 +16,7 @@ DOWNSTREAM_DEPTH = "downstream-depth"
 DATASETS_ONLY = "datasets-only"
 GRAPH_NOTE = "graph-note"
 CENTRED = "graph-centred"
+DOUBLE_TAP = "graph-double-tap"  # set once a double tap opens node pages
 NODE_DETAILS = "node-details"
 EDGE_DETAILS = "edge-details"
 

@@ -140,6 +140,7 @@ def node_page(store: Store, node_id: str, options: GraphOptions | None = None) -
         html.Div(links),
         dcc.Store(id=ids.NODE_ROOT, data=node.id),
         dcc.Store(id=ids.CENTRED),
+        dcc.Store(id=ids.DOUBLE_TAP),
         controls(options, graph_note(built)),
         html.Div([
             html.Div([

@@ -14,12 +14,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.common.actions.action_builder import ActionBuilder  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
@@ -200,6 +201,31 @@ def test_tapping_a_folded_edge_shows_the_sql_behind_it(server: str, browser: web
     browser.execute_script(CY + "cy.edges('[target *= \"credit.ml.credit_scores\"]')[0].emit('tap');")
     panel = _wait(browser, ec.text_to_be_present_in_element((By.ID, "edge-details"), "INSERT INTO ml.credit_scores"))
     assert panel
+
+
+def _double_click_node(driver: webdriver.Chrome, selector: str) -> dict[str, str]:
+    """A real double click (the mouse, not an emitted event) on the first node ``selector`` picks."""
+    time.sleep(0.3)  # the page centres its node up to 250 ms after drawing
+    node = driver.execute_script(
+        CY + f"const n = cy.nodes({selector!r})[0]; const p = n.renderedPosition();"
+        "const box = cy.container().getBoundingClientRect();"
+        "return {id: n.id(), href: n.data('href'), x: box.left + p.x, y: box.top + p.y};")
+    actions = ActionBuilder(driver)
+    actions.pointer_action.move_to_location(round(node["x"]), round(node["y"])).double_click()
+    actions.perform()
+    return node  # type: ignore[no-any-return]
+
+
+def test_double_clicking_a_node_opens_its_page_and_back_returns(server: str, browser: webdriver.Chrome) -> None:
+    browser.get(server + SCORES)
+    _graph_counts(browser)
+    node = _double_click_node(browser, ".downstream.dataset")
+    _wait(browser, lambda d: unquote(d.current_url.removeprefix(server)) == unquote(node["href"]))
+    _wait(browser, lambda d: d.execute_script(CY + "return cy.nodes('.root').id();") == node["id"])
+    assert "credit_scores" not in browser.find_element(By.ID, "node-title").text
+    browser.back()
+    _wait(browser, ec.text_to_be_present_in_element((By.ID, "node-title"), "credit.ml.credit_scores"))
+    assert browser.current_url == server + SCORES
 
 
 HOSTILE = ["<script>alert(1)</script>", "../../etc/passwd", "' OR '1'='1", "<img src=x onerror=alert(1)>", "x" * 3000]
