@@ -145,7 +145,7 @@ def test_search_node_depth_fold_impact_csv_model_and_crawls(server: str, browser
     depth.send_keys(Keys.CONTROL, "a")
     depth.send_keys("3")  # one change, 1 -> 3 (no empty value between to race it)
     deeper = _wait_for_change(browser, first, "up")
-    assert deeper["up"] > first["up"]
+    assert deeper["up"] > first["up"] and browser.current_url.endswith("?up=3"), "the URL holds the controls"
     browser.find_element(By.CSS_SELECTOR, "#datasets-only input").click()
     unfolded = _wait_for_change(browser, deeper, "jobs")
     assert unfolded["jobs"] > 0
@@ -226,6 +226,29 @@ def test_double_clicking_a_node_opens_its_page_and_back_returns(server: str, bro
     browser.back()
     _wait(browser, ec.text_to_be_present_in_element((By.ID, "node-title"), "credit.ml.credit_scores"))
     assert browser.current_url == server + SCORES
+
+
+def test_as_of_is_in_the_url_shareable_and_back_and_forward_step_through_it(server: str,
+                                                                           browser: webdriver.Chrome) -> None:
+    browser.get(server + SCORES)
+    now = _graph_counts(browser)
+    when = browser.find_element(By.ID, "as-of")
+    when.send_keys("2026-11-25T13:00", Keys.ENTER)
+    _wait(browser, lambda d: "as_of=2026-11-25T13%3A00" in d.current_url)
+    before = _wait_for_change(browser, now, "nodes")
+    assert 1 < before["nodes"] < now["nodes"], "the graph as it was then: fewer nodes"
+    assert "as of 2026-11-25T13:00:00.000Z" in browser.find_element(By.ID, "graph-note").text
+    shared = browser.current_url
+    browser.back()
+    _wait(browser, lambda d: d.current_url == server + SCORES)
+    assert _wait(browser, lambda d: _graph_counts(d)["nodes"] == now["nodes"])
+    assert browser.find_element(By.ID, "as-of").get_attribute("value") == ""
+    browser.forward()
+    _wait(browser, lambda d: d.current_url == shared)
+    assert _wait(browser, lambda d: _graph_counts(d)["nodes"] == before["nodes"])
+    browser.get(shared)  # the link, opened afresh
+    assert _graph_counts(browser)["nodes"] == before["nodes"]
+    assert browser.find_element(By.ID, "as-of").get_attribute("value") == "2026-11-25T13:00"
 
 
 HOSTILE = ["<script>alert(1)</script>", "../../etc/passwd", "' OR '1'='1", "<img src=x onerror=alert(1)>", "x" * 3000]

@@ -212,18 +212,36 @@ def test_a_hub_shows_its_best_ranked_neighbours_and_a_more_node_within_the_cap()
     assert len([e for e in elements(view, GraphOptions(per_node=50, max_nodes=10)) if "source" not in e["data"]]) == 11
 
 
-def test_depth_controls_redraw_and_hold_depths_to_1_to_10(demo_store: Store) -> None:
+def _drawn(store: Store, root: str, query: str) -> list[dict[str, Any]]:
+    """The graph the node page draws for the query string of its URL."""
+    return pages.graph_elements(store, root, pages.node_options(query))
+
+
+def test_the_controls_live_in_the_url_and_depths_are_held_to_1_to_10(demo_store: Store) -> None:
     root = resolve(demo_store, "ml.credit_scores").id
-    one, note = callbacks.redraw(demo_store, root, 1, 1, ["on"])
-    two, _ = callbacks.redraw(demo_store, root, 2, 1, ["on"])
-    with_jobs, _ = callbacks.redraw(demo_store, root, 1, 1, [])
-    assert len(two) > len(one) and note.endswith("nodes")
+    assert callbacks.node_query(2, 1, ["on"], None) == "?up=2"
+    one, two = _drawn(demo_store, root, ""), _drawn(demo_store, root, callbacks.node_query(2, 1, ["on"], None))
+    with_jobs = _drawn(demo_store, root, callbacks.node_query(1, 1, [], None))
+    assert len(two) > len(one) and pages.graph_note(one).endswith("nodes")
     assert any(e["data"].get("kind") == "job" for e in with_jobs)
     assert not any(e["data"].get("kind") == "job" for e in one)
-    assert callbacks.redraw(demo_store, root, "99", None, ["on"])[0] == callbacks.redraw(demo_store, root, 10, 1,
-                                                                                         ["on"])[0]
-    assert GraphOptions(upstream=-3, downstream="x").clamped() == GraphOptions(upstream=1, downstream=1)
-    assert callbacks.redraw(demo_store, "dataset:nope", 1, 1, [])[0] == []
+    assert _drawn(demo_store, root, "?up=99&down=") == _drawn(demo_store, root, "?up=10")
+    assert pages.node_options("?up=-3&down=x&as_of=<script>") == GraphOptions()
+    assert GraphOptions(upstream=-3, downstream="x").clamped() == GraphOptions(upstream=1, downstream=1)  # type: ignore[arg-type]
+
+
+def test_as_of_draws_the_graph_as_it_was(demo_store: Store) -> None:
+    scores = resolve(demo_store, "ml.credit_scores")
+    now = _drawn(demo_store, scores.id, "")
+    first = min(e.first_seen or "" for e in demo_store.neighbors([scores.id], outgoing=["READS"],
+                                                                 incoming=["WRITES"]))
+    before = _drawn(demo_store, scores.id, "?as_of=" + first[:10])  # midnight of the day it was first seen
+    assert first > first[:10] and len(before) == 1, "nothing around it yet"
+    assert len(_drawn(demo_store, scores.id, "?as_of=2099-01-01")) == len(now)
+    page = pages.route(demo_store, node_href(scores.id), "?as_of=" + first[:10])
+    assert f"as of {first[:10]}T00:00:00.000Z" in _text(page)
+    (box,) = [c for c in _find(page, dcc.Input) if c.id == "as-of"]
+    assert box.value == first[:10] + "T00:00"
 
 
 def test_graph_labels_are_at_least_12_px() -> None:
@@ -237,7 +255,7 @@ def test_graph_labels_are_at_least_12_px() -> None:
 
 def test_a_folded_edge_shows_the_evidence_of_the_job_behind_it(demo_store: Store) -> None:
     root = resolve(demo_store, "ml.credit_scores").id
-    built, _ = callbacks.redraw(demo_store, root, 1, 1, ["on"])
+    built = _drawn(demo_store, root, "")
     (edge,) = [e["data"] for e in built if e["data"].get("target") == root
                and "customer_features" in e["data"]["source"]]
     text = _text(callbacks.show_edge(demo_store, edge))
