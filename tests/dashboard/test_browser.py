@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium at 1280x800, served by `lineage serve` (waitress) as
-a user starts it. Each page is photographed; with LINEAGE_UPDATE_SCREENSHOTS=1 the photographs
-replace those in docs/ (docs/screenshot.sh does that)."""
+a user starts it, over each store (the demo in SQLite and in a real Neo4j: see conftest.py). Each
+page is photographed; with LINEAGE_UPDATE_SCREENSHOTS=1 the photographs replace those in docs/
+(docs/screenshot.sh does that)."""
 
 from __future__ import annotations
 
