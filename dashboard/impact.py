@@ -22,6 +22,9 @@ from graph.lineage import counted, impact_counts, impact_kind
 # A hub table reaches hundreds of thousands of nodes: the grid holds the nearest, and says so.
 IMPACT_ROWS = 500
 CSV_ROWS = 20_000
+# Pages of 100; AG Grid draws only the rows in view either way.
+GRID_OPTIONS = {"animateRows": False, "pagination": True, "paginationPageSize": 100,
+                "paginationPageSizeSelector": False}
 
 COLUMNS = ("distance", "kind", "name", "namespace", "last_used", "owners")
 
@@ -45,8 +48,7 @@ def impact_page(store: Store, node_id: str) -> html.Div:
             id=ids.IMPACT_GRID, rowData=grid_rows(page.rows), columnDefs=COLUMN_DEFS,
             defaultColDef={"sortable": True, "filter": True, "floatingFilter": True, "resizable": True},
             columnSize="responsiveSizeToFit", style=styles.GRID,
-            dashGridOptions={"animateRows": False, "pagination": True, "paginationPageSize": 100,
-                             "paginationPageSizeSelector": False},
+            dashGridOptions=GRID_OPTIONS,
         ),
     ])
 

@@ -4,6 +4,7 @@ graph and the details of a node), and the pages of other modules (``/impact/<id>
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -13,7 +14,7 @@ import dash_cytoscape as cyto
 from dash import dcc, html
 
 from dashboard import crawls, ids, impact, models, styles
-from dashboard.elements import GraphOptions, clamp_depth, elements, impact_href, model_href, node_href
+from dashboard.elements import GraphOptions, clamp_depth, elements, flows, impact_href, keep, model_href, node_href
 from dashboard.parts import not_found, shown
 from graph import Edge, LineageView, Member, Node, Store, lineage, search
 from graph.lineage import DATASET_FLOW, users_by_role
@@ -226,7 +227,32 @@ def view_of(store: Store, root: str, options: GraphOptions) -> LineageView:
 
 
 def graph_elements(store: Store, root: str, options: GraphOptions) -> list[dict[str, Any]]:
-    return elements(view_of(store, root, options.clamped()), options.clamped())
+    """The elements of the node page's graph. Walked one depth at a time, and no deeper once the
+    nodes drawn are all nearer than the walk went and the page is full: a hub at depth 10 reaches
+    tens of thousands of nodes, of which the page draws ``max_nodes`` (the same ones)."""
+    options = options.clamped()
+    deepest = max(options.upstream, options.downstream)
+    for depth in range(1, deepest + 1):
+        walked = dataclasses.replace(options, upstream=min(depth, options.upstream),
+                                     downstream=min(depth, options.downstream))
+        view = view_of(store, root, walked)
+        if depth == deepest or _settled(view, walked, options):
+            return elements(view, options)
+    raise AssertionError("unreachable: the last depth returns")
+
+
+def _settled(view: LineageView, walked: GraphOptions, options: GraphOptions) -> bool:
+    """Walking deeper draws the same: the page is full, and every node drawn is nearer than the
+    walk went on its side (so its neighbours, and its "+N more", are all in ``view``)."""
+    placed, _ = keep(view, flows(view, datasets_only=options.datasets_only), options)
+    if len(placed) < options.max_nodes:
+        return False
+    for node in placed:
+        distance = view.distance.get(node, 0)
+        went, final = ((walked.upstream, options.upstream) if distance < 0 else (walked.downstream, options.downstream))
+        if abs(distance) >= went and went < final:
+            return False
+    return True
 
 
 def graph_note(built: list[dict[str, Any]]) -> str:

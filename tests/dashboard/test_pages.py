@@ -352,3 +352,26 @@ def test_a_column_impact_counts_columns_and_jobs_as_themselves(demo_store: Store
     assert summary.children == f"{columns} columns, {len(jobs)} jobs, 0 owners to notify."
     assert columns and any("CREATE TABLE AS credit\\.staging\\.customers" in row["name"] and row["distance"] == 1
                            for row in jobs), "the jobs that read the column"
+
+
+@pytest.mark.parametrize("max_nodes", [3, 6, 12, 80])
+def test_a_deep_graph_is_walked_no_deeper_than_it_draws_and_draws_the_same(demo_store: Store, max_nodes: int,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    walked: list[tuple[int, int]] = []
+    real_view_of = pages.view_of
+
+    def counting(store: Store, root: str, options: GraphOptions) -> LineageView:
+        walked.append((options.upstream, options.downstream))
+        return real_view_of(store, root, options)
+
+    monkeypatch.setattr(pages, "view_of", counting)
+    for name in ("staging.customers", "ml.credit_scores", "raw.customers"):
+        root = resolve(demo_store, name).id
+        for datasets_only in (True, False):
+            options = GraphOptions(upstream=10, downstream=10, datasets_only=datasets_only, per_node=2,
+                                   max_nodes=max_nodes)
+            whole = elements(real_view_of(demo_store, root, options), options)
+            walked.clear()
+            assert pages.graph_elements(demo_store, root, options) == whole, (name, datasets_only)
+            if max_nodes == 3:
+                assert walked[-1] < (10, 10), "a full page stops the walk"
