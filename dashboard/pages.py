@@ -15,7 +15,7 @@ from dash import dcc, html
 
 from dashboard import crawls, ids, impact, models, styles
 from dashboard.elements import GraphOptions, clamp_depth, elements, flows, impact_href, keep, model_href, node_href
-from dashboard.parts import not_found, shown
+from dashboard.parts import by_generation, not_found, shown
 from graph import Edge, LineageView, Member, Node, Store, lineage, search
 from graph.lineage import DATASET_FLOW, users_by_role
 
@@ -43,10 +43,10 @@ def route(store: Store, pathname: str | None, query: str | None = None) -> Any:
 
 
 def home_page(store: Store) -> html.Div:
-    counts = store.counts()
+    counts = by_generation(store, "counts", store.counts)
     reports = store.reports(limit=1)
-    top = search(store, "", kind="dataset", limit=15)
-    models_found = search(store, "", kind="model", limit=10)
+    top = by_generation(store, "home-datasets", lambda: search(store, "", kind="dataset", limit=15))
+    models_found = by_generation(store, "home-models", lambda: search(store, "", kind="model", limit=10))
     return html.Div([
         html.H2("Datasets"),
         html.P(f"{counts.get('dataset', 0)} datasets, {counts.get('job', 0)} jobs, {counts.get('run', 0)} runs "

@@ -375,3 +375,20 @@ def test_a_deep_graph_is_walked_no_deeper_than_it_draws_and_draws_the_same(demo_
             assert pages.graph_elements(demo_store, root, options) == whole, (name, datasets_only)
             if max_nodes == 3:
                 assert walked[-1] < (10, 10), "a full page stops the walk"
+
+
+def test_the_home_counts_are_kept_until_the_store_is_written(tmp_path: Any) -> None:
+    from graph import open_store
+    from graph.batch import Batch
+
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    batch = Batch()
+    batch.node("dataset:x/a", "dataset", "a", "2026-11-25T00:00:00.000Z", namespace="x")
+    store.apply(batch)
+    assert "1 datasets" in _text(pages.home_page(store))
+    assert "1 datasets" in _text(pages.home_page(store))
+    batch = Batch()
+    batch.node("dataset:x/b", "dataset", "b", "2026-11-25T00:00:00.000Z", namespace="x")
+    store.apply(batch)
+    assert "2 datasets" in _text(pages.home_page(store)), "a write moves the generation: counted again"
+    store.close()
