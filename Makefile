@@ -79,8 +79,9 @@ lint: venv
 # About an hour: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
 # (tests/corpus, ~1 min), TPC-H/TPC-DS throughput (~8 min), the 1M-edge graph on both stores
 # (Neo4j started here), a 1M-statement PostgreSQL log crawled end to end, a 1 GB Spark event log, and
-# 100,000 fuzzed inputs per source type (~30 min on 2 cores).
-bench: venv
+# 100,000 fuzzed inputs per source type (~30 min on 2 cores), the dashboard on a 1M-edge store in
+# headless Chromium (~7 min).
+bench: venv browser
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/accuracy.py
@@ -94,6 +95,7 @@ bench: venv
 	bash graph/neo4j_server/neo4j.sh stop; exit $$status
 	$(BIN)/python bench/querylog_bench.py
 	$(BIN)/python bench/spark_eventlog_bench.py --size-mb 1024
+	$(BIN)/python bench/dashboard_bench.py --edges 1000000
 	$(BIN)/python bench/fuzz.py --examples 100000
 
 clean:

@@ -14,7 +14,18 @@ from rich.table import Table
 import graph
 from crawler.crawl import CrawlReport
 from graph.changes import Diff
-from graph.lineage import HistoryRow, ImpactPage, LineageView, applications, direct_edges, owners, top_users
+from graph.lineage import (
+    HistoryRow,
+    ImpactPage,
+    LineageView,
+    applications,
+    counted,
+    direct_edges,
+    impact_counts,
+    impact_kind,
+    owners,
+    top_users,
+)
 from graph.model import Quarantine
 from graph.provenance import Provenance
 from parsers import Evidence, ParseIssue
@@ -179,18 +190,16 @@ def impact_json(root: graph.Node, page: ImpactPage) -> dict[str, Any]:
 
 def impact_text(root: graph.Node, page: ImpactPage) -> None:
     rows = page.rows
-    datasets = sum(1 for r in rows if r.node.kind == "dataset")
-    versions = sum(1 for r in rows if r.node.kind == "model_version")
-    kinds = f"{datasets} dataset(s) and {len(rows) - datasets - versions} job(s)"
-    if versions:  # models trained on something downstream: their predictions may change too
-        kinds = f"{datasets} dataset(s), {len(rows) - datasets - versions} job(s) and {versions} model version(s)"
+    told = [counted(count, kind) for kind, count in impact_counts(rows)]
+    kinds = ", ".join(told[:-1]) + " and " + told[-1] if len(told) > 1 else (told or ["nothing else"])[0]
     if page.total > len(rows):
         console.print(f"Changing {root.title} touches {page.total} node(s); the nearest {len(rows)}: {kinds}")
     else:
         console.print(f"Changing {root.title} touches {kinds}")
     table = _table("distance", "kind", "name", "last used", "owners")
     for r in rows:
-        table.add_row(str(r.distance), r.node.kind, r.node.title, r.last_seen or "", ", ".join(r.owners))
+        table.add_row(str(r.distance), impact_kind(r.node).replace("_", " "), r.node.title, r.last_seen or "",
+                      ", ".join(r.owners))
     if rows:
         console.print(table)
 

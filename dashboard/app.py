@@ -23,7 +23,7 @@ def create_app(store: Store, *, token: str | None = None) -> Dash:
     app = Dash(__name__, title="Lineage Crawler", suppress_callback_exceptions=True,
                update_title="")
     app.layout = html.Div([
-        dcc.Location(id=ids.URL),
+        dcc.Location(id=ids.URL, refresh="callback-nav"),  # callbacks move it without reloading
         html.Div([
             dcc.Link(html.B("Lineage Crawler"), href="/", style={"color": "#1a202c", "textDecoration": "none"}),
             html.Div([
@@ -76,12 +76,16 @@ def _register(app: Dash, store: Store) -> None:
     def _submit(_submits: int | None, text: str | None) -> Any:
         return callbacks.search_href(text) or no_update
 
-    @app.callback(Output(ids.GRAPH, "elements"), Output(ids.GRAPH_NOTE, "children"),
+    # The node page's controls live in its URL: a change moves the URL, the router draws the page.
+    @app.callback(Output(ids.URL, "search"),
                   Input(ids.UPSTREAM_DEPTH, "value"), Input(ids.DOWNSTREAM_DEPTH, "value"),
-                  Input(ids.DATASETS_ONLY, "value"), State(ids.NODE_ROOT, "data"),
+                  Input(ids.DATASETS_ONLY, "value"), Input(ids.AS_OF, "value"), State(ids.URL, "search"),
                   prevent_initial_call=True)
-    def _redraw(upstream: Any, downstream: Any, datasets_only: Any, root: str | None) -> Any:
-        return callbacks.redraw(store, root, upstream, downstream, datasets_only)
+    def _controls(upstream: Any, downstream: Any, datasets_only: Any, as_of: Any, search: str | None) -> Any:
+        if upstream is None or downstream is None:  # a depth box being retyped
+            return no_update
+        query = callbacks.node_query(upstream, downstream, datasets_only, as_of)
+        return query if query != (search or "") else no_update
 
     @app.callback(Output(ids.NODE_DETAILS, "children"), Input(ids.GRAPH, "tapNodeData"), prevent_initial_call=True)
     def _select(tapped: dict[str, Any] | None) -> Any:
@@ -97,4 +101,6 @@ def _register(app: Dash, store: Store) -> None:
         return (callbacks.impact_download(store, root) if clicks else None) or no_update
 
     app.clientside_callback(callbacks.CENTRE_ON_ROOT, Output(ids.CENTRED, "data"),
+                            Input(ids.GRAPH, "elements"), State(ids.GRAPH, "id"))
+    app.clientside_callback(callbacks.OPEN_ON_DOUBLE_TAP, Output(ids.DOUBLE_TAP, "data"),
                             Input(ids.GRAPH, "elements"), State(ids.GRAPH, "id"))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from dash import dcc, html
 
 from dashboard import impact, pages, styles
-from dashboard.elements import GraphOptions
+from dashboard.elements import clamp_depth
 from graph import Store
 
 MIN_SEARCH = 2
@@ -37,15 +37,20 @@ def search_href(text: str | None) -> str | None:
     return "/search?q=" + quote(text.strip()[:200], safe="")
 
 
-def redraw(store: Store, root: str | None, upstream: Any, downstream: Any, datasets_only: Any) -> tuple[Any, str]:
-    """The graph's elements for the controls' values (whatever the client sent: depths held to
-    1..10), and a note of what was left out."""
-    if not root or store.node(root) is None:
-        return [], "That node is gone from the store."
-    options = GraphOptions(upstream=upstream, downstream=downstream,
-                           datasets_only=bool(datasets_only)).clamped()
-    built = pages.graph_elements(store, root, options)
-    return built, pages.graph_note(built)
+def node_query(upstream: Any, downstream: Any, datasets_only: Any, as_of: Any) -> str:
+    """The node page's controls as its URL's query string (what differs from the defaults), so
+    the page is shareable and back and forward step through its states; depths held to 1..10.
+
+    >>> node_query(3, "99", [], " 2026-11-26T14:00 ")
+    '?up=3&down=10&jobs=1&as_of=2026-11-26T14%3A00'
+    >>> node_query(1, 1, ["on"], "")
+    ''
+    """
+    query = {"up": clamp_depth(upstream), "down": clamp_depth(downstream), "jobs": 0 if datasets_only else 1,
+             "as_of": str(as_of or "").strip()[:40]}
+    defaults = {"up": 1, "down": 1, "jobs": 0, "as_of": ""}
+    kept = {key: value for key, value in query.items() if value != defaults[key]}
+    return "?" + urlencode(kept) if kept else ""
 
 
 def select_node(store: Store, tapped: dict[str, Any] | None) -> Any:
@@ -102,5 +107,30 @@ function(elements, graphId) {
     };
     [0, 60, 250].forEach(ms => setTimeout(centre, ms));
     return (elements || []).length;
+}
+"""
+
+
+# Double-click (or double tap) on a node opens its page. dash-cytoscape has no property for it,
+# cytoscape.js has the event: bound once per graph, moving the Dash router as dcc.Link does (the
+# URL changes, the page is routed, back and forward work).
+OPEN_ON_DOUBLE_TAP = """
+function(elements, graphId) {
+    const bind = (tries) => {
+        const box = document.getElementById(graphId);
+        const cy = box && box._cyreg && box._cyreg.cy;
+        if (!cy) { if (tries > 0) { setTimeout(() => bind(tries - 1), 50); } return; }
+        if (cy.scratch('_lineageDoubleTap')) { return; }
+        cy.scratch('_lineageDoubleTap', true);
+        cy.on('dbltap', 'node', (event) => {
+            const href = event.target.data('href');
+            if (!href || href === window.location.pathname + window.location.search) { return; }
+            window.history.pushState({}, '', href);
+            window.dispatchEvent(new CustomEvent('_dashprivate_pushstate'));
+            window.scrollTo(0, 0);
+        });
+    };
+    bind(40);
+    return true;
 }
 """

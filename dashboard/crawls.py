@@ -10,6 +10,7 @@ from dash.development.base_component import Component
 
 from dashboard import styles
 from dashboard.elements import node_href
+from dashboard.parts import by_generation
 from graph import Store
 from graph.changes import Diff, diff
 
@@ -53,7 +54,7 @@ def _row(report: dict[str, Any]) -> html.Tr:
 
 def crawl_section(store: Store, report: dict[str, Any], before: int) -> html.Details:
     number = int(report.get("crawl", 0))
-    changed = diff(store, before, number)
+    changed = by_generation(store, f"diff:{before}:{number}", lambda: diff(store, before, number))
     return html.Details([
         html.Summary(f"Crawl {number}: {change_line(changed)}"),
         html.H4("Issues"),

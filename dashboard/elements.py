@@ -20,12 +20,13 @@ FLOW = {"READS": 1, "WRITES": 1, "TRAINED_ON": -1, "SERVED": 1, "DERIVES": 1}
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class GraphOptions:
-    """What the node page draws: how far each way, jobs folded or not, how many neighbours a
-    node shows before "+N more", and how many elements the server sends at most."""
+    """What the node page draws: how far each way, jobs folded or not, as of when, how many
+    neighbours a node shows before "+N more", and how many elements the server sends at most."""
 
     upstream: int = 1
     downstream: int = 1
     datasets_only: bool = True
+    as_of: str | None = None  # the graph as it was then (an ISO 8601 time in UTC), now when None
     per_node: int = 8
     max_nodes: int = 80
     max_elements: int = 300
@@ -34,10 +35,10 @@ class GraphOptions:
 
     def clamped(self) -> GraphOptions:
         """Depths a client sent, held to 1..10."""
-        return dataclasses.replace(self, upstream=_clamp(self.upstream), downstream=_clamp(self.downstream))
+        return dataclasses.replace(self, upstream=clamp_depth(self.upstream), downstream=clamp_depth(self.downstream))
 
 
-def _clamp(depth: Any) -> int:
+def clamp_depth(depth: Any) -> int:
     try:
         return max(1, min(GraphOptions.MAX_DEPTH, int(depth)))
     except (TypeError, ValueError):

@@ -14,8 +14,10 @@ GRAPH = "lineage-graph"
 UPSTREAM_DEPTH = "upstream-depth"
 DOWNSTREAM_DEPTH = "downstream-depth"
 DATASETS_ONLY = "datasets-only"
+AS_OF = "as-of"
 GRAPH_NOTE = "graph-note"
 CENTRED = "graph-centred"
+DOUBLE_TAP = "graph-double-tap"  # set once a double tap opens node pages
 NODE_DETAILS = "node-details"
 EDGE_DETAILS = "edge-details"
 

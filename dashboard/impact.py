@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,10 +17,14 @@ from dashboard import ids, styles
 from dashboard.elements import node_href
 from dashboard.parts import not_found, shown
 from graph import ImpactPage, ImpactRow, Store
+from graph.lineage import counted, impact_counts, impact_kind
 
 # A hub table reaches hundreds of thousands of nodes: the grid holds the nearest, and says so.
 IMPACT_ROWS = 500
 CSV_ROWS = 20_000
+# Pages of 100; AG Grid draws only the rows in view either way.
+GRID_OPTIONS = {"animateRows": False, "pagination": True, "paginationPageSize": 100,
+                "paginationPageSizeSelector": False}
 
 COLUMNS = ("distance", "kind", "name", "namespace", "last_used", "owners")
 
@@ -45,8 +48,7 @@ def impact_page(store: Store, node_id: str) -> html.Div:
             id=ids.IMPACT_GRID, rowData=grid_rows(page.rows), columnDefs=COLUMN_DEFS,
             defaultColDef={"sortable": True, "filter": True, "floatingFilter": True, "resizable": True},
             columnSize="responsiveSizeToFit", style=styles.GRID,
-            dashGridOptions={"animateRows": False, "pagination": True, "paginationPageSize": 100,
-                             "paginationPageSizeSelector": False},
+            dashGridOptions=GRID_OPTIONS,
         ),
     ])
 
@@ -77,7 +79,7 @@ def grid_rows(rows: Sequence[ImpactRow]) -> list[dict[str, Any]]:
 
 
 def _kind(row: ImpactRow) -> str:
-    return str(row.node.props.get("kind") or "dataset") if row.node.kind == "dataset" else row.node.kind
+    return impact_kind(row.node)
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
@@ -100,23 +102,13 @@ def summary(page: ImpactPage) -> str:
     """
     if not page.rows:
         return "Nothing downstream: a change here touches no other dataset, job or model."
-    kinds = Counter(_kind(r) for r in page.rows)
     owners = {owner for r in page.rows for owner in r.owners}
-    parts = [_plural(count, kind.replace("_", " ")) for kind, count in _ordered(kinds)]
-    parts.append(f"{_plural(len(owners), 'owner')} to notify")
+    parts = [counted(count, kind) for kind, count in impact_counts(page.rows)]
+    parts.append(f"{counted(len(owners), 'owner')} to notify")
     text = ", ".join(parts) + "."
     if page.total > len(page.rows):
         text = f"{page.total:,} nodes downstream; the nearest {len(page.rows)}: " + text
     return text
-
-
-def _ordered(kinds: Counter[str]) -> list[tuple[str, int]]:
-    first = ["table", "view", "file", "dataset", "job", "model_version", "model"]
-    return sorted(kinds.items(), key=lambda item: (first.index(item[0]) if item[0] in first else 3, item[0]))
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def impact_csv(store: Store, node_id: str) -> str | None:

@@ -4,6 +4,8 @@ graph and the details of a node), and the pages of other modules (``/impact/<id>
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -12,8 +14,8 @@ import dash_cytoscape as cyto
 from dash import dcc, html
 
 from dashboard import crawls, ids, impact, models, styles
-from dashboard.elements import GraphOptions, elements, impact_href, model_href, node_href
-from dashboard.parts import not_found, shown
+from dashboard.elements import GraphOptions, clamp_depth, elements, flows, impact_href, keep, model_href, node_href
+from dashboard.parts import by_generation, not_found, shown
 from graph import Edge, LineageView, Member, Node, Store, lineage, search
 from graph.lineage import DATASET_FLOW, owning_role, users_by_role
 
@@ -24,9 +26,10 @@ SUGGESTIONS = 10
 def route(store: Store, pathname: str | None, query: str | None = None) -> Any:
     """The page for a path (and its query string, for ``/search?q=``)."""
     path = pathname or "/"
-    for prefix, page in (("/node/", node_page), ("/impact/", impact.impact_page)):
-        if path.startswith(prefix):
-            return page(store, unquote(path.removeprefix(prefix)))
+    if path.startswith("/node/"):
+        return node_page(store, unquote(path.removeprefix("/node/")), node_options(query))
+    if path.startswith("/impact/"):
+        return impact.impact_page(store, unquote(path.removeprefix("/impact/")))
     if path.startswith("/model/"):
         name, _, version = path.removeprefix("/model/").partition("/")
         return models.model_page(store, unquote(name), unquote(version) or None)
@@ -40,10 +43,10 @@ def route(store: Store, pathname: str | None, query: str | None = None) -> Any:
 
 
 def home_page(store: Store) -> html.Div:
-    counts = store.counts()
+    counts = by_generation(store, "counts", store.counts)
     reports = store.reports(limit=1)
-    top = search(store, "", kind="dataset", limit=15)
-    models_found = search(store, "", kind="model", limit=10)
+    top = by_generation(store, "home-datasets", lambda: search(store, "", kind="dataset", limit=15))
+    models_found = by_generation(store, "home-models", lambda: search(store, "", kind="model", limit=10))
     return html.Div([
         html.H2("Datasets"),
         html.P(f"{counts.get('dataset', 0)} datasets, {counts.get('job', 0)} jobs, {counts.get('run', 0)} runs "
@@ -125,6 +128,35 @@ def search_page(store: Store, text: str) -> html.Div:
     ], id="search-page")
 
 
+def node_options(query: str | None) -> GraphOptions:
+    """The node page's options from its URL's query string (``?up=3&down=2&jobs=1&as_of=...``),
+    whatever it holds: depths held to 1..10, a time that is not one ignored.
+
+    >>> options = node_options("?up=3&jobs=1&as_of=2026-11-26T14:00&down=x")
+    >>> options.upstream, options.downstream, options.datasets_only, options.as_of
+    (3, 1, False, '2026-11-26T14:00:00.000Z')
+    """
+    values = {key: found[-1] for key, found in parse_qs((query or "").lstrip("?")).items()}
+    return GraphOptions(upstream=clamp_depth(values.get("up")), downstream=clamp_depth(values.get("down")),
+                        datasets_only=values.get("jobs") != "1", as_of=as_of_time(values.get("as_of")))
+
+
+def as_of_time(text: str | None) -> str | None:
+    """A time as the store keeps them (ISO 8601 in UTC, milliseconds, ``Z``); a date is its
+    midnight, a time without zone is UTC; None for anything else.
+
+    >>> as_of_time("2026-11-26"), as_of_time("2026-11-26T14:00+02:00"), as_of_time("<b>")
+    ('2026-11-26T00:00:00.000Z', '2026-11-26T12:00:00.000Z', None)
+    """
+    try:
+        when = dt.datetime.fromisoformat((text or "").strip()[:40])
+    except ValueError:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
 def node_page(store: Store, node_id: str, options: GraphOptions | None = None) -> html.Div:
     """The lineage graph around a node, the controls that shape it, and the details beside it."""
     options = options or GraphOptions()
@@ -140,7 +172,8 @@ def node_page(store: Store, node_id: str, options: GraphOptions | None = None) -
         html.Div(links),
         dcc.Store(id=ids.NODE_ROOT, data=node.id),
         dcc.Store(id=ids.CENTRED),
-        controls(options, graph_note(built)),
+        dcc.Store(id=ids.DOUBLE_TAP),
+        controls(options, graph_note(built) + (f", as of {options.as_of}" if options.as_of else "")),
         html.Div([
             html.Div([
                 legend(),
@@ -176,14 +209,17 @@ def controls(options: GraphOptions, note: str = "") -> html.Div:
         dcc.Checklist(id=ids.DATASETS_ONLY, options=[{"label": " datasets only (jobs folded into edges)",
                                                       "value": "on"}],
                       value=["on"] if options.datasets_only else [], inline=True),
+        html.Label(["as of", dcc.Input(id=ids.AS_OF, type="text", debounce=True, placeholder="now (2026-11-26T14:00)",
+                                       value=(options.as_of or "")[:16], style=styles.AS_OF_BOX)],
+                   title="The graph as it was at this time (UTC); Enter to apply, empty for now"),
         html.Span(note, id=ids.GRAPH_NOTE, style=styles.MUTED),
     ], style=styles.CONTROLS)
 
 
 def view_of(store: Store, root: str, options: GraphOptions) -> LineageView:
     """Upstream ``options.upstream`` jobs and downstream ``options.downstream``, in one view."""
-    up = lineage(store, root, "upstream", options.upstream)
-    down = lineage(store, root, "downstream", options.downstream)
+    up = lineage(store, root, "upstream", options.upstream, as_of=options.as_of)
+    down = lineage(store, root, "downstream", options.downstream, as_of=options.as_of)
     distance = {**{k: -v for k, v in up.distance.items()}, **down.distance}
     edges = {edge.key: edge for edge in (*up.edges, *down.edges)}
     return LineageView(root=root, direction="both", nodes={**up.nodes, **down.nodes}, distance=distance,
@@ -191,7 +227,32 @@ def view_of(store: Store, root: str, options: GraphOptions) -> LineageView:
 
 
 def graph_elements(store: Store, root: str, options: GraphOptions) -> list[dict[str, Any]]:
-    return elements(view_of(store, root, options.clamped()), options.clamped())
+    """The elements of the node page's graph. Walked one depth at a time, and no deeper once the
+    nodes drawn are all nearer than the walk went and the page is full: a hub at depth 10 reaches
+    tens of thousands of nodes, of which the page draws ``max_nodes`` (the same ones)."""
+    options = options.clamped()
+    deepest = max(options.upstream, options.downstream)
+    for depth in range(1, deepest + 1):
+        walked = dataclasses.replace(options, upstream=min(depth, options.upstream),
+                                     downstream=min(depth, options.downstream))
+        view = view_of(store, root, walked)
+        if depth == deepest or _settled(view, walked, options):
+            return elements(view, options)
+    raise AssertionError("unreachable: the last depth returns")
+
+
+def _settled(view: LineageView, walked: GraphOptions, options: GraphOptions) -> bool:
+    """Walking deeper draws the same: the page is full, and every node drawn is nearer than the
+    walk went on its side (so its neighbours, and its "+N more", are all in ``view``)."""
+    placed, _ = keep(view, flows(view, datasets_only=options.datasets_only), options)
+    if len(placed) < options.max_nodes:
+        return False
+    for node in placed:
+        distance = view.distance.get(node, 0)
+        went, final = ((walked.upstream, options.upstream) if distance < 0 else (walked.downstream, options.downstream))
+        if abs(distance) >= went and went < final:
+            return False
+    return True
 
 
 def graph_note(built: list[dict[str, Any]]) -> str:

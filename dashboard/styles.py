@@ -71,6 +71,7 @@ LEGEND_SWATCH = {"display": "inline-block", "width": "12px", "height": "12px", "
 CONTROLS = {"display": "flex", "alignItems": "center", "gap": "18px", "margin": "8px 0", "fontSize": "14px",
             "flexWrap": "wrap"}
 DEPTH_BOX = {"width": "52px", "marginLeft": "6px", "padding": "2px 4px", "fontSize": "14px"}
+AS_OF_BOX = {**DEPTH_BOX, "width": "150px"}
 SUGGESTIONS = {"position": "absolute", "zIndex": 10, "background": "#ffffff", "border": "1px solid #e2e8f0",
                "borderRadius": "4px", "boxShadow": "0 4px 12px rgba(0,0,0,0.08)", "width": "520px",
                "maxHeight": "420px", "overflowY": "auto", "padding": "0 8px"}

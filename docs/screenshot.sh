@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINEAGE_UPDATE_SCREENSHOTS=1 .venv/bin/python -m pytest tests/dashboard/test_browser.py -q -p no:cacheprovider \
-  -k test_search_node_depth_fold_impact_csv_model_and_crawls
+  -k "test_search_node_depth_fold_impact_csv_model_and_crawls and sqlite"
 echo "wrote docs/dashboard*.png"

@@ -214,10 +214,86 @@ def impact_page(store: Store, root: str, depth: int | None = None, *, limit: int
         if edge.last_seen and edge.last_seen > last_use.get(target, ""):
             last_use[target] = edge.last_seen
     writers = _writers(usage)
-    rows = tuple(ImpactRow(node=node, distance=(best[node.id] + 1) // 2,
-                           last_seen=last_use.get(node.id, node.last_seen), owners=writers.get(node.id, ()))
-                 for node in page)
-    return ImpactPage(rows=rows, total=len(best) - 1)  # all but the root
+    rows = [ImpactRow(node=node, distance=(best[node.id] + 1) // 2,
+                      last_seen=last_use.get(node.id, node.last_seen), owners=writers.get(node.id, ()))
+            for node in page]
+    total = len(best) - 1  # all but the root
+    if root_node.kind == "column":
+        jobs = column_jobs(store, walk, best)
+        # Stable: at each distance the columns come first, then the jobs that carry them there.
+        rows = sorted(rows + jobs, key=lambda row: row.distance)[:limit]
+        total += len(jobs)
+    return ImpactPage(rows=tuple(rows), total=total)
+
+
+def column_jobs(store: Store, walk: _Walk, best: Mapping[str, int]) -> list[ImpactRow]:
+    """The jobs that read the columns of a column walk and carry them on: for each derivation
+    crossed, the jobs that read the source column's table and write the target column's table
+    (column edges name no job: the tables do). A job is as far as the nearest column it writes."""
+    columns = list(best)
+    table_of = {e.src: e.dst for e in store.neighbors(columns, outgoing=["IN"])}
+    hops: dict[tuple[str, str], int] = {}
+    for edge in walk.crossed(best, store.neighbors(columns, outgoing=walk.outgoing, incoming=walk.incoming)):
+        source, target = table_of.get(edge.src), table_of.get(edge.dst)
+        if source and target:
+            far = (best.get(edge.dst, 0) + 1) // 2
+            hops[(source, target)] = min(far, hops.get((source, target), far))
+    sources = {src for src, _ in hops}
+    targets = {dst for _, dst in hops}
+    reads: dict[str, dict[str, Edge]] = {}
+    for edge in store.neighbors(sorted(sources), outgoing=["READS"]):
+        reads.setdefault(edge.dst, {})[edge.src] = edge
+    nearest: dict[str, int] = {}
+    last_use: dict[str, str] = {}
+    for write in store.neighbors(sorted(targets), incoming=["WRITES"]):
+        for table, read in reads.get(write.src, {}).items():
+            hop = hops.get((table, write.dst))
+            if hop is not None:
+                job = write.src
+                nearest[job] = min(hop, nearest.get(job, hop))
+                last_use[job] = max(last_use.get(job, ""), read.last_seen or "", write.last_seen or "")
+    if not nearest:
+        return []
+    writers = _writers(store.usage(ids=sorted(nearest)))
+    nodes = sorted((n for n in store.nodes(ids=sorted(nearest)) if n.removed_at is None),
+                   key=lambda n: (nearest[n.id], n.title, n.id))
+    return [ImpactRow(node=n, distance=nearest[n.id], last_seen=last_use[n.id] or n.last_seen,
+                      owners=writers.get(n.id, ())) for n in nodes]
+
+
+# The order an impact's kinds are told in: datasets by their own kind, then what runs on them.
+IMPACT_KINDS = ("table", "view", "file", "dataset", "column", "job", "model_version", "model")
+
+
+def impact_kind(node: Node) -> str:
+    """What an impact row is: a dataset by its own kind (table, view, file...), else the node's."""
+    return str(node.props.get("kind") or "dataset") if node.kind == "dataset" else node.kind
+
+
+def impact_counts(rows: Iterable[ImpactRow]) -> list[tuple[str, int]]:
+    """How many rows of each kind, each kind counted as itself, in :data:`IMPACT_KINDS` order.
+
+    >>> rows = [ImpactRow(node=Node(id=i, kind=k, name=i), distance=1, last_seen=None, owners=())
+    ...         for i, k in (("c1", "column"), ("c2", "column"), ("j", "job"), ("v", "model_version"))]
+    >>> impact_counts(rows)
+    [('column', 2), ('job', 1), ('model_version', 1)]
+    """
+    counts: dict[str, int] = {}
+    for row in rows:
+        kind = impact_kind(row.node)
+        counts[kind] = counts.get(kind, 0) + 1
+    known = {kind: i for i, kind in enumerate(IMPACT_KINDS)}
+    return sorted(counts.items(), key=lambda item: (known.get(item[0], known["dataset"]), item[0]))
+
+
+def counted(count: int, kind: str) -> str:
+    """``1 model version``, ``3 columns``.
+
+    >>> counted(2, "model_version")
+    '2 model versions'
+    """
+    noun = kind.replace("_", " ")
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _page(store: Store, walk: _Walk, best: Mapping[str, int], root: str,

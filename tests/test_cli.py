@@ -309,3 +309,24 @@ def test_check_config_says_every_problem_with_its_line_and_reads_nothing(tmp_pat
     good = subprocess.run([sys.executable, "-m", "crawler", "check-config", str(DEMO / "crawl.toml")],
                           capture_output=True, text=True, timeout=60)
     assert good.returncode == 0, good.stderr
+
+
+def test_column_impact_counts_each_kind_as_itself_and_lists_the_jobs_that_read_it(tmp_path: Path,
+                                                                                 demo_copy: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'l.db'}"
+    run("crawl", "--config", str(demo_copy / "crawl.toml"), "--store", store, status=QUARANTINED)
+    found = json.loads(run("impact", "raw.customers#annual_income", "--store", store, "--json"))
+    kinds = {(r["kind"], r["name"], r["distance"]) for r in found["impacted"]}
+    columns = sum(1 for r in found["impacted"] if r["kind"] == "column")
+    jobs = {r["id"] for r in found["impacted"] if r["kind"] == "job"}
+    assert ("column", "credit.staging.customers.annual_income", 1) in kinds
+    # The jobs that read the column and carry it on, each as far as the column it writes.
+    assert ("job", "CREATE TABLE AS credit.staging.customers", 1) in kinds
+    assert ("job", "INSERT credit.features.customer_features", 2) in kinds
+    assert found["total"] == len(found["impacted"]) == columns + len(jobs)
+    text = run("impact", "raw.customers#annual_income", "--store", store)
+    assert text.splitlines()[0] == (f"Changing credit.raw.customers.annual_income touches {columns} columns "
+                                    f"and {len(jobs)} jobs")
+    # Model versions are model versions, not jobs.
+    table = run("impact", "raw.customers", "--store", store).splitlines()[0]
+    assert table.endswith(" jobs and 2 model versions") and "dataset(s)" not in table

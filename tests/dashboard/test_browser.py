@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium at 1280x800, served by `lineage serve` (waitress) as
-a user starts it. Each page is photographed; with LINEAGE_UPDATE_SCREENSHOTS=1 the photographs
-replace those in docs/ (docs/screenshot.sh does that)."""
+a user starts it, over each store (the demo in SQLite and in a real Neo4j: see conftest.py). Each
+page is photographed; with LINEAGE_UPDATE_SCREENSHOTS=1 the photographs replace those in docs/
+(docs/screenshot.sh does that)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.common.actions.action_builder import ActionBuilder  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
@@ -144,7 +146,7 @@ def test_search_node_depth_fold_impact_csv_model_and_crawls(server: str, browser
     depth.send_keys(Keys.CONTROL, "a")
     depth.send_keys("3")  # one change, 1 -> 3 (no empty value between to race it)
     deeper = _wait_for_change(browser, first, "up")
-    assert deeper["up"] > first["up"]
+    assert deeper["up"] > first["up"] and browser.current_url.endswith("?up=3"), "the URL holds the controls"
     browser.find_element(By.CSS_SELECTOR, "#datasets-only input").click()
     unfolded = _wait_for_change(browser, deeper, "jobs")
     assert unfolded["jobs"] > 0
@@ -200,6 +202,54 @@ def test_tapping_a_folded_edge_shows_the_sql_behind_it(server: str, browser: web
     browser.execute_script(CY + "cy.edges('[target *= \"credit.ml.credit_scores\"]')[0].emit('tap');")
     panel = _wait(browser, ec.text_to_be_present_in_element((By.ID, "edge-details"), "INSERT INTO ml.credit_scores"))
     assert panel
+
+
+def _double_click_node(driver: webdriver.Chrome, selector: str) -> dict[str, str]:
+    """A real double click (the mouse, not an emitted event) on the first node ``selector`` picks."""
+    time.sleep(0.3)  # the page centres its node up to 250 ms after drawing
+    node = driver.execute_script(
+        CY + f"const n = cy.nodes({selector!r})[0]; const p = n.renderedPosition();"
+        "const box = cy.container().getBoundingClientRect();"
+        "return {id: n.id(), href: n.data('href'), x: box.left + p.x, y: box.top + p.y};")
+    actions = ActionBuilder(driver)
+    actions.pointer_action.move_to_location(round(node["x"]), round(node["y"])).double_click()
+    actions.perform()
+    return node  # type: ignore[no-any-return]
+
+
+def test_double_clicking_a_node_opens_its_page_and_back_returns(server: str, browser: webdriver.Chrome) -> None:
+    browser.get(server + SCORES)
+    _graph_counts(browser)
+    node = _double_click_node(browser, ".downstream.dataset")
+    _wait(browser, lambda d: unquote(d.current_url.removeprefix(server)) == unquote(node["href"]))
+    _wait(browser, lambda d: d.execute_script(CY + "return cy.nodes('.root').id();") == node["id"])
+    assert "credit_scores" not in browser.find_element(By.ID, "node-title").text
+    browser.back()
+    _wait(browser, ec.text_to_be_present_in_element((By.ID, "node-title"), "credit.ml.credit_scores"))
+    assert browser.current_url == server + SCORES
+
+
+def test_as_of_is_in_the_url_shareable_and_back_and_forward_step_through_it(server: str,
+                                                                           browser: webdriver.Chrome) -> None:
+    browser.get(server + SCORES)
+    now = _graph_counts(browser)
+    when = browser.find_element(By.ID, "as-of")
+    when.send_keys("2026-11-25T13:00", Keys.ENTER)
+    _wait(browser, lambda d: "as_of=2026-11-25T13%3A00" in d.current_url)
+    before = _wait_for_change(browser, now, "nodes")
+    assert 1 < before["nodes"] < now["nodes"], "the graph as it was then: fewer nodes"
+    assert "as of 2026-11-25T13:00:00.000Z" in browser.find_element(By.ID, "graph-note").text
+    shared = browser.current_url
+    browser.back()
+    _wait(browser, lambda d: d.current_url == server + SCORES)
+    assert _wait(browser, lambda d: _graph_counts(d)["nodes"] == now["nodes"])
+    assert browser.find_element(By.ID, "as-of").get_attribute("value") == ""
+    browser.forward()
+    _wait(browser, lambda d: d.current_url == shared)
+    assert _wait(browser, lambda d: _graph_counts(d)["nodes"] == before["nodes"])
+    browser.get(shared)  # the link, opened afresh
+    assert _graph_counts(browser)["nodes"] == before["nodes"]
+    assert browser.find_element(By.ID, "as-of").get_attribute("value") == "2026-11-25T13:00"
 
 
 HOSTILE = ["<script>alert(1)</script>", "../../etc/passwd", "' OR '1'='1", "<img src=x onerror=alert(1)>", "x" * 3000]

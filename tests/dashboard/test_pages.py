@@ -219,18 +219,36 @@ def test_a_hub_shows_its_best_ranked_neighbours_and_a_more_node_within_the_cap()
     assert len([e for e in elements(view, GraphOptions(per_node=50, max_nodes=10)) if "source" not in e["data"]]) == 11
 
 
-def test_depth_controls_redraw_and_hold_depths_to_1_to_10(demo_store: Store) -> None:
+def _drawn(store: Store, root: str, query: str) -> list[dict[str, Any]]:
+    """The graph the node page draws for the query string of its URL."""
+    return pages.graph_elements(store, root, pages.node_options(query))
+
+
+def test_the_controls_live_in_the_url_and_depths_are_held_to_1_to_10(demo_store: Store) -> None:
     root = resolve(demo_store, "ml.credit_scores").id
-    one, note = callbacks.redraw(demo_store, root, 1, 1, ["on"])
-    two, _ = callbacks.redraw(demo_store, root, 2, 1, ["on"])
-    with_jobs, _ = callbacks.redraw(demo_store, root, 1, 1, [])
-    assert len(two) > len(one) and note.endswith("nodes")
+    assert callbacks.node_query(2, 1, ["on"], None) == "?up=2"
+    one, two = _drawn(demo_store, root, ""), _drawn(demo_store, root, callbacks.node_query(2, 1, ["on"], None))
+    with_jobs = _drawn(demo_store, root, callbacks.node_query(1, 1, [], None))
+    assert len(two) > len(one) and pages.graph_note(one).endswith("nodes")
     assert any(e["data"].get("kind") == "job" for e in with_jobs)
     assert not any(e["data"].get("kind") == "job" for e in one)
-    assert callbacks.redraw(demo_store, root, "99", None, ["on"])[0] == callbacks.redraw(demo_store, root, 10, 1,
-                                                                                         ["on"])[0]
-    assert GraphOptions(upstream=-3, downstream="x").clamped() == GraphOptions(upstream=1, downstream=1)
-    assert callbacks.redraw(demo_store, "dataset:nope", 1, 1, [])[0] == []
+    assert _drawn(demo_store, root, "?up=99&down=") == _drawn(demo_store, root, "?up=10")
+    assert pages.node_options("?up=-3&down=x&as_of=<script>") == GraphOptions()
+    assert GraphOptions(upstream=-3, downstream="x").clamped() == GraphOptions(upstream=1, downstream=1)  # type: ignore[arg-type]
+
+
+def test_as_of_draws_the_graph_as_it_was(demo_store: Store) -> None:
+    scores = resolve(demo_store, "ml.credit_scores")
+    now = _drawn(demo_store, scores.id, "")
+    first = min(e.first_seen or "" for e in demo_store.neighbors([scores.id], outgoing=["READS"],
+                                                                 incoming=["WRITES"]))
+    before = _drawn(demo_store, scores.id, "?as_of=" + first[:10])  # midnight of the day it was first seen
+    assert first > first[:10] and len(before) == 1, "nothing around it yet"
+    assert len(_drawn(demo_store, scores.id, "?as_of=2099-01-01")) == len(now)
+    page = pages.route(demo_store, node_href(scores.id), "?as_of=" + first[:10])
+    assert f"as of {first[:10]}T00:00:00.000Z" in _text(page)
+    (box,) = [c for c in _find(page, dcc.Input) if c.id == "as-of"]
+    assert box.value == first[:10] + "T00:00"
 
 
 def test_graph_labels_are_at_least_12_px() -> None:
@@ -244,7 +262,7 @@ def test_graph_labels_are_at_least_12_px() -> None:
 
 def test_a_folded_edge_shows_the_evidence_of_the_job_behind_it(demo_store: Store) -> None:
     root = resolve(demo_store, "ml.credit_scores").id
-    built, _ = callbacks.redraw(demo_store, root, 1, 1, ["on"])
+    built = _drawn(demo_store, root, "")
     (edge,) = [e["data"] for e in built if e["data"].get("target") == root
                and "customer_features" in e["data"]["source"]]
     text = _text(callbacks.show_edge(demo_store, edge))
@@ -329,3 +347,55 @@ def test_hostile_ids_and_searches_get_a_page_not_an_error(demo_store: Store, tex
         assert response.status_code == 200
         assert response.is_json
     assert callbacks.search_results(demo_store, text) is not None
+
+
+def test_a_column_impact_counts_columns_and_jobs_as_themselves(demo_store: Store) -> None:
+    income = resolve(demo_store, "raw.customers#annual_income").id
+    page = pages.route(demo_store, impact_href(income))
+    (summary,) = [c for c in _find(page, html.P) if getattr(c, "id", None) == "impact-summary"]
+    (grid,) = [c for c in page.children if getattr(c, "id", None) == "impact-grid"]
+    columns = sum(1 for row in grid.rowData if row["kind"] == "column")
+    jobs = [row for row in grid.rowData if row["kind"] == "job"]
+    assert summary.children == f"{columns} columns, {len(jobs)} jobs, 0 owners to notify."
+    assert columns and any("CREATE TABLE AS credit\\.staging\\.customers" in row["name"] and row["distance"] == 1
+                           for row in jobs), "the jobs that read the column"
+
+
+@pytest.mark.parametrize("max_nodes", [3, 6, 12, 80])
+def test_a_deep_graph_is_walked_no_deeper_than_it_draws_and_draws_the_same(demo_store: Store, max_nodes: int,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    walked: list[tuple[int, int]] = []
+    real_view_of = pages.view_of
+
+    def counting(store: Store, root: str, options: GraphOptions) -> LineageView:
+        walked.append((options.upstream, options.downstream))
+        return real_view_of(store, root, options)
+
+    monkeypatch.setattr(pages, "view_of", counting)
+    for name in ("staging.customers", "ml.credit_scores", "raw.customers"):
+        root = resolve(demo_store, name).id
+        for datasets_only in (True, False):
+            options = GraphOptions(upstream=10, downstream=10, datasets_only=datasets_only, per_node=2,
+                                   max_nodes=max_nodes)
+            whole = elements(real_view_of(demo_store, root, options), options)
+            walked.clear()
+            assert pages.graph_elements(demo_store, root, options) == whole, (name, datasets_only)
+            if max_nodes == 3:
+                assert walked[-1] < (10, 10), "a full page stops the walk"
+
+
+def test_the_home_counts_are_kept_until_the_store_is_written(tmp_path: Any) -> None:
+    from graph import open_store
+    from graph.batch import Batch
+
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    batch = Batch()
+    batch.node("dataset:x/a", "dataset", "a", "2026-11-25T00:00:00.000Z", namespace="x")
+    store.apply(batch)
+    assert "1 datasets" in _text(pages.home_page(store))
+    assert "1 datasets" in _text(pages.home_page(store))
+    batch = Batch()
+    batch.node("dataset:x/b", "dataset", "b", "2026-11-25T00:00:00.000Z", namespace="x")
+    store.apply(batch)
+    assert "2 datasets" in _text(pages.home_page(store)), "a write moves the generation: counted again"
+    store.close()

@@ -1,0 +1,329 @@
+"""Dashboard benchmark (issue 18's Performance paragraph), on a generated graph, in one run:
+
+    python bench/dashboard_bench.py [--edges 1000000] [--repeats 5]
+
+- first byte: every page (home, search, node, impact, model, crawls) asked of `lineage serve`
+  (waitress) as a browser asks it: the page's HTML shell (GET) and its content (the router's
+  callback, POST ``/_dash-update-component``); p50 / max over ``--repeats`` after one warm-up (the
+  first query after a crawl builds the store's traversal index: timed apart);
+- the cap: the elements the server sends for the graph of a star (500 neighbours) and of a hub at
+  depth 1 and 10, against ``GraphOptions.max_elements``;
+- headless Chromium at 1280x800: a node page whose neighbourhood holds 500 nodes, from navigation
+  to the graph's first layout (``performance.mark`` by a script the page runs before its own,
+  read with the browser's performance API) and to the details of a clicked node (interactive);
+- the impact grid of a hub holding 20,000 rows in one scroll (the page holds the nearest 500 in
+  pages of 100; a server started with 20,000 unpaged), scrolled top to bottom: the rows in the DOM
+  (AG Grid virtualises) and the frame times while scrolling.
+
+The graph is bench/graph_bench.py's warehouse shape, plus the star: a table read by 125 jobs
+each writing a table of its own, and written by 125 jobs each reading one (500 neighbours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from graph_bench import NAMESPACE, WHEN, batches, shape  # noqa: E402
+
+import graph  # noqa: E402
+from dashboard.elements import GraphOptions  # noqa: E402
+from graph.batch import Batch  # noqa: E402
+
+STAR = f"dataset:{NAMESPACE}/star.center"
+STAR_SIDE = 125  # jobs on each side: 125 jobs + 125 tables upstream, the same downstream
+
+
+def star_batch() -> Batch:
+    batch = Batch()
+    batch.node(STAR, "dataset", "star.center", WHEN, namespace=NAMESPACE)
+    for i in range(STAR_SIDE):
+        for side, (src, dst) in (("in", (f"star.src{i}", "star.center")), ("out", ("star.center", f"star.dst{i}"))):
+            job = f"job:{NAMESPACE}/star.{side}{i}"
+            batch.node(job, "job", f"star.{side}{i}", WHEN, namespace=NAMESPACE, label=f"INSERT {dst}")
+            for name in (src, dst):
+                batch.node(f"dataset:{NAMESPACE}/{name}", "dataset", name, WHEN, namespace=NAMESPACE)
+            batch.edge(f"dataset:{NAMESPACE}/{src}", "READS", job, WHEN)
+            batch.edge(job, "WRITES", f"dataset:{NAMESPACE}/{dst}", WHEN)
+            batch.edge(f"dataset:{NAMESPACE}/{src}", "FEEDS", f"dataset:{NAMESPACE}/{dst}", WHEN)
+    return batch
+
+
+def build(url: str, edges: int) -> tuple[dict[str, Any], str]:
+    """The generated store, and a hub (a core raw table) to ask about."""
+    layers, jobs = shape(edges)
+    store = graph.open_store(url)
+    start = time.perf_counter()
+    total = 0
+    for batch, count in batches(jobs, 20_000):
+        store.apply(batch)
+        total += count
+    store.apply(star_batch())
+    store.save_report({"started_at": WHEN, "files": 0, "records": total, "written": total, "seconds": 0,
+                       "issues_by_code": {}})
+    seconds = time.perf_counter() - start
+    store.close()
+    return {"edges": total + 3 * 2 * STAR_SIDE, "build_s": round(seconds, 1)}, f"dataset:{NAMESPACE}/{layers[0][0]}"
+
+
+# `lineage serve` with the impact grid holding 20,000 rows, unpaged (the page holds the nearest 500).
+GRID_SERVER = """
+import sys
+from dashboard import impact
+impact.IMPACT_ROWS = 20_000
+impact.GRID_OPTIONS = {"animateRows": False}
+from crawler.cli import main
+sys.argv[0] = "lineage"
+main()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def first_byte(port: int, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[float, bytes]:
+    """Milliseconds to the response's first byte, and the whole body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    data = json.dumps(body).encode() if body is not None else None
+    start = time.perf_counter()
+    connection.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+    response = connection.getresponse()
+    head = response.read(1)
+    elapsed = (time.perf_counter() - start) * 1000
+    rest = head + response.read()
+    connection.close()
+    assert response.status == 200, (path, response.status)
+    return elapsed, rest
+
+
+def route_body(path: str) -> dict[str, Any]:
+    pathname, _, search = path.partition("?")
+    return {"output": "page.children", "outputs": {"id": "page", "property": "children"},
+            "inputs": [{"id": "url", "property": "pathname", "value": pathname},
+                       {"id": "url", "property": "search", "value": "?" + search if search else ""}],
+            "changedPropIds": ["url.pathname"]}
+
+
+def elements_sent(body: bytes) -> int:
+    """The cytoscape elements in a routed page."""
+    found: list[int] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("type") == "Cytoscape":
+                found.append(len(value["props"]["elements"]))
+            for child in value.values():
+                walk(child)
+        elif isinstance(value, list):
+            for child in value:
+                walk(child)
+
+    walk(json.loads(body))
+    return max(found, default=0)
+
+
+def pages(hub: str) -> dict[str, str]:
+    node, impact = "/node/", "/impact/"
+    return {"home": "/", "search": "/search?q=t1", "node star": node + quote(STAR, safe=""),
+            "node hub": node + quote(hub, safe=""), "node hub depth 10": node + quote(hub, safe="") + "?up=10&down=10",
+            "impact star": impact + quote(STAR, safe=""), "impact hub": impact + quote(hub, safe=""),
+            "model (none)": "/model/none", "crawls": "/crawls"}
+
+
+def time_pages(port: int, hub: str, repeats: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name, path in pages(hub).items():
+        shell = [first_byte(port, "GET", path)[0] for _ in range(repeats)]
+        first, body = first_byte(port, "POST", "/_dash-update-component", route_body(path))
+        content = [first_byte(port, "POST", "/_dash-update-component", route_body(path))[0] for _ in range(repeats)]
+        results[name] = {"shell_p50_ms": round(statistics.median(shell), 1), "shell_max_ms": round(max(shell), 1),
+                         "content_first_ms": round(first, 1), "content_p50_ms": round(statistics.median(content), 1),
+                         "content_max_ms": round(max(content), 1), "elements": elements_sent(body)}
+    return results
+
+
+# Run before the page's own scripts: marks the first frame in which the graph is drawn and laid out.
+MARK_LAYOUT = """
+(function watch() {
+  const box = document.getElementById('lineage-graph');
+  const cy = box && box._cyreg && box._cyreg.cy;
+  if (cy && cy.nodes().length && cy.nodes().some(n => n.position().x !== 0 || n.position().y !== 0)) {
+    performance.mark('graph-laid-out');
+    return;
+  }
+  requestAnimationFrame(watch);
+})();
+"""
+
+
+def browser() -> Any:
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+                 "--force-device-scale-factor=1", f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")),
+                              options=options)
+    driver.set_window_size(1280, 800)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": MARK_LAYOUT})
+    return driver
+
+
+def wait(driver: Any, script: str, seconds: float = 60) -> Any:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.02)
+    raise TimeoutError(script)
+
+
+def node_page_in_browser(driver: Any, base: str, path: str, repeats: int) -> dict[str, Any]:
+    """Navigation start to the graph's first layout, and a click to the clicked node's details."""
+    laid_out, interactive = [], []
+    shown = 0
+    for _ in range(repeats):
+        driver.get("about:blank")
+        driver.get(base + path)
+        laid_out.append(wait(driver, "const m = performance.getEntriesByName('graph-laid-out');"
+                                     "return m.length && m[0].startTime;"))
+        shown = driver.execute_script("return document.getElementById('lineage-graph')._cyreg.cy.elements().length;")
+        target = driver.execute_script(
+            "const cy = document.getElementById('lineage-graph')._cyreg.cy;"
+            "const n = cy.nodes('.dataset:not(.root)')[0]; const p = n.renderedPosition();"
+            "const box = cy.container().getBoundingClientRect();"
+            "window.__clicked = performance.now();"
+            "return [n.id(), box.left + p.x, box.top + p.y];")
+        from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+        actions = ActionBuilder(driver)
+        start = driver.execute_script("return performance.now();")
+        actions.pointer_action.move_to_location(round(target[1]), round(target[2])).click()
+        actions.perform()
+        wait(driver, "return document.getElementById('open-node') !== null;")
+        interactive.append(driver.execute_script("return performance.now();") - start)
+    return {"elements_drawn": shown,
+            "first_layout_p50_ms": round(statistics.median(laid_out)), "first_layout_max_ms": round(max(laid_out)),
+            "click_to_details_p50_ms": round(statistics.median(interactive))}
+
+
+def impact_grid_in_browser(driver: Any, base: str, hub: str) -> dict[str, Any]:
+    """The hub's impact grid, scrolled from top to bottom in steps: rows in the DOM, frame times."""
+    start = time.perf_counter()
+    driver.get(base + "/impact/" + quote(hub, safe=""))
+    rows = wait(driver, "try { return dash_ag_grid.getApi('impact-grid').getDisplayedRowCount(); }"
+                        "catch (e) { return 0; }", 120)
+    loaded = time.perf_counter() - start
+    frames = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const viewport = document.querySelector('#impact-grid .ag-body-viewport');
+        const times = []; let last = performance.now(); let step = 0; const steps = 120;
+        const tick = (now) => {
+          times.push(now - last); last = now;
+          if (step++ >= steps) { done({times: times, dom: document.querySelectorAll(
+              '#impact-grid .ag-center-cols-container [role=row]').length, top: viewport.scrollTop,
+              height: viewport.scrollHeight}); return; }
+          viewport.scrollTop = viewport.scrollHeight * step / steps;
+          requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+    """)
+    times = sorted(frames["times"][1:])
+    return {"rows": rows, "load_s": round(loaded, 2), "rows_in_dom": frames["dom"],
+            "frame_p50_ms": round(statistics.median(times), 1), "frame_p95_ms": round(times[int(0.95 * len(times))], 1),
+            "frame_max_ms": round(times[-1], 1), "scrolled_to_px": frames["top"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edges", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--store", help="A store built before by this bench (skips building).")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="dashboard-bench-"))
+    url = args.store or f"sqlite:///{work / 'lineage.db'}"
+    built, hub = build(url, args.edges) if not args.store else ({}, "")
+    if not hub:
+        hub = f"dataset:{NAMESPACE}/{shape(args.edges)[0][0][0]}"
+    print(f"store: {built}", flush=True)
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--store", url, "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    grid_port = free_port()  # the same app, its impact grid holding 20,000 rows in one scroll
+    grid_server = subprocess.Popen([sys.executable, "-c", GRID_SERVER, "serve", "--store", url,
+                                    "--port", str(grid_port)], env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            try:
+                first_byte(port, "GET", "/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        start = time.perf_counter()
+        first_byte(port, "POST", "/_dash-update-component", route_body(pages(hub)["node hub"]))
+        index_s = round(time.perf_counter() - start, 1)
+        print(f"first query after start (builds the traversal index): {index_s} s", flush=True)
+        timed = time_pages(port, hub, args.repeats)
+        for name, row in timed.items():
+            print(f"  {name:20} shell {row['shell_p50_ms']:6.1f} ms  content {row['content_p50_ms']:7.1f} ms "
+                  f"(max {row['content_max_ms']:.1f})  elements {row['elements']}", flush=True)
+        cap = GraphOptions().max_elements
+        over = {name: row["elements"] for name, row in timed.items() if row["elements"] > cap}
+        print(f"element cap {cap}: {'kept' if not over else f'EXCEEDED {over}'}", flush=True)
+        driver = browser()
+        try:
+            node = {name: node_page_in_browser(driver, base, pages(hub)[name].removeprefix(base), args.repeats)
+                    for name in ("node star", "node hub depth 10")}
+            for name, row in node.items():
+                print(f"{name} in Chromium: {row}", flush=True)
+            for _ in range(200):
+                try:
+                    first_byte(grid_port, "GET", "/")
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            grid = impact_grid_in_browser(driver, f"http://127.0.0.1:{grid_port}", hub)
+            print(f"impact grid: {grid}", flush=True)
+        finally:
+            driver.quit()
+    finally:
+        for process in (server, grid_server):
+            process.terminate()
+            process.wait(timeout=20)
+    result = {"edges": args.edges, "store": built, "index_s": index_s, "pages": timed, "cap": cap,
+              "cap_kept": not over, "node_page": node, "impact_grid": grid}
+    out = ROOT / "bench" / "results" / "dashboard.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out.relative_to(ROOT)}")
+    if not args.store:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
