@@ -52,7 +52,7 @@ def run(units: Sequence[Unit], work: Work[Unit, Any], shared: Any, *, master: st
         write: Emit, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None],
         finished: Callable[[Unit], None]) -> None:
     """As :func:`crawler.parallel.run`, with each unit's ``work`` a Spark job on ``master``."""
-    session, created = _session(master or DEFAULT_MASTER)
+    session, created = _session(master)
     context = session.sparkContext
     ordered = Writer(catalog.current() or Catalog())
     given = context.broadcast((uuid.uuid4().hex, work, shared, ordered.catalog.copy(), sys.getrecursionlimit()))
@@ -84,7 +84,7 @@ def run(units: Sequence[Unit], work: Work[Unit, Any], shared: Any, *, master: st
             session.stop()
 
 
-def _session(master: str) -> tuple[SparkSession, bool]:
+def _session(master: str | None) -> tuple[SparkSession, bool]:
     """The SparkSession of this process (a test's, shared) or a new one on ``master``, and
     whether it is new (then the crawl stops it)."""
     try:
@@ -99,15 +99,21 @@ def _session(master: str) -> tuple[SparkSession, bool]:
     return build_session(master), True
 
 
-def build_session(master: str) -> SparkSession:
+def build_session(master: str | None) -> SparkSession:
     """A SparkSession for crawling on ``master``: no UI, results as large as a unit's, and on
-    ``local`` masters tasks run by this Python, importing this package as it is here."""
+    ``local`` masters tasks run by this Python, importing this package as it is here. No
+    ``master``: spark-submit's (its ``--master``), or else ``local[*]``."""
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(master).appName(APP_NAME)
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # (run by spark-submit, which started the JVM)
+    if master is None and not submitted:
+        master = DEFAULT_MASTER
+    builder = SparkSession.builder.appName(APP_NAME)
+    if master is not None:
+        builder = builder.master(master)
     builder = (builder.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.driver.maxResultSize", "0"))
-    if master.startswith("local"):
+    if (master or "").startswith("local"):
         here = str(Path(__file__).resolve().parents[1])
         path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
         builder = builder.config("spark.executorEnv.PYTHONPATH", path)
