@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import warnings
@@ -33,6 +34,7 @@ TINY = 10  # statements a file, for the start-up cost
 
 def measure(statements: int, files: int, master: str, templates: int) -> dict[str, Any]:
     spark = ("--engine", "spark", "--spark-master", master)
+    load = round(os.getloadavg()[0], 1)  # (other work on the machine slows every run)
     with tempfile.TemporaryDirectory() as scratch:
         tiny, log = Path(scratch) / "tiny", Path(scratch) / "logs"
         generate(tiny, TINY * files, templates, files=files)
@@ -47,7 +49,8 @@ def measure(statements: int, files: int, master: str, templates: int) -> dict[st
         }
     if runs["spark"]["graph"] != runs["local_1"]["graph"]:
         raise SystemExit(f"the engines' graphs differ: {runs['spark']['graph']} vs {runs['local_1']['graph']}")
-    return {"statements": statements, "files": files, "master": master, "log_mb": round(megabytes, 1), **runs}
+    return {"statements": statements, "files": files, "master": master, "log_mb": round(megabytes, 1),
+            "cores": os.cpu_count(), "load_before": load, "load_after": round(os.getloadavg()[0], 1), **runs}
 
 
 def implied(r: dict[str, Any]) -> dict[str, Any]:
@@ -86,11 +89,12 @@ def report(r: dict[str, Any], x: dict[str, Any]) -> str:
     mb = x["mb_per_million_statements"] / 1e6
 
     def size(statements: int | None) -> str:
-        return "never (the driver's write is slower than a local crawl)" if statements is None else \
+        return "no size (its pace, past start-up, is no faster than --workers 1's)" if statements is None else \
             f"{statements:,} statements ({statements * mb:,.0f} MB)"
 
     lines = [
-        f"PostgreSQL csvlog: {r['statements']:,} statements, {r['log_mb']} MB, in {r['files']} rotated files",
+        f"PostgreSQL csvlog: {r['statements']:,} statements, {r['log_mb']} MB, in {r['files']} rotated files "
+        f"(load average {r['load_before']} before, {r['load_after']} after, on {r['cores']} cores)",
         f"  local engine --workers 1: {r['local_1']['seconds']} s",
         f"  local engine --workers 2: {r['local_2']['seconds']} s ({x['workers_2_vs_workers_1']}x --workers 1)",
         f"  --engine spark --spark-master {r['master']}: {r['spark']['seconds']} s: "
