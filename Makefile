@@ -79,8 +79,7 @@ lint: venv
 # About an hour: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
 # (tests/corpus, ~1 min), TPC-H/TPC-DS throughput (~8 min), the 1M-edge graph on both stores
 # (Neo4j started here), a 1M-statement PostgreSQL log crawled end to end (and on Spark, local[2]), a 1 GB
-# Spark event log, and
-# 100,000 fuzzed inputs per source type (~30 min on 2 cores).
+# Spark event log, and 100,000 fuzzed inputs per source type (~30 min on 2 cores).
 bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
