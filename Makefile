@@ -78,9 +78,9 @@ lint: venv
 
 # About an hour: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
 # (tests/corpus, ~1 min), TPC-H/TPC-DS throughput (~8 min), the 1M-edge graph on both stores
-# (Neo4j started here), a 1M-statement PostgreSQL log crawled end to end, a 1 GB Spark event log, and
-# 100,000 fuzzed inputs per source type (~30 min on 2 cores), the dashboard on a 1M-edge store in
-# headless Chromium (~7 min).
+# (Neo4j started here), a 1M-statement PostgreSQL log crawled end to end (and on Spark, local[2]), a 1 GB
+# Spark event log, 100,000 fuzzed inputs per source type (~30 min on 2 cores), and the dashboard on a
+# 1M-edge store in headless Chromium (~7 min).
 bench: venv browser
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
@@ -94,6 +94,7 @@ bench: venv browser
 	$(BIN)/python bench/graph_bench.py --edges 1000000 --neo4j "$$url" --no-view || status=$$?; \
 	bash graph/neo4j_server/neo4j.sh stop; exit $$status
 	$(BIN)/python bench/querylog_bench.py
+	$(BIN)/python bench/spark_engine_bench.py --statements 1000000 --files 8 --master 'local[2]'
 	$(BIN)/python bench/spark_eventlog_bench.py --size-mb 1024
 	$(BIN)/python bench/dashboard_bench.py --edges 1000000
 	$(BIN)/python bench/fuzz.py --examples 100000

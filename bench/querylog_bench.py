@@ -103,9 +103,10 @@ def _write_part(path: Path, rng: random.Random, shapes: list[str], weights: list
     return sample
 
 
-def crawl(path: Path, store: Path, workers: int | None = None) -> dict[str, Any]:
+def crawl(path: Path, store: Path, workers: int | None = None, options: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`lineage crawl` of ``path`` in a process of its own (with ``workers``, or other ``options``)."""
     start = time.perf_counter()
-    extra = ["--workers", str(workers)] if workers is not None else []
+    extra = [*(["--workers", str(workers)] if workers is not None else []), *options]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen([sys.executable, "-m", "crawler", "crawl", str(path), "--store", f"sqlite:///{store}",
                                     "--namespace", "postgres://bench:5432", "--json", *extra], stdout=out, stderr=err,

@@ -25,6 +25,7 @@ import graph
 from crawler import checkconfig, parallel, quarantine, render
 from crawler import config as crawl_config
 from crawler import explain as explaining
+from crawler.crawl import ENGINES
 from crawler.crawl import crawl as run_crawl
 from crawler.errors import ConfigError, CrawlerError, SourceNotFoundError
 from crawler.registry import source_types
@@ -135,6 +136,12 @@ def main() -> None:
               help="Processes that read and parse files (one file in one process), while this one writes in "
                    f"order: the same graph as --workers 1. [default: the cores ({parallel.default_workers()}) when "
                    f"there are over {parallel.AUTO_MIN_BYTES >> 20} MB to read, else 1]")
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+              help="Where files are read and parsed: here (see --workers), or as Spark tasks (pyspark, Java 17), "
+                   "written here in the same batches: the same graph.")
+@click.option("--spark-master", metavar="URL",
+              help="With --engine spark: the cluster's master URL (spark://host:7077, yarn, k8s://...) "
+                   "[default: local[*]]; executors need the lineage-crawler wheel and the files at the same paths.")
 @click.option("--retry-quarantine", is_flag=True, help="First read the quarantined records of the files crawled again "
                                                    "(after a parser upgrade): those that now parse leave it.")
 @wait_option
@@ -143,8 +150,8 @@ def main() -> None:
 @json_option
 def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, dialect: str | None,
           database: str | None, schema: str | None, namespace: str | None, source_type: str | None,
-          log_line_prefix: str | None, stale_after: int, workers: int | None, retry_quarantine: bool, wait: float,
-          quiet: bool, as_json: bool) -> None:
+          log_line_prefix: str | None, stale_after: int, workers: int | None, engine: str, spark_master: str | None,
+          retry_quarantine: bool, wait: float, quiet: bool, as_json: bool) -> None:
     """Crawl query logs, SQL files, traces, warehouse histories and Spark event logs (files,
     directories or globs) into the store; each file's type is told from its first bytes.
 
@@ -159,6 +166,10 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
       2  a usage or configuration error: nothing was crawled
       3  a source could not be read at all (missing, or nothing of a file readable)
       4  the store failed, or another crawl holds it (see --wait)"""
+    if engine == "spark" and workers is not None:
+        raise click.UsageError("--workers is for --engine local: Spark runs as many tasks as it has cores")
+    if spark_master is not None and engine != "spark":
+        raise click.UsageError("--spark-master is for --engine spark")
     try:
         settings, url = _crawl_settings(paths, config_file, store_url, source_type,
                                         {"dialect": dialect, "database": database, "schema": schema,
@@ -172,7 +183,8 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
                 progress = None if quiet else stack.enter_context(render.CrawlProgress())
                 report = run_crawl(settings.sources, store, wait=wait, progress=progress,
                                    stale_after=dt.timedelta(days=stale_after) if stale_after else None,
-                                   retry_quarantine=retry_quarantine, workers=workers)
+                                   retry_quarantine=retry_quarantine, workers=workers, engine=engine,
+                                   spark_master=spark_master)
         finally:
             store.close()
     except SourceNotFoundError as error:

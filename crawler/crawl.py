@@ -161,7 +161,7 @@ BATCH_SIZE = 20_000
 def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_SIZE,
           stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER, wait: float = 0.0,
           progress: Callable[[Progress], None] | None = None, retry_quarantine: bool = False,
-          workers: int | None = 1) -> CrawlReport:
+          workers: int | None = 1, engine: str = "local", spark_master: str | None = None) -> CrawlReport:
     """Crawl every source of ``specs`` into ``store``, then age out stale edges (unless
     ``stale_after`` is None) and rerank.
 
@@ -172,13 +172,19 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_
     records of the files crawled are read again first (see :mod:`crawler.quarantine`). With
     ``workers`` over 1, files are read and parsed in that many processes and written here, in
     order (see :mod:`crawler.parallel`): the store ends as one process leaves it. None: as many
-    as the cores, where there is enough to read to make up for starting them."""
+    as the cores, where there is enough to read to make up for starting them. With ``engine``
+    "spark", files are read and parsed as Spark tasks on ``spark_master`` (``local[*]`` by
+    default) and written here the same way (see :mod:`crawler.spark_engine`)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown crawl engine {engine!r}: one of {', '.join(ENGINES)}")
     with store.writer_lock(wait):
-        return _crawl(specs, store, batch_size, stale_after, progress, retry_quarantine, workers)
+        return _crawl(specs, store, batch_size, stale_after, progress, retry_quarantine, workers,
+                      _Engine(engine, spark_master))
 
 
 def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_after: dt.timedelta | None,
-           progress: Callable[[Progress], None] | None, retry_quarantine: bool, workers: int | None = 1) -> CrawlReport:
+           progress: Callable[[Progress], None] | None, retry_quarantine: bool, workers: int | None = 1,
+           engine: _Engine | None = None) -> CrawlReport:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     tally = _Tally(progress)
@@ -193,7 +199,7 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
     with catalog.using(_known_columns(store)):
         retried = quarantine.retry(files, store, tally.crawl, lambda spec, record: _parse(spec, record, {}, tally)) \
             if retry_quarantine else {}
-        unjoined = _crawl_files(files, store, tally, batch_size, workers)
+        unjoined = _crawl_files(files, store, tally, batch_size, workers, engine)
     tally.issue(quarantine.check_model_versions(store))
     garbage, notes = _collect(store, stale_after, tally)
     if unjoined:
@@ -233,8 +239,18 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
     return report
 
 
+# Where files are read and parsed: here (with --workers N, in N local processes) or on Spark.
+ENGINES = ("local", "spark")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Engine:
+    name: str = "local"
+    spark_master: str | None = None
+
+
 def _crawl_files(files: Sequence[tuple[SourceSpec, Path, str]], store: Store, tally: _Tally,
-                 batch_size: int, workers: int | None = 1) -> int:
+                 batch_size: int, workers: int | None = 1, engine: _Engine | None = None) -> int:
     """Crawl side exports first, then the rest (with ``workers`` processes); return how many
     queries side rows spoke of that no record of this crawl named."""
     tally.counts["files"] = len(files)
@@ -256,7 +272,10 @@ def _crawl_files(files: Sequence[tuple[SourceSpec, Path, str]], store: Store, ta
     if workers is None:
         unread = sum(max(0, tally.sizes[str(path)] - start.offset) for _, path, _, start in plan if not start.done)
         workers = parallel.default_workers() if unread >= parallel.AUTO_MIN_BYTES else 1
-    if workers > 1 and len(units) > 1:
+    if engine is not None and engine.name == "spark":
+        if units:
+            _crawl_in_parallel(units, store, tally, batch_size, 0, supplements, spark_master=engine.spark_master)
+    elif workers > 1 and len(units) > 1:
         _crawl_in_parallel(units, store, tally, batch_size, workers, supplements)
     else:
         for unit in units:
@@ -391,7 +410,9 @@ def _crawl_unit(unit: _Unit, shared: _Shared, emit: parallel.Emit) -> dict[str, 
 
 
 def _crawl_in_parallel(units: Sequence[_Unit], store: Store, tally: _Tally, batch_size: int, workers: int,
-                       supplements: Supplements) -> None:
+                       supplements: Supplements, *, spark_master: str | None = None) -> None:
+    """Read and parse ``units`` in ``workers`` processes, or (``workers`` 0) as Spark tasks on
+    ``spark_master``; write them here in order."""
     def take(summary: dict[str, Any]) -> None:
         tally.counts.update(summary["counts"])
         for name, seconds in summary["timings"].items():
@@ -409,10 +430,16 @@ def _crawl_in_parallel(units: Sequence[_Unit], store: Store, tally: _Tally, batc
         # (the time of files parsed again here, as an earlier file created tables they read)
         tally.timings["read_parse_again"] += time.perf_counter() - clock
 
-    parallel.run(units, _crawl_unit, _Shared(batch_size=batch_size, supplements=supplements), workers=workers,
-                 write=lambda events, issues, cursor: _flush(store, events, issues, cursor, tally),
-                 take=take, again=again,
-                 finished=finished)
+    shared = _Shared(batch_size=batch_size, supplements=supplements)
+    write: parallel.Emit = lambda events, issues, cursor: _flush(store, events, issues, cursor, tally)  # noqa: E731
+    if workers:
+        parallel.run(units, _crawl_unit, shared, workers=workers, write=write, take=take, again=again,
+                     finished=finished)
+    else:
+        from crawler import spark_engine  # (pyspark only for --engine spark)
+
+        spark_engine.run(units, _crawl_unit, shared, master=spark_master, write=write, take=take, again=again,
+                         finished=finished)
 
 
 def _crawl_file(spec: SourceSpec, path: Path, source_type: str, start: Start, tally: _Tally, batch_size: int,

@@ -32,7 +32,7 @@ import shutil
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,7 +75,7 @@ def run(units: Sequence[Unit], work: Work[Unit, Shared], shared: Shared, *, work
     unit's work emitted and ``take`` its summary, or, where its catalog lookups are answered
     otherwise in crawl order, run it ``again`` here instead; then tell it ``finished``.
     ``work`` and ``shared`` are pickled: ``work`` must be a module's function."""
-    ordered = _Writer(catalog.current() or Catalog())
+    ordered = Writer(catalog.current() or Catalog())
     spool = Path(tempfile.mkdtemp(prefix="lineage-crawl-"))
     context = multiprocessing.get_context("spawn")
     tasks: multiprocessing.Queue[Any] = context.Queue()
@@ -102,25 +102,30 @@ def run(units: Sequence[Unit], work: Work[Unit, Shared], shared: Shared, *, work
                 in_flight.discard(number)
                 _dispatch(pending, tasks, in_flight, ordered.changes)
             summary, journal = done.pop(index)
-            ordered.unit(unit, spool / f"{index}.pickle", summary, journal, write, take, again)
+            spooled = spool / f"{index}.pickle"
+            ordered.unit(unit, _batches(spooled), summary, journal, write, take, again)
+            spooled.unlink(missing_ok=True)
             finished(unit)
     finally:
         _stop(processes, tasks)
         shutil.rmtree(spool, ignore_errors=True)
 
 
-class _Writer:
+class Writer:
     """The catalog in crawl order, and the changes made to it so far (for units given out)."""
 
     def __init__(self, start: Catalog) -> None:
         self.catalog = start
         self.changes: list[tuple[Any, ...]] = []
 
-    def unit(self, unit: Unit, spooled: Path, summary: dict[str, Any], journal: list[tuple[Any, ...]],
+    def unit(self, unit: Unit, batches: Iterable[tuple[Any, list[ParseIssue], Cursor | None]],
+             summary: dict[str, Any], journal: list[tuple[Any, ...]],
              write: Emit, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None]) -> None:
+        """Write a unit's ``batches`` and ``take`` its summary where its ``journal`` replays on the
+        catalog in crawl order; else run it ``again`` here."""
         trial = self.catalog.copy()
         if trial.replay(journal):
-            for events, issues, cursor in _batches(spooled):
+            for events, issues, cursor in batches:
                 write(events, issues, cursor)
             take(summary)
             self.catalog = trial
@@ -133,7 +138,6 @@ class _Writer:
                 self.changes.extend(entry for entry in self.catalog.journal if entry[0] in CHANGES)
             finally:
                 self.catalog.journal = None
-        spooled.unlink(missing_ok=True)
 
 
 def _dispatch(pending: Iterator[tuple[int, Any]], tasks: multiprocessing.Queue[Any], in_flight: set[int],
@@ -181,7 +185,7 @@ def _serve(tasks: multiprocessing.Queue[Any], results: multiprocessing.Queue[Any
     """A worker: take units until told to stop, or until the writer is gone."""
     sys.setrecursionlimit(recursion_limit)  # (deep SQL: as the writer's, see crawler.cli)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    known = _Known(start)
+    known = Known(start)
     while True:
         try:
             task = tasks.get(timeout=POLL)
@@ -207,7 +211,7 @@ class _Orphaned(Exception):
     """The writer is gone: what this worker reads would be written by nobody."""
 
 
-class _Known:
+class Known:
     """A worker's catalog: the writer's when it gave out a unit. Kept from unit to unit while
     that stays the same, so that the template cache, keyed by the catalog's version, answers
     across units too; then a unit's journal begins with the lookups whose answers those cached
