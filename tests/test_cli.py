@@ -321,8 +321,9 @@ def test_column_impact_counts_each_kind_as_itself_and_lists_the_jobs_that_read_i
     jobs = {r["id"] for r in found["impacted"] if r["kind"] == "job"}
     assert ("column", "credit.staging.customers.annual_income", 1) in kinds
     # The jobs that read the column and carry it on, each as far as the column it writes.
-    assert ("job", "CREATE TABLE AS credit.staging.customers", 1) in kinds
-    assert ("job", "INSERT credit.features.customer_features", 2) in kinds
+    assert ("job", "CREATE TABLE AS credit.staging.customers from credit.raw.customers", 1) in kinds
+    assert ("job", "INSERT credit.features.customer_features from credit.staging.customers, "
+                   "credit.raw.bureau_reports +2", 2) in kinds
     assert found["total"] == len(found["impacted"]) == columns + len(jobs)
     text = run("impact", "raw.customers#annual_income", "--store", store)
     assert text.splitlines()[0] == (f"Changing credit.raw.customers.annual_income touches {columns} columns "

@@ -90,7 +90,7 @@ def test_impact_and_explain_of_a_trained_model_as_text(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'l.db'}"
     impact = lineage("impact", "raw.customers", "--store", url, cwd=tmp_path)
     assert impact.returncode == 0, impact.stderr
-    assert "and 2 model version(s)" in impact.stdout and "credit_limit_model 2" in impact.stdout
+    assert "and 2 model versions" in impact.stdout and "credit_limit_model 2" in impact.stdout
     text = lineage("explain", "--model", "credit_limit_model", "--version", "2", "--store", url, cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     for expected in ("Trained by run run-v2", "code_version: a1b2c3d", '{"max_depth": "6"}', "build_training_set",
