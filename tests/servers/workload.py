@@ -455,6 +455,91 @@ def _t(name: str) -> str:
 PG_TEMP_INQUIRIES = _t("pg_temp.recent_inquiries")
 PG_TEMP_BATCH = _t("pg_temp.batch")
 
+# The staging refresh (etl_nightly / staging-refresh), on one connection, statement by statement;
+# the risk review (ana_risk / risk-review) runs on another while the refresh's temporary tables
+# exist. Both set ``search_path TO staging, raw, public``: PostgreSQL resolves a bare name to
+# the first schema holding a table of that name (staging.customers and staging.credit_inquiries,
+# but raw.bureau_reports), a bare CREATE goes to the first schema, and a session's temporary
+# table (pg_temp comes first) shadows a real table of its name in that session alone.
+PG_REFRESH_SEARCH_PATH = "SET search_path TO staging, raw, public"
+PG_REFRESH_BEFORE_REVIEW = (
+    PG_REFRESH_SEARCH_PATH,
+    # staging.credit_inquiries and raw.credit_inquiries both exist: the first schema's
+    "CREATE TEMP TABLE inquiries_30d (LIKE credit_inquiries)",
+    "INSERT INTO inquiries_30d\nSELECT * FROM credit_inquiries WHERE inquiry_at >= now() - interval '30 days'",
+    # only raw has card_accounts: this session's temporary table of that name shadows it
+    "CREATE TEMP TABLE card_accounts (LIKE raw.card_accounts INCLUDING DEFAULTS)",
+    "INSERT INTO card_accounts SELECT * FROM raw.card_accounts WHERE balance > 0",
+    "CREATE LOCAL TEMPORARY TABLE latest_bureau AS\nSELECT customer_id, score FROM bureau_reports WHERE is_latest",
+    "SELECT customer_id, score INTO TEMP TABLE low_bureau FROM latest_bureau WHERE score < 600",
+    "CREATE TABLE customer_activity AS\n"
+    "SELECT c.customer_id, count(DISTINCT i.lender) AS lenders_30d, coalesce(sum(a.balance), 0) AS balance\n"
+    "FROM customers AS c\n"
+    "LEFT JOIN inquiries_30d AS i USING (customer_id)\n"
+    "LEFT JOIN card_accounts AS a USING (customer_id)\n"
+    "GROUP BY c.customer_id",
+)
+PG_REVIEW = (
+    PG_REFRESH_SEARCH_PATH,
+    # card_accounts is raw's here: the refresh's temporary table is not this session's
+    "CREATE TABLE reporting.exposure_review AS\n"
+    "SELECT a.customer_id, a.balance, c.credit_limit\n"
+    "FROM customer_activity AS a\n"
+    "JOIN card_accounts AS c USING (customer_id)",
+)
+PG_REFRESH_AFTER_REVIEW = (
+    # a swap: the new table built, the old dropped, the new renamed into its place
+    "CREATE TABLE reporting.customer_watch_new AS\n"
+    "SELECT a.customer_id, a.lenders_30d, l.score\n"
+    "FROM customer_activity AS a\n"
+    "JOIN low_bureau AS l USING (customer_id)",
+    "DROP TABLE IF EXISTS reporting.customer_watch",
+    "ALTER TABLE reporting.customer_watch_new RENAME TO customer_watch",
+    # a swap the other way: the old renamed away, the new renamed in, then the old dropped
+    "CREATE TABLE reporting.activity_summary AS\nSELECT count(*) AS customers, sum(balance) AS balance\n"
+    "FROM customer_activity",
+    "CREATE TABLE reporting.activity_summary_new AS\n"
+    "SELECT count(*) AS customers, sum(a.balance) AS balance, avg(b.score) AS mean_score\n"
+    "FROM customer_activity AS a\n"
+    "JOIN latest_bureau AS b USING (customer_id)",
+    "ALTER TABLE reporting.activity_summary RENAME TO activity_summary_old",
+    "ALTER TABLE reporting.activity_summary_new RENAME TO activity_summary",
+    "DROP TABLE reporting.activity_summary_old",
+)
+
+PG_TEMP_INQUIRIES_30D = _t("pg_temp.inquiries_30d")
+PG_TEMP_CARD_ACCOUNTS = _t("pg_temp.card_accounts")
+PG_TEMP_LATEST_BUREAU = _t("pg_temp.latest_bureau")
+PG_TEMP_LOW_BUREAU = _t("pg_temp.low_bureau")
+_PG_REFRESH_TEMP = (PG_TEMP_INQUIRIES_30D, PG_TEMP_CARD_ACCOUNTS, PG_TEMP_LATEST_BUREAU, PG_TEMP_LOW_BUREAU)
+
+
+def _refresh(kind: str, sources: Sequence[str], target: str | None) -> Expected:
+    return Expected(kind, tuple(sorted(sources)), target, session="staging-refresh", temp=_PG_REFRESH_TEMP)
+
+
+PG_REFRESH_EXPECTED: tuple[Expected, ...] = (
+    _refresh("CREATE TABLE LIKE", (), PG_TEMP_INQUIRIES_30D),
+    _refresh("INSERT", [_t("staging.credit_inquiries")], PG_TEMP_INQUIRIES_30D),
+    _refresh("CREATE TABLE LIKE", (), PG_TEMP_CARD_ACCOUNTS),
+    _refresh("INSERT", [_t("raw.card_accounts")], PG_TEMP_CARD_ACCOUNTS),
+    _refresh("CREATE TABLE AS", [_t("raw.bureau_reports")], PG_TEMP_LATEST_BUREAU),
+    _refresh("SELECT INTO", [PG_TEMP_LATEST_BUREAU], PG_TEMP_LOW_BUREAU),
+    _refresh("CREATE TABLE AS", [_t("staging.customers"), PG_TEMP_INQUIRIES_30D, PG_TEMP_CARD_ACCOUNTS],
+             _t("staging.customer_activity")),
+    Expected("CREATE TABLE AS", _q("raw.card_accounts", "staging.customer_activity"),
+             _t("reporting.exposure_review"), session="risk-review"),
+    _refresh("CREATE TABLE AS", [_t("staging.customer_activity"), PG_TEMP_LOW_BUREAU],
+             _t("reporting.customer_watch_new")),
+    # a rename moves the data: the table renamed feeds the name it takes
+    _refresh("ALTER TABLE", [_t("reporting.customer_watch_new")], _t("reporting.customer_watch")),
+    _refresh("CREATE TABLE AS", [_t("staging.customer_activity")], _t("reporting.activity_summary")),
+    _refresh("CREATE TABLE AS", [_t("staging.customer_activity"), PG_TEMP_LATEST_BUREAU],
+             _t("reporting.activity_summary_new")),
+    _refresh("ALTER TABLE", [_t("reporting.activity_summary")], _t("reporting.activity_summary_old")),
+    _refresh("ALTER TABLE", [_t("reporting.activity_summary_new")], _t("reporting.activity_summary")),
+)
+
 POSTGRES_EXPECTED_LINEAGE: tuple[Expected, ...] = (
     # schema migration (etl_nightly / schema-migrate)
     *(Expected("CREATE TABLE", (), _t(table), session="schema-migrate") for table in PG_TABLES),
@@ -515,6 +600,7 @@ POSTGRES_EXPECTED_LINEAGE: tuple[Expected, ...] = (
              temp=(PG_TEMP_BATCH,)),
     Expected("INSERT", (PG_TEMP_BATCH,), _t("reporting.income_bands"), session="band-report-income",
              temp=(PG_TEMP_BATCH,)),
+    *PG_REFRESH_EXPECTED,
 )
 POSTGRES_EXPECTED_FEEDS = expected_feeds(POSTGRES_EXPECTED_LINEAGE)
 PG_SCRATCH = """\
@@ -558,6 +644,8 @@ def run_postgres_workload(server: PostgresServer, *, pause: float = 0.0) -> tupl
                                                  "reporting.score_bands"),
                                                 ("band-report-income", "features.customer_features",
                                                  "annual_income", "20000", "reporting.income_bands")])
+    time.sleep(pause)
+    _pg_staging_refresh(server)
     return POSTGRES_EXPECTED_LINEAGE
 
 
@@ -602,6 +690,18 @@ def _pg_limit_service(server: PostgresServer) -> None:
         _expect_failure(lambda: _pg_rolled_back_insert(conn), _Rollback)
         conn.execute("INSERT INTO ml.limit_overrides (customer_id, new_limit, reason) VALUES (10023, 0, 'closed');\n"
                      "DELETE FROM ml.limit_overrides WHERE new_limit = 0 AND reason = 'closed';")
+
+
+def _pg_staging_refresh(server: PostgresServer) -> None:
+    """The staging refresh, with the risk review on a second connection half way through."""
+    with server.connect(user="etl_nightly", dbname=PG_DB, application_name="staging-refresh") as refresh:
+        for statement in PG_REFRESH_BEFORE_REVIEW:
+            refresh.execute(statement)
+        with server.connect(user="ana_risk", dbname=PG_DB, application_name="risk-review") as review:
+            for statement in PG_REVIEW:
+                review.execute(statement)
+        for statement in PG_REFRESH_AFTER_REVIEW:
+            refresh.execute(statement)
 
 
 class _Rollback(Exception):
@@ -901,6 +1001,52 @@ def _m(*names: str) -> tuple[str, ...]:
 MARIADB_TEMP_INQUIRIES = "staging.recent_inquiries"
 MARIADB_TEMP_BATCH = "reporting.batch"
 
+# The late-payers refresh (etl_nightly, PyMySQL, connected to database staging): temporary tables
+# made LIKE another and by CREATE ... SELECT (no AS), then USE reporting, where a bare name is
+# reporting's and the temporary tables are still staging's, and a swap by one RENAME TABLE.
+MARIADB_REFRESH_IN_STAGING = (
+    "CREATE TEMPORARY TABLE late_payments LIKE raw.payments",
+    "INSERT INTO late_payments SELECT * FROM raw.payments WHERE days_late > 30",
+    "CREATE TEMPORARY TABLE late_accounts\n"
+    "SELECT account_id, COUNT(*) AS n, MAX(paid_at) AS last_late FROM late_payments GROUP BY account_id",
+)
+MARIADB_REFRESH_IN_REPORTING = (
+    "CREATE TABLE late_payers AS\n"
+    "SELECT a.customer_id, SUM(l.n) AS late_payments\n"
+    "FROM staging.late_accounts AS l\n"
+    "JOIN raw.card_accounts AS a ON a.account_id = l.account_id\n"
+    "GROUP BY a.customer_id",
+    "CREATE TABLE late_payers_new AS\n"
+    "SELECT a.customer_id, SUM(l.n) AS late_payments, MAX(l.last_late) AS last_late, MAX(c.postcode) AS postcode\n"
+    "FROM staging.late_accounts AS l\n"
+    "JOIN raw.card_accounts AS a ON a.account_id = l.account_id\n"
+    "JOIN staging.customers AS c ON c.customer_id = a.customer_id\n"
+    "GROUP BY a.customer_id",
+    "RENAME TABLE late_payers TO late_payers_old, late_payers_new TO late_payers",
+    "DROP TABLE late_payers_old",
+)
+MARIADB_TEMP_LATE_PAYMENTS = "staging.late_payments"
+MARIADB_TEMP_LATE_ACCOUNTS = "staging.late_accounts"
+_MARIADB_REFRESH_TEMP = (MARIADB_TEMP_LATE_PAYMENTS, MARIADB_TEMP_LATE_ACCOUNTS)
+
+
+def _late(kind: str, sources: Sequence[str], target: str | None) -> Expected:
+    return Expected(kind, tuple(sorted(sources)), target, session="etl_nightly:late-payers",
+                    temp=_MARIADB_REFRESH_TEMP)
+
+
+MARIADB_REFRESH_EXPECTED: tuple[Expected, ...] = (
+    _late("CREATE TABLE LIKE", (), MARIADB_TEMP_LATE_PAYMENTS),
+    _late("INSERT", ["raw.payments"], MARIADB_TEMP_LATE_PAYMENTS),
+    _late("CREATE TABLE AS", [MARIADB_TEMP_LATE_PAYMENTS], MARIADB_TEMP_LATE_ACCOUNTS),
+    _late("CREATE TABLE AS", [MARIADB_TEMP_LATE_ACCOUNTS, "raw.card_accounts"], "reporting.late_payers"),
+    _late("CREATE TABLE AS", [MARIADB_TEMP_LATE_ACCOUNTS, "raw.card_accounts", "staging.customers"],
+          "reporting.late_payers_new"),
+    # one RENAME TABLE, two renames, each moving its data
+    _late("RENAME", ["reporting.late_payers"], "reporting.late_payers_old"),
+    _late("RENAME", ["reporting.late_payers_new"], "reporting.late_payers"),
+)
+
 MARIADB_EXPECTED_LINEAGE: tuple[Expected, ...] = (
     *(Expected("CREATE TABLE", (), table, session="etl_nightly:migrate") for table in MARIADB_TABLES),
     Expected("INSERT", (), "raw.customers", session="svc_ingest:ingest"),
@@ -955,6 +1101,7 @@ MARIADB_EXPECTED_LINEAGE: tuple[Expected, ...] = (
              temp=(MARIADB_TEMP_BATCH,)),
     Expected("INSERT", (MARIADB_TEMP_BATCH,), "reporting.income_bands", session="svc_limits:band-report-income",
              temp=(MARIADB_TEMP_BATCH,)),
+    *MARIADB_REFRESH_EXPECTED,
 )
 MARIADB_EXPECTED_FEEDS = expected_feeds(MARIADB_EXPECTED_LINEAGE)
 
@@ -980,7 +1127,23 @@ def run_mariadb_workload(server: MariaDBServer, *, pause: float = 0.0) -> tuple[
                                                       "score_bands"),
                                                      ("band-report-income", "features.customer_features",
                                                       "annual_income", "20000", "income_bands")])
+    time.sleep(pause)
+    _mariadb_late_payers(server)
     return MARIADB_EXPECTED_LINEAGE
+
+
+def _mariadb_late_payers(server: MariaDBServer) -> None:
+    """Connected to staging, then ``USE reporting`` (a Query, where the CLI sends Init DB)."""
+    conn = server.connect(user="etl_nightly", database="staging")
+    try:
+        with conn.cursor() as cursor:
+            for statement in MARIADB_REFRESH_IN_STAGING:
+                cursor.execute(statement)
+            cursor.execute("USE reporting")
+            for statement in MARIADB_REFRESH_IN_REPORTING:
+                cursor.execute(statement)
+    finally:
+        conn.close()
 
 
 def _mariadb_cli(server: MariaDBServer, sql: str, *, user: str, label: str, database: str | None = None,
