@@ -123,6 +123,8 @@ class SourceRecord(Record):
     schema: str | None = None
     # PostgreSQL's search_path when it names several schemas (``schema`` is its first).
     search_path: tuple[str, ...] = ()
+    # The session's temporary tables (qualified names): searched before the search path.
+    temporary: tuple[str, ...] = ()
     session_id: str | None = None
     application: str | None = None
     dialect: str | None = None

@@ -42,6 +42,10 @@ class NameContext:
     # PostgreSQL's search_path, when it names several schemas: a bare name is the table of the
     # first of them that the catalog knows one in (``schema`` is the first, for lack of any).
     search_path: tuple[str, ...] = ()
+    # The session's temporary tables (qualified names): PostgreSQL searches them (pg_temp) before
+    # the search path, so a bare name a temporary table holds is that table in its session alone;
+    # and they are no tables a crawl's catalog learns (other sessions cannot see them).
+    temporary: frozenset[str] = frozenset()
     # The columns of tables, when known: for column lineage (``SELECT *``, unqualified columns).
     catalog: Catalog | None = dataclasses.field(default=None, compare=False)
 
@@ -54,6 +58,7 @@ class NameContext:
         database: str | None = None,
         schema: str | None = None,
         search_path: tuple[str, ...] = (),
+        temporary: tuple[str, ...] = (),
         catalog: Catalog | None = None,
     ) -> NameContext:
         resolved = dialects.resolve(dialect)
@@ -63,6 +68,7 @@ class NameContext:
             database=database or None,
             schema=schema or None,
             search_path=search_path if len(search_path) > 1 else (),
+            temporary=frozenset(temporary),
             catalog=catalog,
         )
 
@@ -87,7 +93,7 @@ def table_ref(table: exp.Table, context: NameContext) -> DatasetRef:
     'shop.raw.orders'
     """
     parts = _parts(table, context)
-    if len(parts) == 1 and context.search_path and context.catalog is not None:
+    if len(parts) == 1 and context.search_path and (context.catalog is not None or context.temporary):
         found = _searched(parts, context)
         if found is not None:
             return found
@@ -110,8 +116,13 @@ def _parts(table: exp.Table, context: NameContext) -> list[str]:
 
 
 def _searched(parts: list[str], context: NameContext) -> DatasetRef | None:
-    """The first schema of the search path in which the catalog knows a table of this name."""
-    assert context.catalog is not None
+    """The session's temporary table of this name, else the first schema of the search path in
+    which the catalog knows a table of this name."""
+    for name in context.temporary:
+        if name.rsplit(".", 1)[-1] == parts[0]:
+            return clustered(DatasetRef(namespace=context.namespace, name=name))
+    if context.catalog is None:
+        return None
     for schema in context.search_path:
         ref = clustered(DatasetRef(namespace=context.namespace,
                                    name=".".join(_qualify(parts, dataclasses.replace(context, schema=schema)))))

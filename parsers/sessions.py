@@ -67,12 +67,14 @@ class Session:
 
     def prepare(self, record: SourceRecord) -> SourceRecord:
         """The record as the session saw it: with the defaults earlier statements set."""
-        if not self.defaults:
+        if not self.defaults and not self._temporary:
             return record
         path = tuple(name for name in self.defaults.get("search_path", "").split(",") if name)
+        search_path = path if len(path) > 1 else record.search_path
+        temporary = tuple(sorted(ref.name for ref in self._temporary))
         return dataclasses.replace(record, database=self.defaults.get("database", record.database),
                                    schema=self.defaults.get("schema", record.schema),
-                                   search_path=path if len(path) > 1 else record.search_path)
+                                   search_path=search_path, temporary=temporary)
 
     def observe(self, result: ParseResult) -> list[LineageEvent]:
         """Take in what a record changed; return its events with temporary tables resolved."""

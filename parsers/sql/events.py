@@ -44,7 +44,7 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
             message=f"{len(record.text):,} characters of SQL, over the {MAX_SQL_CHARS:,} parsed: skipped"),))
     context = NameContext.of(
         record.dialect, namespace=record.namespace, database=record.database, schema=record.schema,
-        search_path=record.search_path, catalog=catalog.current(),
+        search_path=record.search_path, temporary=record.temporary, catalog=catalog.current(),
     )
     events = []
     issues: list[ParseIssue] = []

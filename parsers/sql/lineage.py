@@ -419,6 +419,8 @@ def _context_key(context: NameContext, columns: bool) -> tuple[str, ...]:
     # Under a search path of several schemas, the tables known so far place bare names.
     path = "" if not context.search_path or context.catalog is None else \
         f"{','.join(context.search_path)}:{id(context.catalog)}:{context.catalog.names_version}"
+    if path and context.temporary:
+        path += ":" + ",".join(sorted(context.temporary))
     return (type(context.dialect).__name__, context.namespace, context.database or "", context.schema or "",
             str(columns), catalog, path)
 
@@ -426,21 +428,27 @@ def _context_key(context: NameContext, columns: bool) -> tuple[str, ...]:
 def _learn(context: NameContext, lineage: StatementLineage) -> None:
     """Later statements see the columns of the tables and views this one created."""
     assert context.catalog is not None
-    # (A crawl's sessions' temporary tables are no tables its other sessions could find.)
-    temporary = lineage.outputs if lineage.output_kind == "temporary" and not context.catalog.session else ()
+    # (A crawl's sessions' temporary tables are no tables its other sessions could find: neither
+    # the one this statement makes nor those the session made before.)
+    shared = not context.catalog.session
+    made = lineage.output_kind == "temporary" and shared
+    temporary = {*(lineage.outputs if made else ()), *(ref for ref in (*lineage.inputs, *lineage.outputs)
+                                                       if shared and ref.name in context.temporary)}
     for ref in (*lineage.inputs, *lineage.outputs):
         if ref not in lineage.guessed and ref not in temporary and naming.is_table_namespace(ref.namespace):
             context.catalog.see(ref)
     if lineage.kind.startswith("CREATE") and lineage.outputs and lineage.output_columns \
-            and "*" not in lineage.output_columns and (lineage.output_kind != "temporary" or context.catalog.session):
+            and "*" not in lineage.output_columns and not made:
         context.catalog.add(lineage.outputs[0], lineage.output_columns)  # a crawl's sessions' temp tables are not
     for change in lineage.lifecycle:
         if change.event == "drop":
             context.catalog.drop(change.dataset)
-        elif change.event == "create_like" and (lineage.output_kind != "temporary" or context.catalog.session):
+        elif change.event == "create_like" and not made:
             context.catalog.see(change.dataset)
         if change.event == "rename" and change.other is not None:
             context.catalog.unsee(change.dataset)
+        if change.event == "create_like" and made:
+            continue  # a temporary table made like a real one: its columns stay with its session
         if change.event in ("rename", "create_like") and change.other is not None:
             old, new = (change.dataset, change.other) if change.event == "rename" else (change.other, change.dataset)
             columns = context.catalog.columns(old)

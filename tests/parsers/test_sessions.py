@@ -93,3 +93,29 @@ def test_a_search_path_carries_over_to_the_next_crawl() -> None:
     session.observe(parsers.parse(record))
     again = Session.from_state(session.to_state())
     assert again.prepare(record).search_path == ("staging", "raw")
+
+
+def test_a_temporary_table_made_like_another_is_no_table_other_sessions_find() -> None:
+    """The refresh's temporary card_accounts (created under a search path, so named in its first
+    schema) must not make the review's bare card_accounts staging's: PostgreSQL's temporary
+    tables are their session's alone (as in the real-server workload's staging refresh)."""
+    refresh, review = Session(), Session()
+    path = "SET search_path TO staging, raw, public"
+
+    def run(session: Session, sql: str, line: int) -> list[LineageEvent]:
+        record = SourceRecord(source_type="postgres_log", text=sql, origin=Origin(path="/pg.csv", line=line),
+                              dialect="postgres", namespace="postgres://db:5432", database="shop",
+                              session_id="refresh" if session is refresh else "review")
+        return session.observe(parsers.parse(session.prepare(record)))
+
+    with catalog.using(catalog.Catalog()):
+        found = run(refresh, "CREATE TABLE raw.card_accounts (id bigint, balance numeric)", 1)
+        found += run(refresh, path, 2) + run(review, path, 3)
+        found += run(refresh, "CREATE TEMP TABLE card_accounts (LIKE raw.card_accounts INCLUDING DEFAULTS)", 4)
+        found += run(refresh, "INSERT INTO card_accounts SELECT * FROM raw.card_accounts WHERE balance > 0", 5)
+        found += run(review, "CREATE TABLE reporting.review AS SELECT * FROM card_accounts", 6)
+        found += run(refresh, "CREATE TABLE activity AS SELECT * FROM card_accounts", 7)
+    # In the refresh, card_accounts is its temporary table (searched before the path), seen through.
+    assert _flows(found) == [([], ["shop.raw.card_accounts"]),
+                             (["shop.raw.card_accounts"], ["shop.reporting.review"]),
+                             (["shop.raw.card_accounts"], ["shop.staging.activity"])]
