@@ -122,6 +122,9 @@ class _Tally:
         self.clocked: dict[str, None] = {}  # files whose records carry no time of their own
         self.held_back: dict[str, None] = {}
         self.crawl: int | None = None  # the crawl's number, stamped on what it writes
+        # Statements that wrote nothing (failed, rolled back), by status: each by its record's key,
+        # which names one execution however many logs show it, so it is counted once.
+        self.unused: defaultdict[str, set[str]] = defaultdict(set)
 
     def issue(self, issues: Iterable[ParseIssue]) -> None:
         for issue in issues:
@@ -217,8 +220,8 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
         seconds=round(time.perf_counter() - started, 3),
         files=tally.counts["files"],
         records=tally.counts["records"],
-        statements_failed=tally.counts["statements_failed"],
-        statements_rolled_back=tally.counts["statements_rolled_back"],
+        statements_failed=len(tally.unused["failed"]),
+        statements_rolled_back=len(tally.unused["rolled_back"]),
         filtered=tally.counts["filtered"],
         events=tally.counts["events"],
         written=tally.counts["written"],
@@ -406,6 +409,7 @@ def _crawl_unit(unit: _Unit, shared: _Shared, emit: parallel.Emit) -> dict[str, 
     for spec, path, source_type, start in unit.files:
         _crawl_file(spec, path, source_type, start, tally, shared.batch_size, unit.known, shared.supplements, taken)
     return {"counts": dict(tally.counts), "timings": dict(tally.timings), "held_back": list(tally.held_back),
+            "unused": {status: sorted(keys) for status, keys in tally.unused.items()},
             "used": sorted(shared.supplements.used() - used)}
 
 
@@ -415,6 +419,8 @@ def _crawl_in_parallel(units: Sequence[_Unit], store: Store, tally: _Tally, batc
     ``spark_master``; write them here in order."""
     def take(summary: dict[str, Any]) -> None:
         tally.counts.update(summary["counts"])
+        for status, keys in summary["unused"].items():
+            tally.unused[status].update(keys)
         for name, seconds in summary["timings"].items():
             tally.timings[name] += seconds
         tally.held_back.update(dict.fromkeys(summary["held_back"]))
@@ -568,7 +574,7 @@ def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],
     """A record's events, after its session's state and the spec's noise filters."""
     status = record.attributes.get("status", "completed")
     if status != "completed":
-        tally.counts[f"statements_{status}"] += 1  # it wrote nothing: no lineage, but counted
+        tally.unused[status].add(record.key())  # it wrote nothing: no lineage, but counted
         return [], ()
     filters = spec.include or spec.exclude
     if filters and not all(spec.wants(field, getattr(record, attr)) for field, attr in _RECORD_FILTERS):

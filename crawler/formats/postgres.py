@@ -394,7 +394,9 @@ class Sessions:
             del self._last[session]
             last.status = "failed"
             return [last]
-        return [Statement(entry=error, sql=text or "", status="failed")]
+        # Logged only by its error (a syntax or bind error): named from the error, as every log shows it.
+        execution = self._executions.name("postgres", error.process, error.timestamp, text) if text else None
+        return [Statement(entry=error, sql=text or "", status="failed", execution=execution)]
 
     def _settle(self, session: str) -> list[Statement]:
         """The session's previous statement had no error: it completed (pending its transaction)."""

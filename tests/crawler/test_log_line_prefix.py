@@ -65,7 +65,7 @@ def test_the_three_destinations_together_give_the_graph_of_one(tmp_path: Path) -
     one = _graph(f"sqlite:///{tmp_path / 'one.db'}", LONG / "stderr.log", PG)
     three = _graph(f"sqlite:///{tmp_path / 'three.db'}", LONG, PG)
     assert three == one
-    assert sum(node["kind"] == "run" for node in three["nodes"]) == 51  # type: ignore[union-attr]
+    assert sum(node["kind"] == "run" for node in three["nodes"]) == 59  # type: ignore[union-attr]
 
 
 def test_a_prefix_whose_names_swallow_the_line_is_refused_with_an_issue(tmp_path: Path,

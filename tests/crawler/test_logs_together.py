@@ -49,7 +49,7 @@ def test_three_postgres_log_destinations_give_the_graph_of_one(alone: str, tmp_p
     one = _graph(f"sqlite:///{tmp_path / 'one.db'}", LOGS / "postgres" / alone, PG)
     three = _graph(f"sqlite:///{tmp_path / 'three.db'}", together, PG)
     runs = [node for node in three["nodes"] if node["kind"] == "run"]  # type: ignore[index]
-    assert len(runs) == 51, "one run per statement that gave lineage, not three"
+    assert len(runs) == 59, "one run per statement that gave lineage, not three"
     assert three == one
 
 
@@ -83,7 +83,7 @@ def test_logs_read_in_separate_crawls_and_in_parts_add_no_runs(tmp_path: Path) -
             store.close()
         growing.write_bytes(whole)
     assert reports[0].written and reports[1].already_seen and reports[2].already_seen
-    assert [report.graph["run"] for report in reports] == [22, 51, 51]
+    assert [report.graph["run"] for report in reports] == [22, 59, 59]
     assert _graph(url, growing, PG) == _graph(f"sqlite:///{tmp_path / 'one.db'}", LOGS / "postgres" / "csvlog.csv", PG)
 
 
@@ -96,8 +96,23 @@ def test_workers_and_both_stores_keep_one_run_per_statement(fresh_store: Fresh, 
         store = open_store(url)
         try:
             crawl(spec, store, stale_after=None, workers=workers)
-            assert store.counts()["run"] == 51
+            assert store.counts()["run"] == 59
         finally:
             store.close()
         urls.append(masked_export(url))
     assert urls[0] == urls[1]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_failed_and_rolled_back_statements_are_counted_once_whichever_logs_show_them(workers: int,
+                                                                                   tmp_path: Path) -> None:
+    """The crawl report counts each executed statement that failed or was rolled back once, as
+    its runs are counted, not once per log destination, with one process or several."""
+    together = _together(tmp_path, "postgres", PG_FORMATS)
+    alone = crawl([SourceSpec(path=str(LOGS / "postgres" / "csvlog.csv"), namespace=PG)],
+                  open_store(f"sqlite:///{tmp_path / 'one.db'}"), stale_after=None)
+    three = crawl([SourceSpec(path=str(together), namespace=PG)], open_store(f"sqlite:///{tmp_path / 'three.db'}"),
+                  stale_after=None, workers=workers)
+    # workload.POSTGRES_EXPECTED_LINEAGE: 4 failed or aborted and the analyst's syntax error; 4 rolled back
+    assert (alone.statements_failed, alone.statements_rolled_back) == (5, 4)
+    assert (three.statements_failed, three.statements_rolled_back) == (5, 4)
