@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -44,18 +45,33 @@ def _outcomes(server: str) -> Counter[str]:
     return Counter(s["outcome"] for s in expected(server)["statements"] for _ in range(s.get("count", 1)))
 
 
-@pytest.mark.parametrize("log", ["stderr.log", "csvlog.csv", "jsonlog.json", "stderr_min_duration.log"])
+def together(tmp_path: Path, server: str, names: tuple[str, ...]) -> Path:
+    """A server's logs side by side in one directory, as a server writing them all leaves them."""
+    folder = tmp_path / f"{server}-logs"
+    folder.mkdir()
+    for name in names:
+        shutil.copyfile(LOGS / server / name, folder / name)
+    return folder
+
+
+PG_ALL = ("stderr.log", "csvlog.csv", "jsonlog.json")
+MARIADB_ALL = ("general.log", "slow.log")
+
+
+@pytest.mark.parametrize("log", ["stderr.log", "csvlog.csv", "jsonlog.json", "stderr_min_duration.log", "all three"])
 def test_postgres_logs_give_the_expected_lineage(log: str, tmp_path: Path) -> None:
-    store, report = crawl_log(LOGS / "postgres" / log, tmp_path, namespace=PG_NAMESPACE, database="credit")
+    path = together(tmp_path, "postgres", PG_ALL) if log == "all three" else LOGS / "postgres" / log
+    store, report = crawl_log(path, tmp_path, namespace=PG_NAMESPACE, database="credit")
     want = {tuple(edge) for edge in expected("postgres")["feeds"]}  # type: ignore[union-attr]
     assert feeds(store) == want
     assert not any(name.startswith("credit.pg_temp") or name.endswith(".batch") for _, name in feeds(store))
     assert report.issues_by_code.get("unparseable_sql", 0) == 0
 
 
-@pytest.mark.parametrize("log", ["stderr.log", "csvlog.csv", "jsonlog.json"])
+@pytest.mark.parametrize("log", ["stderr.log", "csvlog.csv", "jsonlog.json", "all three"])
 def test_postgres_failed_and_rolled_back_statements_give_no_lineage_but_are_counted(log: str, tmp_path: Path) -> None:
-    _, report = crawl_log(LOGS / "postgres" / log, tmp_path, namespace=PG_NAMESPACE, database="credit")
+    path = together(tmp_path, "postgres", PG_ALL) if log == "all three" else LOGS / "postgres" / log
+    _, report = crawl_log(path, tmp_path, namespace=PG_NAMESPACE, database="credit")
     outcomes = _outcomes("postgres")
     # Plus the analyst's syntax error, which names no table and so is not in the expected lineage.
     assert report.statements_failed == outcomes["failed"] + outcomes["aborted"] + 1
@@ -183,9 +199,10 @@ def mariadb_feeds_as_logged() -> set[tuple[str, str]]:
     return set(workload.expected_feeds(statements))
 
 
-@pytest.mark.parametrize("log", ["general.log", "slow.log"])
+@pytest.mark.parametrize("log", ["general.log", "slow.log", "both"])
 def test_mariadb_logs_give_the_expected_lineage(log: str, tmp_path: Path) -> None:
-    store, report = crawl_log(LOGS / "mariadb" / log, tmp_path, namespace="mysql://localhost:3306")
+    path = together(tmp_path, "mariadb", MARIADB_ALL) if log == "both" else LOGS / "mariadb" / log
+    store, report = crawl_log(path, tmp_path, namespace="mysql://localhost:3306")
     assert feeds(store) == mariadb_feeds_as_logged()
     assert {tuple(edge) for edge in expected("mariadb")["feeds"]} < feeds(store)  # type: ignore[union-attr]
     assert report.issues_by_code.get("unparseable_sql", 0) == 0
@@ -228,3 +245,54 @@ def test_bytes_that_are_not_utf8_in_a_server_log_are_a_warning(log: str, tmp_pat
     (issue,) = [i for i in store.issues() if i.code == "bad_encoding"]
     start = issue.origin.byte_offset or 0
     assert issue.severity == "warning" and start <= at < start + 4096, "at the statement that holds it"
+
+
+def _upstream(store: Store, name: str) -> set[str]:
+    return {source for source, target in feeds(store) if target == name}
+
+
+@pytest.mark.parametrize("log", ["stderr.log", "csvlog.csv", "jsonlog.json", "all three"])
+def test_postgres_staging_refresh_reads_its_search_path_temp_tables_and_swaps(log: str, tmp_path: Path) -> None:
+    """workload.PG_REFRESH_*: under search_path staging, raw, public a bare name is the first
+    schema's that has the table, at full confidence; the refresh's temporary tables (made LIKE
+    another, LOCAL TEMPORARY AS, SELECT INTO TEMP, one shadowing raw.card_accounts) are no
+    datasets and seen through, while the review on another connection reads raw's card_accounts;
+    tables swapped in by rename keep their upstream."""
+    path = together(tmp_path, "postgres", PG_ALL) if log == "all three" else LOGS / "postgres" / log
+    store, _ = crawl_log(path, tmp_path, namespace=PG_NAMESPACE, database="credit")
+    names = {node.name for node in store.nodes("dataset")}
+    for temporary in ("inquiries_30d", "latest_bureau", "low_bureau"):
+        assert not [name for name in names if name.endswith(temporary)], temporary
+    assert "credit.staging.card_accounts" not in names
+    assert _upstream(store, "credit.staging.customer_activity") == {
+        "credit.staging.customers", "credit.staging.credit_inquiries", "credit.raw.card_accounts"}
+    assert _upstream(store, "credit.reporting.exposure_review") == {
+        "credit.staging.customer_activity", "credit.raw.card_accounts"}
+    assert _upstream(store, "credit.reporting.customer_watch") == {"credit.reporting.customer_watch_new"}
+    assert _upstream(store, "credit.reporting.customer_watch_new") == {
+        "credit.staging.customer_activity", "credit.raw.bureau_reports"}
+    assert _upstream(store, "credit.reporting.activity_summary") == {
+        "credit.staging.customer_activity", "credit.reporting.activity_summary_new"}
+    assert _upstream(store, "credit.reporting.activity_summary_old") == {"credit.reporting.activity_summary"}
+    confidence = {e.dst.rsplit(".", 1)[-1]: e.confidence for e in store.edges(["WRITES"])
+                  if e.dst.endswith((".customer_activity", ".exposure_review"))}
+    # The refresh's names are placed by tables the log showed. The review's customer_activity is
+    # placed in the first schema for lack of knowing, right but at less confidence: the refresh's
+    # CREATE of it is known to have worked only at the refresh's next statement, after the review.
+    assert confidence == {"customer_activity": 1.0, "exposure_review": 0.8}
+
+
+@pytest.mark.parametrize("log", ["general.log", "slow.log", "both"])
+def test_mariadb_late_payers_refresh_reads_temp_tables_use_and_rename_swap(log: str, tmp_path: Path) -> None:
+    """workload.MARIADB_REFRESH_*: connected to staging, temporary tables made LIKE raw.payments
+    and by CREATE ... SELECT; after USE reporting bare names are reporting's; RENAME TABLE
+    late_payers TO late_payers_old, late_payers_new TO late_payers moves both tables' data."""
+    path = together(tmp_path, "mariadb", MARIADB_ALL) if log == "both" else LOGS / "mariadb" / log
+    store, _ = crawl_log(path, tmp_path, namespace="mysql://localhost:3306")
+    names = {node.name for node in store.nodes("dataset")}
+    assert not names & {"staging.late_payments", "staging.late_accounts"}
+    assert _upstream(store, "reporting.late_payers") == {"raw.payments", "raw.card_accounts",
+                                                          "reporting.late_payers_new"}
+    assert _upstream(store, "reporting.late_payers_new") == {"raw.payments", "raw.card_accounts",
+                                                              "staging.customers"}
+    assert _upstream(store, "reporting.late_payers_old") == {"reporting.late_payers"}

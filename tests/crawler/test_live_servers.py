@@ -18,10 +18,13 @@ from tests.servers import workload
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("destination", ["stderr", "csvlog", "jsonlog"])
+@pytest.mark.parametrize("destination", ["stderr", "csvlog", "jsonlog", "all three"])
 def test_a_live_postgres_log_gives_the_expected_lineage(destination: str, postgres_logs: dict[str, Path],
                                                         tmp_path: Path) -> None:
-    store, report = crawl_log(postgres_logs[destination], tmp_path, namespace=PG_NAMESPACE)
+    """The search_path, temporary tables (LIKE, LOCAL TEMPORARY AS, SELECT INTO TEMP) and swaps by
+    rename of workload.PG_REFRESH_* included; each failed or rolled-back statement counted once."""
+    path = next(iter(postgres_logs.values())).parent if destination == "all three" else postgres_logs[destination]
+    store, report = crawl_log(path, tmp_path, namespace=PG_NAMESPACE)
     assert feeds(store) == set(workload.POSTGRES_EXPECTED_FEEDS)
     failed = sum(s.count for s in workload.POSTGRES_EXPECTED_LINEAGE if s.outcome in (workload.FAILED,
                                                                                        workload.ABORTED))
@@ -35,6 +38,8 @@ def test_a_live_postgres_log_gives_the_expected_lineage(destination: str, postgr
 @pytest.mark.parametrize("log", ["general", "slow"])
 def test_a_live_mariadb_log_gives_the_expected_lineage(log: str, mariadb_logs: dict[str, Path],
                                                        tmp_path: Path) -> None:
+    """Temporary tables made LIKE another and by CREATE ... SELECT, USE after connecting to a
+    database, select_db (COM_INIT_DB) and a RENAME TABLE swap (workload.MARIADB_REFRESH_*) included."""
     store, report = crawl_log(mariadb_logs[log], tmp_path, namespace="mysql://localhost:3306")
     assert feeds(store) == mariadb_feeds_as_logged()
     assert report.issues_by_code.get("unparseable_sql", 0) == 0
