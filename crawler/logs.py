@@ -15,6 +15,7 @@ from crawler.formats.executions import EXECUTION
 from crawler.registry import SESSION_END, Item, Read, SourceSpec, reader
 from crawler.streams import head, is_compressed, settled
 from parsers import Origin, ParseIssue, SourceRecord
+from parsers.sql.events import DATABASE_UNKNOWN
 
 # log_line_prefix values seen in the wild, most specific first: PostgreSQL's default, Debian's,
 # the ones pgBadger's documentation recommends, and the harness's.
@@ -163,7 +164,8 @@ def _mysql_records(spec: SourceSpec, path: Path, start: Start, log: mysql.Genera
             origin=Origin(path=where, line=query.line, byte_offset=query.offset),
             timestamp=query.timestamp, user=query.user, database=query.database or spec.database,
             session_id=f"thread:{query.thread}", dialect=spec.dialect or "mysql", namespace=spec.namespace,
-            attributes=_execution(query.execution),
+            attributes={**_execution(query.execution),
+                        **({DATABASE_UNKNOWN: "true"} if query.database_unknown and not spec.database else {})},
         )
         yield from _released(_with_encoding(record), query.end, query.end_line, log.state)
     yield Read(None, *log.stands, log.state)

@@ -41,6 +41,8 @@ class Query:
     timestamp: str | None = None
     user: str | None = None
     database: str | None = None
+    # Its thread began before the log (no Connect or Init DB seen): its database is not known.
+    database_unknown: bool = False
     ended: bool = False  # not a statement: the thread's session ended (Quit, or its id reused)
     execution: str | None = None  # its name in every log of the server (crawler.formats.executions)
 
@@ -72,6 +74,7 @@ def mysql_time(text: str) -> str | None:
 class _Thread:
     user: str | None = None
     database: str | None = None
+    known: bool = True  # False for a thread already connected when the log began
 
 
 class GeneralLog:
@@ -128,24 +131,26 @@ class GeneralLog:
 
 def _command(threads: dict[str, _Thread], match: re.Match[str], clock: str | None, offset: int, end: int,
              number: int) -> dict[str, object] | None:
-    thread = threads.setdefault(match["thread"], _Thread())
     command, argument = match["command"], match["argument"]
+    thread = threads.setdefault(match["thread"], _Thread(known=command == "Connect"))
     ended = {"offset": offset, "end": end, "line": number, "end_line": number, "thread": match["thread"], "sql": "",
              "ended": True}
     if command == "Connect":  # a new connection: whatever an earlier one of this id had is gone
         connected = _CONNECT.match(argument)
         if connected:
             thread.user, thread.database = connected["user"] or None, connected["database"] or None
+            thread.known = True
         return ended
     if command == "Init DB":
-        thread.database = argument.strip() or None
+        thread.database, thread.known = argument.strip() or None, True
         return None
     if command == "Quit":
         threads.pop(match["thread"], None)
         return ended
     if command == "Execute" or (command == "Query" and not _PREPARED_SQL.match(argument)):
         return {"offset": offset, "end": end, "line": number, "end_line": number, "thread": match["thread"],
-                "sql": argument, "timestamp": clock, "user": thread.user, "database": thread.database}
+                "sql": argument, "timestamp": clock, "user": thread.user, "database": thread.database,
+                "database_unknown": not thread.known}
     return None
 
 

@@ -64,7 +64,31 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
                    else lineage.statement.redacted)
             events += [_event(record, record_key, part, context, origin, sql, index)
                        for index, part in enumerate(_each_move(lineage))]
+    if record.attributes.get(DATABASE_UNKNOWN) and not record.database:
+        events, issues = _without_database(record, events, issues)
     return ParseResult(record_key=record_key, events=tuple(events), issues=tuple(issues), sets=tuple(sets.items()))
+
+
+# A record attribute: the log began in the middle of this statement's session (a MySQL thread
+# with no Connect or Init DB in the log), so the database its bare names mean is not known.
+DATABASE_UNKNOWN = "database_unknown"
+UNKNOWN_DATABASE_CONFIDENCE = 0.5
+
+
+def _without_database(record: SourceRecord, events: list[LineageEvent],
+                      issues: list[ParseIssue]) -> tuple[list[LineageEvent], list[ParseIssue]]:
+    """Events naming a table without its database, at less confidence and with a warning,
+    rather than bare names passed off as the whole truth."""
+    bare = sorted({ref.name for event in events for ref in (*event.inputs, *event.outputs) if "." not in ref.name})
+    if not bare:
+        return events, issues
+    lowered = [dataclasses.replace(event, confidence=min(event.confidence, UNKNOWN_DATABASE_CONFIDENCE))
+               for event in events]
+    warning = ParseIssue(code="unknown_database", severity="warning", origin=record.origin,
+                         snippet=record.text[:80].split("'")[0],
+                         message=f"{', '.join(bare)}: named without a database, and the session began before "
+                                 "the log (no Connect or USE seen): the database is not known")
+    return lowered, [*issues, warning]
 
 
 def _each_move(lineage: StatementLineage) -> list[StatementLineage]:
