@@ -178,7 +178,7 @@ def test_search_node_depth_fold_impact_csv_model_and_crawls(server: str, browser
 
     browser.find_element(By.ID, "crawls-link").click()
     table = _wait(browser, ec.presence_of_element_located((By.ID, "crawls-table")))
-    assert "343" in table.text  # type: ignore[attr-defined]  # the demo crawl's records
+    assert "361" in table.text  # type: ignore[attr-defined]  # the demo crawl's records
     assert "bad_json" in browser.find_element(By.ID, "crawls-page").text
     _photograph(browser, "dashboard-crawls", tmp_path)
 
