@@ -1,15 +1,13 @@
 """Crawls on Spark (`lineage crawl --engine spark`) leave the store as the local engine does: on
 the demo (SQL scripts, a query trace, a csvlog, a Spark event log, job logs, MLflow, predictions),
 the real query logs and Spark event logs, where one file creates the tables another reads, and
-when killed part way and run again. On Spark `local[2]`, one session for the module."""
+when killed part way and run again (the fixtures on both stores). On Spark `local[2]`, one session
+for the module."""
 
 from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,9 @@ from crawler.cli import main
 from crawler.crawl import crawl
 from crawler.registry import SourceSpec
 from graph import open_store
+from tests.crawler.conftest import Fresh
 from tests.crawler.exports import masked_export
-from tests.crawler.test_parallel import PG, _wait_for_cursors, _write_csvlog
+from tests.crawler.test_parallel import PG, killed_part_way, write_killable_logs
 
 if not os.environ.get("LINEAGE_REQUIRE_SERVERS"):  # (make test: pyspark is installed, and a missing one fails)
     pytest.importorskip("pyspark")
@@ -53,15 +52,15 @@ def _crawled(url: str, specs: Sequence[SourceSpec], **engine: Any) -> str:
         store.close()
 
 
-def test_the_spark_engine_gives_the_fixtures_as_the_local_one_does(spark: Any, tmp_path: Path) -> None:
+def test_the_spark_engine_gives_the_fixtures_as_the_local_one_does(spark: Any, fresh_store: Fresh) -> None:
     specs = [
         *crawl_config.load(FIXTURES / "demo" / "crawl.toml").sources,
         SourceSpec(path=str(FIXTURES / "querylogs" / "postgres"), namespace=PG),
         SourceSpec(path=str(FIXTURES / "querylogs" / "mariadb"), namespace="mysql://localhost:3306"),
         SourceSpec(path=str(FIXTURES / "spark" / "spark-4.x")),
     ]
-    local = _crawled(f"sqlite:///{tmp_path / 'local.db'}", specs)
-    on_spark = _crawled(f"sqlite:///{tmp_path / 'spark.db'}", specs, engine="spark", spark_master=MASTER)
+    local = _crawled(fresh_store(), specs)
+    on_spark = _crawled(fresh_store(), specs, engine="spark", spark_master=MASTER)  # (Neo4j: the database, wiped)
     read = set(re.findall(r'"source_type": "(\w+)"', on_spark))
     assert {"sql_file", "sql_trace", "postgres_log", "mysql_general", "spark_eventlog"} <= read, read
     assert on_spark == local
@@ -81,23 +80,11 @@ def test_a_file_reading_what_an_earlier_one_created_is_parsed_as_in_order_on_spa
 
 def test_a_spark_crawl_killed_part_way_and_run_again_gives_the_same_graph(spark: Any, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
-    logs.mkdir()
-    (logs / "schema.sql").write_text("CREATE TABLE raw.s1 (id int, a int, b int);\n")
-    for part in range(6):  # each written in one batch
-        _write_csvlog(logs / f"postgresql-2026-11-25_{part:02d}0000.csv", 3_000, part * 3_000)
+    write_killable_logs(logs)
     specs = [SourceSpec(path=str(logs), namespace=PG, dialect="postgres")]
     url = f"sqlite:///{tmp_path / 'killed.db'}"
-    killed = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "crawl", str(logs), "--namespace", PG, "--dialect", "postgres",
-         "--stale-after", "0", "--quiet", "--store", url, "--engine", "spark", "--spark-master", MASTER],
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_cursors(url, 2, killed)
-    finally:
-        killed.send_signal(signal.SIGKILL)
-        killed.wait()
-    partial = masked_export(url)
+    partial = killed_part_way(url, ["crawl", str(logs), "--namespace", PG, "--dialect", "postgres", "--stale-after",
+                                    "0", "--quiet", "--store", url, "--engine", "spark", "--spark-master", MASTER])
     # Run again on this module's session (the killed one's Spark ended with its driver).
     again = _crawled(url, specs, engine="spark", spark_master=MASTER, stale_after=None)
     reference = _crawled(f"sqlite:///{tmp_path / 'reference.db'}", specs, stale_after=None)
