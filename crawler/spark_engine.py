@@ -155,7 +155,9 @@ def _job(session: SparkSession, given: Any, index: int, unit: Any, changes: list
     context.setJobDescription(f"lineage crawl: unit {index}")
     task = (given, unit, changes)
     if uris:
-        files = session.read.format("binaryFile").load(uris).select("path", "content")
+        # (recursiveFileLookup: no partition discovery, which `k=v` folders, as Airflow's, would start)
+        files = (session.read.format("binaryFile").option("recursiveFileLookup", "true").load(uris)
+                 .select("path", "content"))
         (result,) = files.rdd.coalesce(1).mapPartitions(
             lambda rows: [_task(task, {row.path: bytes(row.content) for row in rows})]).collect()
     else:
