@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 DEMO_STORE := sqlite:///.demo/lineage.db
 PORT ?= 8050
 
-.PHONY: help venv demo test bench lint browser java tools servers neo4j-start neo4j-stop clean
+.PHONY: help venv demo test test-s3 bench lint browser java tools servers neo4j-start neo4j-stop clean
 
 help:
 	@echo "make demo   - set up, crawl fixtures/demo into $(DEMO_STORE), serve the dashboard on 127.0.0.1:$(PORT)"
 	@echo "make test   - set up everything the tests need and run the whole suite"
+	@echo "make test-s3 - crawl an S3 bucket (moto's server) through s3a on Spark: fetches hadoop-aws (~690 MB, once)"
 	@echo "make bench  - run the benchmarks in bench/ against the peer tools"
 	@echo "make lint   - ruff and mypy over the packages"
 	@echo "make neo4j-start / neo4j-stop - a local Neo4j 5.26 on 127.0.0.1:7687 (prints its store URL)"
@@ -71,6 +72,15 @@ test: venv browser java tools servers
 	@url=$$(bash graph/neo4j_server/neo4j.sh start) || exit 1; \
 	status=0; LINEAGE_TEST_NEO4J="$$url" LINEAGE_REQUIRE_SERVERS=1 $(BIN)/python -m pytest || status=$$?; \
 	bash graph/neo4j_server/neo4j.sh stop; exit $$status
+
+# moto's server in a virtualenv of its own (its dependencies stay out of the project's).
+MOTO := .venv-moto
+$(MOTO)/bin/moto_server:
+	$(PYTHON) -m venv $(MOTO)
+	$(MOTO)/bin/python -m pip install --quiet 'moto[server]>=5,<6'
+
+test-s3: venv java $(MOTO)/bin/moto_server
+	LINEAGE_TEST_S3=1 LINEAGE_MOTO_SERVER=$(MOTO)/bin/moto_server $(BIN)/python -m pytest tests/crawler/test_spark_s3.py
 
 lint: venv
 	$(BIN)/ruff check parsers crawler graph dashboard tests bench

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 
 import graph
-from crawler import checkconfig, parallel, quarantine, render
+from crawler import checkconfig, hadoop, parallel, quarantine, render
 from crawler import config as crawl_config
 from crawler import explain as explaining
 from crawler.crawl import ENGINES
@@ -174,6 +174,7 @@ def crawl(paths: tuple[str, ...], config_file: str | None, store_url: str, diale
         settings, url = _crawl_settings(paths, config_file, store_url, source_type,
                                         {"dialect": dialect, "database": database, "schema": schema,
                                          "namespace": namespace, "log_line_prefix": log_line_prefix})
+        hadoop.check_engine(settings.sources, engine)
     except ConfigError as error:
         raise click.UsageError(str(error)) from error  # (exit status 2)
     try:

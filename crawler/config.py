@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from crawler import hadoop
 from crawler.errors import ConfigError
 from crawler.registry import FieldMap, SourceSpec
 from parsers.errors import RuleError
@@ -68,7 +69,8 @@ def load(path: str | Path, overrides: Mapping[str, str | None] | None = None) ->
         settings["rules"] = _rules(settings.get("rules"), f"{path} source {number}")
         if "path" not in settings:
             raise ConfigError(f"{path} source {number}: no path")
-        settings["path"] = str(path.parent / settings["path"])
+        if not hadoop.is_uri(settings["path"]):  # (a URI names the same file from anywhere)
+            settings["path"] = str(path.parent / settings["path"])
         specs.append(spec_of(settings))
     store = document.get("store")
     if store is not None and not isinstance(store, str):

@@ -9,6 +9,7 @@ move last, once every record they completed is stored.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -16,7 +17,7 @@ import re
 import sqlite3
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ import zstandard
 
 import graph
 import parsers
-from crawler import parallel, quarantine
+from crawler import hadoop, parallel, quarantine
 from crawler.cursors import READING, Start, advance, resume
 from crawler.registry import (
     GROWING,
@@ -180,7 +181,8 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_
     default) and written here the same way (see :mod:`crawler.spark_engine`)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown crawl engine {engine!r}: one of {', '.join(ENGINES)}")
-    with store.writer_lock(wait):
+    hadoop.check_engine(specs, engine)
+    with store.writer_lock(wait), _driver(engine, spark_master):
         return _crawl(specs, store, batch_size, stale_after, progress, retry_quarantine, workers,
                       _Engine(engine, spark_master))
 
@@ -244,6 +246,19 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
 
 # Where files are read and parsed: here (with --workers N, in N local processes) or on Spark.
 ENGINES = ("local", "spark")
+
+
+@contextlib.contextmanager
+def _driver(engine: str, master: str | None) -> Iterator[None]:
+    """With ``engine`` "spark": this process as Spark's driver for the crawl (files named by URI
+    are listed and read through its Hadoop filesystems)."""
+    if engine != "spark":
+        yield
+        return
+    from crawler import spark_engine  # (pyspark only for --engine spark)
+
+    with spark_engine.driver(master):
+        yield
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -445,7 +460,12 @@ def _crawl_in_parallel(units: Sequence[_Unit], store: Store, tally: _Tally, batc
         from crawler import spark_engine  # (pyspark only for --engine spark)
 
         spark_engine.run(units, _crawl_unit, shared, master=spark_master, write=write, take=take, again=again,
-                         finished=finished)
+                         finished=finished, fetch=_remote_files)
+
+
+def _remote_files(unit: _Unit) -> list[str]:
+    """The files of a unit named by URI (on a Hadoop filesystem), which Spark reads for its task."""
+    return [str(path) for _, path, _, _ in unit.files if hadoop.is_remote(path)]
 
 
 def _crawl_file(spec: SourceSpec, path: Path, source_type: str, start: Start, tally: _Tally, batch_size: int,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from crawler import streams
+from crawler.hadoop import path_of
 from crawler.streams import is_compressed
 from graph.batch import Cursor
 from parsers import Origin, ParseIssue
@@ -111,7 +112,7 @@ def _covered_by(path: Path, cursor: Cursor) -> bool:
     """Whether the file a cursor was taken of, still in its place, holds all of this plain file:
     this one is a copy of it (``cp app.log app.log.bak``), made before it grew further."""
     size = path.stat().st_size
-    other = Path(cursor.path)
+    other = path_of(cursor.path)
     if not _still_there(cursor) or other.stat().st_size < size:
         return False
     with path.open("rb") as mine, other.open("rb") as theirs:
@@ -168,7 +169,7 @@ def _moved(head: bytes, where: str, known: Mapping[str, Cursor]) -> list[Cursor]
 def _renamed_while_written(moved: Cursor, seeded: set[str]) -> bool:
     """Whether ``moved`` is the cursor of an archive a crawl stopped reading part way (or at the
     end of what was written then), whose file has left its place."""
-    return (moved.path not in seeded and is_compressed(Path(moved.path)) and not Path(moved.path).exists()
+    return (moved.path not in seeded and is_compressed(path_of(moved.path)) and not path_of(moved.path).exists()
             and bool(json.loads(moved.state).get(READING)))
 
 
@@ -178,13 +179,13 @@ def _read_elsewhere(moved: Cursor, seeded: set[str]) -> bool:
     more copy of a log another file of this crawl goes on from, or the compressed copy of a log
     still in place (logrotate's ``copy``, ``gzip -k``). A log only grows: its cursor read the
     copy's lines up to its offset, and the log itself holds those past it, read this crawl."""
-    return is_compressed(Path(moved.path)) or moved.path in seeded or _still_there(moved)
+    return is_compressed(path_of(moved.path)) or moved.path in seeded or _still_there(moved)
 
 
 def _still_there(cursor: Cursor) -> bool:
     """Whether the plain file a cursor was taken of is still at its path, as long and beginning
     the same (not truncated or replaced by a rotation)."""
-    path = Path(cursor.path)
+    path = path_of(cursor.path)
     try:
         if path.stat().st_size < cursor.offset:
             return False

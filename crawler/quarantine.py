@@ -92,11 +92,9 @@ def check_model_versions(store: Store) -> list[ParseIssue]:
     """Quarantine each model version a prediction log served that no crawled source trained or
     registered (only the log names it: its tracking store is not in the crawl), and take out the
     entries of versions a source now produces. Return the issues quarantined anew."""
-    produced = {edge.dst for edge in store.edges(["PRODUCED"])}
     serving: dict[str, list[Edge]] = {}
-    for edge in store.edges(["SERVED"]):
-        if edge.src not in produced:
-            serving.setdefault(edge.src, []).append(edge)
+    for edge in store.served_unproduced():
+        serving.setdefault(edge.src, []).append(edge)
     found: dict[str, ParseIssue] = {}
     for node, edges in serving.items():  # one issue a version, placed at the log that served it first
         first = min(edges, key=lambda edge: (edge.first_seen or "", edge.dst))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from crawler import hadoop
 from crawler.cursors import Start
 from crawler.errors import ConfigError, SourceNotFoundError
 from crawler.streams import head, logical_suffix
@@ -201,12 +202,16 @@ def discover(spec: SourceSpec, skipped: list[Path] | None = None) -> list[tuple[
     if spec.type is not None and spec.type not in _READERS:
         raise ConfigError(f"unknown source type {spec.type!r} (known: {', '.join(source_types())})")
     root = Path(spec.path)
-    if root.is_file():
-        candidates = [root]
+    if hadoop.is_uri(spec.path):
+        candidates = sorted(hadoop.walk(spec.path), key=_natural)
+        single = len(candidates) == 1 and str(candidates[0]) == hadoop.normalize(spec.path)
+    elif root.is_file():
+        candidates, single = [root], True
     elif root.is_dir():
-        candidates = sorted((p for p in root.rglob("*") if p.is_file()), key=_natural)
+        candidates, single = sorted((p for p in root.rglob("*") if p.is_file()), key=_natural), False
     else:
-        candidates = sorted((Path(p) for p in glob.glob(spec.path, recursive=True) if Path(p).is_file()), key=_natural)
+        candidates, single = sorted((Path(p) for p in glob.glob(spec.path, recursive=True) if Path(p).is_file()),
+                                    key=_natural), False
         if not candidates and root.exists():
             raise SourceNotFoundError(f"not a regular file or directory (a pipe, a device?): {spec.path}")
         if not candidates:
@@ -214,10 +219,10 @@ def discover(spec: SourceSpec, skipped: list[Path] | None = None) -> list[tuple[
     found = []
     # Each file once, however many ways the path reaches it (a link to a parent folder under **).
     for path in dict.fromkeys(candidate.resolve() for candidate in candidates):
-        if spec.type is not None and not root.is_file() and ignored(path):
+        if spec.type is not None and not single and ignored(path):
             continue  # a companion (a file store's run folders under a typed `mlflow` directory)
         source_type = spec.type or type_of(path)
-        if source_type is None and root.is_file():
+        if source_type is None and single:
             raise ConfigError(f"cannot tell what kind of source {path} is; give its type")
         if source_type is not None:
             found.append((path, source_type))

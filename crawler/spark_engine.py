@@ -19,6 +19,7 @@ local engine would; the next crawl goes on from its cursors.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -31,13 +32,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawler import hadoop
 from crawler.errors import CrawlerError
 from crawler.parallel import Emit, Known, Unit, Work, Writer
 from parsers import ParseIssue, catalog
 from parsers.catalog import Catalog
 
 if TYPE_CHECKING:
-    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
 DEFAULT_MASTER = "local[*]"
@@ -48,21 +49,40 @@ class SparkEngineError(CrawlerError):
     """Spark cannot be started here (no pyspark, no Java) or a task failed."""
 
 
+@contextlib.contextmanager
+def driver(master: str | None) -> Iterator[SparkSession]:
+    """This process as Spark's driver for a crawl: its session (a new one on ``master``, stopped
+    at the end, or the one it has), with files named by URI read through its Hadoop (see
+    :mod:`crawler.hadoop`)."""
+    session, created = _session(master)
+    try:
+        with hadoop.using(hadoop.JvmFiles(session.sparkContext)):
+            yield session
+    finally:
+        if created:
+            session.stop()
+
+
 def run(units: Sequence[Unit], work: Work[Unit, Any], shared: Any, *, master: str | None,
         write: Emit, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None],
-        finished: Callable[[Unit], None]) -> None:
-    """As :func:`crawler.parallel.run`, with each unit's ``work`` a Spark job on ``master``."""
+        finished: Callable[[Unit], None], fetch: Callable[[Unit], list[str]] = lambda unit: []) -> None:
+    """As :func:`crawler.parallel.run`, with each unit's ``work`` a Spark job on ``master``; the
+    files a unit names by URI (``fetch``) are read for its task by Spark (its ``binaryFile`` source)."""
     session, created = _session(master)
     context = session.sparkContext
     ordered = Writer(catalog.current() or Catalog())
-    given = context.broadcast((uuid.uuid4().hex, work, shared, ordered.catalog.copy(), sys.getrecursionlimit()))
+    files = hadoop.current()
+    listed = dict(files.listed) if isinstance(files, hadoop.JvmFiles) else {}
+    given = context.broadcast((uuid.uuid4().hex, work, shared, ordered.catalog.copy(), sys.getrecursionlimit(),
+                               listed))
     slots = max(1, context.defaultParallelism)
     pool = ThreadPoolExecutor(max_workers=slots + 1, thread_name_prefix="lineage-spark")
     futures: dict[int, Future[tuple[dict[str, Any], list[tuple[Any, ...]], bytes]]] = {}
 
     def dispatch(index: int) -> None:
         if index < len(units):
-            futures[index] = pool.submit(_job, context, given, index, units[index], list(ordered.changes))
+            futures[index] = pool.submit(_job, session, given, index, units[index], list(ordered.changes),
+                                         fetch(units[index]))
 
     try:
         for index in range(slots + 1):
@@ -125,12 +145,23 @@ def build_session(master: str | None) -> SparkSession:
     return session
 
 
-def _job(context: SparkContext, given: Any, index: int, unit: Any,
-         changes: list[tuple[Any, ...]]) -> tuple[dict[str, Any], list[tuple[Any, ...]], bytes]:
-    """One unit as a Spark job of one task; what it returns."""
+def _job(session: SparkSession, given: Any, index: int, unit: Any, changes: list[tuple[Any, ...]],
+         uris: list[str]) -> tuple[dict[str, Any], list[tuple[Any, ...]], bytes]:
+    """One unit as a Spark job of one task, which is given the bytes of the files the unit names
+    by URI, whole (Spark's Python tasks have no Hadoop client to read from an offset); what it
+    returns. (Read by Spark SQL's ``binaryFile`` source: ``binaryFiles`` globs each path, and a
+    glob cannot name a file with a colon in its path, as Airflow's ``run_id=...T02:00:00`` has.)"""
+    context = session.sparkContext
     context.setJobDescription(f"lineage crawl: unit {index}")
-    rdd = context.parallelize([(given, unit, changes)], 1)
-    (result,) = rdd.map(_task).collect()
+    task = (given, unit, changes)
+    if uris:
+        # (recursiveFileLookup: no partition discovery, which `k=v` folders, as Airflow's, would start)
+        files = (session.read.format("binaryFile").option("recursiveFileLookup", "true").load(uris)
+                 .select("path", "content"))
+        (result,) = files.rdd.coalesce(1).mapPartitions(
+            lambda rows: [_task(task, {row.path: bytes(row.content) for row in rows})]).collect()
+    else:
+        (result,) = context.parallelize([task], 1).map(_task).collect()
     summary, journal, spooled = result
     return summary, journal, spooled
 
@@ -140,11 +171,12 @@ def _job(context: SparkContext, given: Any, index: int, unit: Any,
 _KNOWN: dict[str, Known] = {}
 
 
-def _task(task: tuple[Any, Any, list[tuple[Any, ...]]]) -> tuple[dict[str, Any], list[tuple[Any, ...]], bytes]:
-    """On an executor: read and parse one unit against the driver's catalog; its summary, its
-    catalog journal and its batches, pickled."""
+def _task(task: tuple[Any, Any, list[tuple[Any, ...]]],
+          fetched: dict[str, bytes] | None = None) -> tuple[dict[str, Any], list[tuple[Any, ...]], bytes]:
+    """On an executor: read and parse one unit (its files named by URI: as ``fetched``) against
+    the driver's catalog; its summary, its catalog journal and its batches, pickled."""
     given, unit, changes = task
-    crawl, work, shared, start, recursion_limit = given.value
+    crawl, work, shared, start, recursion_limit, listed = given.value
     sys.setrecursionlimit(max(sys.getrecursionlimit(), recursion_limit))
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     known = _KNOWN.get(crawl)
@@ -153,7 +185,7 @@ def _task(task: tuple[Any, Any, list[tuple[Any, ...]]]) -> tuple[dict[str, Any],
         known = _KNOWN[crawl] = Known(start)
     stream = io.BytesIO()
     current = known.given(changes)
-    with catalog.using(current):
+    with catalog.using(current), hadoop.using(hadoop.Snapshot(fetched or {}, listed)):
         def emit(events: Any, issues: list[ParseIssue], cursor: Any) -> None:
             pickle.dump((events, issues, cursor), stream, protocol=pickle.HIGHEST_PROTOCOL)
 

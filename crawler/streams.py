@@ -53,10 +53,25 @@ def open_stream(path: Path) -> BinaryIO:
     """The file's bytes, decompressed."""
     suffix = codec_suffix(path)
     if suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return _Gzip(path.open("rb"))  # type: ignore[return-value]
     if suffix in (".zst", ".zstd"):
         return io.BufferedReader(_Zstd(path.open("rb")), buffer_size=1 << 16)  # buffered: for lines
     return path.open("rb")
+
+
+class _Gzip(gzip.GzipFile):
+    """A gzip file's bytes, read from a stream it closes when it is closed (a local file's, or
+    one on a Hadoop filesystem: see crawler.hadoop)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
 
 
 class _Zstd(io.RawIOBase):

@@ -354,6 +354,13 @@ class Neo4jStore:
             f"RETURN {_EDGE_FIELDS} ORDER BY src, kind, dst", kinds=list(kinds) if kinds else None)
         yield from (_edge(r) for r in records)
 
+    def served_unproduced(self) -> list[Edge]:
+        records = self._read(
+            "MATCH (a:Node)-[e:SERVED]->(b:Node) WHERE e.removed_at IS NULL AND NOT EXISTS { "
+            "MATCH (:Node)-[p:PRODUCED]->(a) WHERE p.removed_at IS NULL } "
+            f"RETURN {_EDGE_FIELDS} ORDER BY src, kind, dst")
+        return [_edge(r) for r in records]
+
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
                   as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
         live = "" if include_removed else _AS_OF if as_of is not None else _LIVE

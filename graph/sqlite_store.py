@@ -393,6 +393,13 @@ class SqliteStore:
             for rid, job, started_at in self._db.execute("SELECT id, job, started_at FROM runs ORDER BY id"):
                 yield Edge(src=rid, kind="OF", dst=job, first_seen=started_at, last_seen=started_at)
 
+    def served_unproduced(self) -> list[Edge]:
+        rows = self._db.execute(
+            f"SELECT {_EDGE_COLUMNS} FROM edges AS s WHERE s.kind = 'SERVED' AND s.removed_at IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM edges AS p WHERE p.dst = s.src AND p.kind = 'PRODUCED' AND p.removed_at IS NULL) "
+            "ORDER BY src, kind, dst")
+        return [_edge(row) for row in rows]
+
     def _edge_rows(self, kinds: Sequence[str] | None, include_removed: bool = False) -> sqlite3.Cursor:
         where = [] if include_removed else ["removed_at IS NULL"]
         if kinds:

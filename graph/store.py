@@ -83,6 +83,11 @@ class Store(Protocol):
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
                   as_of: str | None = None, include_removed: bool = False) -> list[Edge]: ...
 
+    def served_unproduced(self) -> list[Edge]:
+        """The live SERVED edges of the model versions that no live PRODUCED edge reaches (a
+        prediction log names them; no crawled source trained or registered them), in edge order."""
+        ...
+
     def details(self, node_ids: Sequence[str], *, outgoing: Sequence[str] = (),
                 incoming: Sequence[str] = ()) -> Details:
         """``nodes(ids=...)``, ``neighbors(...)`` and ``usage(ids=...)`` of the same nodes at once

@@ -13,8 +13,8 @@ from crawler.crawl import crawl
 from crawler.registry import SourceSpec
 from graph import open_store
 from graph.export import export
+from tests.crawler.conftest import Fresh
 from tests.crawler.exports import masked_export
-from tests.crawler.test_parallel import Fresh, fresh_store  # noqa: F401  (a fixture)
 
 LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "querylogs"
 PG, MYSQL = "postgres://localhost:5432", "mysql://localhost:3306"
@@ -87,7 +87,7 @@ def test_logs_read_in_separate_crawls_and_in_parts_add_no_runs(tmp_path: Path) -
     assert _graph(url, growing, PG) == _graph(f"sqlite:///{tmp_path / 'one.db'}", LOGS / "postgres" / "csvlog.csv", PG)
 
 
-def test_workers_and_both_stores_keep_one_run_per_statement(fresh_store: Fresh, tmp_path: Path) -> None:  # noqa: F811
+def test_workers_and_both_stores_keep_one_run_per_statement(fresh_store: Fresh, tmp_path: Path) -> None:
     together = _together(tmp_path, "postgres", PG_FORMATS)
     spec = [SourceSpec(path=str(together), namespace=PG)]
     urls = []

@@ -9,10 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import pytest
 
 from crawler import config as crawl_config
 from crawler.crawl import crawl
@@ -21,35 +19,13 @@ from graph import open_store
 from parsers import SourceRecord, catalog, parse
 from parsers.catalog import Catalog
 from parsers.model import DatasetRef, Origin
+from tests.crawler.conftest import Fresh
 from tests.crawler.exports import masked_export
-from tests.graph.neo4j_server import neo4j_url
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "fixtures" / "demo" / "crawl.toml"
 QUERYLOGS = ROOT / "fixtures" / "querylogs"
 PG = "postgres://warehouse:5432"
-
-Fresh = Callable[[], str]
-
-
-@pytest.fixture(params=["sqlite", "neo4j"])
-def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fresh]:
-    """Makes the URL of an empty store of one backend (Neo4j: the one database, wiped)."""
-    counter = iter(range(1000))
-
-    def make() -> str:
-        if request.param == "sqlite":
-            return f"sqlite:///{tmp_path / f'lineage-{next(counter)}.db'}"
-        url = neo4j_url(request)
-        store = open_store(url)
-        try:
-            store.wipe()  # type: ignore[attr-defined]
-        finally:
-            store.close()
-        return url
-
-    yield make
-
 
 def _crawled(url: str, specs: Sequence[SourceSpec], workers: int) -> str:
     store = open_store(url)
@@ -130,26 +106,22 @@ def _write_csvlog(path: Path, statements: int, first: int) -> None:
     os.utime(path, (an_hour_ago, an_hour_ago))
 
 
+def write_killable_logs(logs: Path) -> None:
+    """A schema and six csvlogs of 3,000 statements (each written in one batch) in ``logs``."""
+    logs.mkdir()
+    (logs / "schema.sql").write_text("CREATE TABLE raw.s1 (id int, a int, b int);\n")
+    for part in range(6):
+        _write_csvlog(logs / f"postgresql-2026-11-25_{part:02d}0000.csv", 3_000, part * 3_000)
+
+
 def test_a_crawl_with_workers_killed_part_way_and_run_again_gives_the_same_graph(
     fresh_store: Fresh, tmp_path: Path
 ) -> None:
     logs = tmp_path / "logs"
-    logs.mkdir()
-    (logs / "schema.sql").write_text("CREATE TABLE raw.s1 (id int, a int, b int);\n")
-    for part in range(6):  # each written in one batch
-        _write_csvlog(logs / f"postgresql-2026-11-25_{part:02d}0000.csv", 3_000, part * 3_000)
+    write_killable_logs(logs)
     args = ["crawl", str(logs), "--namespace", PG, "--dialect", "postgres", "--stale-after", "0", "--quiet"]
     url = fresh_store()
-    killed = subprocess.Popen(
-        [sys.executable, "-m", "crawler", *args, "--store", url, "--workers", "2"],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        _wait_for_cursors(url, 2, killed)
-    finally:
-        killed.send_signal(signal.SIGKILL)
-        killed.wait()
-    partial = masked_export(url)
+    partial = killed_part_way(url, [*args, "--store", url, "--workers", "2"])
     rerun = subprocess.run([sys.executable, "-m", "crawler", *args, "--store", url, "--workers", "2"], check=False)
     assert rerun.returncode == 0
     again = masked_export(url)
@@ -157,6 +129,19 @@ def test_a_crawl_with_workers_killed_part_way_and_run_again_gives_the_same_graph
     subprocess.run([sys.executable, "-m", "crawler", *args, "--store", reference, "--workers", "1"], check=True)
     assert partial != again, "the crawl was killed before it wrote everything"
     assert again == masked_export(reference)
+
+
+def killed_part_way(url: str, arguments: Sequence[str]) -> str:
+    """Run ``lineage ARGUMENTS`` (a crawl into ``url``), kill it once it has written two cursors
+    of its logs, and return the export it left behind."""
+    killed = subprocess.Popen([sys.executable, "-m", "crawler", *arguments],
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_cursors(url, 2, killed)
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    return masked_export(url)
 
 
 def _wait_for_cursors(url: str, count: int, process: subprocess.Popen[bytes]) -> None:

@@ -17,7 +17,7 @@ from graph.gc import collect
 from graph.lineage import applications, impact_page, indirect, owners
 from graph.model import IssueFilter
 from graph.ranking import update_ranks
-from parsers import ColumnEdge, ColumnRef, LineageEvent, ModelRef, Origin, ParseIssue
+from parsers import ColumnEdge, ColumnRef, LineageEvent, ModelRef, Origin, ParseIssue, Served
 from tests.graph.conftest import Factory
 from tests.graph.helpers import ds, event
 
@@ -247,6 +247,28 @@ def test_a_registration_links_the_version_to_its_training_run_and_data(new_store
     target = new_store()
     load(target, export(source))
     assert dumps(export(target)) == dumps(export(source))
+
+
+def _serving(version: str, log: str, run: str) -> LineageEvent:
+    return dataclasses.replace(
+        event(f"serve{version}", [], [log], run=run),
+        served=(Served(model=ModelRef(name="limits", version=version), count=5, first="2026-11-25T06:00:00.000Z",
+                       last="2026-11-25T07:00:00.000Z"),))
+
+
+def test_served_unproduced_are_the_serving_edges_of_versions_no_live_run_produced(store: Store) -> None:
+    trained = [dataclasses.replace(event("train", ["ml.set"], [], run=f"t{v}"),
+                                   produced=(ModelRef(name="limits", version=v),)) for v in ("1", "2")]
+    serving = [_serving("1", "ml.log_a", "s1"), _serving("2", "ml.log_a", "s2"), _serving("3", "ml.log_a", "s3"),
+               _serving("3", "ml.log_b", "s4"), _serving("4", "ml.log_b", "s5")]
+    graph.write(store, [*trained, *serving])
+    assert store.served_unproduced() == [e for e in store.edges(["SERVED"]) if e.src.endswith(("/3", "/4"))]
+    # Version 2's training edge is collected, and version 4 no longer serves: 2 and 3 are left.
+    store.remove([("run:t2", "PRODUCED", "model_version:limits/2"),
+                  ("model_version:limits/4", "SERVED", "dataset:postgres://warehouse:5432/ml.log_b")], [],
+                 "2026-11-26T00:00:00.000Z")
+    found = [(e.src.removeprefix("model_version:"), e.dst.rsplit("/", 1)[-1]) for e in store.served_unproduced()]
+    assert found == [("limits/2", "ml.log_a"), ("limits/3", "ml.log_a"), ("limits/3", "ml.log_b")]
 
 
 # -- queries -----------------------------------------------------------------------------------
