@@ -177,7 +177,7 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_
     default) and written here the same way (see :mod:`crawler.spark_engine`)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown crawl engine {engine!r}: one of {', '.join(ENGINES)}")
-    with store.writer_lock(wait):
+    with store.writer_lock(wait), parallel.fewer_collections():
         return _crawl(specs, store, batch_size, stale_after, progress, retry_quarantine, workers,
                       _Engine(engine, spark_master))
 
