@@ -67,8 +67,27 @@ class RunRow(NamedTuple):
 
 
 def facets_json(facets: Mapping[str, Any]) -> str:
-    """A run's facets as stored: sorted keys, ``{}`` when there are none."""
-    return json.dumps(facets, sort_keys=True) if facets else "{}"
+    """A run's facets as stored: sorted keys, ``{}`` when there are none.
+
+    >>> facets_json({"user": "etl", "application": "psql"})
+    '{"application": "psql", "user": "etl"}'
+    """
+    if not facets:
+        return "{}"
+    key = tuple(facets.items())
+    # Most runs of a log carry the same few texts (its applications); other values are encoded
+    # each time (as keys, 1 and True would be one).
+    if not all(type(value) is str for _, value in key):
+        return json.dumps(facets, sort_keys=True)
+    found = _FACETS_JSON.get(key)
+    if found is None:
+        if len(_FACETS_JSON) >= 4096:
+            _FACETS_JSON.clear()
+        found = _FACETS_JSON[key] = json.dumps(facets, sort_keys=True)
+    return found
+
+
+_FACETS_JSON: dict[tuple[tuple[str, str], ...], str] = {}
 
 
 # The properties every run has; anything else a run carries is one of its facets.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import pickle
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -98,10 +99,11 @@ def unpack(packed: Packed) -> list[LineageEvent]:
 class Prepared:
     """Events folded into rows ahead of writing, where the store is not at hand (a worker
     process of a parallel crawl): the rows of the events, for a store that has none of their
-    runs yet, and the events themselves, packed, for a store that has some."""
+    runs yet, and the events themselves, packed and pickled, for a store that has some (the
+    writer unpickles them only then: otherwise that would be its largest cost)."""
 
     batch: Batch
-    events: Packed
+    events: bytes
     count: int
     fresh: int
 
@@ -111,7 +113,8 @@ def prepare(events: Sequence[LineageEvent]) -> Prepared:
     fresh = _fresh(events, set())
     batch = batch_of(fresh)
     batch._encoded.clear()  # (a cache of the fold's, by object ids that mean nothing elsewhere)
-    return Prepared(batch=batch, events=pack(events), count=len(events), fresh=len(fresh))
+    return Prepared(batch=batch, events=pickle.dumps(pack(events), protocol=pickle.HIGHEST_PROTOCOL),
+                    count=len(events), fresh=len(fresh))
 
 
 def write_prepared(store: Store, prepared: Prepared, cursors: Sequence[Cursor] = (),
@@ -125,7 +128,7 @@ def write_prepared(store: Store, prepared: Prepared, cursors: Sequence[Cursor] =
     try:
         store.apply(batch)
     except RunsAlreadyStoredError:
-        return write(store, unpack(prepared.events), cursors, issues, crawl=crawl)
+        return write(store, unpack(pickle.loads(prepared.events)), cursors, issues, crawl=crawl)
     return WriteStats(events=prepared.count, written=prepared.fresh, already_seen=prepared.count - prepared.fresh)
 
 

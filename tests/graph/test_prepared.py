@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 import graph
-from graph.batch import batch_of
+from graph.batch import batch_of, facets_json
 from graph.errors import RunsAlreadyStoredError
 from graph.export import dumps, export
 from graph.ingest import pack, prepare, unpack, write_prepared
@@ -94,3 +94,9 @@ def test_a_batch_with_a_stored_run_is_refused_whole_naming_only_the_runs_stored_
     assert refused.value.run_ids == {run_id("old")}
     assert _exported(store) == before  # nothing of the batch stayed, not even its new run
 
+
+
+def test_run_facets_encode_alike_cached_or_not() -> None:
+    assert facets_json({"application": "psql", "user": "etl"}) == facets_json({"user": "etl", "application": "psql"})
+    assert facets_json({"try": 1}) == '{"try": 1}' and facets_json({"try": True}) == '{"try": true}'
+    assert facets_json({"params": {"lr": 0.1}}) == '{"params": {"lr": 0.1}}' and facets_json({}) == "{}"
