@@ -182,7 +182,7 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_
     if engine not in ENGINES:
         raise ValueError(f"unknown crawl engine {engine!r}: one of {', '.join(ENGINES)}")
     hadoop.check_engine(specs, engine)
-    with store.writer_lock(wait), _driver(engine, spark_master):
+    with store.writer_lock(wait), _driver(engine, spark_master), parallel.fewer_collections():
         return _crawl(specs, store, batch_size, stale_after, progress, retry_quarantine, workers,
                       _Engine(engine, spark_master))
 

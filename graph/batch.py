@@ -8,8 +8,9 @@ A backend's ``apply`` merges a batch into what it holds with the same rules.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from typing import Any
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from graph.model import column_id, dataset_id, job_id, model_id, model_version_id, run_id
 from parsers import DatasetRef, Evidence, LineageEvent, ParseIssue, RunRef
@@ -50,8 +51,11 @@ class EdgeRow:
     evidence: list[str] = dataclasses.field(default_factory=list)  # canonical JSON of Evidence
 
 
-@dataclasses.dataclass(slots=True, kw_only=True)
-class RunRow:
+class RunRow(NamedTuple):
+    """A run as stored: a plain tuple, since a batch holds one per statement and crosses the
+    process boundary of a parallel crawl (a tuple pickles several times cheaper than a
+    dataclass), with its facets already in their canonical JSON form (``facets_json``)."""
+
     id: str
     job: str
     started_at: str | None = None
@@ -59,7 +63,31 @@ class RunRow:
     session_id: str | None = None
     status: str = "completed"
     statement_kind: str | None = None
-    facets: dict[str, Any] = dataclasses.field(default_factory=dict)
+    facets: str = "{}"  # canonical JSON
+
+
+def facets_json(facets: Mapping[str, Any]) -> str:
+    """A run's facets as stored: sorted keys, ``{}`` when there are none.
+
+    >>> facets_json({"user": "etl", "application": "psql"})
+    '{"application": "psql", "user": "etl"}'
+    """
+    if not facets:
+        return "{}"
+    key = tuple(facets.items())
+    # Most runs of a log carry the same few texts (its applications); other values are encoded
+    # each time (as keys, 1 and True would be one).
+    if not all(type(value) is str for _, value in key):
+        return json.dumps(facets, sort_keys=True)
+    found = _FACETS_JSON.get(key)
+    if found is None:
+        if len(_FACETS_JSON) >= 4096:
+            _FACETS_JSON.clear()
+        found = _FACETS_JSON[key] = json.dumps(facets, sort_keys=True)
+    return found
+
+
+_FACETS_JSON: dict[tuple[tuple[str, str], ...], str] = {}
 
 
 # The properties every run has; anything else a run carries is one of its facets.
@@ -405,9 +433,8 @@ def _application(run: RunRef) -> str | None:
 
 
 def _run_row(run: RunRef, job: str, statement_kind: str | None) -> RunRow:
-    return RunRow(id=run_id(run.run_id), job=job, started_at=run.started_at, user=run.user,
-                  session_id=run.session_id, status=run.status, statement_kind=statement_kind,
-                  facets=dict(run.facets))
+    return RunRow(run_id(run.run_id), job, run.started_at, run.user, run.session_id, run.status, statement_kind,
+                  facets_json(run.facets))
 
 
 def _usage_keys(event: LineageEvent) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from graph.batch import RUN_FIELDS, Batch, CountRow, EdgeRow, NodeRow, RunRow
+from graph.batch import RUN_FIELDS, Batch, CountRow, EdgeRow, NodeRow, RunRow, facets_json
 from graph.errors import GraphError
 from graph.model import is_run
 from graph.store import EdgeKey, Store
@@ -99,7 +99,7 @@ def _run(item: Mapping[str, Any]) -> RunRow:
     return RunRow(id=item["id"], job=props["job"], started_at=item.get("first_seen"), user=props.get("user"),
                   session_id=props.get("session_id"), status=props.get("status", "completed"),
                   statement_kind=props.get("statement_kind"),
-                  facets={key: value for key, value in props.items() if key not in RUN_FIELDS})
+                  facets=facets_json({key: value for key, value in props.items() if key not in RUN_FIELDS}))
 
 
 def _edge(item: Mapping[str, Any]) -> EdgeRow:

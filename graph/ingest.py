@@ -4,15 +4,17 @@ crawl killed at any point and run again leaves the same graph."""
 from __future__ import annotations
 
 import dataclasses
+import operator
 import pickle
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from graph.batch import Batch, Cursor, batch_of
 from graph.errors import RunsAlreadyStoredError
 from graph.labels import label_jobs
 from graph.model import WriteStats, run_id
 from graph.store import Store
-from parsers import LineageEvent, ParseIssue
+from parsers import Evidence, LineageEvent, Origin, ParseIssue, RunRef
 
 
 def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor] = (),
@@ -21,11 +23,10 @@ def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor
     transaction, stamped with the ``crawl`` number if given; return how many events were new and
     how many known.
 
-    Runs are looked up first, and checked again by the store inside its write (another writer,
-    one not holding the writer lock, may have stored some since): then those runs' events are
-    dropped and the rest folded and written again."""
-    ids = [run_id(e.run.run_id) for e in events if e.run is not None]
-    known = store.known_runs(ids) if ids else set()
+    Runs are not looked up first: the store checks them inside its write and refuses a batch
+    holding one it has (stored by an earlier crawl, or by another writer, one not holding the
+    writer lock); then those runs' events are dropped and the rest folded and written again."""
+    known: set[str] = set()
     while True:
         fresh = _fresh(events, known)
         batch = batch_of(fresh)
@@ -43,13 +44,64 @@ def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor
         return WriteStats(events=len(events), written=len(fresh), already_seen=len(events) - len(fresh))
 
 
+# What an event shares with the others of its template (and the one Python `is` tells apart);
+# the rest, its evidence and run, is its own.
+_SHAPE = ("job", "statement_kind", "inputs", "outputs", "column_edges", "job_title", "dataset_facets", "produced",
+          "served", "job_facets", "confidence", "issues", "lifecycle", "indirect")
+_shape_of = operator.attrgetter(*_SHAPE)
+# An event packed: its shape's index, its evidence's fields, its run's (or None).
+PackedEvent = tuple[int, str, str, int | None, int | None, str | None, str | None, str | None,
+                    tuple[str, str | None, str | None, str | None, str, dict[str, Any]] | None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Packed:
+    """Events as plain tuples, to cross a process boundary: pickling a million dataclasses
+    costs a Python call per object each way, a tuple of strings none. The parts events of one
+    template share (the very same objects) are kept once, as an event of that shape."""
+
+    shapes: tuple[LineageEvent, ...]
+    events: tuple[PackedEvent, ...]
+
+
+def pack(events: Sequence[LineageEvent]) -> Packed:
+    """``events`` as :class:`Packed`; :func:`unpack` gives them back, equal."""
+    shapes: dict[tuple[Any, ...], int] = {}
+    firsts: list[LineageEvent] = []
+    packed: list[PackedEvent] = []
+    for event in events:
+        key = tuple(id(part) if part else type(part) for part in _shape_of(event))  # (an empty {} is any {})
+        index = shapes.get(key)
+        if index is None:
+            index = shapes[key] = len(firsts)
+            firsts.append(event)
+        evidence, origin, run = event.evidence, event.evidence.origin, event.run
+        packed.append((index, evidence.source_type, origin.path, origin.line, origin.byte_offset, evidence.timestamp,
+                       evidence.fingerprint, evidence.sql,
+                       None if run is None else (run.run_id, run.started_at, run.user, run.session_id, run.status,
+                                                 run.facets)))
+    return Packed(shapes=tuple(firsts), events=tuple(packed))
+
+
+def unpack(packed: Packed) -> list[LineageEvent]:
+    """The events :func:`pack` packed."""
+    found = []
+    for index, source_type, path, line, offset, timestamp, fingerprint, sql, run in packed.events:
+        evidence = Evidence(source_type=source_type, origin=Origin(path=path, line=line, byte_offset=offset),
+                            timestamp=timestamp, fingerprint=fingerprint, sql=sql)
+        ran = None if run is None else RunRef(run_id=run[0], started_at=run[1], user=run[2], session_id=run[3],
+                                              status=run[4], facets=run[5])  # type: ignore[arg-type]
+        found.append(dataclasses.replace(packed.shapes[index], evidence=evidence, run=ran))
+    return found
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Prepared:
     """Events folded into rows ahead of writing, where the store is not at hand (a worker
-    process of a parallel crawl): the rows of the events whose runs are new to a store that
-    has none of ``run_ids``, and the events themselves, pickled, for a store that has some."""
+    process of a parallel crawl): the rows of the events, for a store that has none of their
+    runs yet, and the events themselves, packed and pickled, for a store that has some (the
+    writer unpickles them only then: otherwise that would be its largest cost)."""
 
-    run_ids: tuple[str, ...]
     batch: Batch
     events: bytes
     count: int
@@ -59,24 +111,24 @@ class Prepared:
 def prepare(events: Sequence[LineageEvent]) -> Prepared:
     """Fold ``events`` for :func:`write_prepared`: the work of a write that needs no store."""
     fresh = _fresh(events, set())
-    return Prepared(run_ids=tuple(run_id(e.run.run_id) for e in events if e.run is not None), batch=batch_of(fresh),
-                    events=pickle.dumps(list(events), protocol=pickle.HIGHEST_PROTOCOL), count=len(events),
-                    fresh=len(fresh))
+    batch = batch_of(fresh)
+    batch._encoded.clear()  # (a cache of the fold's, by object ids that mean nothing elsewhere)
+    return Prepared(batch=batch, events=pickle.dumps(pack(events), protocol=pickle.HIGHEST_PROTOCOL),
+                    count=len(events), fresh=len(fresh))
 
 
 def write_prepared(store: Store, prepared: Prepared, cursors: Sequence[Cursor] = (),
                    issues: Sequence[ParseIssue] = (), *, crawl: int | None = None) -> WriteStats:
-    """:func:`write` for events :func:`prepare` folded: their rows are written as they are where
-    the store has none of their runs yet, else the events are folded again without those runs."""
-    if prepared.run_ids and store.known_runs(list(prepared.run_ids)):
-        return write(store, pickle.loads(prepared.events), cursors, issues, crawl=crawl)
+    """:func:`write` for events :func:`prepare` folded: their rows are written as they are; where
+    the store has some of their runs already, it refuses them, and the events are folded again
+    without those runs."""
     batch = dataclasses.replace(prepared.batch, cursors={cursor.path: cursor for cursor in cursors},
                                 issues=list(issues), crawl=crawl)
     label_jobs(store, batch)
     try:
         store.apply(batch)
-    except RunsAlreadyStoredError:  # (another writer, not holding the lock, stored some meanwhile)
-        return write(store, pickle.loads(prepared.events), cursors, issues, crawl=crawl)
+    except RunsAlreadyStoredError:
+        return write(store, unpack(pickle.loads(prepared.events)), cursors, issues, crawl=crawl)
     return WriteStats(events=prepared.count, written=prepared.fresh, already_seen=prepared.count - prepared.fresh)
 
 

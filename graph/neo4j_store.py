@@ -597,7 +597,7 @@ def _upsert_runs(tx: neo4j.ManagedTransaction, batch: Batch) -> dict[str, str]:
     record = tx.run(_RUNS, rows=[{
         "id": r.id, "name": r.id.removeprefix("run:"), "job": r.job, "user": r.user, "session_id": r.session_id,
         "status": r.status, "statement_kind": r.statement_kind, "started_at": r.started_at,
-        "facets": json.dumps(r.facets, sort_keys=True) if r.facets else None}
+        "facets": r.facets if r.facets != "{}" else None}
         for r in batch.runs.values()]).single(strict=True)
     if record["stored"]:
         raise RunsAlreadyStoredError(set(record["stored"]))  # (execute_write rolls back)

@@ -106,10 +106,13 @@ _UPSERT_MEMBER = f"""
 INSERT INTO members (dataset, name, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (dataset, name) DO UPDATE SET count = count + excluded.count, {_SPAN}
 """
+_INSERT_RUN = ("INSERT OR IGNORE INTO runs (id, job, started_at, user, session_id, status, statement_kind, facets)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _NODE_COLUMNS = "id, kind, namespace, name, label, props, first_seen, last_seen, removed_at"
 _EDGE_COLUMNS = "src, kind, dst, count, confidence, first_seen, last_seen, props, stale_since, removed_at"
 _RUN_COLUMNS = "id, job, started_at, user, session_id, status, statement_kind, facets"
 _CHUNK = 500  # ids per IN (...) list
+CACHE_KIB = 128 * 1024  # a writing connection's page cache (taken as pages are read)
 
 
 # The crawl that added (or brought back), marked stale or removed a node or edge, and the crawl
@@ -232,6 +235,9 @@ class SqliteStore:
         connection = sqlite3.connect(self._path, timeout=30)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
+        # A crawl inserts a run per statement by a random id: with SQLite's 2 MB default the id
+        # index outgrows the cache by a few hundred thousand runs and every insert reads pages.
+        connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         return connection
 
     # -- writes ------------------------------------------------------------------------------
@@ -248,17 +254,16 @@ class SqliteStore:
         if not batch:
             return
         with self._db as db:
-            # The write lock from the start: the runs checked are still absent when written.
             db.execute("BEGIN IMMEDIATE")
-            stored = _stored_runs(db, list(batch.runs))
-            if stored:
-                raise RunsAlreadyStoredError(stored)  # (the with block rolls back)
+            # Runs first, each kept only if new: no lookup beforehand. Where one was stored
+            # already, the batch is refused whole and its runs named (the with block rolls back).
+            runs = list(batch.runs.values())
+            if runs and db.executemany(_INSERT_RUN, runs).rowcount != len(runs):
+                db.rollback()  # (then the runs found are those stored before)
+                raise RunsAlreadyStoredError(_stored_runs(db, list(batch.runs)))
             db.executemany(_UPSERT_NODE, [
                 (n.id, n.kind, n.namespace, n.name, n.label, _json(n.props), n.first_seen, n.last_seen, batch.crawl)
                 for n in batch.nodes.values()])
-            db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-                (r.id, r.job, r.started_at, r.user, r.session_id, r.status, r.statement_kind, _json(r.facets))
-                for r in batch.runs.values()])
             db.executemany(_UPSERT_EDGE, [
                 (e.src, e.kind, e.dst, e.count, e.confidence, e.first_seen, e.last_seen, _json(e.props), batch.crawl)
                 for e in batch.edges.values()])

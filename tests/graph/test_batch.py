@@ -53,7 +53,8 @@ def one_by_one(found: list[LineageEvent]) -> Batch:
 
 
 def rows(batch: Batch) -> dict[str, object]:
-    return {name: {key: dataclasses.asdict(row) for key, row in getattr(batch, name).items()}
+    return {name: {key: row._asdict() if isinstance(row, tuple) else dataclasses.asdict(row)
+                   for key, row in getattr(batch, name).items()}
             for name in ("nodes", "edges", "runs", "usage", "members")}
 
 
