@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
@@ -32,7 +31,7 @@ from graph.model import (
     issue_key,
 )
 from graph.store import EdgeKey, register_backend
-from graph.topology import END_KINDS, KINDS, Topology
+from graph.topology import END_KINDS, KINDS, Shapes, Topology
 from parsers import Evidence, Origin, ParseIssue
 
 SCHEMA = """
@@ -133,71 +132,51 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE runs ADD COLUMN facets TEXT NOT NULL DEFAULT '{}'")
 
 
-class _TraversalIndex:
-    """The live lineage edges and their nodes in memory, by node: what traversals walk (the
-    graph's shape in arrays) and what they then read (nodes and edges with their details).
-    Built on first use, rebuilt when the store's generation moves."""
-
-    def __init__(self, store: SqliteStore, generation: int) -> None:
-        self.generation = generation
-        # Equal strings read once, kept once: ids (an edge's ends are its nodes' ids), kinds, times.
-        strings: dict[Any, Any] = {}
-        share = strings.setdefault
-        self.nodes = {node.id: node for kind in END_KINDS
-                      for node in (_node(_shared(row, _NODE_SHARED, share)) for row in store._node_rows(kind))}
-        self.outgoing: defaultdict[str, list[Edge]] = defaultdict(list)
-        self.incoming: defaultdict[str, list[Edge]] = defaultdict(list)
-        for row in store._edge_rows(KINDS):
-            edge = _edge(_shared(row, _EDGE_SHARED, share))
-            self.outgoing[edge.src].append(edge)
-            self.incoming[edge.dst].append(edge)
-        nodes = self.nodes
-        ids = sorted({*self.outgoing, *self.incoming},
-                     key=lambda n: (nodes[n].kind, nodes[n].name, n) if n in nodes else ("~", n, n))
-        position, code = {node: index for index, node in enumerate(ids)}, {kind: i for i, kind in enumerate(KINDS)}
-        edges = [edge for edges in self.outgoing.values() for edge in edges]
-        ends = np.fromiter((position[end] for e in edges for end in (e.src, e.dst)), np.int32, count=2 * len(edges))
-        self.topology = Topology(ids, ends, np.fromiter((code[e.kind] for e in edges), np.int8, count=len(edges)),
-                                 generation)
-
-    def nodes_of(self, ids: Iterable[str]) -> list[Node | None]:
-        get = self.nodes.get
-        return [get(node) for node in ids]
-
-    def neighbors(self, ids: Iterable[str], outgoing: Sequence[str], incoming: Sequence[str]) -> list[Edge]:
-        found: list[Edge] = []
-        forward, backward = frozenset(outgoing), frozenset(incoming)
-        for node in ids:
-            if forward:
-                found += [e for e in self.outgoing.get(node, ()) if e.kind in forward]
-            if backward:
-                found += [e for e in self.incoming.get(node, ()) if e.kind in backward]
-        return found
+TRAVERSALS = ("auto", "memory", "store")
 
 
-# Columns of node and edge rows whose values repeat: ids, kinds, namespaces, times.
-_NODE_SHARED = (0, 1, 2, 6, 7)
-_EDGE_SHARED = (0, 1, 2, 5, 6)
-
-
-def _shared(row: tuple[Any, ...], columns: tuple[int, ...], share: Callable[[Any, Any], Any]) -> tuple[Any, ...]:
-    values = list(row)
-    for column in columns:
-        values[column] = share(values[column], values[column])
-    return tuple(values)
+def _load_shape(connect: Callable[[], sqlite3.Connection]) -> Topology:
+    """The generation, the live nodes at the ends of walk edges (in the order impact pages list
+    them) and the live walk edges, read in one transaction on a connection of its own: the shape
+    of one generation, as 32-bit positions (strings are held once, in ``ids``)."""
+    db = connect()
+    try:
+        db.execute("BEGIN")
+        (generation,) = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        ids = [node for (node,) in db.execute(
+            f"SELECT id FROM nodes WHERE kind IN ({_marks(END_KINDS)}) AND removed_at IS NULL"
+            " ORDER BY kind, name, id", END_KINDS)]
+        position = {node: index for index, node in enumerate(ids)}
+        code = {kind: index for index, kind in enumerate(KINDS)}
+        ends: list[int] = []
+        kinds: list[int] = []
+        rows = db.execute(f"SELECT src, kind, dst FROM edges WHERE kind IN ({_marks(KINDS)}) AND removed_at IS NULL",
+                          KINDS)
+        for src, kind, dst in rows:
+            for end in (src, dst):  # an end that is no live node of those kinds sorts last
+                at = position.get(end)
+                if at is None:
+                    at = position[end] = len(ids)
+                    ids.append(end)
+                ends.append(at)
+            kinds.append(code[kind])
+        db.rollback()
+    finally:
+        db.close()
+    return Topology(ids, np.array(ends, np.int32), np.array(kinds, np.int8), int(generation))
 
 
 class SqliteStore:
     """Lineage in one SQLite file; a connection per thread, since Dash serves from many."""
 
-    def __init__(self, url: str, path: str, *, read_only: bool = False) -> None:
+    def __init__(self, url: str, path: str, *, read_only: bool = False, traversal: str = "auto") -> None:
         self.url = url
+        self._traversal = traversal
         self._path = path
         self._read_only = read_only
         self._local = threading.local()
         self._memory: sqlite3.Connection | None = None
-        self._index: _TraversalIndex | None = None
-        self._index_lock = threading.Lock()
+        self._shapes = Shapes(lambda: _load_shape(self._connect_for_shape))
         self._writer: WriterLock = NoLock(url) if path == ":memory:" else FileLock(url, Path(f"{path}.lock"))
         if path != ":memory:" and Path(path).is_dir():
             raise UnknownStoreError(f"{path} is a directory, not a lineage store (give a file: sqlite:///dir/lineage.db)")
@@ -225,6 +204,13 @@ class SqliteStore:
             connection = self._connect()
             self._local.connection = connection
         return connection
+
+    def _connect_for_shape(self) -> sqlite3.Connection:
+        """A connection of the shape's loader, closed once it has read (it runs in a thread of
+        its own); an in-memory store has only the one."""
+        if self._path == ":memory:":
+            return _Borrowed(self._db)  # type: ignore[return-value]
+        return self._connect()
 
     def _connect(self) -> sqlite3.Connection:
         if self._read_only:
@@ -343,10 +329,6 @@ class SqliteStore:
     def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
               include_removed: bool = False) -> Iterator[Node]:
         if ids is not None:
-            if not include_removed and kind is None:
-                found = self.traversal_index().nodes_of(ids)
-                yield from (node for node in found if node is not None)
-                ids = [node for node, known in zip(ids, found, strict=True) if known is None]
             for chunk in _chunks(ids):
                 rows = self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN ({_marks(chunk)})", chunk)
                 yield from (_node(row) for row in rows if include_removed or row[-1] is None)
@@ -400,18 +382,22 @@ class SqliteStore:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         return self._db.execute(f"SELECT {_EDGE_COLUMNS} FROM edges{clause} ORDER BY src, kind, dst", kinds or ())
 
-    def traversal_index(self) -> _TraversalIndex:
-        with self._index_lock:
-            generation = self.generation()
-            if self._index is None or self._index.generation != generation:
-                self._index = None  # let the old one go before building the new
-                self._index = _TraversalIndex(self, generation)
-            return self._index
+    def warm(self) -> threading.Thread | None:
+        """Load the graph's shape for walks in a background thread (``lineage serve`` does on
+        start); walks are answered in SQL until it is there. None when walks stay in SQL."""
+        return None if self._traversal == "store" else self._shapes.warm()
+
+    def _shape(self) -> Topology | None:
+        """The graph's shape of the current generation, for walks in memory: with
+        ``traversal=memory`` loaded now if need be; with ``auto`` (the default) only if loaded
+        already, else None (walk in SQL) while a background thread loads it; never with ``store``."""
+        if self._traversal == "store":
+            return None
+        wait = self._traversal == "memory" or self._path == ":memory:"
+        return self._shapes.current(self.generation(), wait=wait)
 
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
                   as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
-        if as_of is None and not include_removed and {*outgoing, *incoming} <= set(KINDS):
-            return self.traversal_index().neighbors(node_ids, outgoing, incoming)
         ids = list(node_ids)
         live, live_params = _liveness(as_of, include_removed)
         found: list[Edge] = []
@@ -432,7 +418,10 @@ class SqliteStore:
 
     def reach(self, root: str, *, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
               cutoff: int | None = None) -> Mapping[str, int]:
-        return self.traversal_index().topology.reach(root, outgoing, incoming, steps, cutoff)
+        shape = self._shape()
+        if shape is not None:
+            return shape.reach(root, outgoing, incoming, steps, cutoff)
+        return _reach_in_sql(self._db, root, outgoing, incoming, steps, cutoff)
 
     def evidence(self, edge: EdgeKey) -> list[Evidence]:
         rows = self._db.execute(
@@ -561,11 +550,57 @@ def _edge(row: tuple[Any, ...]) -> Edge:
 
 
 def open_sqlite(url: str, read_only: bool) -> SqliteStore:
-    """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``."""
+    """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``,
+    with ``?traversal=auto|memory|store``: where walks run (see the README's Stores)."""
     parts = urlsplit(url)
     if parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
         raise UnknownStoreError(f"bad SQLite store URL {url!r}: use sqlite:///path/to/lineage.db")
-    return SqliteStore(url, parts.path[1:], read_only=read_only)
+    options = parse_qs(parts.query, keep_blank_values=True)
+    traversal = options.get("traversal", ["auto"])[-1]
+    if set(options) - {"traversal"} or traversal not in TRAVERSALS:
+        raise UnknownStoreError(f"bad SQLite store URL {url!r}: the only option is traversal={'|'.join(TRAVERSALS)}")
+    return SqliteStore(url, parts.path[1:], read_only=read_only, traversal=traversal)
+
+
+class _Borrowed:
+    """The one connection of an in-memory store, lent to the shape's loader: not closed by it."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, params)
+
+    def rollback(self) -> None:
+        self._db.rollback()
+
+    def close(self) -> None:
+        pass
+
+
+def _reach_in_sql(db: sqlite3.Connection, root: str, outgoing: Sequence[str], incoming: Sequence[str],
+                  steps: Mapping[str, int], cutoff: int | None) -> dict[str, int]:
+    """``Store.reach`` by Dial's algorithm over the edges table, a level's frontier at a time (while
+    the shape loads, or with ``traversal=store``): the same distances as the walk in memory."""
+    ways = [(column, other, kind) for column, other, kinds in (("src", "dst", outgoing), ("dst", "src", incoming))
+            for kind in kinds if kind in KINDS]
+    best = {root: 0}
+    pending: dict[int, list[str]] = {0: [root]}
+    while pending:
+        level = min(pending)
+        frontier = [node for node in dict.fromkeys(pending.pop(level)) if best[node] == level]
+        for column, other, kind in ways:
+            reached = level + steps[kind]
+            if cutoff is not None and reached > cutoff:
+                continue
+            for chunk in _chunks(frontier):
+                query = (f"SELECT {other} FROM edges WHERE {column} IN ({_marks(chunk)}) AND kind = ?"
+                         " AND removed_at IS NULL")
+                for (node,) in db.execute(query, [*chunk, kind]):
+                    if reached < best.get(node, reached + 1):
+                        best[node] = reached
+                        pending.setdefault(reached, []).append(node)
+    return dict(sorted(best.items(), key=lambda item: item[1]))
 
 
 register_backend("sqlite", open_sqlite)
