@@ -1,7 +1,8 @@
 """Every contract test runs against each store backend: the embedded SQLite file (walked as it
-chooses, in SQL, and in the graph's shape in memory) and a real Neo4j server (started by graph/neo4j_server/neo4j.sh; under CI a server that cannot start is a
-failure, elsewhere a skip), the latter twice: walked by the server, and walked in the graph's
-shape loaded from it (``traversal=memory``)."""
+chooses, in SQL, and in the graph's shape in memory) and a real Neo4j server (started by
+graph/neo4j_server/neo4j.sh; under CI a server that cannot start is a failure, elsewhere a
+skip), the latter twice: walked by the server, and walked in the graph's shape loaded from it
+(``traversal=memory``)."""
 
 from __future__ import annotations
 
