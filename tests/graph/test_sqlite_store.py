@@ -71,3 +71,44 @@ def test_reach_answers_a_mapping_nearest_first(tmp_path: Path) -> None:
     with pytest.raises(KeyError):
         best[ds + "mart.c"]
     assert store.reach("nowhere", outgoing=("READS",), incoming=(), steps={"READS": 1}) == {"nowhere": 0}
+
+
+def test_walks_answer_alike_in_sql_while_the_shape_loads_in_memory_after_and_after_writes(tmp_path: Path) -> None:
+    from graph import impact, lineage
+    from graph.topology import Reached
+    from tests.graph.test_contract import _warehouse
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    writer = open_store(url)
+    events = _warehouse()
+    graph.write(writer, events[:-8])
+    auto, in_sql = open_store(url, read_only=True), open_store(f"{url}?traversal=store", read_only=True)
+    roots = [f"dataset:{NS}/{name}" for name in ("raw.t0", "raw.t3", "l1.t2", "l2.t4")]
+
+    def answers(store: graph.Store) -> list[object]:
+        return [(lineage(store, root, way, depth).distance, impact(store, root, depth))
+                for root in roots for way in ("upstream", "downstream") for depth in (1, 3, None)]
+
+    def walked_in_memory() -> bool:
+        return isinstance(auto.reach(roots[0], outgoing=("READS", "WRITES"), incoming=(), steps={"READS": 1,
+                                                                                               "WRITES": 1}), Reached)
+
+    assert not walked_in_memory(), "the first walk is SQL's while the shape loads"
+    before = answers(in_sql)
+    assert answers(auto) == before
+    loader = auto.warm()  # type: ignore[attr-defined]
+    loader.join()
+    assert walked_in_memory() and answers(auto) == before
+    graph.write(writer, events[-8:])
+    assert not walked_in_memory(), "a write: the shape held is of the generation before, so SQL walks"
+    after = answers(in_sql)
+    assert after != before and answers(auto) == after
+    auto.warm().join()  # type: ignore[attr-defined]
+    assert walked_in_memory() and answers(auto) == after
+    assert in_sql.warm() is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("option", ["traversal=fast", "walk=memory"])
+def test_unknown_url_options_are_refused(tmp_path: Path, option: str) -> None:
+    with pytest.raises(UnknownStoreError, match="the only option is traversal=auto[|]memory[|]store"):
+        open_store(f"sqlite:///{tmp_path / 'l.db'}?{option}")
