@@ -69,6 +69,55 @@ CREATE TABLE IF NOT EXISTS cursors (
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_version', '1');
 """
 
+# Live nodes and edges by kind, runs and issues, kept by triggers in the writing transaction: a
+# page's counts are a lookup, not a scan of a million rows. A store made before gets them on its
+# first opening for writes (_count_once).
+_COUNT = ("INSERT INTO counts (what, kind, n) VALUES ('{what}', {kind}, {n})"
+          " ON CONFLICT (what, kind) DO UPDATE SET n = n + excluded.n;")
+
+
+def _counted() -> list[str]:
+    """The triggers that keep the counts: nodes and edges while live, runs and issues."""
+    triggers = []
+    for table, what in (("nodes", "node"), ("edges", "edge")):
+        triggers += [
+            f"CREATE TRIGGER IF NOT EXISTS {table}_counted_in AFTER INSERT ON {table} WHEN new.removed_at IS NULL"
+            f" BEGIN {_COUNT.format(what=what, kind='new.kind', n=1)} END",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_counted_out AFTER DELETE ON {table} WHEN old.removed_at IS NULL"
+            f" BEGIN {_COUNT.format(what=what, kind='old.kind', n=-1)} END",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_counted_removed AFTER UPDATE OF removed_at ON {table}"
+            " WHEN (old.removed_at IS NULL) != (new.removed_at IS NULL) BEGIN "
+            + _COUNT.format(what=what, kind="new.kind", n="CASE WHEN new.removed_at IS NULL THEN 1 ELSE -1 END")
+            + " END"]
+    for table, what in (("runs", "run"), ("issues", "issue")):
+        triggers += [f"CREATE TRIGGER IF NOT EXISTS {table}_counted_in AFTER INSERT ON {table}"
+                     f" BEGIN {_COUNT.format(what=what, kind=repr(''), n=1)} END",
+                     f"CREATE TRIGGER IF NOT EXISTS {table}_counted_out AFTER DELETE ON {table}"
+                     f" BEGIN {_COUNT.format(what=what, kind=repr(''), n=-1)} END"]
+    return triggers
+
+
+_COUNTS_BY_SCAN = """
+SELECT 'node', kind, count(*) FROM nodes WHERE removed_at IS NULL GROUP BY kind
+UNION ALL SELECT 'edge', kind, count(*) FROM edges WHERE removed_at IS NULL GROUP BY kind
+UNION ALL SELECT 'run', '', count(*) FROM runs
+UNION ALL SELECT 'issue', '', count(*) FROM issues
+"""
+
+
+def _count_once(db: sqlite3.Connection) -> None:
+    """The counts table and its triggers, filled by one scan when the store has none yet."""
+    with db:
+        db.execute("BEGIN IMMEDIATE")  # two writers opening an old store: one counts it
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'counts'").fetchone():
+            return
+        db.execute("CREATE TABLE counts (what TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,"
+                   " PRIMARY KEY (what, kind)) WITHOUT ROWID")
+        db.execute(f"INSERT INTO counts (what, kind, n) {_COUNTS_BY_SCAN}")
+        for trigger in _counted():
+            db.execute(trigger)
+
+
 # Keep the earliest first_seen and latest last_seen of two, either of which may be unknown.
 _SPAN = """first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
            last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen))"""
@@ -188,6 +237,7 @@ class SqliteStore:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._db.executescript(SCHEMA)
                 _add_missing_columns(self._db)
+                _count_once(self._db)
             else:
                 self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         except (sqlite3.DatabaseError, OSError) as error:
@@ -486,13 +536,15 @@ class SqliteStore:
         return found
 
     def counts(self) -> dict[str, int]:
-        """Live nodes and edges by kind, runs and issues: ``{"dataset": 9, "READS": 20, ...}``."""
+        """Live nodes and edges by kind, runs and issues: ``{"dataset": 9, "READS": 20, ...}``. Kept
+        by the writes (a store made before, opened read-only, is counted by a scan)."""
         db = self._db
-        counts = dict(db.execute("SELECT kind, count(*) FROM nodes WHERE removed_at IS NULL GROUP BY kind"))
-        counts.update(db.execute("SELECT kind, count(*) FROM edges WHERE removed_at IS NULL GROUP BY kind"))
-        (runs,) = db.execute("SELECT count(*) FROM runs").fetchone()
-        (issues,) = db.execute("SELECT count(*) FROM issues").fetchone()
-        counts.update({"run": runs, "OF": counts.get("OF", 0) + runs, "issue": issues})
+        try:
+            rows = list(db.execute("SELECT what, kind, n FROM counts"))
+        except sqlite3.OperationalError:  # no such table: a store not opened for writing since
+            rows = list(db.execute(_COUNTS_BY_SCAN))
+        counts = {kind or what: n for what, kind, n in rows}
+        counts["OF"] = counts.get("OF", 0) + counts.get("run", 0)
         return {kind: count for kind, count in sorted(counts.items()) if count}
 
     def generation(self) -> int:

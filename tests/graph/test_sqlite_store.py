@@ -112,3 +112,21 @@ def test_walks_answer_alike_in_sql_while_the_shape_loads_in_memory_after_and_aft
 def test_unknown_url_options_are_refused(tmp_path: Path, option: str) -> None:
     with pytest.raises(UnknownStoreError, match="the only option is traversal=auto[|]memory[|]store"):
         open_store(f"sqlite:///{tmp_path / 'l.db'}?{option}")
+
+
+def test_a_store_made_before_counts_were_kept_is_counted_once_when_opened_for_writing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    store = open_store(url)
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+    expected = store.counts()
+    store.close()
+    with sqlite3.connect(tmp_path / "l.db") as db:  # as a store made before: no counts, no triggers
+        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            db.execute(f"DROP TRIGGER {trigger}")
+        db.execute("DROP TABLE counts")
+    assert open_store(url, read_only=True).counts() == expected, "read-only: counted by a scan"
+    store = open_store(url)
+    graph.write(store, [event("j2", ["stg.b"], ["mart.c"], run="r2")])
+    with sqlite3.connect(tmp_path / "l.db") as db:
+        kept = dict(db.execute("SELECT kind, n FROM counts WHERE what = 'node'").fetchall())
+    assert kept == {"dataset": 3, "job": 2} and store.counts()["run"] == 2
