@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS nodes (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT, name TEXT NOT NULL, label TEXT,
     props TEXT NOT NULL DEFAULT '{}', first_seen TEXT, last_seen TEXT, removed_at TEXT);
 CREATE INDEX IF NOT EXISTS nodes_by_kind ON nodes (kind, name);
+-- Search, best ranked first (find's ORDER BY): read in rank order until the page is full, the
+-- names and labels matched in the index; by kind, or across kinds.
+CREATE INDEX IF NOT EXISTS nodes_by_rank ON nodes (coalesce(json_extract(props, '$.rank'), 0) DESC, name, label, kind)
+    WHERE removed_at IS NULL;
+CREATE INDEX IF NOT EXISTS nodes_by_kind_rank ON nodes (kind, coalesce(json_extract(props, '$.rank'), 0) DESC, name)
+    WHERE removed_at IS NULL;
 CREATE TABLE IF NOT EXISTS edges (
     src TEXT NOT NULL, kind TEXT NOT NULL, dst TEXT NOT NULL, count INTEGER NOT NULL,
     confidence REAL NOT NULL, first_seen TEXT, last_seen TEXT, props TEXT NOT NULL DEFAULT '{}',

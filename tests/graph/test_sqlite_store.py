@@ -128,3 +128,16 @@ def test_a_store_made_before_counts_were_kept_is_counted_once_when_opened_for_wr
     with sqlite3.connect(tmp_path / "l.db") as db:
         kept = dict(db.execute("SELECT kind, n FROM counts WHERE what = 'node'").fetchall())
     assert kept == {"dataset": 3, "job": 2} and store.counts()["run"] == 2
+
+
+@pytest.mark.parametrize("kind", [None, "dataset"])
+def test_search_reads_an_index_in_rank_order_not_the_table(tmp_path: Path, kind: str | None) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+    db = sqlite3.connect(tmp_path / "l.db")
+    query = ("SELECT id FROM nodes WHERE removed_at IS NULL AND kind != 'column' AND lower(name) LIKE ?"
+             + (" AND kind = ?" if kind else "") + " ORDER BY coalesce(json_extract(props, '$.rank'), 0) DESC, name"
+             " LIMIT 5")
+    plan = " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", ["%a%", *([kind] if kind else [])]))
+    assert "USING INDEX nodes_by" in plan and "TEMP B-TREE" not in plan, plan
+    assert [n.name for n in store.find("a", kind=kind)] == ["raw.a"]
