@@ -305,13 +305,14 @@ def main() -> None:
         hub = f"dataset:{NAMESPACE}/{shape(args.edges)[0][0][0]}"
     print(f"store: {built}", flush=True)
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(args.code.resolve())}
+    code = args.code.resolve()  # (the servers run there: `python -m` puts the working directory first)
+    env = {**os.environ, "PYTHONPATH": str(code)}
     server = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--store", url, "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                              env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     grid_port = free_port()  # the same app, its impact grid holding 20,000 rows in one scroll
     grid_server = None if args.no_browser else subprocess.Popen(
-        [sys.executable, "-c", GRID_SERVER, "serve", "--store", url, "--port", str(grid_port)], env=env,
+        [sys.executable, "-c", GRID_SERVER, "serve", "--store", url, "--port", str(grid_port)], env=env, cwd=code,
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         for _ in range(200):
@@ -332,7 +333,8 @@ def main() -> None:
         cap = GraphOptions().max_elements
         over = {name: row["elements"] for name, row in timed.items() if row["elements"] > cap}
         print(f"element cap {cap}: {'kept' if not over else f'EXCEEDED {over}'}", flush=True)
-        subprocess.run([sys.executable, "-c", WRITE_A_LITTLE, url, NAMESPACE, STAR, WHEN], env=env, check=True)
+        subprocess.run([sys.executable, "-c", WRITE_A_LITTLE, url, NAMESPACE, STAR, WHEN], env=env, cwd=code,
+                       check=True)
         after_write = first_asks(port, hub)
         print(f"first asks right after a write: {after_write}", flush=True)
         node: dict[str, Any] = {}
