@@ -46,7 +46,7 @@ def test_a_store_made_before_cursors_carried_state_gets_the_column(tmp_path: Pat
     assert (cursor.offset, cursor.state) == (10, "{}")
 
 
-def test_a_crawl_that_changes_nothing_keeps_the_traversal_index(tmp_path: Path) -> None:
+def test_a_crawl_that_changes_nothing_keeps_the_generation_and_the_shape_loaded(tmp_path: Path) -> None:
     from crawler.crawl import crawl
     from crawler.registry import SourceSpec
 
