@@ -1,11 +1,13 @@
 """Dashboard benchmark (issue 18's Performance paragraph), on a generated graph, in one run:
 
-    python bench/dashboard_bench.py [--edges 1000000] [--repeats 5]
+    python bench/dashboard_bench.py [--edges 1000000] [--repeats 5] [--store URL] [--code DIR] [--no-browser]
 
 - first byte: every page (home, search, node, impact, model, crawls) asked of `lineage serve`
   (waitress) as a browser asks it: the page's HTML shell (GET) and its content (the router's
-  callback, POST ``/_dash-update-component``); p50 / max over ``--repeats`` after one warm-up (the
-  first query after a crawl builds the store's traversal index: timed apart);
+  callback, POST ``/_dash-update-component``); p50 / max over ``--repeats`` after one warm-up; the
+  first ask of a hub's node page right after `lineage serve` starts (the store loads the graph's
+  shape in the background meanwhile) timed apart; then each page's first ask right after a write
+  (a small crawl: a few edges and its report);
 - the cap: the elements the server sends for the graph of a star (500 neighbours) and of a hub at
   depth 1 and 10, against ``GraphOptions.max_elements``;
 - headless Chromium at 1280x800: a node page whose neighbourhood holds 500 nodes, from navigation
@@ -149,6 +151,33 @@ def pages(hub: str) -> dict[str, str]:
             "model (none)": "/model/none", "crawls": "/crawls"}
 
 
+# What a small crawl does to the store (a few new edges, and its report), by the measured code's
+# own store (run apart: the measured checkout may be another).
+WRITE_A_LITTLE = """
+import sys, time
+import graph
+from graph.batch import Batch
+url, ns, star, when = sys.argv[1:5]
+store = graph.open_store(url)
+batch = Batch()
+for i in range(3):
+    job, out = f"job:{ns}/bench.write{time.time_ns()}.{i}", f"dataset:{ns}/bench.written{i}"
+    batch.node(job, "job", job.rsplit("/", 1)[1], when, namespace=ns, label=f"INSERT bench.written{i}")
+    batch.node(out, "dataset", f"bench.written{i}", when, namespace=ns)
+    batch.edge(star, "READS", job, when)
+    batch.edge(job, "WRITES", out, when)
+store.apply(batch)
+store.save_report({"started_at": when, "files": 1, "records": 3, "written": 3, "seconds": 0, "issues_by_code": {}})
+store.close()
+"""
+
+
+def first_asks(port: int, hub: str) -> dict[str, float]:
+    """Each page's content, asked once."""
+    return {name: round(first_byte(port, "POST", "/_dash-update-component", route_body(path))[0], 1)
+            for name, path in pages(hub).items()}
+
+
 def time_pages(port: int, hub: str, repeats: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name, path in pages(hub).items():
@@ -256,11 +285,18 @@ def impact_grid_in_browser(driver: Any, base: str, hub: str) -> dict[str, Any]:
             "frame_max_ms": round(times[-1], 1), "scrolled_to_px": frames["top"]}
 
 
+class _Done(Exception):
+    """No browser asked for: the first bytes are all."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edges", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--store", help="A store built before by this bench (skips building).")
+    parser.add_argument("--store", help="A store built before by this bench (skips building; it is written to).")
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="The checkout whose `lineage serve` is measured (another tree: before and after).")
+    parser.add_argument("--no-browser", action="store_true", help="First bytes only: no Chromium, no grid.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dashboard-bench-"))
     url = args.store or f"sqlite:///{work / 'lineage.db'}"
@@ -269,14 +305,15 @@ def main() -> None:
         hub = f"dataset:{NAMESPACE}/{shape(args.edges)[0][0][0]}"
     print(f"store: {built}", flush=True)
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = args.code.resolve()  # (the servers run there: `python -m` puts the working directory first)
+    env = {**os.environ, "PYTHONPATH": str(code)}
     server = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--store", url, "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                              env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     grid_port = free_port()  # the same app, its impact grid holding 20,000 rows in one scroll
-    grid_server = subprocess.Popen([sys.executable, "-c", GRID_SERVER, "serve", "--store", url,
-                                    "--port", str(grid_port)], env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.STDOUT)
+    grid_server = None if args.no_browser else subprocess.Popen(
+        [sys.executable, "-c", GRID_SERVER, "serve", "--store", url, "--port", str(grid_port)], env=env, cwd=code,
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         for _ in range(200):
             try:
@@ -286,8 +323,9 @@ def main() -> None:
                 time.sleep(0.2)
         start = time.perf_counter()
         first_byte(port, "POST", "/_dash-update-component", route_body(pages(hub)["node hub"]))
-        index_s = round(time.perf_counter() - start, 1)
-        print(f"first query after start (builds the traversal index): {index_s} s", flush=True)
+        index_s = round(time.perf_counter() - start, 2)
+        print(f"first ask after start (a hub's node page; the graph's shape loads meanwhile): {index_s} s",
+              flush=True)
         timed = time_pages(port, hub, args.repeats)
         for name, row in timed.items():
             print(f"  {name:20} shell {row['shell_p50_ms']:6.1f} ms  content {row['content_p50_ms']:7.1f} ms "
@@ -295,6 +333,14 @@ def main() -> None:
         cap = GraphOptions().max_elements
         over = {name: row["elements"] for name, row in timed.items() if row["elements"] > cap}
         print(f"element cap {cap}: {'kept' if not over else f'EXCEEDED {over}'}", flush=True)
+        subprocess.run([sys.executable, "-c", WRITE_A_LITTLE, url, NAMESPACE, STAR, WHEN], env=env, cwd=code,
+                       check=True)
+        after_write = first_asks(port, hub)
+        print(f"first asks right after a write: {after_write}", flush=True)
+        node: dict[str, Any] = {}
+        grid: dict[str, Any] = {}
+        if args.no_browser:
+            raise _Done
         driver = browser()
         try:
             node = {name: node_page_in_browser(driver, base, pages(hub)[name].removeprefix(base), args.repeats)
@@ -311,12 +357,17 @@ def main() -> None:
             print(f"impact grid: {grid}", flush=True)
         finally:
             driver.quit()
+    except _Done:
+        pass
     finally:
         for process in (server, grid_server):
+            if process is None:
+                continue
             process.terminate()
             process.wait(timeout=20)
-    result = {"edges": args.edges, "store": built, "index_s": index_s, "pages": timed, "cap": cap,
-              "cap_kept": not over, "node_page": node, "impact_grid": grid}
+    result = {"edges": args.edges, "store": built, "code": str(args.code), "first_after_start_s": index_s,
+              "pages": timed, "first_after_write_ms": after_write, "cap": cap, "cap_kept": not over,
+              "node_page": node, "impact_grid": grid}
     out = ROOT / "bench" / "results" / "dashboard.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -569,6 +569,9 @@ def serve(store_url: str, host: str, port: int, token: str | None, threads: int,
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         raise click.UsageError(f"serving on {host} exposes the lineage: give --token (or $LINEAGE_TOKEN)")
     store = graph.open_store(store_url, read_only=True)
+    warm = getattr(store, "warm", None)  # the graph's shape for walks, loaded while the first pages answer
+    if warm is not None:
+        warm()
     app = create_app(store, token=token)
     hint = "?token=..." if token else ""
     click.echo(f"Lineage dashboard on http://{host}:{port}/{hint} (store {store.url}); Ctrl-C stops it.")

@@ -18,6 +18,7 @@ from dashboard.elements import GraphOptions, clamp_depth, elements, flows, impac
 from dashboard.parts import by_generation, not_found, shown
 from graph import Edge, LineageView, Member, Node, Store, lineage, search
 from graph.lineage import DATASET_FLOW, owning_role, users_by_role
+from graph.nearby import Surroundings
 
 SEARCH_LIMIT = 50
 SUGGESTIONS = 10
@@ -227,10 +228,13 @@ def view_of(store: Store, root: str, options: GraphOptions) -> LineageView:
 
 
 def graph_elements(store: Store, root: str, options: GraphOptions) -> list[dict[str, Any]]:
-    """The elements of the node page's graph. Walked one depth at a time, and no deeper once the
-    nodes drawn are all nearer than the walk went and the page is full: a hub at depth 10 reaches
-    tens of thousands of nodes, of which the page draws ``max_nodes`` (the same ones)."""
+    """The elements of the node page's graph. Of the live graph, read only around the nodes
+    drawn (a hub at depth 10 reaches 10^5 nodes, of which the page draws ``max_nodes``): the
+    walks' distances first, then the edges of the nodes placed, until every node placed has
+    been read around; the same elements as from the whole view."""
     options = options.clamped()
+    if options.as_of is None:
+        return _elements_around(Surroundings(store, root, options.upstream, options.downstream), options)
     deepest = max(options.upstream, options.downstream)
     for depth in range(1, deepest + 1):
         walked = dataclasses.replace(options, upstream=min(depth, options.upstream),
@@ -239,6 +243,31 @@ def graph_elements(store: Store, root: str, options: GraphOptions) -> list[dict[
         if depth == deepest or _settled(view, walked, options):
             return elements(view, options)
     raise AssertionError("unreachable: the last depth returns")
+
+
+READ_WHOLE = 2_000  # nodes reached up to which the whole view is read at once: one round of reads
+
+
+def _elements_around(around: Surroundings, options: GraphOptions) -> list[dict[str, Any]]:
+    """Placed and read around, repeatedly: a node's neighbours are placed right once it has been
+    read around (with jobs folded, so have the jobs beside it, whose far ends it links to)."""
+    if around.reached() <= READ_WHOLE:
+        return elements(around.everything(), options)
+    read: set[str] = set()
+    wanted = {around.root.id}
+    while True:
+        view = around.view(wanted)
+        read |= wanted
+        if options.datasets_only:  # a node links across the jobs beside it: read around those too
+            jobs = {end for edge in view.edges if edge.src in read or edge.dst in read for end in (edge.src, edge.dst)
+                    if end not in read and end in view.nodes and view.nodes[end].kind == "job"}
+            if jobs:
+                read |= jobs
+                view = around.view(jobs)
+        placed, _ = keep(view, flows(view, datasets_only=options.datasets_only), options)
+        wanted = set(placed) - read
+        if not wanted:
+            return elements(view, options)
 
 
 def _settled(view: LineageView, walked: GraphOptions, options: GraphOptions) -> bool:

@@ -41,7 +41,7 @@ from graph.model import (
 )
 from graph.neo4j_lock import Lease, lease_seconds
 from graph.store import EdgeKey, register_backend
-from graph.topology import END_KINDS, KINDS, Topology
+from graph.topology import END_KINDS, KINDS, Shapes, Topology
 from parsers import Evidence, Origin, ParseIssue
 
 SCHEMA = (
@@ -170,9 +170,7 @@ class Neo4jStore:
     def __init__(self, url: str, *, read_only: bool = False, lease: float | None = None) -> None:
         self.url = _redacted(url)
         target, auth, self._database, self._traversal = _connection(url)
-        self._topology: Topology | None = None
-        self._served = -1  # the generation the server last answered a walk of (traversal=auto)
-        self._topology_lock = threading.Lock()
+        self._shapes = Shapes(self._load_topology)
         self._looked = threading.local()  # (generation, when) of this thread's last node lookup
         # Server notifications (a property not in the schema yet, on an empty database) are noise here.
         self._driver = neo4j.GraphDatabase.driver(target, auth=auth, notifications_min_severity="OFF")
@@ -399,23 +397,19 @@ class Neo4jStore:
             return topology.reach(root, outgoing, incoming, steps, cutoff)
         return self._reach_on_server(root, outgoing=outgoing, incoming=incoming, steps=steps, cutoff=cutoff)
 
+    def warm(self) -> threading.Thread | None:
+        """Load the graph's shape for walks in a background thread (``lineage serve`` does on
+        start); the server walks until it is there. None with ``traversal=server``."""
+        return None if self._traversal == "server" else self._shapes.warm()
+
     def _walk_topology(self) -> Topology | None:
         """The graph's shape for walks, loaded or reloaded when the store's generation has moved;
-        None when the server walks. With ``traversal=auto`` the server answers the first walk of
-        a generation (one walk costs it less than sending the shape) and the shape is loaded for
-        the second (a process that walks twice, like the dashboard, will walk again)."""
+        None when the server walks. With ``traversal=auto`` the server answers the walks of a
+        generation until its shape, loaded in a background thread, is there (a million edges
+        take seconds to load; one walk on the server costs less); ``memory`` waits for it."""
         if self._traversal == "server":
             return None
-        with self._topology_lock:
-            generation = self._current_generation()
-            if self._topology is not None and self._topology.generation == generation:
-                return self._topology
-            if self._traversal == "auto" and self._served != generation:
-                self._served = generation
-                return None
-            self._topology = None  # let the old one go before loading the new
-            self._topology = self._load_topology()
-            return self._topology
+        return self._shapes.current(self._current_generation(), wait=self._traversal == "memory")
 
     def _current_generation(self) -> int:
         """The generation read by this thread's node lookup of a moment ago (a walk then sees

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from graph.model import (
     issue_key,
 )
 from graph.store import EdgeKey, register_backend
-from graph.topology import END_KINDS, KINDS, Topology
+from graph.topology import END_KINDS, KINDS, Shapes, Topology
 from parsers import Evidence, Origin, ParseIssue
 
 SCHEMA = """
@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS nodes (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT, name TEXT NOT NULL, label TEXT,
     props TEXT NOT NULL DEFAULT '{}', first_seen TEXT, last_seen TEXT, removed_at TEXT);
 CREATE INDEX IF NOT EXISTS nodes_by_kind ON nodes (kind, name);
+-- Search, best ranked first (find's ORDER BY): read in rank order until the page is full, the
+-- names and labels matched in the index; by kind, or across kinds.
+CREATE INDEX IF NOT EXISTS nodes_by_rank ON nodes (coalesce(json_extract(props, '$.rank'), 0) DESC, name, label, kind)
+    WHERE removed_at IS NULL;
+CREATE INDEX IF NOT EXISTS nodes_by_kind_rank ON nodes (kind, coalesce(json_extract(props, '$.rank'), 0) DESC, name)
+    WHERE removed_at IS NULL;
 CREATE TABLE IF NOT EXISTS edges (
     src TEXT NOT NULL, kind TEXT NOT NULL, dst TEXT NOT NULL, count INTEGER NOT NULL,
     confidence REAL NOT NULL, first_seen TEXT, last_seen TEXT, props TEXT NOT NULL DEFAULT '{}',
@@ -69,6 +75,51 @@ CREATE TABLE IF NOT EXISTS cursors (
     head_digest TEXT NOT NULL, tail_digest TEXT NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL DEFAULT '{}');
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_version', '1');
 """
+
+# Live nodes and edges by kind, runs and issues, kept up to date by each write in its own
+# transaction: a page's counts are a lookup, not a scan of a million rows. (Not by triggers: a
+# trigger's statement per row halved the write rate.) A store made before is counted once, on
+# its first opening for writes (_count_once).
+_BUMP = ("INSERT INTO counts (what, kind, n) VALUES (?, ?, ?)"
+         " ON CONFLICT (what, kind) DO UPDATE SET n = n + excluded.n")
+# Of the rows a write names (a JSON list of keys), those live now, by kind: one index lookup
+# each, in SQLite's C, not a query per row.
+_LIVE_NOW = {
+    "node": "SELECT t.kind, count(*) FROM json_each(?) j JOIN nodes t ON t.id = j.value ->> 0"
+            " WHERE t.removed_at IS NULL GROUP BY t.kind",
+    "edge": "SELECT t.kind, count(*) FROM json_each(?) j JOIN edges t ON t.src = j.value ->> 0"
+            " AND t.kind = j.value ->> 1 AND t.dst = j.value ->> 2 WHERE t.removed_at IS NULL GROUP BY t.kind",
+}
+
+
+def _live_now(db: sqlite3.Connection, what: str, keys: Iterable[Sequence[str]]) -> Counter[str]:
+    """How many of these nodes ``(id,)`` or edges ``(src, kind, dst)`` are live, by kind."""
+    listed = list(dict.fromkeys(tuple(key) for key in keys))
+    return Counter(dict(db.execute(_LIVE_NOW[what], (json.dumps(listed),)))) if listed else Counter()
+
+
+def _bump_counts(db: sqlite3.Connection, what: str, by_kind: Mapping[str, int], sign: int = 1) -> None:
+    db.executemany(_BUMP, [(what, kind, sign * n) for kind, n in by_kind.items() if n])
+
+
+_COUNTS_BY_SCAN = """
+SELECT 'node', kind, count(*) FROM nodes WHERE removed_at IS NULL GROUP BY kind
+UNION ALL SELECT 'edge', kind, count(*) FROM edges WHERE removed_at IS NULL GROUP BY kind
+UNION ALL SELECT 'run', '', count(*) FROM runs
+UNION ALL SELECT 'issue', '', count(*) FROM issues
+"""
+
+
+def _count_once(db: sqlite3.Connection) -> None:
+    """The counts table and its triggers, filled by one scan when the store has none yet."""
+    with db:
+        db.execute("BEGIN IMMEDIATE")  # two writers opening an old store: one counts it
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'counts'").fetchone():
+            return
+        db.execute("CREATE TABLE counts (what TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,"
+                   " PRIMARY KEY (what, kind)) WITHOUT ROWID")
+        db.execute(f"INSERT INTO counts (what, kind, n) {_COUNTS_BY_SCAN}")
+
 
 # Keep the earliest first_seen and latest last_seen of two, either of which may be unknown.
 _SPAN = """first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -136,71 +187,51 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE runs ADD COLUMN facets TEXT NOT NULL DEFAULT '{}'")
 
 
-class _TraversalIndex:
-    """The live lineage edges and their nodes in memory, by node: what traversals walk (the
-    graph's shape in arrays) and what they then read (nodes and edges with their details).
-    Built on first use, rebuilt when the store's generation moves."""
-
-    def __init__(self, store: SqliteStore, generation: int) -> None:
-        self.generation = generation
-        # Equal strings read once, kept once: ids (an edge's ends are its nodes' ids), kinds, times.
-        strings: dict[Any, Any] = {}
-        share = strings.setdefault
-        self.nodes = {node.id: node for kind in END_KINDS
-                      for node in (_node(_shared(row, _NODE_SHARED, share)) for row in store._node_rows(kind))}
-        self.outgoing: defaultdict[str, list[Edge]] = defaultdict(list)
-        self.incoming: defaultdict[str, list[Edge]] = defaultdict(list)
-        for row in store._edge_rows(KINDS):
-            edge = _edge(_shared(row, _EDGE_SHARED, share))
-            self.outgoing[edge.src].append(edge)
-            self.incoming[edge.dst].append(edge)
-        nodes = self.nodes
-        ids = sorted({*self.outgoing, *self.incoming},
-                     key=lambda n: (nodes[n].kind, nodes[n].name, n) if n in nodes else ("~", n, n))
-        position, code = {node: index for index, node in enumerate(ids)}, {kind: i for i, kind in enumerate(KINDS)}
-        edges = [edge for edges in self.outgoing.values() for edge in edges]
-        ends = np.fromiter((position[end] for e in edges for end in (e.src, e.dst)), np.int32, count=2 * len(edges))
-        self.topology = Topology(ids, ends, np.fromiter((code[e.kind] for e in edges), np.int8, count=len(edges)),
-                                 generation)
-
-    def nodes_of(self, ids: Iterable[str]) -> list[Node | None]:
-        get = self.nodes.get
-        return [get(node) for node in ids]
-
-    def neighbors(self, ids: Iterable[str], outgoing: Sequence[str], incoming: Sequence[str]) -> list[Edge]:
-        found: list[Edge] = []
-        forward, backward = frozenset(outgoing), frozenset(incoming)
-        for node in ids:
-            if forward:
-                found += [e for e in self.outgoing.get(node, ()) if e.kind in forward]
-            if backward:
-                found += [e for e in self.incoming.get(node, ()) if e.kind in backward]
-        return found
+TRAVERSALS = ("auto", "memory", "store")
 
 
-# Columns of node and edge rows whose values repeat: ids, kinds, namespaces, times.
-_NODE_SHARED = (0, 1, 2, 6, 7)
-_EDGE_SHARED = (0, 1, 2, 5, 6)
-
-
-def _shared(row: tuple[Any, ...], columns: tuple[int, ...], share: Callable[[Any, Any], Any]) -> tuple[Any, ...]:
-    values = list(row)
-    for column in columns:
-        values[column] = share(values[column], values[column])
-    return tuple(values)
+def _load_shape(connect: Callable[[], sqlite3.Connection]) -> Topology:
+    """The generation, the live nodes at the ends of walk edges (in the order impact pages list
+    them) and the live walk edges, read in one transaction on a connection of its own: the shape
+    of one generation, as 32-bit positions (strings are held once, in ``ids``)."""
+    db = connect()
+    try:
+        db.execute("BEGIN")
+        (generation,) = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        ids = [node for (node,) in db.execute(
+            f"SELECT id FROM nodes WHERE kind IN ({_marks(END_KINDS)}) AND removed_at IS NULL"
+            " ORDER BY kind, name, id", END_KINDS)]
+        position = {node: index for index, node in enumerate(ids)}
+        code = {kind: index for index, kind in enumerate(KINDS)}
+        ends: list[int] = []
+        kinds: list[int] = []
+        rows = db.execute(f"SELECT src, kind, dst FROM edges WHERE kind IN ({_marks(KINDS)}) AND removed_at IS NULL",
+                          KINDS)
+        for src, kind, dst in rows:
+            for end in (src, dst):  # an end that is no live node of those kinds sorts last
+                at = position.get(end)
+                if at is None:
+                    at = position[end] = len(ids)
+                    ids.append(end)
+                ends.append(at)
+            kinds.append(code[kind])
+        db.rollback()
+    finally:
+        db.close()
+    return Topology(ids, np.array(ends, np.int32), np.array(kinds, np.int8), int(generation))
 
 
 class SqliteStore:
     """Lineage in one SQLite file; a connection per thread, since Dash serves from many."""
 
-    def __init__(self, url: str, path: str, *, read_only: bool = False) -> None:
+    def __init__(self, url: str, path: str, *, read_only: bool = False, traversal: str = "auto") -> None:
         self.url = url
+        self._traversal = traversal
         self._path = path
         self._read_only = read_only
         self._local = threading.local()
         self._memory: sqlite3.Connection | None = None
-        self._index: _TraversalIndex | None = None
-        self._index_lock = threading.Lock()
+        self._shapes = Shapes(lambda: _load_shape(self._connect_for_shape))
         self._writer: WriterLock = NoLock(url) if path == ":memory:" else FileLock(url, Path(f"{path}.lock"))
         if path != ":memory:" and Path(path).is_dir():
             raise UnknownStoreError(f"{path} is a directory, not a lineage store (give a file: sqlite:///dir/lineage.db)")
@@ -212,6 +243,7 @@ class SqliteStore:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._db.executescript(SCHEMA)
                 _add_missing_columns(self._db)
+                _count_once(self._db)
             else:
                 self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         except (sqlite3.DatabaseError, OSError) as error:
@@ -228,6 +260,13 @@ class SqliteStore:
             connection = self._connect()
             self._local.connection = connection
         return connection
+
+    def _connect_for_shape(self) -> sqlite3.Connection:
+        """A connection of the shape's loader, closed once it has read (it runs in a thread of
+        its own); an in-memory store has only the one."""
+        if self._path == ":memory:":
+            return _Borrowed(self._db)  # type: ignore[return-value]
+        return self._connect()
 
     def _connect(self) -> sqlite3.Connection:
         if self._read_only:
@@ -261,6 +300,9 @@ class SqliteStore:
             if runs and db.executemany(_INSERT_RUN, runs).rowcount != len(runs):
                 db.rollback()  # (then the runs found are those stored before)
                 raise RunsAlreadyStoredError(_stored_runs(db, list(batch.runs)))
+            # Counted as written: what is live after, less what was live before.
+            nodes_live = _live_now(db, "node", ((n.id,) for n in batch.nodes.values()))
+            edges_live = _live_now(db, "edge", batch.edges)
             db.executemany(_UPSERT_NODE, [
                 (n.id, n.kind, n.namespace, n.name, n.label, _json(n.props), n.first_seen, n.last_seen, batch.crawl)
                 for n in batch.nodes.values()])
@@ -274,7 +316,11 @@ class SqliteStore:
                 (u.node, u.key, u.role, u.count, u.first_seen, u.last_seen) for u in batch.usage.values()])
             db.executemany(_UPSERT_MEMBER, [
                 (m.node, m.key, m.count, m.first_seen, m.last_seen) for m in batch.members.values()])
-            _insert_issues(db, batch.issues, batch.crawl)
+            issues = _insert_issues(db, batch.issues, batch.crawl)
+            _bump_counts(db, "node", Counter(n.kind for n in batch.nodes.values()) - nodes_live)
+            _bump_counts(db, "edge", Counter(e.kind for e in batch.edges.values()) - edges_live)
+            _bump_counts(db, "run", {"": len(runs)})
+            _bump_counts(db, "issue", {"": issues})
             db.executemany("INSERT OR REPLACE INTO cursors (path, byte_offset, line, head_length, head_digest,"
                            " tail_digest, size, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(c.path, c.offset, c.line, c.head_length, c.head_digest, c.tail_digest, c.size, c.state)
@@ -290,7 +336,9 @@ class SqliteStore:
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int:
         with self._db as db:
-            return _insert_issues(db, issues)
+            added = _insert_issues(db, issues)
+            _bump_counts(db, "issue", {"": added})
+            return added
 
     def save_report(self, report: dict[str, Any]) -> None:
         with self._db as db:
@@ -307,6 +355,8 @@ class SqliteStore:
     def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str, *, crawl: int | None = None) -> None:
         with self._db as db:
             before = db.total_changes
+            _bump_counts(db, "edge", _live_now(db, "edge", edges), -1)
+            _bump_counts(db, "node", _live_now(db, "node", ((node,) for node in nodes)), -1)
             db.executemany("UPDATE edges SET removed_at = ?, removed_in = ? WHERE src = ? AND kind = ? AND dst = ?",
                            [(at, crawl, *key) for key in edges])
             db.executemany("UPDATE nodes SET removed_at = ?, removed_in = ? WHERE id = ?",
@@ -320,7 +370,9 @@ class SqliteStore:
 
     def release(self, keys: Sequence[str]) -> int:
         with self._db as db:
-            return sum(db.execute("DELETE FROM issues WHERE key = ?", (key,)).rowcount for key in keys)
+            released = sum(db.execute("DELETE FROM issues WHERE key = ?", (key,)).rowcount for key in keys)
+            _bump_counts(db, "issue", {"": -released})
+            return released
 
     def set_ranks(self, ranks: dict[str, float]) -> None:
         with self._db as db:
@@ -348,10 +400,6 @@ class SqliteStore:
     def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
               include_removed: bool = False) -> Iterator[Node]:
         if ids is not None:
-            if not include_removed and kind is None:
-                found = self.traversal_index().nodes_of(ids)
-                yield from (node for node in found if node is not None)
-                ids = [node for node, known in zip(ids, found, strict=True) if known is None]
             for chunk in _chunks(ids):
                 rows = self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN ({_marks(chunk)})", chunk)
                 yield from (_node(row) for row in rows if include_removed or row[-1] is None)
@@ -412,18 +460,22 @@ class SqliteStore:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         return self._db.execute(f"SELECT {_EDGE_COLUMNS} FROM edges{clause} ORDER BY src, kind, dst", kinds or ())
 
-    def traversal_index(self) -> _TraversalIndex:
-        with self._index_lock:
-            generation = self.generation()
-            if self._index is None or self._index.generation != generation:
-                self._index = None  # let the old one go before building the new
-                self._index = _TraversalIndex(self, generation)
-            return self._index
+    def warm(self) -> threading.Thread | None:
+        """Load the graph's shape for walks in a background thread (``lineage serve`` does on
+        start); walks are answered in SQL until it is there. None when walks stay in SQL."""
+        return None if self._traversal == "store" else self._shapes.warm()
+
+    def _shape(self) -> Topology | None:
+        """The graph's shape of the current generation, for walks in memory: with
+        ``traversal=memory`` loaded now if need be; with ``auto`` (the default) only if loaded
+        already, else None (walk in SQL) while a background thread loads it; never with ``store``."""
+        if self._traversal == "store":
+            return None
+        wait = self._traversal == "memory" or self._path == ":memory:"
+        return self._shapes.current(self.generation(), wait=wait)
 
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
                   as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
-        if as_of is None and not include_removed and {*outgoing, *incoming} <= set(KINDS):
-            return self.traversal_index().neighbors(node_ids, outgoing, incoming)
         ids = list(node_ids)
         live, live_params = _liveness(as_of, include_removed)
         found: list[Edge] = []
@@ -444,7 +496,10 @@ class SqliteStore:
 
     def reach(self, root: str, *, outgoing: Sequence[str], incoming: Sequence[str], steps: Mapping[str, int],
               cutoff: int | None = None) -> Mapping[str, int]:
-        return self.traversal_index().topology.reach(root, outgoing, incoming, steps, cutoff)
+        shape = self._shape()
+        if shape is not None:
+            return shape.reach(root, outgoing, incoming, steps, cutoff)
+        return _reach_in_sql(self._db, root, outgoing, incoming, steps, cutoff)
 
     def evidence(self, edge: EdgeKey) -> list[Evidence]:
         rows = self._db.execute(
@@ -509,13 +564,15 @@ class SqliteStore:
         return found
 
     def counts(self) -> dict[str, int]:
-        """Live nodes and edges by kind, runs and issues: ``{"dataset": 9, "READS": 20, ...}``."""
+        """Live nodes and edges by kind, runs and issues: ``{"dataset": 9, "READS": 20, ...}``. Kept
+        by the writes (a store made before, opened read-only, is counted by a scan)."""
         db = self._db
-        counts = dict(db.execute("SELECT kind, count(*) FROM nodes WHERE removed_at IS NULL GROUP BY kind"))
-        counts.update(db.execute("SELECT kind, count(*) FROM edges WHERE removed_at IS NULL GROUP BY kind"))
-        (runs,) = db.execute("SELECT count(*) FROM runs").fetchone()
-        (issues,) = db.execute("SELECT count(*) FROM issues").fetchone()
-        counts.update({"run": runs, "OF": counts.get("OF", 0) + runs, "issue": issues})
+        try:
+            rows = list(db.execute("SELECT what, kind, n FROM counts"))
+        except sqlite3.OperationalError:  # no such table: a store not opened for writing since
+            rows = list(db.execute(_COUNTS_BY_SCAN))
+        counts = {kind or what: n for what, kind, n in rows}
+        counts["OF"] = counts.get("OF", 0) + counts.get("run", 0)
         return {kind: count for kind, count in sorted(counts.items()) if count}
 
     def generation(self) -> int:
@@ -573,11 +630,57 @@ def _edge(row: tuple[Any, ...]) -> Edge:
 
 
 def open_sqlite(url: str, read_only: bool) -> SqliteStore:
-    """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``."""
+    """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``,
+    with ``?traversal=auto|memory|store``: where walks run (see the README's Stores)."""
     parts = urlsplit(url)
     if parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
         raise UnknownStoreError(f"bad SQLite store URL {url!r}: use sqlite:///path/to/lineage.db")
-    return SqliteStore(url, parts.path[1:], read_only=read_only)
+    options = parse_qs(parts.query, keep_blank_values=True)
+    traversal = options.get("traversal", ["auto"])[-1]
+    if set(options) - {"traversal"} or traversal not in TRAVERSALS:
+        raise UnknownStoreError(f"bad SQLite store URL {url!r}: the only option is traversal={'|'.join(TRAVERSALS)}")
+    return SqliteStore(url, parts.path[1:], read_only=read_only, traversal=traversal)
+
+
+class _Borrowed:
+    """The one connection of an in-memory store, lent to the shape's loader: not closed by it."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, params)
+
+    def rollback(self) -> None:
+        self._db.rollback()
+
+    def close(self) -> None:
+        pass
+
+
+def _reach_in_sql(db: sqlite3.Connection, root: str, outgoing: Sequence[str], incoming: Sequence[str],
+                  steps: Mapping[str, int], cutoff: int | None) -> dict[str, int]:
+    """``Store.reach`` by Dial's algorithm over the edges table, a level's frontier at a time (while
+    the shape loads, or with ``traversal=store``): the same distances as the walk in memory."""
+    ways = [(column, other, kind) for column, other, kinds in (("src", "dst", outgoing), ("dst", "src", incoming))
+            for kind in kinds if kind in KINDS]
+    best = {root: 0}
+    pending: dict[int, list[str]] = {0: [root]}
+    while pending:
+        level = min(pending)
+        frontier = [node for node in dict.fromkeys(pending.pop(level)) if best[node] == level]
+        for column, other, kind in ways:
+            reached = level + steps[kind]
+            if cutoff is not None and reached > cutoff:
+                continue
+            for chunk in _chunks(frontier):
+                query = (f"SELECT {other} FROM edges WHERE {column} IN ({_marks(chunk)}) AND kind = ?"
+                         " AND removed_at IS NULL")
+                for (node,) in db.execute(query, [*chunk, kind]):
+                    if reached < best.get(node, reached + 1):
+                        best[node] = reached
+                        pending.setdefault(reached, []).append(node)
+    return dict(sorted(best.items(), key=lambda item: item[1]))
 
 
 register_backend("sqlite", open_sqlite)

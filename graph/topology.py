@@ -9,8 +9,9 @@ takes tens of megabytes)."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import ItemsView, Iterator, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -160,3 +161,48 @@ class _ReachedItems(ItemsView[str, int]):
 
     def __iter__(self) -> Iterator[tuple[str, int]]:
         return self._mapping.pairs()
+
+
+class Shapes:
+    """A store's graph shape for walks, kept for one generation at a time and loaded again when
+    the generation moves: in the caller's thread (``wait``), or in a background thread while the
+    store answers walks its own way (a million edges take seconds to load; a page must not)."""
+
+    def __init__(self, load: Callable[[], Topology]) -> None:
+        self._load = load  # reads the generation and the shape in one read transaction
+        self._current: Topology | None = None
+        self._lock = threading.Lock()  # one load at a time
+        self._starting = threading.Lock()  # one background loader at a time
+        self._loader: threading.Thread | None = None
+
+    def current(self, generation: int, *, wait: bool) -> Topology | None:
+        """The shape of ``generation``: loaded now with ``wait``; else the one held if it is of
+        that generation, or None after starting a load in the background."""
+        held = self._current
+        if held is not None and held.generation == generation:
+            return held
+        if not wait:
+            self.warm()
+            return None
+        with self._lock:
+            held = self._current
+            if held is None or held.generation != generation:
+                self._current = None  # let the old one go before loading the new
+                held = self._current = self._load()
+        return held
+
+    def warm(self) -> threading.Thread:
+        """Load the shape in a background thread, unless one is loading it now."""
+        with self._starting:
+            if self._loader is None or not self._loader.is_alive():
+                self._loader = threading.Thread(target=self._load_quietly, name="lineage-shape", daemon=True)
+                self._loader.start()
+            return self._loader
+
+    def _load_quietly(self) -> None:
+        with self._lock:
+            self._current = None  # let the old one go before loading the new
+            try:
+                self._current = self._load()
+            except Exception:  # noqa: BLE001 - walks go on the store's other way; the next one retries
+                return

@@ -12,6 +12,7 @@ from dashboard import callbacks, crawls, impact, models, pages
 from dashboard.app import create_app
 from dashboard.elements import GraphOptions, elements, flows, impact_href, keep, model_href, node_href
 from graph import Edge, LineageView, Node, Store, neighbourhood, resolve
+from graph.nearby import Surroundings
 
 
 def _text(component: Any) -> str:
@@ -364,26 +365,59 @@ def test_a_column_impact_counts_columns_and_jobs_as_themselves(demo_store: Store
 
 
 @pytest.mark.parametrize("max_nodes", [3, 6, 12, 80])
-def test_a_deep_graph_is_walked_no_deeper_than_it_draws_and_draws_the_same(demo_store: Store, max_nodes: int,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    walked: list[tuple[int, int]] = []
-    real_view_of = pages.view_of
+def test_a_deep_graph_is_read_only_around_the_nodes_drawn_and_draws_the_same(
+        demo_store: Store, max_nodes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pages, "READ_WHOLE", 0)  # (the demo is small: read around, as a hub's page is)
+    read: list[str] = []
+    real_view = Surroundings.view
 
-    def counting(store: Store, root: str, options: GraphOptions) -> LineageView:
-        walked.append((options.upstream, options.downstream))
-        return real_view_of(store, root, options)
+    def counting(around: Surroundings, nodes: Any) -> LineageView:
+        nodes = list(nodes)
+        read.extend(nodes)
+        return real_view(around, nodes)
 
-    monkeypatch.setattr(pages, "view_of", counting)
+    monkeypatch.setattr(Surroundings, "view", counting)
     for name in ("staging.customers", "ml.credit_scores", "raw.customers"):
         root = resolve(demo_store, name).id
         for datasets_only in (True, False):
             options = GraphOptions(upstream=10, downstream=10, datasets_only=datasets_only, per_node=2,
                                    max_nodes=max_nodes)
-            whole = elements(real_view_of(demo_store, root, options), options)
-            walked.clear()
+            view = pages.view_of(demo_store, root, options)
+            whole = elements(view, options)
+            read.clear()
             assert pages.graph_elements(demo_store, root, options) == whole, (name, datasets_only)
-            if max_nodes == 3:
-                assert walked[-1] < (10, 10), "a full page stops the walk"
+            drawn = {e["data"]["id"] for e in whole if "source" not in e["data"]}
+            assert set(read) <= set(view.nodes) and drawn & set(view.nodes) <= set(read)
+            if max_nodes == 3 and name == "staging.customers":
+                assert len(set(read)) < len(view.nodes), "a full page reads around fewer nodes than it reaches"
+
+
+def test_a_hub_page_at_depth_10_is_the_whole_views_on_a_generated_warehouse(tmp_path: Any) -> None:
+    """Above READ_WHOLE nodes reached, read around the nodes drawn: the same elements."""
+    from graph import open_store
+    from graph.batch import Batch
+
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    batch, rng = Batch(), __import__("random").Random(3)
+    when = "2026-11-25T00:00:00.000Z"
+    for layer in range(1, 6):
+        for index in range(300):
+            job, out = f"job:x/j{layer}.{index}", f"dataset:x/l{layer}.t{index}"
+            batch.node(job, "job", f"j{layer}.{index}", when, namespace="x", label=f"INSERT l{layer}.t{index}")
+            batch.node(out, "dataset", f"l{layer}.t{index}", when, namespace="x")
+            batch.edge(job, "WRITES", out, when)
+            for source in {"t0", *(f"t{rng.randrange(300)}" for _ in range(2))}:
+                name = f"l{layer - 1}.{source}" if layer > 1 else f"raw.{source}"
+                batch.node(f"dataset:x/{name}", "dataset", name, when, namespace="x")
+                batch.edge(f"dataset:x/{name}", "READS", job, when)
+    store.apply(batch)
+    assert Surroundings(store, "dataset:x/raw.t0", 10, 10).reached() > pages.READ_WHOLE, "a hub: read around"
+    for root in ("dataset:x/raw.t0", "dataset:x/l3.t0", "dataset:x/l2.t7"):
+        for datasets_only in (True, False):
+            options = GraphOptions(upstream=10, downstream=10, datasets_only=datasets_only)
+            whole = elements(pages.view_of(store, root, options), options)
+            assert pages.graph_elements(store, root, options) == whole, (root, datasets_only)
+    store.close()
 
 
 def test_the_home_counts_are_kept_until_the_store_is_written(tmp_path: Any) -> None:

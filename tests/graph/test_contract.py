@@ -469,6 +469,31 @@ def test_an_edge_seen_again_is_live_again(store: Store) -> None:
     assert all(e.stale_since is None and e.removed_at is None for e in store.edges())
 
 
+def _counted(store: Store) -> dict[str, int]:
+    """The counts, as the store's own rows tell them."""
+    counts: dict[str, int] = {}
+    for item in [*store.nodes(), *store.edges()]:
+        kind = item.kind
+        counts[kind] = counts.get(kind, 0) + 1
+    counts["issue"] = len(store.issues())
+    return {kind: count for kind, count in sorted(counts.items()) if count}
+
+
+def test_counts_follow_writes_removals_returns_and_the_quarantine(store: Store) -> None:
+    assert store.counts() == {}
+    _aging(store)
+    graph.write(store, [], issues=[ParseIssue(code="bad_json", severity="error", message="x",
+                                              origin=Origin(path="/logs/a.jsonl", line=1))])
+    assert store.counts() == _counted(store) and store.counts()["dataset"] == 42 and store.counts()["issue"] == 1
+    collect(store, dt.datetime(2026, 11, 26, tzinfo=dt.UTC))
+    collect(store, dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    assert store.counts() == _counted(store) and store.counts()["dataset"] == 40, "removed: not counted"
+    graph.write(store, [event("old", ["src.gone"], ["dst.gone"], run="old-again", when=NEW)])
+    assert store.counts() == _counted(store) and store.counts()["dataset"] == 42, "back: counted again"
+    store.release([store.quarantine(IssueFilter()).entries[0].key])
+    assert store.counts() == _counted(store) and "issue" not in store.counts()
+
+
 def test_collection_holds_back_above_the_limit(store: Store) -> None:
     _aging(store, extra=-10)  # 11 chains: removing one of them is 9% of each kind
     collect(store, dt.datetime(2026, 11, 26, tzinfo=dt.UTC))

@@ -46,7 +46,7 @@ def test_a_store_made_before_cursors_carried_state_gets_the_column(tmp_path: Pat
     assert (cursor.offset, cursor.state) == (10, "{}")
 
 
-def test_a_crawl_that_changes_nothing_keeps_the_traversal_index(tmp_path: Path) -> None:
+def test_a_crawl_that_changes_nothing_keeps_the_generation_and_the_shape_loaded(tmp_path: Path) -> None:
     from crawler.crawl import crawl
     from crawler.registry import SourceSpec
 
@@ -71,3 +71,73 @@ def test_reach_answers_a_mapping_nearest_first(tmp_path: Path) -> None:
     with pytest.raises(KeyError):
         best[ds + "mart.c"]
     assert store.reach("nowhere", outgoing=("READS",), incoming=(), steps={"READS": 1}) == {"nowhere": 0}
+
+
+def test_walks_answer_alike_in_sql_while_the_shape_loads_in_memory_after_and_after_writes(tmp_path: Path) -> None:
+    from graph import impact, lineage
+    from graph.topology import Reached
+    from tests.graph.test_contract import _warehouse
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    writer = open_store(url)
+    events = _warehouse()
+    graph.write(writer, events[:-8])
+    auto, in_sql = open_store(url, read_only=True), open_store(f"{url}?traversal=store", read_only=True)
+    roots = [f"dataset:{NS}/{name}" for name in ("raw.t0", "raw.t3", "l1.t2", "l2.t4")]
+
+    def answers(store: graph.Store) -> list[object]:
+        return [(lineage(store, root, way, depth).distance, impact(store, root, depth))
+                for root in roots for way in ("upstream", "downstream") for depth in (1, 3, None)]
+
+    def walked_in_memory() -> bool:
+        return isinstance(auto.reach(roots[0], outgoing=("READS", "WRITES"), incoming=(), steps={"READS": 1,
+                                                                                               "WRITES": 1}), Reached)
+
+    assert not walked_in_memory(), "the first walk is SQL's while the shape loads"
+    before = answers(in_sql)
+    assert answers(auto) == before
+    loader = auto.warm()  # type: ignore[attr-defined]
+    loader.join()
+    assert walked_in_memory() and answers(auto) == before
+    graph.write(writer, events[-8:])
+    assert not walked_in_memory(), "a write: the shape held is of the generation before, so SQL walks"
+    after = answers(in_sql)
+    assert after != before and answers(auto) == after
+    auto.warm().join()  # type: ignore[attr-defined]
+    assert walked_in_memory() and answers(auto) == after
+    assert in_sql.warm() is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("option", ["traversal=fast", "walk=memory"])
+def test_unknown_url_options_are_refused(tmp_path: Path, option: str) -> None:
+    with pytest.raises(UnknownStoreError, match="the only option is traversal=auto[|]memory[|]store"):
+        open_store(f"sqlite:///{tmp_path / 'l.db'}?{option}")
+
+
+def test_a_store_made_before_counts_were_kept_is_counted_once_when_opened_for_writing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    store = open_store(url)
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+    expected = store.counts()
+    store.close()
+    with sqlite3.connect(tmp_path / "l.db") as db:  # as a store made before counts were kept
+        db.execute("DROP TABLE counts")
+    assert open_store(url, read_only=True).counts() == expected, "read-only: counted by a scan"
+    store = open_store(url)
+    graph.write(store, [event("j2", ["stg.b"], ["mart.c"], run="r2")])
+    with sqlite3.connect(tmp_path / "l.db") as db:
+        kept = dict(db.execute("SELECT kind, n FROM counts WHERE what = 'node'").fetchall())
+    assert kept == {"dataset": 3, "job": 2} and store.counts()["run"] == 2
+
+
+@pytest.mark.parametrize("kind", [None, "dataset"])
+def test_search_reads_an_index_in_rank_order_not_the_table(tmp_path: Path, kind: str | None) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+    db = sqlite3.connect(tmp_path / "l.db")
+    query = ("SELECT id FROM nodes WHERE removed_at IS NULL AND kind != 'column' AND lower(name) LIKE ?"
+             + (" AND kind = ?" if kind else "") + " ORDER BY coalesce(json_extract(props, '$.rank'), 0) DESC, name"
+             " LIMIT 5")
+    plan = " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", ["%a%", *([kind] if kind else [])]))
+    assert "USING INDEX nodes_by" in plan and "TEMP B-TREE" not in plan, plan
+    assert [n.name for n in store.find("a", kind=kind)] == ["raw.a"]
