@@ -115,7 +115,7 @@ def test_the_app_builds_with_every_callback(demo_store: Store) -> None:
     app = create_app(demo_store)
     outputs = {key.split("@")[0] for key in app.callback_map}
     assert {"page.children", "search-results.children", "url.href", "edge-details.children",
-            "node-details.children", "impact-csv.data"} <= outputs
+            "node-details.children", "impact-csv.data", "impact-grid.getRowsResponse"} <= outputs
 
 
 def test_a_token_guards_every_request(demo_store: Store) -> None:
@@ -134,23 +134,55 @@ def test_without_a_token_the_dashboard_is_open_on_loopback(demo_store: Store) ->
 def test_the_impact_page_lists_everything_downstream_with_owners(demo_store: Store) -> None:
     customers = resolve(demo_store, "staging.customers")
     page = pages.route(demo_store, impact_href(customers.id))
-    text = _text(page)
-    assert "Impact of changing credit.staging.customers" in text
+    assert "Impact of changing credit.staging.customers" in _text(page)
+    block = impact.impact_block(demo_store, customers.id, {"startRow": 0, "endRow": 100})
+    text = " ".join(f"{row['title']} {row['owners']}" for row in block["rowData"])
     assert "credit.ml.credit_scores" in text and "credit.reporting.limit_decisions" in text
     assert "etl_nightly" in text, "owners are shown"
     assert "Not found" in _text(pages.route(demo_store, "/impact/dataset%3Anope"))
 
 
-def test_a_large_impact_lists_the_nearest_and_says_how_many_in_all(demo_store: Store,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    customers = resolve(demo_store, "staging.customers")
-    everything = _text(pages.route(demo_store, impact_href(customers.id)))
-    monkeypatch.setattr(impact, "IMPACT_ROWS", 2)
-    page = pages.route(demo_store, impact_href(customers.id))
-    nearest = _text(page)
-    assert "the nearest 2" in nearest and "nearest" not in everything
-    (grid,) = [c for c in page.children if getattr(c, "id", None) == "impact-grid"]
-    assert [row["distance"] for row in grid.rowData] == [1, 1], "the nearest rows"
+def test_the_impact_grid_serves_every_row_sorted_and_filtered_on_the_server(demo_store: Store) -> None:
+    customers = resolve(demo_store, "staging.customers").id
+    table = impact.impact_table(demo_store, customers)
+    assert table is not None and len(table.rows) == table.page.total >= 10
+    assert "nearest" not in table.summary, "the summary counts every row"
+    first = impact.impact_block(demo_store, customers, {"startRow": 0, "endRow": 4, "sortModel": [], "filterModel": {}})
+    assert first["rowCount"] == len(table.rows) and len(first["rowData"]) == 4
+    rest = impact.impact_block(demo_store, customers, {"startRow": 4, "endRow": 400})
+    assert [r["id"] for r in first["rowData"] + rest["rowData"]] == [r["id"] for r in table.rows], "blocks tile"
+    far = impact.impact_block(demo_store, customers, {"startRow": 0, "endRow": 100,
+                                                      "sortModel": [{"colId": "distance", "sort": "desc"},
+                                                                    {"colId": "name", "sort": "asc"}]})
+    distances = [r["distance"] for r in far["rowData"]]
+    assert distances == sorted(distances, reverse=True) and distances[0] > 1
+    names = [r["title"] for r in far["rowData"] if r["distance"] == distances[0]]
+    assert names == sorted(names, key=str.lower)
+    jobs = impact.impact_block(demo_store, customers, {"startRow": 0, "endRow": 100, "filterModel": {
+        "kind": {"filterType": "text", "type": "equals", "filter": "job"},
+        "distance": {"filterType": "number", "operator": "OR", "conditions": [
+            {"filterType": "number", "type": "equals", "filter": 1},
+            {"filterType": "number", "type": "greaterThan", "filter": 2}]}}})
+    assert jobs["rowCount"] == sum(1 for r in table.rows if r["kind"] == "job" and r["distance"] != 2) > 0
+    assert {r["kind"] for r in jobs["rowData"]} == {"job"} and 2 not in {r["distance"] for r in jobs["rowData"]}
+
+
+HOSTILE_REQUESTS = [None, "x", [], {"startRow": -5, "endRow": "1e999"}, {"startRow": 10**30, "endRow": None},
+                    {"sortModel": [{"colId": "__class__", "sort": "desc"}, "name", {"colId": ["x"]}]},
+                    {"filterModel": {"name": {"filterType": "text", "type": "regex", "filter": ".*("}}},
+                    {"filterModel": {"distance": {"filterType": "number", "type": "inRange", "filter": "nan",
+                                                  "filterTo": {"$gt": 1}}}},
+                    {"filterModel": {"kind": {"operator": "XOR", "conditions": [None, 3] * 1000}}},
+                    {"filterModel": {"owners": {"type": "contains", "filter": "x" * 100_000}}}]
+
+
+@pytest.mark.parametrize("request_", HOSTILE_REQUESTS, ids=range(len(HOSTILE_REQUESTS)))
+def test_a_malformed_grid_request_is_answered_not_raised(demo_store: Store, request_: object) -> None:
+    customers = resolve(demo_store, "staging.customers").id
+    answer = impact.impact_block(demo_store, customers, request_)
+    assert set(answer) == {"rowData", "rowCount"} and len(answer["rowData"]) <= 1_000
+    assert impact.impact_block(demo_store, {"id": 1}, request_) == {"rowData": [], "rowCount": 0}
+    assert impact.impact_block(demo_store, "dataset:nope", request_) == {"rowData": [], "rowCount": 0}
 
 
 def test_a_node_with_many_edges_shows_the_latest_with_their_evidence(demo_store: Store,
@@ -354,9 +386,10 @@ def test_a_column_impact_counts_columns_and_jobs_as_themselves(demo_store: Store
     income = resolve(demo_store, "raw.customers#annual_income").id
     page = pages.route(demo_store, impact_href(income))
     (summary,) = [c for c in _find(page, html.P) if getattr(c, "id", None) == "impact-summary"]
-    (grid,) = [c for c in page.children if getattr(c, "id", None) == "impact-grid"]
-    columns = sum(1 for row in grid.rowData if row["kind"] == "column")
-    jobs = [row for row in grid.rowData if row["kind"] == "job"]
+    table = impact.impact_table(demo_store, income)
+    assert table is not None
+    columns = sum(1 for row in table.rows if row["kind"] == "column")
+    jobs = [row for row in table.rows if row["kind"] == "job"]
     # (the owners to notify are the jobs' owners: the users who run them)
     assert re.fullmatch(rf"{columns} columns, {len(jobs)} jobs, [1-9][0-9]* owners to notify\.", summary.children)
     assert columns and any("CREATE TABLE AS credit\\.staging\\.customers" in row["name"] and row["distance"] == 1
