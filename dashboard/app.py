@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-import dash_cytoscape as cyto
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Response, request
 
@@ -13,8 +12,6 @@ from dashboard import callbacks, ids, impact, pages, styles
 from graph import Store
 
 TOKEN_COOKIE = "lineage_token"
-
-cyto.load_extra_layouts()  # dagre, for the layered left-to-right layout; served from the package
 
 
 def create_app(store: Store, *, token: str | None = None) -> Dash:

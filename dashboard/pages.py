@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote
 import dash_cytoscape as cyto
 from dash import dcc, html
 
-from dashboard import crawls, ids, impact, models, styles
+from dashboard import crawls, ids, impact, layout, models, styles
 from dashboard.elements import GraphOptions, clamp_depth, elements, flows, impact_href, keep, model_href, node_href
 from dashboard.parts import by_generation, not_found, shown
 from graph import Edge, LineageView, Member, Node, Store, lineage, search
@@ -178,7 +178,7 @@ def node_page(store: Store, node_id: str, options: GraphOptions | None = None) -
             html.Div([
                 legend(),
                 cyto.Cytoscape(
-                    id=ids.GRAPH, elements=built, layout=styles.GRAPH_LAYOUT,
+                    id=ids.GRAPH, elements=layout.place(built), layout=styles.GRAPH_LAYOUT,
                     stylesheet=styles.GRAPH_STYLESHEET, style=styles.GRAPH_BOX,
                     minZoom=0.2, maxZoom=2.5, userZoomingEnabled=True, wheelSensitivity=0.3,
                 ),

@@ -235,6 +235,59 @@ def test_labels_are_at_least_12_px_at_1280x800(server: str, browser: webdriver.C
     assert all(0.4 < share < 0.6 for share in centred), "the page opens centred on its node"
 
 
+# Each node label's rendered box (as cytoscape measured the text) against each edge's drawn path
+# (its segments, end to end): the pairs where an edge runs across a label.
+LABELS_UNDER_EDGES = CY + """
+const inside = (p, b) => p.x > b.x1 && p.x < b.x2 && p.y > b.y1 && p.y < b.y2;
+const crosses = (a, c, b) => {  // Liang-Barsky: does segment a-c pass through box b?
+  let t0 = 0, t1 = 1; const dx = c.x - a.x, dy = c.y - a.y;
+  for (const [p, q] of [[-dx, a.x - b.x1], [dx, b.x2 - a.x], [-dy, a.y - b.y1], [dy, b.y2 - a.y]]) {
+    if (p === 0) { if (q <= 0) return false; continue; }
+    const t = q / p;
+    if (p < 0) { if (t > t1) return false; t0 = Math.max(t0, t); }
+    else { if (t < t0) return false; t1 = Math.min(t1, t); }
+  }
+  return t0 < t1 || inside(a, b);
+};
+const labels = cy.nodes().filter(n => n.style('label')).map(n => {
+  const b = n.boundingBox({includeNodes: false, includeEdges: false, includeLabels: true});
+  return {id: n.id(), b: {x1: b.x1 + 1, x2: b.x2 - 1, y1: b.y1 + 1, y2: b.y2 - 1}, w: b.w, h: b.h};
+});
+const found = [];
+cy.edges().forEach(e => {
+  const points = [e.sourceEndpoint(), ...(e.segmentPoints() || []), e.targetEndpoint()];
+  for (let i = 0; i + 1 < points.length; i++) {
+    labels.forEach(l => { if (crosses(points[i], points[i + 1], l.b)) found.push([l.id, e.id()]); });
+  }
+});
+return {labels: labels.length, sized: labels.filter(l => l.w > 10 && l.h >= 12).length, crossings: found};
+"""
+
+
+@pytest.mark.parametrize("query", ["", "?up=3&down=3", "?up=3&down=3&jobs=1"])
+def test_no_label_lies_under_an_edge(server: str, browser: webdriver.Chrome, query: str) -> None:
+    browser.get(server + SCORES + query)
+    counts = _graph_counts(browser)
+    found = browser.execute_script(LABELS_UNDER_EDGES)
+    assert found["labels"] == counts["nodes"] == found["sized"] and counts["edges"] > 0
+    assert found["crossings"] == [], "labels under edges"
+
+
+def test_the_crossing_check_sees_a_label_moved_under_an_edge(server: str, browser: webdriver.Chrome) -> None:
+    """The check above can fail: a node moved so that its label sits on an edge is caught."""
+    browser.get(server + SCORES + "?up=3&down=3")
+    _graph_counts(browser)
+    moved = browser.execute_script(
+        CY + "const e = cy.edges().filter(e => e.segmentPoints())[0];"
+        "const [a, b] = [e.sourceEndpoint(), e.segmentPoints()[0]];"
+        "const n = cy.nodes().filter(n => n.id() !== e.source().id() && n.id() !== e.target().id())[0];"
+        "const label = n.boundingBox({includeNodes: false, includeEdges: false, includeLabels: true});"
+        "const below = (label.y1 + label.y2) / 2 - n.position('y');"
+        "n.position({x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - below}); return [n.id(), e.id()];")
+    found = browser.execute_script(LABELS_UNDER_EDGES)
+    assert moved in found["crossings"]
+
+
 def test_tapping_a_folded_edge_shows_the_sql_behind_it(server: str, browser: webdriver.Chrome) -> None:
     browser.get(server + SCORES)
     _graph_counts(browser)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import networkx
 import pytest
 from dash import dcc, html
 
@@ -290,7 +291,42 @@ def test_graph_labels_are_at_least_12_px() -> None:
     sizes = [float(rule["style"]["font-size"].removesuffix("px")) for rule in styles.GRAPH_STYLESHEET
              if "font-size" in rule["style"]]
     assert sizes and min(sizes) >= 12
-    assert styles.GRAPH_LAYOUT["name"] == "dagre" and styles.GRAPH_LAYOUT["rankDir"] == "LR"
+    assert styles.GRAPH_LAYOUT["name"] == "preset", "placed on the server (dashboard/layout.py)"
+
+
+def test_the_layout_puts_upstream_left_downstream_right_on_one_grid(demo_store: Store) -> None:
+    from dashboard import layout
+
+    scores = resolve(demo_store, "ml.credit_scores").id
+    built = pages.graph_elements(demo_store, scores, GraphOptions(upstream=3, downstream=3, datasets_only=False))
+    placed = layout.place(built)
+    where = {e["data"]["id"]: e["position"] for e in placed if "position" in e}
+    assert len(where) == sum(1 for e in built if "source" not in e["data"]) and where[scores] == {"x": 0.0, "y": 0.0}
+    classes = {e["data"]["id"]: e["classes"].split() for e in placed if "position" in e}
+    flows_graph = networkx.DiGraph([(e["data"]["source"], e["data"]["target"])
+                                    for e in placed if "source" in e["data"]])
+    assert all(where[n]["x"] < 0 for n, c in classes.items() if "upstream" in c)
+    assert all(where[n]["x"] > 0 for n, c in classes.items() if "downstream" in c)
+    assert all(p["x"] % layout.COLUMN == 0 and p["y"] % layout.ROW == 0 for p in where.values()), "one grid"
+    assert len({(p["x"], p["y"]) for p in where.values()}) == len(where), "no two nodes in one place"
+    for edge in (e for e in placed if "source" in e["data"]):
+        source, target = where[edge["data"]["source"]], where[edge["data"]["target"]]
+        bends = layout.route((source["x"], source["y"]), (target["x"], target["y"]))
+        for x, y in bends:  # every bend in a channel (between columns) or on a lane (between rows)
+            assert abs(x) % layout.COLUMN >= layout.CHANNEL - 1e-6 or (y - layout.LANE) % layout.ROW == 0
+        if source["x"] > target["x"] and edge["data"]["kind"] != "MORE":  # right to left: it closes a cycle
+            assert networkx.has_path(flows_graph, edge["data"]["target"], edge["data"]["source"]), edge["data"]
+
+
+def test_routes_run_in_channels_and_lanes() -> None:
+    from dashboard import layout
+
+    weights, distances = layout.relative((0, 0), (600, 160), layout.route((0, 0), (600, 160)))
+    assert len(weights) == len(distances) == 4
+    # back from the relative form, the bends are where route put them
+    for (x, y), w, d in zip(layout.route((0, 0), (600, 160)), weights, distances, strict=True):
+        length = (600 ** 2 + 160 ** 2) ** 0.5
+        assert abs(600 * w - 160 * d / length - x) < 0.01 and abs(160 * w + 600 * d / length - y) < 0.01
 
 
 def test_a_folded_edge_shows_the_evidence_of_the_job_behind_it(demo_store: Store) -> None:
