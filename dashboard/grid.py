@@ -58,8 +58,12 @@ def _sorted(rows: list[Row], model: Any, columns: Mapping[str, str]) -> list[Row
     orders = [(columns[item["colId"]], item.get("sort") == "desc") for item in items
               if isinstance(item, Mapping) and isinstance(item.get("colId"), str) and item["colId"] in columns]
     for key, descending in reversed(orders):
-        rows = sorted(rows, key=lambda row, key=key: _sort_key(row.get(key)), reverse=descending)
+        rows = sorted(rows, key=_by(key), reverse=descending)
     return rows
+
+
+def _by(key: str) -> Callable[[Row], tuple[int, Any]]:
+    return lambda row: _sort_key(row.get(key))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

@@ -42,6 +42,16 @@ GRAPH_STYLESHEET: list[dict[str, Any]] = [
         "line-color": "#a0aec0", "target-arrow-color": "#a0aec0",
     }},
     {"selector": "edge.straight", "style": {"curve-style": "straight"}},
+    # The column view: a box per table, a row per column with its name inside (as DataHub draws it).
+    {"selector": "node.table-box", "style": {"shape": "round-rectangle", "background-color": "#f7fafc",
+                                             "background-opacity": 1, "border-width": 1, "border-color": "#a0aec0",
+                                             "padding": "6px", "text-valign": "bottom", "font-weight": "bold"}},
+    {"selector": "node.table-box.root", "style": {"border-color": ROOT, "border-width": 2,
+                                                  "background-color": "#f7fafc"}},
+    {"selector": "node.column", "style": {"width": 150, "height": 22, "text-valign": "center", "text-margin-y": 0,
+                                          "color": "#ffffff", "text-background-opacity": 0,
+                                          "text-max-width": "140px"}},
+    {"selector": "edge.indirect", "style": {"line-style": "dashed"}},
     {"selector": "edge.upstream", "style": {"line-color": UPSTREAM, "target-arrow-color": UPSTREAM}},
     {"selector": "edge.downstream", "style": {"line-color": DOWNSTREAM, "target-arrow-color": DOWNSTREAM}},
     # A folded edge names its jobs when selected (clicked): drawn always, the names would lie on

@@ -288,6 +288,30 @@ def test_the_crossing_check_sees_a_label_moved_under_an_edge(server: str, browse
     assert moved in found["crossings"]
 
 
+RAW_CUSTOMERS = "/node/" + quote("dataset:postgres://warehouse.bank.internal:5432/credit.raw.customers", safe="")
+
+
+def test_a_columns_view_draws_boxes_and_rows_and_an_edge_shows_its_sql(server: str,
+                                                                       browser: webdriver.Chrome) -> None:
+    browser.get(server + RAW_CUSTOMERS)
+    _wait(browser, ec.presence_of_element_located((By.ID, "node-schema")))
+    browser.find_element(By.LINK_TEXT, "annual_income").click()
+    _wait(browser, lambda d: "column=annual_income" in d.current_url)
+    drawn = _wait(browser, lambda d: d.execute_script(
+        "const box = document.querySelector('#lineage-graph'); if (!box || !box._cyreg) return null;"
+        "const cy = box._cyreg.cy; const boxes = cy.nodes('.table-box'); if (!boxes.length) return null;"
+        "return {boxes: boxes.map(b => [b.data('label'), b.children().map(c => c.data('label'))]),"
+        " orphans: cy.nodes('.column').filter(c => !c.isChild()).length,"
+        " rootBox: cy.nodes('.table-box.root').data('label'), edges: cy.edges('.direct, .indirect').length};"))
+    assert drawn["orphans"] == 0 and drawn["edges"] > 0 and len(drawn["boxes"]) >= 2
+    assert drawn["rootBox"] == "credit.raw.customers"
+    assert ["annual_income"] in [rows for _, rows in drawn["boxes"]] or any(
+        "annual_income" in rows for _, rows in drawn["boxes"])
+    browser.execute_script(CY + "cy.edges()[0].emit('tap');")
+    _wait(browser, lambda d: "SELECT" in d.find_element(By.ID, "edge-details").text.upper())
+    assert browser.execute_script(LABELS_UNDER_EDGES)["crossings"] == []
+
+
 def test_tapping_a_folded_edge_shows_the_sql_behind_it(server: str, browser: webdriver.Chrome) -> None:
     browser.get(server + SCORES)
     _graph_counts(browser)

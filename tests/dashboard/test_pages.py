@@ -470,3 +470,18 @@ def test_the_home_counts_are_kept_until_the_store_is_written(tmp_path: Any) -> N
     store.apply(batch)
     assert "2 datasets" in _text(pages.home_page(store)), "a write moves the generation: counted again"
     store.close()
+
+
+def test_a_columns_url_draws_a_box_per_table_with_a_row_per_column(demo_store: Store) -> None:
+    customers = resolve(demo_store, "raw.customers")
+    schema = _text(pages.details(demo_store, customers))
+    assert "annual_income" in schema
+    page = pages.route(demo_store, node_href(customers.id), "?column=annual_income")
+    (graph,) = [c for c in _find(page, object) if getattr(c, "id", None) == "lineage-graph"]
+    boxes = {e["data"]["id"] for e in graph.elements if "table-box" in e.get("classes", "")}
+    columns = [e for e in graph.elements if e["data"].get("kind") == "column"]
+    assert len(boxes) >= 2 and columns and all(c["data"]["parent"] in boxes for c in columns)
+    assert f"box:{customers.id}" in boxes and "annual_income" in _text(page)
+    edges = [e for e in graph.elements if "source" in e["data"]]
+    assert edges and all({"direct", "indirect"} & set(e["classes"].split()) for e in edges)
+    assert pages.column_href(customers, "annual_income") == node_href(customers.id) + "?column=annual_income"
