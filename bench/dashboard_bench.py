@@ -263,12 +263,35 @@ def impact_grid_in_browser(driver: Any, base: str, hub: str) -> dict[str, Any]:
             "jump_to_end_ms": round(jumped * 1000)}
 
 
+def before_node_pages(driver: Any, checkout: str, url: str, hub: str, repeats: int) -> dict[str, Any]:
+    """The same node pages served by another checkout's code (before a change), same store."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--store", url, "--port", str(port)],
+                              env={**os.environ, "PYTHONPATH": checkout}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            try:
+                first_byte(port, "GET", "/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        first_byte(port, "POST", "/_dash-update-component", route_body(pages(hub)["node hub"]))
+        base = f"http://127.0.0.1:{port}"
+        return {f"{name} (before)": node_page_in_browser(driver, base, pages(hub)[name], repeats)
+                for name in ("node star", "node hub depth 10")}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edges", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--store", help="A store built before by this bench (skips building).")
     parser.add_argument("--keep", help="Build the store here and keep it (for --store later).")
+    parser.add_argument("--before", help="Another checkout (e.g. /work/main): its node pages timed in the same run.")
     parser.add_argument("--only", choices=("pages", "node", "grid"), action="append",
                         help="Run only these parts (repeatable); all by default. Writes dashboard-<parts>.json.")
     args = parser.parse_args()
@@ -306,6 +329,8 @@ def main() -> None:
         try:
             node = {name: node_page_in_browser(driver, base, pages(hub)[name].removeprefix(base), args.repeats)
                     for name in ("node star", "node hub depth 10") if "node" in parts}
+            if args.before and "node" in parts:
+                node.update(before_node_pages(driver, args.before, url, hub, args.repeats))
             for name, row in node.items():
                 print(f"{name} in Chromium: {row}", flush=True)
             grid = impact_grid_in_browser(driver, base, hub) if "grid" in parts else {}
