@@ -13,9 +13,9 @@
 - headless Chromium at 1280x800: a node page whose neighbourhood holds 500 nodes, from navigation
   to the graph's first layout (``performance.mark`` by a script the page runs before its own,
   read with the browser's performance API) and to the details of a clicked node (interactive);
-- the impact grid of a hub holding 20,000 rows in one scroll (the page holds the nearest 500 in
-  pages of 100; a server started with 20,000 unpaged), scrolled top to bottom: the rows in the DOM
-  (AG Grid virtualises) and the frame times while scrolling.
+- the impact grid of a hub (every row downstream, AG Grid's infinite row model: the server sorts,
+  filters and sends blocks of 100): time to the first rows, the frame times scrolled top to
+  bottom, the rows in the DOM, and a jump to the last row.
 
 The graph is bench/graph_bench.py's warehouse shape, plus the star: a table read by 125 jobs
 each writing a table of its own, and written by 125 jobs each reading one (500 neighbours).
@@ -82,18 +82,6 @@ def build(url: str, edges: int) -> tuple[dict[str, Any], str]:
     seconds = time.perf_counter() - start
     store.close()
     return {"edges": total + 3 * 2 * STAR_SIDE, "build_s": round(seconds, 1)}, f"dataset:{NAMESPACE}/{layers[0][0]}"
-
-
-# `lineage serve` with the impact grid holding 20,000 rows, unpaged (the page holds the nearest 500).
-GRID_SERVER = """
-import sys
-from dashboard import impact
-impact.IMPACT_ROWS = 20_000
-impact.GRID_OPTIONS = {"animateRows": False}
-from crawler.cli import main
-sys.argv[0] = "lineage"
-main()
-"""
 
 
 def free_port() -> int:
@@ -258,12 +246,24 @@ def node_page_in_browser(driver: Any, base: str, path: str, repeats: int) -> dic
             "click_to_details_p50_ms": round(statistics.median(interactive))}
 
 
+GRID = "const api = dash_ag_grid.getApi('impact-grid');"
+# The row at an index, drawn with its data (not the grid's "loading" stub), or null.
+ROW_DRAWN = """
+const row = document.querySelector('#impact-grid .ag-center-cols-container [row-index="' + arguments[0] + '"]');
+const name = row && row.querySelector('[col-id=name]');
+return name && name.textContent.trim().length > 0 ? name.textContent : null;
+"""
+
+
 def impact_grid_in_browser(driver: Any, base: str, hub: str) -> dict[str, Any]:
-    """The hub's impact grid, scrolled from top to bottom in steps: rows in the DOM, frame times."""
+    """The hub's impact grid (AG Grid's infinite row model, blocks of 100 from the server): from
+    navigation to the first rows drawn, then scrolled top to bottom in 120 frames (frame times,
+    rows in the DOM), then a jump to the last row (time until it is drawn with its data)."""
     start = time.perf_counter()
     driver.get(base + "/impact/" + quote(hub, safe=""))
-    rows = wait(driver, "try { return dash_ag_grid.getApi('impact-grid').getDisplayedRowCount(); }"
-                        "catch (e) { return 0; }", 120)
+    rows = wait(driver, "try { " + GRID + " return api.getDisplayedRowCount() > 100 && api.getDisplayedRowCount(); }"
+                        "catch (e) { return 0; }", 300)
+    wait(driver, ROW_DRAWN.replace("arguments[0]", "0"), 120)
     loaded = time.perf_counter() - start
     frames = driver.execute_async_script("""
         const done = arguments[arguments.length - 1];
@@ -280,9 +280,38 @@ def impact_grid_in_browser(driver: Any, base: str, hub: str) -> dict[str, Any]:
         requestAnimationFrame(tick);
     """)
     times = sorted(frames["times"][1:])
+    driver.execute_script(GRID + "api.ensureIndexVisible(0, 'top');")
+    wait(driver, ROW_DRAWN.replace("arguments[0]", "0"), 120)
+    jump = time.perf_counter()
+    driver.execute_script(GRID + f"api.ensureIndexVisible({rows - 1}, 'bottom');")
+    wait(driver, ROW_DRAWN.replace("arguments[0]", str(rows - 1)), 120)
+    jumped = time.perf_counter() - jump
     return {"rows": rows, "load_s": round(loaded, 2), "rows_in_dom": frames["dom"],
             "frame_p50_ms": round(statistics.median(times), 1), "frame_p95_ms": round(times[int(0.95 * len(times))], 1),
-            "frame_max_ms": round(times[-1], 1), "scrolled_to_px": frames["top"]}
+            "frame_max_ms": round(times[-1], 1), "scrolled_to_px": frames["top"],
+            "jump_to_end_ms": round(jumped * 1000)}
+
+
+def before_node_pages(driver: Any, checkout: str, url: str, hub: str, repeats: int) -> dict[str, Any]:
+    """The same node pages served by another checkout's code (before a change), same store."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--store", url, "--port", str(port)],
+                              env={**os.environ, "PYTHONPATH": checkout}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            try:
+                first_byte(port, "GET", "/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        first_byte(port, "POST", "/_dash-update-component", route_body(pages(hub)["node hub"]))
+        base = f"http://127.0.0.1:{port}"
+        return {f"{name} (before)": node_page_in_browser(driver, base, pages(hub)[name], repeats)
+                for name in ("node star", "node hub depth 10")}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 class _Done(Exception):
@@ -297,9 +326,13 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="The checkout whose `lineage serve` is measured (another tree: before and after).")
     parser.add_argument("--no-browser", action="store_true", help="First bytes only: no Chromium, no grid.")
+    parser.add_argument("--before", help="Another checkout (e.g. /work/main): its node pages timed in the same run.")
+    parser.add_argument("--only", choices=("pages", "node", "grid"), action="append",
+                        help="Run only these parts (repeatable); all by default. Writes dashboard-<parts>.json.")
     args = parser.parse_args()
+    parts = set(args.only or ("pages", "node", "grid"))
     work = Path(tempfile.mkdtemp(prefix="dashboard-bench-"))
-    url = args.store or f"sqlite:///{work / 'lineage.db'}"
+    url = args.store or f"sqlite:///{Path(args.keep).resolve() if args.keep else work / 'lineage.db'}"
     built, hub = build(url, args.edges) if not args.store else ({}, "")
     if not hub:
         hub = f"dataset:{NAMESPACE}/{shape(args.edges)[0][0][0]}"
@@ -310,10 +343,6 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--store", url, "--port", str(port)],
                               env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    grid_port = free_port()  # the same app, its impact grid holding 20,000 rows in one scroll
-    grid_server = None if args.no_browser else subprocess.Popen(
-        [sys.executable, "-c", GRID_SERVER, "serve", "--store", url, "--port", str(grid_port)], env=env, cwd=code,
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         for _ in range(200):
             try:
@@ -326,7 +355,7 @@ def main() -> None:
         index_s = round(time.perf_counter() - start, 2)
         print(f"first ask after start (a hub's node page; the graph's shape loads meanwhile): {index_s} s",
               flush=True)
-        timed = time_pages(port, hub, args.repeats)
+        timed = time_pages(port, hub, args.repeats) if "pages" in parts else {}
         for name, row in timed.items():
             print(f"  {name:20} shell {row['shell_p50_ms']:6.1f} ms  content {row['content_p50_ms']:7.1f} ms "
                   f"(max {row['content_max_ms']:.1f})  elements {row['elements']}", flush=True)
@@ -344,31 +373,25 @@ def main() -> None:
         driver = browser()
         try:
             node = {name: node_page_in_browser(driver, base, pages(hub)[name].removeprefix(base), args.repeats)
-                    for name in ("node star", "node hub depth 10")}
+                    for name in ("node star", "node hub depth 10") if "node" in parts}
+            if args.before and "node" in parts:
+                node.update(before_node_pages(driver, args.before, url, hub, args.repeats))
             for name, row in node.items():
                 print(f"{name} in Chromium: {row}", flush=True)
-            for _ in range(200):
-                try:
-                    first_byte(grid_port, "GET", "/")
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            grid = impact_grid_in_browser(driver, f"http://127.0.0.1:{grid_port}", hub)
+            grid = impact_grid_in_browser(driver, base, hub) if "grid" in parts else {}
             print(f"impact grid: {grid}", flush=True)
         finally:
             driver.quit()
     except _Done:
         pass
     finally:
-        for process in (server, grid_server):
-            if process is None:
-                continue
-            process.terminate()
-            process.wait(timeout=20)
+        server.terminate()
+        server.wait(timeout=20)
     result = {"edges": args.edges, "store": built, "code": str(args.code), "first_after_start_s": index_s,
               "pages": timed, "first_after_write_ms": after_write, "cap": cap, "cap_kept": not over,
               "node_page": node, "impact_grid": grid}
-    out = ROOT / "bench" / "results" / "dashboard.json"
+    name = "dashboard" if args.only is None else "dashboard-" + "-".join(sorted(parts))
+    out = ROOT / "bench" / "results" / f"{name}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")

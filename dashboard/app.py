@@ -5,16 +5,13 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-import dash_cytoscape as cyto
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Response, request
 
-from dashboard import callbacks, ids, pages, styles
+from dashboard import callbacks, ids, impact, pages, styles
 from graph import Store
 
 TOKEN_COOKIE = "lineage_token"
-
-cyto.load_extra_layouts()  # dagre, for the layered left-to-right layout; served from the package
 
 
 def create_app(store: Store, *, token: str | None = None) -> Dash:
@@ -99,6 +96,11 @@ def _register(app: Dash, store: Store) -> None:
                   State(ids.IMPACT_ROOT, "data"), prevent_initial_call=True)
     def _csv(clicks: int | None, root: str | None) -> Any:
         return (callbacks.impact_download(store, root) if clicks else None) or no_update
+
+    @app.callback(Output(ids.IMPACT_GRID, "getRowsResponse"), Input(ids.IMPACT_GRID, "getRowsRequest"),
+                  State(ids.IMPACT_ROOT, "data"), prevent_initial_call=True)
+    def _impact_rows(request: Any, root: Any) -> Any:
+        return impact.impact_block(store, root, request)
 
     app.clientside_callback(callbacks.CENTRE_ON_ROOT, Output(ids.CENTRED, "data"),
                             Input(ids.GRAPH, "elements"), State(ids.GRAPH, "id"))

@@ -256,3 +256,38 @@ def short_label(node: Node) -> str:
         return f"{node.name} v{node.props.get('version', '?')}" if "/" not in node.name else node.name
     parts = node.name.split(".")
     return ".".join(parts[-2:]) if len(parts) > 2 else node.name
+
+
+def column_boxes(view: LineageView, built: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A column view as DataHub draws it: a box per table (a compound node) holding a row per
+    column, named by the column alone; derivations classed ``direct`` or ``indirect`` (columns
+    that only filter, join or group).
+
+    >>> view = LineageView(root="column:n/t#a", direction="both", distance={"column:n/t#a": 0},
+    ...     nodes={"column:n/t#a": Node(id="column:n/t#a", kind="column", name="a")}, edges=())
+    >>> boxed = column_boxes(view, [{"data": {"id": "column:n/t#a", "kind": "column", "label": "a"},
+    ...                              "classes": "column root"}])
+    >>> [(e["data"]["id"], e["data"].get("parent"), e["classes"]) for e in boxed]
+    [('box:dataset:n/t', None, 'table-box root'), ('column:n/t#a', 'box:dataset:n/t', 'column root')]
+    """
+    edges = {"|".join(edge.key): edge for edge in view.edges}
+    boxes: dict[str, dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+    for element in built:
+        data = element["data"]
+        if "source" in data:
+            kinds = {("indirect" if edges[p].props.get("indirect") and not edges[p].props.get("direct") else "direct")
+                     for p in data.get("parts", ()) if p in edges}
+            kind = "direct" if "direct" in kinds or not kinds else "indirect"
+            out.append({**element, "classes": f"{element.get('classes', '')} {kind}".strip()})
+        elif data.get("kind") == "column" and "#" in data["id"]:
+            table = "dataset:" + data["id"].removeprefix("column:").rsplit("#", 1)[0]
+            box = boxes.setdefault(table, {"data": {"id": f"box:{table}", "label": table.rsplit("/", 1)[-1],
+                                                    "kind": "table", "href": node_href(table)},
+                                           "classes": "table-box"})
+            if "root" in element.get("classes", "").split():
+                box["classes"] = "table-box root"
+            out.append({**element, "data": {**data, "parent": box["data"]["id"]}})
+        else:
+            out.append(element)
+    return list(boxes.values()) + out

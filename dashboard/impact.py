@@ -1,11 +1,18 @@
 """The impact page, ``/impact/<id>``: everything downstream of a node in a sortable, filterable
-grid, a one-line summary of whom a change concerns, and the whole list as CSV."""
+grid, a one-line summary of whom a change concerns, and the whole list as CSV.
+
+A hub reaches tens of thousands of nodes: the grid uses AG Grid's infinite row model, the server
+sorting, filtering and sending blocks of 100 rows (:mod:`dashboard.grid`) from an impact worked
+out once per root and store generation (:func:`impact_table`)."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,31 +20,40 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 import graph
-from dashboard import ids, styles
+from dashboard import grid, ids, styles
 from dashboard.elements import node_href
 from dashboard.parts import not_found, shown
 from graph import ImpactPage, ImpactRow, Store
 from graph.lineage import counted, impact_counts, impact_kind
 
-# A hub table reaches hundreds of thousands of nodes: the grid holds the nearest, and says so.
-IMPACT_ROWS = 500
-CSV_ROWS = 20_000
-# Pages of 100; AG Grid draws only the rows in view either way.
-GRID_OPTIONS = {"animateRows": False, "pagination": True, "paginationPageSize": 100,
-                "paginationPageSizeSelector": False}
+# One request at a time: blocks asked together would each filter and sort the whole impact.
+GRID_OPTIONS = {"animateRows": False, "cacheBlockSize": grid.BLOCK, "maxConcurrentDatasourceRequests": 1,
+                "infiniteInitialRowCount": grid.BLOCK, "maxBlocksInCache": 50, "blockLoadDebounceMillis": 60}
+CACHED_ROOTS = 4  # the impacts kept (per store), the most recent roots
 
 COLUMNS = ("distance", "kind", "name", "namespace", "last_used", "owners")
+# What each column sorts and filters by: the name column shows a link and sorts by the name.
+SORT_KEYS = {**{column: column for column in COLUMNS}, "name": "title"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ImpactTable:
+    """A node's whole impact: its rows, as the grid shows them, and the summary line."""
+
+    page: ImpactPage
+    rows: tuple[dict[str, Any], ...]
+    summary: str
 
 
 def impact_page(store: Store, node_id: str) -> html.Div:
     """Everything downstream of a node, nearest first: what to check before changing it."""
-    node = store.node(node_id)
-    if node is None or node.kind == "run":
+    table = impact_table(store, node_id)
+    node = store.node(node_id) if table is not None else None
+    if table is None or node is None:
         return not_found(f"No dataset, job, column or model with id {shown(node_id)}.")
-    page = graph.impact_page(store, node.id, limit=IMPACT_ROWS)
     return html.Div([
         html.H2(f"Impact of changing {node.title}", id="impact-title"),
-        html.P(summary(page), style=styles.SUMMARY, id="impact-summary"),
+        html.P(table.summary, style=styles.SUMMARY, id="impact-summary"),
         html.Div([
             html.Button("Download CSV", id=ids.IMPACT_CSV_BUTTON, n_clicks=0),
             dcc.Download(id=ids.IMPACT_CSV),
@@ -45,12 +61,47 @@ def impact_page(store: Store, node_id: str) -> html.Div:
             dcc.Link("Back to the lineage graph", href=node_href(node.id), style={"marginLeft": "16px"}),
         ], style={"margin": "6px 0"}),
         dag.AgGrid(
-            id=ids.IMPACT_GRID, rowData=grid_rows(page.rows), columnDefs=COLUMN_DEFS,
+            id=ids.IMPACT_GRID, rowModelType="infinite", columnDefs=COLUMN_DEFS,
             defaultColDef={"sortable": True, "filter": True, "floatingFilter": True, "resizable": True},
             columnSize="responsiveSizeToFit", style=styles.GRID,
             dashGridOptions=GRID_OPTIONS,
         ),
     ])
+
+
+_TABLES: OrderedDict[tuple[int, str], tuple[int, ImpactTable]] = OrderedDict()
+_TABLES_LOCK = threading.Lock()
+
+
+def impact_table(store: Store, node_id: str) -> ImpactTable | None:
+    """The whole impact of a node, None for an unknown node (or a run). Kept for the
+    ``CACHED_ROOTS`` roots asked last while the store's generation stays: each block of the
+    grid, and the CSV, reads it again."""
+    generation = store.generation()
+    key = (id(store), node_id)
+    with _TABLES_LOCK:
+        found = _TABLES.get(key)
+        if found is not None and found[0] == generation:
+            _TABLES.move_to_end(key)
+            return found[1]
+    node = store.node(node_id)
+    if node is None or node.kind == "run":
+        return None
+    page = graph.impact_page(store, node.id)
+    table = ImpactTable(page=page, rows=tuple(grid_rows(page.rows)), summary=summary(page))
+    with _TABLES_LOCK:
+        _TABLES[key] = (generation, table)
+        _TABLES.move_to_end(key)
+        while len(_TABLES) > CACHED_ROOTS:
+            _TABLES.popitem(last=False)
+    return table
+
+
+def impact_block(store: Store, node_id: Any, request: Any) -> dict[str, Any]:
+    """A block of the impact grid for AG Grid's request (sorted and filtered here); an unknown
+    root or a request that cannot be read is answered with what can be, never raised."""
+    table = impact_table(store, node_id) if isinstance(node_id, str) else None
+    return grid.block(table.rows if table is not None else (), request, SORT_KEYS)
 
 
 COLUMN_DEFS = [
@@ -75,7 +126,7 @@ def grid_rows(rows: Sequence[ImpactRow]) -> list[dict[str, Any]]:
     return [{"distance": r.distance, "kind": _kind(r),
              "name": f"[{_markdown_text(r.node.title)}]({node_href(r.node.id)})",
              "namespace": r.node.namespace or "", "last_used": r.last_seen or "", "owners": ", ".join(r.owners),
-             "id": r.node.id} for r in rows]
+             "id": r.node.id, "title": r.node.title} for r in rows]
 
 
 def _kind(row: ImpactRow) -> str:
@@ -112,16 +163,15 @@ def summary(page: ImpactPage) -> str:
 
 
 def impact_csv(store: Store, node_id: str) -> str | None:
-    """The impact of a node as CSV (up to ``CSV_ROWS`` rows), None for an unknown node. Cells
-    that a spreadsheet would run as a formula are quoted with a leading apostrophe."""
-    node = store.node(node_id)
-    if node is None or node.kind == "run":
+    """The whole impact of a node as CSV, None for an unknown node. Cells that a spreadsheet
+    would run as a formula are quoted with a leading apostrophe."""
+    table = impact_table(store, node_id)
+    if table is None:
         return None
-    page = graph.impact_page(store, node.id, limit=CSV_ROWS)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["distance", "kind", "name", "namespace", "id", "last_used", "owners"])
-    for r in page.rows:
+    for r in table.page.rows:
         writer.writerow([r.distance, _kind(r), *(_cell(v) for v in (r.node.title, r.node.namespace or "", r.node.id,
                                                                    r.last_seen or "", " ".join(r.owners)))])
     return out.getvalue()

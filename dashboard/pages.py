@@ -8,13 +8,23 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 import dash_cytoscape as cyto
 from dash import dcc, html
 
-from dashboard import crawls, ids, impact, models, styles
-from dashboard.elements import GraphOptions, clamp_depth, elements, flows, impact_href, keep, model_href, node_href
+from dashboard import crawls, ids, impact, layout, models, styles
+from dashboard.elements import (
+    GraphOptions,
+    clamp_depth,
+    column_boxes,
+    elements,
+    flows,
+    impact_href,
+    keep,
+    model_href,
+    node_href,
+)
 from dashboard.parts import by_generation, not_found, shown
 from graph import Edge, LineageView, Member, Node, Store, lineage, search
 from graph.lineage import DATASET_FLOW, owning_role, users_by_role
@@ -28,7 +38,8 @@ def route(store: Store, pathname: str | None, query: str | None = None) -> Any:
     """The page for a path (and its query string, for ``/search?q=``)."""
     path = pathname or "/"
     if path.startswith("/node/"):
-        return node_page(store, unquote(path.removeprefix("/node/")), node_options(query))
+        node_id = unquote(path.removeprefix("/node/"))
+        return node_page(store, column_of(node_id, query) or node_id, node_options(query))
     if path.startswith("/impact/"):
         return impact.impact_page(store, unquote(path.removeprefix("/impact/")))
     if path.startswith("/model/"):
@@ -129,6 +140,16 @@ def search_page(store: Store, text: str) -> html.Div:
     ], id="search-page")
 
 
+def column_of(node_id: str, query: str | None) -> str | None:
+    """A dataset's column named in the URL (``/node/<dataset>?column=<name>``): its column view.
+
+    >>> column_of("dataset:pg://h/db.t", "?column=email")
+    'column:pg://h/db.t#email'
+    """
+    name = parse_qs((query or "").lstrip("?")).get("column", [""])[-1].strip()[:200]
+    return f"column:{node_id.removeprefix('dataset:')}#{name}" if name and node_id.startswith("dataset:") else None
+
+
 def node_options(query: str | None) -> GraphOptions:
     """The node page's options from its URL's query string (``?up=3&down=2&jobs=1&as_of=...``),
     whatever it holds: depths held to 1..10, a time that is not one ignored.
@@ -165,6 +186,9 @@ def node_page(store: Store, node_id: str, options: GraphOptions | None = None) -
     if node is None or node.kind == "run":
         return not_found(f"No dataset, job, column or model with id {shown(node_id)}.")
     built = graph_elements(store, node.id, options)
+    drawn = layout.place(built)
+    if node.kind == "column":
+        drawn = column_boxes(view_of(store, node.id, options.clamped()), drawn)
     links = [dcc.Link("What would a change here touch? (impact)", href=impact_href(node.id), id="impact-link")]
     if node.kind in ("model", "model_version"):
         links.append(dcc.Link("  Model provenance", href=_model_page_of(node), id="model-link"))
@@ -179,7 +203,7 @@ def node_page(store: Store, node_id: str, options: GraphOptions | None = None) -
             html.Div([
                 legend(),
                 cyto.Cytoscape(
-                    id=ids.GRAPH, elements=built, layout=styles.GRAPH_LAYOUT,
+                    id=ids.GRAPH, elements=drawn, layout=styles.GRAPH_LAYOUT,
                     stylesheet=styles.GRAPH_STYLESHEET, style=styles.GRAPH_BOX,
                     minZoom=0.2, maxZoom=2.5, userZoomingEnabled=True, wheelSensitivity=0.3,
                 ),
@@ -346,11 +370,16 @@ def schema_table(node: Node, schema: Mapping[str, Any]) -> html.Div:
     prefix = f"column:{node.namespace}/{node.name}#" if node.namespace else None
     return html.Div([
         html.H3(f"Schema ({len(schema)} columns)"),
-        html.Table([html.Tr([html.Td(dcc.Link(name, href=node_href(prefix + name)) if prefix else name,
+        html.Table([html.Tr([html.Td(dcc.Link(name, href=column_href(node, name)) if prefix else name,
                                      style=styles.TD),
                              html.Td(str(kind), style={**styles.TD, **styles.MUTED})])
                     for name, kind in schema.items()], style=styles.TABLE),
     ], id="node-schema")
+
+
+def column_href(dataset: Node, column: str) -> str:
+    """A column's own URL: its table's page with ``?column=``."""
+    return node_href(dataset.id) + "?" + urlencode({"column": column})
 
 
 def lifecycle_rows(node: Node) -> list[tuple[str, str]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboard.layout import LABEL_WIDTH
+
 UPSTREAM = "#2b6cb0"
 DOWNSTREAM = "#dd6b20"
 ROOT = "#1a202c"
@@ -18,7 +20,7 @@ _LABEL = {"font-size": "13px", "color": "#1a202c", "text-background-color": "#ff
 GRAPH_STYLESHEET: list[dict[str, Any]] = [
     {"selector": "node", "style": {
         "label": "data(label)", "text-valign": "bottom", "text-margin-y": "4px", **_LABEL,
-        "text-wrap": "ellipsis", "text-max-width": "170px", "min-zoomed-font-size": 0,
+        "text-wrap": "ellipsis", "text-max-width": f"{LABEL_WIDTH - 10}px", "min-zoomed-font-size": 0,
     }},
     {"selector": ".dataset", "style": {"shape": "round-rectangle", "width": 34, "height": 22}},
     {"selector": ".view", "style": {"shape": "round-diamond"}},
@@ -29,31 +31,44 @@ GRAPH_STYLESHEET: list[dict[str, Any]] = [
                                    "font-size": "12px", "color": "#4a5568"}},
     {"selector": ".upstream.dataset, .upstream.column", "style": {"background-color": UPSTREAM}},
     {"selector": ".downstream.dataset, .downstream.column", "style": {"background-color": DOWNSTREAM}},
-    {"selector": ".root", "style": {"background-color": ROOT, "width": 44, "height": 28, "font-weight": "bold",
-                               "text-max-width": "260px"}},
+    {"selector": ".root", "style": {"background-color": ROOT, "width": 44, "height": 28, "font-weight": "bold"}},
     {"selector": "node.more", "style": {"shape": "round-rectangle", "width": 20, "height": 14,
                                         "background-color": "#e2e8f0", "border-width": 1, "border-color": "#a0aec0",
                                         "font-style": "italic", "color": "#4a5568"}},
+    # Edges run through the gaps the server's layout keeps free of labels (dashboard/layout.py).
     {"selector": "edge", "style": {
-        "curve-style": "bezier", "target-arrow-shape": "triangle", "width": 1.5,
+        "curve-style": "segments", "edge-distances": "node-position", "segment-weights": "data(weights)",
+        "segment-distances": "data(distances)", "target-arrow-shape": "triangle", "width": 1.5,
         "line-color": "#a0aec0", "target-arrow-color": "#a0aec0",
     }},
+    {"selector": "edge.straight", "style": {"curve-style": "straight"}},
+    # The column view: a box per table, a row per column with its name inside (as DataHub draws it).
+    {"selector": "node.table-box", "style": {"shape": "round-rectangle", "background-color": "#f7fafc",
+                                             "background-opacity": 1, "border-width": 1, "border-color": "#a0aec0",
+                                             "padding": "6px", "text-valign": "bottom", "font-weight": "bold"}},
+    {"selector": "node.table-box.root", "style": {"border-color": ROOT, "border-width": 2,
+                                                  "background-color": "#f7fafc"}},
+    {"selector": "node.column", "style": {"width": 150, "height": 22, "text-valign": "center", "text-margin-y": 0,
+                                          "color": "#ffffff", "text-background-opacity": 0,
+                                          "text-max-width": "140px"}},
+    {"selector": "edge.indirect", "style": {"line-style": "dashed"}},
     {"selector": "edge.upstream", "style": {"line-color": UPSTREAM, "target-arrow-color": UPSTREAM}},
     {"selector": "edge.downstream", "style": {"line-color": DOWNSTREAM, "target-arrow-color": DOWNSTREAM}},
-    {"selector": "edge.folded", "style": {"label": "data(label)", **_LABEL, "font-size": "12px",
-                                          "color": "#4a5568", "text-wrap": "ellipsis", "text-max-width": "120px",
-                                          "text-rotation": "autorotate", "text-margin-y": "-9px"}},
+    # A folded edge names its jobs when selected (clicked): drawn always, the names would lie on
+    # the other edges that share its channel.
+    {"selector": "edge.folded:selected", "style": {"label": "data(label)", **_LABEL, "font-size": "12px",
+                                                   "color": "#4a5568", "text-wrap": "ellipsis",
+                                                   "text-max-width": "160px"}},
     {"selector": "edge.more", "style": {"line-style": "dashed", "line-color": "#a0aec0",
                                         "target-arrow-color": "#a0aec0"}},
     {"selector": ":selected", "style": {"border-width": 3, "border-color": "#38a169", "line-color": "#38a169",
                                         "target-arrow-color": "#38a169"}},
 ]
 
-# Layered, left to right: sources on the left, the root in the middle, consumers on the right. Not
-# fitted: the page opens at 100% (readable labels) centred on the root (a clientside callback).
-GRAPH_LAYOUT = {"name": "dagre", "rankDir": "LR", "nodeSep": 34, "rankSep": 150, "edgeSep": 12, "padding": 30,
-                "animate": False, "fit": False}
-FALLBACK_LAYOUT = {"name": "breadthfirst", "directed": True, "padding": 30, "animate": False, "fit": False}
+# Layered, left to right, placed on the server (dashboard/layout.py): sources on the left, the
+# root in the middle, consumers on the right. Not fitted: the page opens at 100% (readable labels)
+# centred on the root (a clientside callback).
+GRAPH_LAYOUT = {"name": "preset", "padding": 30, "animate": False, "fit": False}
 
 PAGE_STYLE = {"fontFamily": "system-ui, sans-serif", "margin": "0 auto", "maxWidth": "1400px", "padding": "0 16px"}
 HEADER = {"display": "flex", "alignItems": "center", "gap": "24px", "borderBottom": "1px solid #e2e8f0",

@@ -1,17 +1,17 @@
 """Every dashboard test that reads the demo reads it from both stores: the embedded SQLite file
 and a real Neo4j server (LINEAGE_TEST_NEO4J, or started by graph/neo4j_server/neo4j.sh; the one
-database, wiped and crawled afresh for each module)."""
+database, wiped and crawled afresh for each module). ``demo_store`` (tests/conftest.py) opens
+whichever this URL names."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crawler import config as crawl_config
 from crawler.crawl import crawl
-from graph import Store, open_store
+from graph import open_store
 from tests.graph.neo4j_server import neo4j_url
 
 
@@ -28,9 +28,3 @@ def demo_store_url(request: pytest.FixtureRequest, demo_store_url: str, demo_cop
         store.close()
     return url
 
-
-@pytest.fixture
-def demo_store(demo_store_url: str) -> Iterator[Store]:
-    store = open_store(demo_store_url, read_only=True)
-    yield store
-    store.close()

@@ -5,6 +5,7 @@ page is photographed; with LINEAGE_UPDATE_SCREENSHOTS=1 the photographs replace 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -18,6 +19,9 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
+
+from graph import open_store
+from graph.batch import Batch
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
@@ -40,13 +44,13 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(demo_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def _serving(store_url: str, log_path: Path) -> Iterator[str]:
+    """`lineage serve` over a store, as a user starts it; its base URL once it answers."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "serve", "--store", demo_store_url, "--port", str(port)],
+            [sys.executable, "-m", "crawler", "serve", "--store", store_url, "--port", str(port)],
             stdout=log, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
@@ -65,6 +69,41 @@ def server(demo_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(demo_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serving(demo_store_url, tmp_path_factory.mktemp("serve") / "serve.log") as base:
+        yield base
+
+
+WIDE_NAMESPACE = "postgres://wide:5432"
+WIDE_ROOT = f"dataset:{WIDE_NAMESPACE}/wide.root"
+WIDE_JOBS = 8_000  # each reads the root and writes a table of its own: 16,000 rows downstream
+
+
+@pytest.fixture(scope="module")
+def wide_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A generated store whose root has 16,000 nodes downstream, served."""
+    when = "2026-11-25T00:00:00.000Z"
+    batch = Batch()
+    batch.node(WIDE_ROOT, "dataset", "wide.root", when, namespace=WIDE_NAMESPACE)
+    for i in range(WIDE_JOBS):
+        job, table = f"job:{WIDE_NAMESPACE}/load{i:05d}", f"dataset:{WIDE_NAMESPACE}/wide.t{i:05d}"
+        batch.node(job, "job", f"load{i:05d}", when, namespace=WIDE_NAMESPACE, label=f"INSERT wide.t{i:05d}")
+        batch.node(table, "dataset", f"wide.t{i:05d}", when, namespace=WIDE_NAMESPACE, props={"kind": "table"})
+        batch.edge(WIDE_ROOT, "READS", job, when)
+        batch.edge(job, "WRITES", table, when)
+        batch.edge(WIDE_ROOT, "FEEDS", table, when)
+    work = tmp_path_factory.mktemp("wide")
+    url = f"sqlite:///{work / 'lineage.db'}"
+    store = open_store(url)
+    try:
+        store.apply(batch)
+    finally:
+        store.close()
+    with _serving(url, work / "serve.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +235,83 @@ def test_labels_are_at_least_12_px_at_1280x800(server: str, browser: webdriver.C
     assert all(0.4 < share < 0.6 for share in centred), "the page opens centred on its node"
 
 
+# Each node label's rendered box (as cytoscape measured the text) against each edge's drawn path
+# (its segments, end to end): the pairs where an edge runs across a label.
+LABELS_UNDER_EDGES = CY + """
+const inside = (p, b) => p.x > b.x1 && p.x < b.x2 && p.y > b.y1 && p.y < b.y2;
+const crosses = (a, c, b) => {  // Liang-Barsky: does segment a-c pass through box b?
+  let t0 = 0, t1 = 1; const dx = c.x - a.x, dy = c.y - a.y;
+  for (const [p, q] of [[-dx, a.x - b.x1], [dx, b.x2 - a.x], [-dy, a.y - b.y1], [dy, b.y2 - a.y]]) {
+    if (p === 0) { if (q <= 0) return false; continue; }
+    const t = q / p;
+    if (p < 0) { if (t > t1) return false; t0 = Math.max(t0, t); }
+    else { if (t < t0) return false; t1 = Math.min(t1, t); }
+  }
+  return t0 < t1 || inside(a, b);
+};
+const labels = cy.nodes().filter(n => n.style('label')).map(n => {
+  const b = n.boundingBox({includeNodes: false, includeEdges: false, includeLabels: true});
+  return {id: n.id(), b: {x1: b.x1 + 1, x2: b.x2 - 1, y1: b.y1 + 1, y2: b.y2 - 1}, w: b.w, h: b.h};
+});
+const found = [];
+cy.edges().forEach(e => {
+  const points = [e.sourceEndpoint(), ...(e.segmentPoints() || []), e.targetEndpoint()];
+  for (let i = 0; i + 1 < points.length; i++) {
+    labels.forEach(l => { if (crosses(points[i], points[i + 1], l.b)) found.push([l.id, e.id()]); });
+  }
+});
+return {labels: labels.length, sized: labels.filter(l => l.w > 10 && l.h >= 12).length, crossings: found};
+"""
+
+
+@pytest.mark.parametrize("query", ["", "?up=3&down=3", "?up=3&down=3&jobs=1"])
+def test_no_label_lies_under_an_edge(server: str, browser: webdriver.Chrome, query: str) -> None:
+    browser.get(server + SCORES + query)
+    counts = _graph_counts(browser)
+    found = browser.execute_script(LABELS_UNDER_EDGES)
+    assert found["labels"] == counts["nodes"] == found["sized"] and counts["edges"] > 0
+    assert found["crossings"] == [], "labels under edges"
+
+
+def test_the_crossing_check_sees_a_label_moved_under_an_edge(server: str, browser: webdriver.Chrome) -> None:
+    """The check above can fail: a node moved so that its label sits on an edge is caught."""
+    browser.get(server + SCORES + "?up=3&down=3")
+    _graph_counts(browser)
+    moved = browser.execute_script(
+        CY + "const e = cy.edges().filter(e => e.segmentPoints())[0];"
+        "const [a, b] = [e.sourceEndpoint(), e.segmentPoints()[0]];"
+        "const n = cy.nodes().filter(n => n.id() !== e.source().id() && n.id() !== e.target().id())[0];"
+        "const label = n.boundingBox({includeNodes: false, includeEdges: false, includeLabels: true});"
+        "const below = (label.y1 + label.y2) / 2 - n.position('y');"
+        "n.position({x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - below}); return [n.id(), e.id()];")
+    found = browser.execute_script(LABELS_UNDER_EDGES)
+    assert moved in found["crossings"]
+
+
+RAW_CUSTOMERS = "/node/" + quote("dataset:postgres://warehouse.bank.internal:5432/credit.raw.customers", safe="")
+
+
+def test_a_columns_view_draws_boxes_and_rows_and_an_edge_shows_its_sql(server: str,
+                                                                       browser: webdriver.Chrome) -> None:
+    browser.get(server + RAW_CUSTOMERS)
+    _wait(browser, ec.presence_of_element_located((By.ID, "node-schema")))
+    browser.find_element(By.LINK_TEXT, "annual_income").click()
+    _wait(browser, lambda d: "column=annual_income" in d.current_url)
+    drawn = _wait(browser, lambda d: d.execute_script(
+        "const box = document.querySelector('#lineage-graph'); if (!box || !box._cyreg) return null;"
+        "const cy = box._cyreg.cy; const boxes = cy.nodes('.table-box'); if (!boxes.length) return null;"
+        "return {boxes: boxes.map(b => [b.data('label'), b.children().map(c => c.data('label'))]),"
+        " orphans: cy.nodes('.column').filter(c => !c.isChild()).length,"
+        " rootBox: cy.nodes('.table-box.root').data('label'), edges: cy.edges('.direct, .indirect').length};"))
+    assert drawn["orphans"] == 0 and drawn["edges"] > 0 and len(drawn["boxes"]) >= 2
+    assert drawn["rootBox"] == "credit.raw.customers"
+    assert ["annual_income"] in [rows for _, rows in drawn["boxes"]] or any(
+        "annual_income" in rows for _, rows in drawn["boxes"])
+    browser.execute_script(CY + "cy.edges()[0].emit('tap');")
+    _wait(browser, lambda d: "SELECT" in d.find_element(By.ID, "edge-details").text.upper())
+    assert browser.execute_script(LABELS_UNDER_EDGES)["crossings"] == []
+
+
 def test_tapping_a_folded_edge_shows_the_sql_behind_it(server: str, browser: webdriver.Chrome) -> None:
     browser.get(server + SCORES)
     _graph_counts(browser)
@@ -272,3 +388,39 @@ def test_hostile_ids_and_searches_show_a_page_and_run_nothing(server: str, brows
 def test_the_server_is_waitress(server: str) -> None:
     with urllib.request.urlopen(server + "/crawls", timeout=5) as response:
         assert response.headers["Server"] == "lineage"
+
+
+GRID_API = "const api = dash_ag_grid.getApi('impact-grid');"
+GRID_ROWS = "#impact-grid .ag-center-cols-container [role=row]"
+
+
+def _grid_titles(driver: webdriver.Chrome) -> list[str]:
+    """The names in the grid's rows drawn now, top to bottom."""
+    return driver.execute_script(  # type: ignore[no-any-return]
+        f"return [...document.querySelectorAll('{GRID_ROWS}')]"
+        ".sort((a, b) => parseInt(a.getAttribute('row-index')) - parseInt(b.getAttribute('row-index')))"
+        ".map(r => (r.querySelector('[col-id=name]') || {}).textContent || '').filter(t => t);")
+
+
+def test_the_impact_grid_scrolls_sorts_and_filters_16000_rows_on_the_server(wide_server: str,
+                                                                            browser: webdriver.Chrome) -> None:
+    browser.get(wide_server + "/impact/" + quote(WIDE_ROOT, safe=""))
+    summary = _wait(browser, ec.presence_of_element_located((By.ID, "impact-summary")))
+    assert "8000 tables, 8000 jobs" in summary.text  # type: ignore[attr-defined]
+    count = _wait(browser, lambda d: d.execute_script(
+        "try { " + GRID_API + " return api.getDisplayedRowCount() > 100 && api.getDisplayedRowCount(); }"
+        " catch (e) { return 0; }"), 60)
+    assert count == 2 * WIDE_JOBS, "every row downstream, not the nearest 500"
+    assert len(browser.find_elements(By.CSS_SELECTOR, GRID_ROWS)) < 200, "the browser draws the rows in view"
+    browser.execute_script(GRID_API + f"api.ensureIndexVisible({count - 1}, 'bottom');")
+    _wait(browser, lambda d: "INSERT wide.t07999" in _grid_titles(d))  # the last row: the server's last block
+
+    browser.execute_script(GRID_API + "api.ensureIndexVisible(0, 'top'); api.applyColumnState("
+                           "{state: [{colId: 'name', sort: 'desc'}], defaultState: {sort: null}});")
+    _wait(browser, lambda d: (titles := _grid_titles(d)) and titles[0] == "wide.t07999" and titles[1] == "wide.t07998")
+
+    box = browser.find_element(By.CSS_SELECTOR, "#impact-grid .ag-floating-filter[aria-colindex='3'] input")
+    box.send_keys("t0123")
+    _wait(browser, lambda d: d.execute_script(GRID_API + "return api.getDisplayedRowCount();") == 20)
+    titles = _wait(browser, lambda d: len(t := _grid_titles(d)) >= 10 and t)
+    assert titles[:10] == [f"wide.t0123{i}" for i in range(9, -1, -1)], "filtered (a table and its job) and sorted"

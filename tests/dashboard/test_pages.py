@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import networkx
 import pytest
 from dash import dcc, html
 
@@ -116,7 +117,7 @@ def test_the_app_builds_with_every_callback(demo_store: Store) -> None:
     app = create_app(demo_store)
     outputs = {key.split("@")[0] for key in app.callback_map}
     assert {"page.children", "search-results.children", "url.href", "edge-details.children",
-            "node-details.children", "impact-csv.data"} <= outputs
+            "node-details.children", "impact-csv.data", "impact-grid.getRowsResponse"} <= outputs
 
 
 def test_a_token_guards_every_request(demo_store: Store) -> None:
@@ -135,23 +136,55 @@ def test_without_a_token_the_dashboard_is_open_on_loopback(demo_store: Store) ->
 def test_the_impact_page_lists_everything_downstream_with_owners(demo_store: Store) -> None:
     customers = resolve(demo_store, "staging.customers")
     page = pages.route(demo_store, impact_href(customers.id))
-    text = _text(page)
-    assert "Impact of changing credit.staging.customers" in text
+    assert "Impact of changing credit.staging.customers" in _text(page)
+    block = impact.impact_block(demo_store, customers.id, {"startRow": 0, "endRow": 100})
+    text = " ".join(f"{row['title']} {row['owners']}" for row in block["rowData"])
     assert "credit.ml.credit_scores" in text and "credit.reporting.limit_decisions" in text
     assert "etl_nightly" in text, "owners are shown"
     assert "Not found" in _text(pages.route(demo_store, "/impact/dataset%3Anope"))
 
 
-def test_a_large_impact_lists_the_nearest_and_says_how_many_in_all(demo_store: Store,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    customers = resolve(demo_store, "staging.customers")
-    everything = _text(pages.route(demo_store, impact_href(customers.id)))
-    monkeypatch.setattr(impact, "IMPACT_ROWS", 2)
-    page = pages.route(demo_store, impact_href(customers.id))
-    nearest = _text(page)
-    assert "the nearest 2" in nearest and "nearest" not in everything
-    (grid,) = [c for c in page.children if getattr(c, "id", None) == "impact-grid"]
-    assert [row["distance"] for row in grid.rowData] == [1, 1], "the nearest rows"
+def test_the_impact_grid_serves_every_row_sorted_and_filtered_on_the_server(demo_store: Store) -> None:
+    customers = resolve(demo_store, "staging.customers").id
+    table = impact.impact_table(demo_store, customers)
+    assert table is not None and len(table.rows) == table.page.total >= 10
+    assert "nearest" not in table.summary, "the summary counts every row"
+    first = impact.impact_block(demo_store, customers, {"startRow": 0, "endRow": 4, "sortModel": [], "filterModel": {}})
+    assert first["rowCount"] == len(table.rows) and len(first["rowData"]) == 4
+    rest = impact.impact_block(demo_store, customers, {"startRow": 4, "endRow": 400})
+    assert [r["id"] for r in first["rowData"] + rest["rowData"]] == [r["id"] for r in table.rows], "blocks tile"
+    far = impact.impact_block(demo_store, customers, {"startRow": 0, "endRow": 100,
+                                                      "sortModel": [{"colId": "distance", "sort": "desc"},
+                                                                    {"colId": "name", "sort": "asc"}]})
+    distances = [r["distance"] for r in far["rowData"]]
+    assert distances == sorted(distances, reverse=True) and distances[0] > 1
+    names = [r["title"] for r in far["rowData"] if r["distance"] == distances[0]]
+    assert names == sorted(names, key=str.lower)
+    jobs = impact.impact_block(demo_store, customers, {"startRow": 0, "endRow": 100, "filterModel": {
+        "kind": {"filterType": "text", "type": "equals", "filter": "job"},
+        "distance": {"filterType": "number", "operator": "OR", "conditions": [
+            {"filterType": "number", "type": "equals", "filter": 1},
+            {"filterType": "number", "type": "greaterThan", "filter": 2}]}}})
+    assert jobs["rowCount"] == sum(1 for r in table.rows if r["kind"] == "job" and r["distance"] != 2) > 0
+    assert {r["kind"] for r in jobs["rowData"]} == {"job"} and 2 not in {r["distance"] for r in jobs["rowData"]}
+
+
+HOSTILE_REQUESTS = [None, "x", [], {"startRow": -5, "endRow": "1e999"}, {"startRow": 10**30, "endRow": None},
+                    {"sortModel": [{"colId": "__class__", "sort": "desc"}, "name", {"colId": ["x"]}]},
+                    {"filterModel": {"name": {"filterType": "text", "type": "regex", "filter": ".*("}}},
+                    {"filterModel": {"distance": {"filterType": "number", "type": "inRange", "filter": "nan",
+                                                  "filterTo": {"$gt": 1}}}},
+                    {"filterModel": {"kind": {"operator": "XOR", "conditions": [None, 3] * 1000}}},
+                    {"filterModel": {"owners": {"type": "contains", "filter": "x" * 100_000}}}]
+
+
+@pytest.mark.parametrize("request_", HOSTILE_REQUESTS, ids=range(len(HOSTILE_REQUESTS)))
+def test_a_malformed_grid_request_is_answered_not_raised(demo_store: Store, request_: object) -> None:
+    customers = resolve(demo_store, "staging.customers").id
+    answer = impact.impact_block(demo_store, customers, request_)
+    assert set(answer) == {"rowData", "rowCount"} and len(answer["rowData"]) <= 1_000
+    assert impact.impact_block(demo_store, {"id": 1}, request_) == {"rowData": [], "rowCount": 0}
+    assert impact.impact_block(demo_store, "dataset:nope", request_) == {"rowData": [], "rowCount": 0}
 
 
 def test_a_node_with_many_edges_shows_the_latest_with_their_evidence(demo_store: Store,
@@ -259,7 +292,42 @@ def test_graph_labels_are_at_least_12_px() -> None:
     sizes = [float(rule["style"]["font-size"].removesuffix("px")) for rule in styles.GRAPH_STYLESHEET
              if "font-size" in rule["style"]]
     assert sizes and min(sizes) >= 12
-    assert styles.GRAPH_LAYOUT["name"] == "dagre" and styles.GRAPH_LAYOUT["rankDir"] == "LR"
+    assert styles.GRAPH_LAYOUT["name"] == "preset", "placed on the server (dashboard/layout.py)"
+
+
+def test_the_layout_puts_upstream_left_downstream_right_on_one_grid(demo_store: Store) -> None:
+    from dashboard import layout
+
+    scores = resolve(demo_store, "ml.credit_scores").id
+    built = pages.graph_elements(demo_store, scores, GraphOptions(upstream=3, downstream=3, datasets_only=False))
+    placed = layout.place(built)
+    where = {e["data"]["id"]: e["position"] for e in placed if "position" in e}
+    assert len(where) == sum(1 for e in built if "source" not in e["data"]) and where[scores] == {"x": 0.0, "y": 0.0}
+    classes = {e["data"]["id"]: e["classes"].split() for e in placed if "position" in e}
+    flows_graph = networkx.DiGraph([(e["data"]["source"], e["data"]["target"])
+                                    for e in placed if "source" in e["data"]])
+    assert all(where[n]["x"] < 0 for n, c in classes.items() if "upstream" in c)
+    assert all(where[n]["x"] > 0 for n, c in classes.items() if "downstream" in c)
+    assert all(p["x"] % layout.COLUMN == 0 and p["y"] % layout.ROW == 0 for p in where.values()), "one grid"
+    assert len({(p["x"], p["y"]) for p in where.values()}) == len(where), "no two nodes in one place"
+    for edge in (e for e in placed if "source" in e["data"]):
+        source, target = where[edge["data"]["source"]], where[edge["data"]["target"]]
+        bends = layout.route((source["x"], source["y"]), (target["x"], target["y"]))
+        for x, y in bends:  # every bend in a channel (between columns) or on a lane (between rows)
+            assert abs(x) % layout.COLUMN >= layout.CHANNEL - 1e-6 or (y - layout.LANE) % layout.ROW == 0
+        if source["x"] > target["x"] and edge["data"]["kind"] != "MORE":  # right to left: it closes a cycle
+            assert networkx.has_path(flows_graph, edge["data"]["target"], edge["data"]["source"]), edge["data"]
+
+
+def test_routes_run_in_channels_and_lanes() -> None:
+    from dashboard import layout
+
+    weights, distances = layout.relative((0, 0), (600, 160), layout.route((0, 0), (600, 160)))
+    assert len(weights) == len(distances) == 4
+    # back from the relative form, the bends are where route put them
+    for (x, y), w, d in zip(layout.route((0, 0), (600, 160)), weights, distances, strict=True):
+        length = (600 ** 2 + 160 ** 2) ** 0.5
+        assert abs(600 * w - 160 * d / length - x) < 0.01 and abs(160 * w + 600 * d / length - y) < 0.01
 
 
 def test_a_folded_edge_shows_the_evidence_of_the_job_behind_it(demo_store: Store) -> None:
@@ -355,9 +423,10 @@ def test_a_column_impact_counts_columns_and_jobs_as_themselves(demo_store: Store
     income = resolve(demo_store, "raw.customers#annual_income").id
     page = pages.route(demo_store, impact_href(income))
     (summary,) = [c for c in _find(page, html.P) if getattr(c, "id", None) == "impact-summary"]
-    (grid,) = [c for c in page.children if getattr(c, "id", None) == "impact-grid"]
-    columns = sum(1 for row in grid.rowData if row["kind"] == "column")
-    jobs = [row for row in grid.rowData if row["kind"] == "job"]
+    table = impact.impact_table(demo_store, income)
+    assert table is not None
+    columns = sum(1 for row in table.rows if row["kind"] == "column")
+    jobs = [row for row in table.rows if row["kind"] == "job"]
     # (the owners to notify are the jobs' owners: the users who run them)
     assert re.fullmatch(rf"{columns} columns, {len(jobs)} jobs, [1-9][0-9]* owners to notify\.", summary.children)
     assert columns and any("CREATE TABLE AS credit\\.staging\\.customers" in row["name"] and row["distance"] == 1
@@ -435,3 +504,18 @@ def test_the_home_counts_are_kept_until_the_store_is_written(tmp_path: Any) -> N
     store.apply(batch)
     assert "2 datasets" in _text(pages.home_page(store)), "a write moves the generation: counted again"
     store.close()
+
+
+def test_a_columns_url_draws_a_box_per_table_with_a_row_per_column(demo_store: Store) -> None:
+    customers = resolve(demo_store, "raw.customers")
+    schema = _text(pages.details(demo_store, customers))
+    assert "annual_income" in schema
+    page = pages.route(demo_store, node_href(customers.id), "?column=annual_income")
+    (graph,) = [c for c in _find(page, object) if getattr(c, "id", None) == "lineage-graph"]
+    boxes = {e["data"]["id"] for e in graph.elements if "table-box" in e.get("classes", "")}
+    columns = [e for e in graph.elements if e["data"].get("kind") == "column"]
+    assert len(boxes) >= 2 and columns and all(c["data"]["parent"] in boxes for c in columns)
+    assert f"box:{customers.id}" in boxes and "annual_income" in _text(page)
+    edges = [e for e in graph.elements if "source" in e["data"]]
+    assert edges and all({"direct", "indirect"} & set(e["classes"].split()) for e in edges)
+    assert pages.column_href(customers, "annual_income") == node_href(customers.id) + "?column=annual_income"
