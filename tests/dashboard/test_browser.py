@@ -197,9 +197,11 @@ def test_search_node_depth_fold_impact_csv_model_and_crawls(server: str, browser
     browser.find_element(By.ID, "impact-link").click()
     summary = _wait(browser, ec.presence_of_element_located((By.ID, "impact-summary")))
     assert "owners to notify" in summary.text  # type: ignore[attr-defined]
-    rows = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#impact-grid .ag-center-cols-container "
-                                                                    "[role=row]"))
-    assert any("credit.ml.prediction_log" in row.text for row in rows)  # type: ignore[attr-defined]
+    # The rows' texts read in the page at once: the infinite row model redraws rows as blocks
+    # arrive, so an element found one moment may be gone the next.
+    rows_text = ("return Array.from(document.querySelectorAll("
+                 "'#impact-grid .ag-center-cols-container [role=row]')).map(r => r.innerText);")
+    _wait(browser, lambda d: any("credit.ml.prediction_log" in text for text in d.execute_script(rows_text)))
     _photograph(browser, "dashboard-impact", tmp_path)
     browser.find_element(By.ID, "impact-csv-button").click()
     csv_file = downloads / "impact-credit.ml.credit_scores.csv"
