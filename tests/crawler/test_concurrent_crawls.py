@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,37 +18,11 @@ import pytest
 from crawler import config as crawl_config
 from crawler.crawl import crawl
 from graph import open_store
+from tests.crawler.conftest import Fresh
 from tests.crawler.exports import masked_export
-from tests.graph.neo4j_server import neo4j_url
 
 ROUNDS = (2, 3, 2, 3)  # crawls started together, per round
 WAIT = ("--wait", "120")
-
-Fresh = Callable[[], str]
-
-
-@pytest.fixture(params=["sqlite", "neo4j"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def fresh_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fresh]:
-    """Makes the URL of an empty store of one backend (Neo4j: the one database, wiped)."""
-    counter = iter(range(1000))
-
-    def make() -> str:
-        if backend == "sqlite":
-            return f"sqlite:///{tmp_path / f'lineage-{next(counter)}.db'}"
-        url = neo4j_url(request)
-        store = open_store(url)
-        try:
-            store.wipe()  # type: ignore[attr-defined]
-        finally:
-            store.close()
-        return url
-
-    yield make
 
 
 def _crawl_alone(url: str, demo_copy: Path) -> str:
