@@ -292,19 +292,27 @@ def impact_grid_in_browser(driver: Any, base: str, hub: str) -> dict[str, Any]:
             "jump_to_end_ms": round(jumped * 1000)}
 
 
+def serve(url: str, code: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """`lineage serve` of the checkout ``code`` on a free port, once it answers."""
+    port = free_port()
+    code = code.resolve()  # (the server runs there: `python -m` puts the working directory first)
+    server = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--store", url, "--port", str(port)],
+                              env={**os.environ, "PYTHONPATH": str(code)}, cwd=code, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.STDOUT)
+    for _ in range(200):
+        try:
+            first_byte(port, "GET", "/")
+            return port, server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit(f"lineage serve ({code}) did not answer on port {port}")
+
+
 def before_node_pages(driver: Any, checkout: str, url: str, hub: str, repeats: int) -> dict[str, Any]:
     """The same node pages served by another checkout's code (before a change), same store."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--store", url, "--port", str(port)],
-                              env={**os.environ, "PYTHONPATH": checkout}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.STDOUT)
+    port, server = serve(url, Path(checkout))
     try:
-        for _ in range(200):
-            try:
-                first_byte(port, "GET", "/")
-                break
-            except OSError:
-                time.sleep(0.2)
         first_byte(port, "POST", "/_dash-update-component", route_body(pages(hub)["node hub"]))
         base = f"http://127.0.0.1:{port}"
         return {f"{name} (before)": node_page_in_browser(driver, base, pages(hub)[name], repeats)
@@ -323,6 +331,7 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--store", help="A store built before by this bench (skips building; it is written to).")
+    parser.add_argument("--keep", help="Build the store at this path and keep it (then pass it as --store).")
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="The checkout whose `lineage serve` is measured (another tree: before and after).")
     parser.add_argument("--no-browser", action="store_true", help="First bytes only: no Chromium, no grid.")
@@ -337,19 +346,9 @@ def main() -> None:
     if not hub:
         hub = f"dataset:{NAMESPACE}/{shape(args.edges)[0][0][0]}"
     print(f"store: {built}", flush=True)
-    port = free_port()
-    code = args.code.resolve()  # (the servers run there: `python -m` puts the working directory first)
-    env = {**os.environ, "PYTHONPATH": str(code)}
-    server = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--store", url, "--port", str(port)],
-                              env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    port, server = serve(url, args.code)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                first_byte(port, "GET", "/")
-                break
-            except OSError:
-                time.sleep(0.2)
         start = time.perf_counter()
         first_byte(port, "POST", "/_dash-update-component", route_body(pages(hub)["node hub"]))
         index_s = round(time.perf_counter() - start, 2)
@@ -362,7 +361,8 @@ def main() -> None:
         cap = GraphOptions().max_elements
         over = {name: row["elements"] for name, row in timed.items() if row["elements"] > cap}
         print(f"element cap {cap}: {'kept' if not over else f'EXCEEDED {over}'}", flush=True)
-        subprocess.run([sys.executable, "-c", WRITE_A_LITTLE, url, NAMESPACE, STAR, WHEN], env=env, cwd=code,
+        subprocess.run([sys.executable, "-c", WRITE_A_LITTLE, url, NAMESPACE, STAR, WHEN], cwd=args.code.resolve(),
+                       env={**os.environ, "PYTHONPATH": str(args.code.resolve())},
                        check=True)
         after_write = first_asks(port, hub)
         print(f"first asks right after a write: {after_write}", flush=True)
