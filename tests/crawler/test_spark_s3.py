@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ import pytest
 from crawler.registry import SourceSpec
 from tests.crawler.test_parallel import PG, _write_csvlog
 from tests.crawler.test_spark_engine import FIXTURES, _crawled, _facts
+from tests.processes import answering, free_port
 
 pytestmark = pytest.mark.skipif(not os.environ.get("LINEAGE_TEST_S3"),
                                 reason="run by `make test-s3` (LINEAGE_TEST_S3=1)")
@@ -44,32 +43,15 @@ def pyspark_hadoop_version() -> str:
 
 
 @pytest.fixture(scope="module")
-def s3() -> Iterator[str]:
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto S3 server on a free port, with an empty bucket; its endpoint."""
     server = os.environ.get("LINEAGE_MOTO_SERVER") or shutil.which("moto_server")
     if not server:
         pytest.fail("no moto_server: `make test-s3` installs moto[server] (or set LINEAGE_MOTO_SERVER)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                _put(f"{endpoint}/{BUCKET}", b"")
-                break
-            except urllib.error.HTTPError:
-                raise
-            except OSError:  # (not listening yet)
-                time.sleep(0.1)
-        else:
-            pytest.fail("moto's server did not start")
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    argv = [server, "-H", "127.0.0.1", "-p", endpoint.rsplit(":", 1)[1]]
+    with answering(argv, lambda: _put(f"{endpoint}/{BUCKET}", b""), tmp_path_factory.mktemp("moto") / "moto.log"):
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _put(url: str, data: bytes) -> None:

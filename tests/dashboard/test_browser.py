@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +20,7 @@ import pytest
 
 from graph import open_store
 from graph.batch import Batch
+from tests.processes import answering, free_port
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
@@ -38,37 +37,13 @@ SCORES = "/node/" + quote("dataset:postgres://warehouse.bank.internal:5432/credi
 CY = "const cy = document.querySelector('#lineage-graph')._cyreg.cy;"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _serving(store_url: str, log_path: Path) -> Iterator[str]:
     """`lineage serve` over a store, as a user starts it; its base URL once it answers."""
-    port = _free_port()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "serve", "--store", store_url, "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(base, timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None:
-                    pytest.fail(f"lineage serve exited: {log_path.read_text(errors='replace')}")
-                time.sleep(0.2)
-        else:
-            pytest.fail("lineage serve did not answer within 20 s")
+    base = f"http://127.0.0.1:{free_port()}"
+    argv = [sys.executable, "-m", "crawler", "serve", "--store", store_url, "--port", base.rsplit(":", 1)[1]]
+    with answering(argv, lambda: urllib.request.urlopen(base, timeout=1).close(), log_path):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ written before a field existed, where walks run."""
 
 from __future__ import annotations
 
-import socket
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -13,12 +12,7 @@ from graph import StoreUnavailableError, UnknownStoreError, open_store
 from graph.lineage import impact
 from tests.graph.helpers import event
 from tests.graph.neo4j_server import neo4j_url
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.processes import free_port
 
 
 def test_wrong_credentials_are_a_clear_error(request: pytest.FixtureRequest) -> None:
@@ -31,13 +25,13 @@ def test_wrong_credentials_are_a_clear_error(request: pytest.FixtureRequest) -> 
 
 def test_a_server_that_is_down_is_a_clear_error() -> None:
     with pytest.raises(StoreUnavailableError, match="cannot reach Neo4j .* is the server running"):
-        open_store(f"neo4j://neo4j:secret-pass@127.0.0.1:{_free_port()}")
+        open_store(f"neo4j://neo4j:secret-pass@127.0.0.1:{free_port()}")
 
 
 @pytest.mark.parametrize("option", ["traversal=fast", "walk=memory", "traversal"])
 def test_an_unknown_url_option_is_a_clear_error(option: str) -> None:
     with pytest.raises(UnknownStoreError, match="the only option is traversal=auto[|]memory[|]server"):
-        open_store(f"neo4j://neo4j:secret-pass@127.0.0.1:{_free_port()}?{option}")
+        open_store(f"neo4j://neo4j:secret-pass@127.0.0.1:{free_port()}?{option}")
 
 
 def test_auto_traversal_walks_on_the_server_while_the_shape_loads_in_the_background(
