@@ -80,6 +80,16 @@ class FieldMap:
         return cls(**mapping)
 
 
+def field_at(obj: Mapping[str, Any], path: str) -> Any:
+    """The value at a FieldMap path (``a.b``: key ``b`` of the object at key ``a``); None if absent."""
+    value: Any = obj
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SourceSpec:
     """One thing to crawl: a path (file, directory or glob) and how to read what is there."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cursors import Start
-from crawler.registry import Item, Read, SourceSpec, reader
+from crawler.registry import Item, Read, SourceSpec, field_at, reader
 from crawler.streams import Unreadable, lines_from, open_stream, rows_from, skip
 from crawler.timestamps import normalize
 from parsers import Origin, ParseIssue, SourceRecord
@@ -124,7 +124,7 @@ def read_csv_trace(spec: SourceSpec, path: Path, start: Start) -> Iterator[Read]
         if isinstance(row, Unreadable):
             yield Read(_bad_line("bad_csv", row.reason, origin), end, number)
             continue
-        query = _field(row or {}, spec.fields.query)
+        query = field_at(row or {}, spec.fields.query)
         if not isinstance(query, str) or not query.strip():
             problem = _bad_line("missing_query", f"no query text in column {spec.fields.query!r}", origin)
             yield Read(problem, end, number)
@@ -145,7 +145,7 @@ def _trace_line(spec: SourceSpec, raw: bytes, where: str, number: int, start: in
     if not isinstance(obj, dict):
         yield _bad_line("bad_json", "a trace line must be a JSON object", origin)
         return
-    query = _field(obj, spec.fields.query)
+    query = field_at(obj, spec.fields.query)
     if not isinstance(query, str) or not query.strip():
         yield _bad_line("missing_query", f"no query text in field {spec.fields.query!r}", origin)
         return
@@ -156,10 +156,10 @@ def _trace_record(spec: SourceSpec, obj: Mapping[str, Any], query: str, origin: 
     fields = spec.fields
 
     def text(name: str) -> str | None:
-        value = _field(obj, name)
+        value = field_at(obj, name)
         return None if value is None or value == "" else str(value)
 
-    raw_time = _field(obj, fields.timestamp)
+    raw_time = field_at(obj, fields.timestamp)
     return SourceRecord(
         source_type="sql_trace",
         text=query,
@@ -173,15 +173,6 @@ def _trace_record(spec: SourceSpec, obj: Mapping[str, Any], query: str, origin: 
         dialect=text(fields.dialect) or spec.dialect,
         namespace=text(fields.namespace) or spec.namespace,
     )
-
-
-def _field(obj: Mapping[str, Any], path: str) -> Any:
-    value: Any = obj
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _bad_line(code: str, message: str, origin: Origin) -> ParseIssue:

@@ -24,7 +24,7 @@ from typing import Any
 
 from crawler.cursors import Start
 from crawler.errors import ConfigError
-from crawler.registry import FieldMap, Read, SourceSpec, reader
+from crawler.registry import FieldMap, Read, SourceSpec, field_at, reader
 from crawler.streams import Unreadable, rows_from
 from crawler.timestamps import normalize
 from parsers import Origin, ParseIssue, SourceRecord
@@ -109,18 +109,18 @@ def _prediction(fields: FieldMap, row: dict[str, Any] | Unreadable | None, origi
     model = _text(row, fields.model)
     if model is None:
         return ParseIssue(code="missing_model", message=f"no model name in field {fields.model!r}", origin=origin)
-    raw_time = _field(row, fields.timestamp)
+    raw_time = field_at(row, fields.timestamp)
     return Prediction(origin=origin, model=model, version=_text(row, fields.version), timestamp=normalize(raw_time),
                       key=_text(row, fields.key), features=_features(fields.features, row),
-                      output=_field(row, fields.output))
+                      output=field_at(row, fields.output))
 
 
 def _features(where: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """Feature name -> value: from listed columns, or from one field holding an object."""
     names = [name.strip() for name in where.split(",") if name.strip()]
     if len(names) != 1:
-        return {name: _field(row, name) for name in names}
-    value = _field(row, names[0])
+        return {name: field_at(row, name) for name in names}
+    value = field_at(row, names[0])
     if isinstance(value, str) and value.lstrip().startswith("{"):
         with contextlib.suppress(json.JSONDecodeError):
             value = json.loads(value)
@@ -129,17 +129,8 @@ def _features(where: str, row: Mapping[str, Any]) -> dict[str, Any]:
     return {} if value is None else {names[0]: value}
 
 
-def _field(obj: Mapping[str, Any], path: str) -> Any:
-    value: Any = obj
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
 def _text(obj: Mapping[str, Any], path: str) -> str | None:
-    value = _field(obj, path)
+    value = field_at(obj, path)
     return None if value is None or value == "" else str(value)
 
 
