@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS crawls (id INTEGER PRIMARY KEY AUTOINCREMENT, report 
 CREATE TABLE IF NOT EXISTS cursors (
     path TEXT PRIMARY KEY, byte_offset INTEGER NOT NULL, line INTEGER NOT NULL, head_length INTEGER NOT NULL,
     head_digest TEXT NOT NULL, tail_digest TEXT NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL DEFAULT '{}');
+-- What each generation changed of the graph's shape (walk edges made live or removed, nodes made
+-- live), so a reader holding the shape of an older one patches it (graph/sqlite_walks.py).
+CREATE TABLE IF NOT EXISTS shape_log (generation INTEGER PRIMARY KEY, size INTEGER NOT NULL, changes TEXT NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_version', '1');
 """
 

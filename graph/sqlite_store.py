@@ -33,7 +33,7 @@ from graph.sqlite_rows import (
     to_json,
 )
 from graph.sqlite_schema import COUNTS_BY_SCAN, SCHEMA, add_missing_columns, bump_counts, count_once, live_now
-from graph.sqlite_walks import Borrowed, load_shape, reach_in_sql
+from graph.sqlite_walks import Borrowed, ShapeChange, load_shape, patch_shape, reach_in_sql
 from graph.store import EdgeKey, register_backend
 from graph.topology import Shapes, Topology
 from parsers import Evidence, Origin, ParseIssue
@@ -93,7 +93,7 @@ class SqliteStore:
         self._read_only = read_only
         self._local = threading.local()
         self._memory: sqlite3.Connection | None = None
-        self._shapes = Shapes(lambda: load_shape(self._connect_for_shape))
+        self._shapes = Shapes(lambda: load_shape(self._connect_for_shape), lambda held: patch_shape(self._db, held))
         self._writer: WriterLock = NoLock(url) if path == ":memory:" else FileLock(url, Path(f"{path}.lock"))
         if path != ":memory:" and Path(path).is_dir():
             raise UnknownStoreError(f"{path} is a directory, not a lineage store (give a file: sqlite:///dir/lineage.db)")
@@ -188,13 +188,16 @@ class SqliteStore:
                            [(c.path, c.offset, c.line, c.head_length, c.head_digest, c.tail_digest, c.size, c.state)
                             for c in batch.cursors.values()])
             if batch.nodes or batch.edges or batch.runs:
-                self._bump(db)
+                self._bump(db, change=ShapeChange.of_batch(batch))
 
-    def _bump(self, db: sqlite3.Connection, changes_before: int | None = None) -> None:
-        """A new generation, which readers' traversal index follows; not when the write changed no
-        row (a crawl that found nothing to age out or rerank leaves the index as it is)."""
+    def _bump(self, db: sqlite3.Connection, changes_before: int | None = None,
+              change: ShapeChange | None = None) -> None:
+        """A new generation, which readers' traversal index follows, and what it changed of the
+        graph's shape; not when the write changed no row (a crawl that found nothing to age out or
+        rerank leaves the index as it is)."""
         if changes_before is None or db.total_changes > changes_before:
             db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            (change or ShapeChange()).log(db)
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int:
         with self._db as db:
@@ -223,7 +226,7 @@ class SqliteStore:
                            [(at, crawl, *key) for key in edges])
             db.executemany("UPDATE nodes SET removed_at = ?, removed_in = ? WHERE id = ?",
                            [(at, crawl, node) for node in nodes])
-            self._bump(db, before)
+            self._bump(db, before, ShapeChange.of_removal(edges))
 
     def acknowledge(self, keys: Sequence[str], at: str) -> int:
         with self._db as db:
