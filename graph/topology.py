@@ -62,8 +62,8 @@ class Topology:
         plus = self._coded(added, position)
         minus = self._coded(removed, position)
         codes = self.codes
-        plus = np.setdiff1d(plus, codes)  # made live: those not live already
-        minus = np.intersect1d(minus, codes)
+        plus = plus[~_among(plus, codes)]  # made live: those not live already
+        minus = minus[_among(minus, codes)]
         codes = np.delete(codes, np.searchsorted(codes, minus))
         codes = np.insert(codes, np.searchsorted(codes, plus), plus)
         shape = Topology.__new__(Topology)
@@ -164,6 +164,13 @@ class _Adjacency(NamedTuple):
 def _before(rows: np.ndarray, size: int) -> np.ndarray:
     """For each row of ``size`` (and the end), how many of ``rows`` come before it."""
     return np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=size))]).astype(np.int32)
+
+
+def _among(wanted: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Which of ``wanted`` are in the sorted ``codes`` (a search each: no pass over ``codes``)."""
+    if not len(codes):
+        return np.zeros(len(wanted), bool)
+    return codes[np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)] == wanted
 
 
 def _code(src: np.ndarray, dst: np.ndarray, kind: np.ndarray) -> np.ndarray:
