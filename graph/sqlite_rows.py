@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from graph.model import Edge, IssueFilter, Node, issue_key
 from parsers import ParseIssue
@@ -13,6 +13,7 @@ from parsers import ParseIssue
 NODE_COLUMNS = "id, kind, namespace, name, label, props, first_seen, last_seen, removed_at"
 EDGE_COLUMNS = "src, kind, dst, count, confidence, first_seen, last_seen, props, stale_since, removed_at"
 RUN_COLUMNS = "id, job, started_at, user, session_id, status, statement_kind, facets"
+T = TypeVar("T")
 _CHUNK = 500  # ids per IN (...) list
 
 
@@ -36,7 +37,7 @@ def liveness(as_of: str | None, include_removed: bool) -> tuple[str, list[str]]:
     return " AND (first_seen IS NULL OR first_seen <= ?) AND (removed_at IS NULL OR removed_at > ?)", [as_of, as_of]
 
 
-def chunks(items: Sequence[str]) -> Iterator[list[str]]:
+def chunks(items: Sequence[T]) -> Iterator[list[T]]:
     items = list(items)
     for start in range(0, len(items), _CHUNK):
         yield items[start: start + _CHUNK]

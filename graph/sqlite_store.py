@@ -8,7 +8,7 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,10 @@ _UPSERT_MEMBER = f"""
 INSERT INTO members (dataset, name, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (dataset, name) DO UPDATE SET count = count + excluded.count, {_SPAN}
 """
+# The live edges of a JSON list of keys: a primary key lookup each, in SQLite's C.
+_EDGES_OF = (f"SELECT {', '.join('t.' + c for c in EDGE_COLUMNS.split(', '))} FROM json_each(?) j"
+             " JOIN edges t ON t.src = j.value ->> 0 AND t.kind = j.value ->> 1 AND t.dst = j.value ->> 2"
+             " WHERE t.removed_at IS NULL")
 _INSERT_RUN = ("INSERT OR IGNORE INTO runs (id, job, started_at, user, session_id, status, statement_kind, facets)"
                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 CACHE_KIB = 128 * 1024  # a writing connection's page cache (taken as pages are read)
@@ -340,8 +344,14 @@ class SqliteStore:
         return self._shapes.current(self.generation(), wait=wait)
 
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
-                  as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
+                  as_of: str | None = None, include_removed: bool = False,
+                  crossing: Callable[[EdgeKey], bool] | None = None) -> list[Edge]:
         ids = list(node_ids)
+        if crossing is not None:
+            if as_of is None and not include_removed:
+                return self._edges_of([key for key in self._neighbor_keys(ids, outgoing, incoming) if crossing(key)])
+            return [edge for edge in self.neighbors(ids, outgoing=outgoing, incoming=incoming, as_of=as_of,
+                                                    include_removed=include_removed) if crossing(edge.key)]
         live, live_params = liveness(as_of, include_removed)
         found: list[Edge] = []
         for column, kinds in (("src", list(outgoing)), ("dst", list(incoming))):
@@ -351,6 +361,23 @@ class SqliteStore:
                 query = (f"SELECT {EDGE_COLUMNS} FROM edges WHERE {column} IN ({marks(chunk)})"
                          f" AND kind IN ({marks(kinds)}){live}")
                 found.extend(edge_of(row) for row in self._db.execute(query, [*chunk, *kinds, *live_params]))
+        return found
+
+    def _neighbor_keys(self, ids: list[str], outgoing: Sequence[str], incoming: Sequence[str]) -> list[EdgeKey]:
+        """The keys of the edges of these kinds at these nodes, live or not: read from the keys
+        alone (the index by target holds the source), not from the rows."""
+        keys: list[EdgeKey] = []
+        for column, kinds in (("src", list(outgoing)), ("dst", list(incoming))):
+            for chunk in (chunks(ids) if kinds else ()):
+                keys += self._db.execute(f"SELECT src, kind, dst FROM edges WHERE {column} IN ({marks(chunk)})"
+                                         f" AND kind IN ({marks(kinds)})", [*chunk, *kinds])
+        return keys
+
+    def _edges_of(self, keys: list[EdgeKey]) -> list[Edge]:
+        """The live edges of these keys."""
+        found: list[Edge] = []
+        for chunk in chunks(keys):
+            found += map(edge_of, self._db.execute(_EDGES_OF, (json.dumps(chunk),)))
         return found
 
     def details(self, node_ids: Sequence[str], *, outgoing: Sequence[str] = (),
