@@ -257,6 +257,17 @@ class Reached(Mapping[str, int]):
             raise KeyError(node)
         return int(self._distance[at])
 
+    def get(self, node: str, default: Any = None) -> Any:
+        """(Without raising and catching a KeyError for each node not reached: walks ask often.)"""
+        at = self._topology.position.get(node)
+        if at is None:
+            return default
+        distance = int(self._distance[at])
+        return default if distance < 0 else distance
+
+    def __contains__(self, node: object) -> bool:
+        return self.get(node) is not None  # type: ignore[arg-type]
+
     def __iter__(self) -> Iterator[str]:
         for start in range(0, len(self._order), self._CHUNK):
             yield from self._topology.ids[self._order[start: start + self._CHUNK]].tolist()
