@@ -78,7 +78,7 @@ class Topology:
         # A walk that gains a step it had no edges at is built again when asked for.
         shape.walks = {key: [graph.patched(size, _walked(key, graph.step, plus), _walked(key, graph.step, minus))
                              for graph in graphs]
-                       for key, graphs in self.walks.items()
+                       for key, graphs in list(self.walks.items())  # (a page may be adding one)
                        if {graph.step for graph in graphs} >= _steps_walked(key, plus)}
         return shape
 
@@ -314,7 +314,7 @@ class Shapes:
         held = self._current
         if held is not None and held.generation >= generation:
             return held
-        patched = self._patched(held)
+        patched = self._patched(generation)
         if patched is not None and patched.generation >= generation:
             return patched
         if not wait:
@@ -327,13 +327,15 @@ class Shapes:
                 held = self._current = self._loaded()
         return held
 
-    def _patched(self, held: Topology | None) -> Topology | None:
-        if held is None or self._patch is None:
+    def _patched(self, generation: int) -> Topology | None:
+        """The shape held, patched up to the store's generation (by one thread; the others then
+        find it patched), or None if there is none or it cannot be patched."""
+        if self._patch is None:
             return None
         with self._patching:
-            current = self._current
-            if current is not None and current.generation > held.generation:
-                return current  # patched (or loaded) meanwhile by another thread
+            held = self._current
+            if held is None or held.generation >= generation:
+                return held
             try:
                 patched = self._patch(held)
             except Exception:  # noqa: BLE001 - a shape that cannot be patched is loaded again

@@ -203,3 +203,25 @@ def test_search_reads_an_index_in_rank_order_not_the_table(tmp_path: Path, kind:
     plan = " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", ["%a%", *([kind] if kind else [])]))
     assert "USING INDEX nodes_by" in plan and "TEMP B-TREE" not in plan, plan
     assert [n.name for n in store.find("a", kind=kind)] == ["raw.a"]
+
+
+def test_pages_asking_at_once_after_a_write_find_the_shape_patched_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graph import lineage
+    from tests.graph.test_contract import _warehouse
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    writer = open_store(url)
+    events = _warehouse()
+    graph.write(writer, events[:-8])
+    serving, in_sql = open_store(url, read_only=True), open_store(f"{url}?traversal=store", read_only=True)
+    serving.warm().join()  # type: ignore[attr-defined]
+    root = f"dataset:{NS}/raw.t0"
+    lineage(serving, root, "downstream", None)  # a walk built: the patch carries it over
+    graph.write(writer, events[-8:])
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: lineage(serving, root, "downstream", None).distance, range(16)))
+    assert seen == [lineage(in_sql, root, "downstream", None).distance] * 16
+    assert serving._shapes.loads == 1  # type: ignore[attr-defined]
+    assert serving._shapes._current.generation == serving.generation()  # type: ignore[attr-defined]
