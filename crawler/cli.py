@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import json
 import logging
 import os
@@ -573,6 +574,9 @@ def serve(store_url: str, host: str, port: int, token: str | None, threads: int,
     if warm is not None:
         warm()
     app = create_app(store, token=token)
+    # What is built by now lives as long as the server: out of the collector's full passes, which
+    # otherwise walk it again and again while a hub's page allocates (a quarter of the page's time).
+    gc.freeze()
     hint = "?token=..." if token else ""
     click.echo(f"Lineage dashboard on http://{host}:{port}/{hint} (store {store.url}); Ctrl-C stops it.")
     if debug:

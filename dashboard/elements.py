@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
 from graph import Edge, LineageView, Node
@@ -120,6 +120,51 @@ def flows(view: LineageView, *, datasets_only: bool) -> list[Flow]:
     return kept + [_folded(view.nodes, src, dst, jobs) for (src, dst), jobs in sorted(pairs.items())]
 
 
+class Link(NamedTuple):
+    """Where a flow goes, without the edges behind it or its label: all :func:`keep` reads."""
+
+    src: str
+    dst: str
+
+
+class Ends(Protocol):
+    @property
+    def src(self) -> str: ...
+
+    @property
+    def dst(self) -> str: ...
+
+
+def links(view: LineageView, *, datasets_only: bool) -> set[Link]:
+    """The ends of :func:`flows` (which nodes a flow joins), found without making the flows: a
+    page placing a hub's neighbours round by round asks for them each round, of thousands of edges.
+
+    >>> from graph import Edge, Node
+    >>> view = LineageView(root="dataset:a", direction="both", distance={"dataset:a": 0, "job:j": 1, "dataset:b": 1},
+    ...     nodes={"dataset:a": Node(id="dataset:a", kind="dataset", name="a"),
+    ...            "job:j": Node(id="job:j", kind="job", name="j"),
+    ...            "dataset:b": Node(id="dataset:b", kind="dataset", name="b")},
+    ...     edges=(Edge(src="dataset:a", kind="READS", dst="job:j"), Edge(src="job:j", kind="WRITES", dst="dataset:b")))
+    >>> links(view, datasets_only=True)
+    {Link(src='dataset:a', dst='dataset:b')}
+    """
+    pairs = [(e.src, e.dst) if FLOW.get(e.kind, 1) > 0 else (e.dst, e.src) for e in view.edges]
+    if not datasets_only:
+        return {Link(src, dst) for src, dst in pairs}
+    folded = {n for n, node in view.nodes.items() if node.kind == "job" and n != view.root}
+    found = {Link(src, dst) for src, dst in pairs if src not in folded and dst not in folded}
+    into: dict[str, set[str]] = {}
+    out: dict[str, set[str]] = {}
+    for src, dst in pairs:
+        if dst in folded:
+            into.setdefault(dst, set()).add(src)
+        if src in folded:
+            out.setdefault(src, set()).add(dst)
+    for job in into.keys() & out.keys():
+        found.update(Link(src, dst) for src in into[job] for dst in out[job] if src != dst)
+    return found
+
+
 def _flow(edge: Edge) -> Flow:
     src, dst = (edge.src, edge.dst) if FLOW.get(edge.kind, 1) > 0 else (edge.dst, edge.src)
     return Flow(src=src, dst=dst, kind=edge.kind, parts=(edge.key,), count=edge.count)
@@ -146,7 +191,7 @@ class More:
         return f"more:{self.side}:{self.parent}"
 
 
-def keep(view: LineageView, drawn: Iterable[Flow], options: GraphOptions) -> tuple[list[str], list[More]]:
+def keep(view: LineageView, drawn: Iterable[Ends], options: GraphOptions) -> tuple[list[str], list[More]]:
     """The nodes to draw, root first then breadth first each way, and the "+N more" nodes: of a
     node's new neighbours the ``per_node`` best ranked are drawn, and none past ``max_nodes``."""
     before: dict[str, set[str]] = {}
@@ -192,15 +237,28 @@ def elements(view: LineageView, options: GraphOptions | None = None) -> list[dic
     [('dataset:x/b', 'dataset root'), ('job:x/j', 'job upstream'), ('job:x/j|WRITES|dataset:x/b', 'upstream')]
     """
     options = options or GraphOptions()
-    drawn = flows(view, datasets_only=options.datasets_only)
-    placed, more = keep(view, drawn, options)
+    placed, more = keep(view, links(view, datasets_only=options.datasets_only), options)
     shown = set(placed)
+    drawn = flows(_touching(view, shown, datasets_only=options.datasets_only), datasets_only=options.datasets_only)
     nodes = [_node_element(view, view.nodes[n]) for n in placed]
     nodes += [_more_element(m) for m in more]
     edges = [_edge_element(view, f) for f in drawn if f.src in shown and f.dst in shown]
     edges += [_more_edge(m) for m in more]
     room = max(0, options.max_elements - len(nodes))
     return nodes + edges[:room]
+
+
+def _touching(view: LineageView, shown: set[str], *, datasets_only: bool) -> LineageView:
+    """The view with only the edges a flow between nodes of ``shown`` is made of: between two
+    of them, or (jobs folded) between one of them and a job folded (a hub's view holds thousands
+    of edges, its page draws a few dozen)."""
+    if not datasets_only:
+        edges = tuple(e for e in view.edges if e.src in shown and e.dst in shown)
+    else:
+        folded = {n for n, node in view.nodes.items() if node.kind == "job" and n != view.root}
+        near = shown | folded
+        edges = tuple(e for e in view.edges if e.src in near and e.dst in near and (e.src in shown or e.dst in shown))
+    return dataclasses.replace(view, edges=edges)
 
 
 def _node_element(view: LineageView, node: Node) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from dashboard.elements import (
     clamp_depth,
     column_boxes,
     elements,
-    flows,
     impact_href,
     keep,
+    links,
     model_href,
     node_href,
 )
@@ -288,7 +288,7 @@ def _elements_around(around: Surroundings, options: GraphOptions) -> list[dict[s
             if jobs:
                 read |= jobs
                 view = around.view(jobs)
-        placed, _ = keep(view, flows(view, datasets_only=options.datasets_only), options)
+        placed, _ = keep(view, links(view, datasets_only=options.datasets_only), options)
         wanted = set(placed) - read
         if not wanted:
             return elements(view, options)
@@ -297,7 +297,7 @@ def _elements_around(around: Surroundings, options: GraphOptions) -> list[dict[s
 def _settled(view: LineageView, walked: GraphOptions, options: GraphOptions) -> bool:
     """Walking deeper draws the same: the page is full, and every node drawn is nearer than the
     walk went on its side (so its neighbours, and its "+N more", are all in ``view``)."""
-    placed, _ = keep(view, flows(view, datasets_only=options.datasets_only), options)
+    placed, _ = keep(view, links(view, datasets_only=options.datasets_only), options)
     if len(placed) < options.max_nodes:
         return False
     for node in placed:

@@ -142,15 +142,14 @@ class _Walk:
 
     def crossed(self, best: Mapping[str, int], edges: Iterable[Edge]) -> list[Edge]:
         """Those of ``edges`` the walk crossed: they leave a reached node and arrive within the cutoff."""
-        forward, cutoff = frozenset(self.outgoing), self.cutoff
-        found = []
-        for edge in edges:
-            if self.direct_only and indirect(edge):
-                continue
-            level = best.get(edge.src if edge.kind in forward else edge.dst)
-            if level is not None and (cutoff is None or level + HALF_STEPS.get(edge.kind, 2) <= cutoff):
-                found.append(edge)
-        return found
+        return [edge for edge in edges if not (self.direct_only and indirect(edge)) and self.crosses(best, edge.key)]
+
+    def crosses(self, best: Mapping[str, int], key: tuple[str, str, str]) -> bool:
+        """Whether the walk crossed the edge ``(src, kind, dst)``, but for ``direct_only``, which
+        reads the edge's properties (see ``crossed``)."""
+        src, kind, dst = key
+        level = best.get(src if kind in self.outgoing else dst)
+        return level is not None and (self.cutoff is None or level + HALF_STEPS.get(kind, 2) <= self.cutoff)
 
 
 def _walk(store: Store, walk: _Walk, as_of: str | None) -> dict[str, int]:

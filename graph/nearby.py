@@ -58,8 +58,12 @@ class Surroundings:
         if not wanted:
             return
         self._read.update(wanted)
+
+        def new_and_crossed(key: tuple[str, str, str]) -> bool:
+            return key not in self._edges and any(walk.crosses(best, key) for walk, best in self._walks)
+
         touching = {edge.key: edge for edge in self._store.neighbors(wanted, outgoing=self._kinds,
-                                                                     incoming=self._kinds)}
+                                                                     incoming=self._kinds, crossing=new_and_crossed)}
         for walk, best in self._walks:
             kinds = {*walk.outgoing, *walk.incoming}
             self._edges.update((edge.key, edge) for edge in walk.crossed(best, (e for e in touching.values()

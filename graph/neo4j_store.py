@@ -360,7 +360,8 @@ class Neo4jStore:
         return [_edge(r) for r in records]
 
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
-                  as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
+                  as_of: str | None = None, include_removed: bool = False,
+                  crossing: Callable[[EdgeKey], bool] | None = None) -> list[Edge]:
         live = "" if include_removed else _AS_OF if as_of is not None else _LIVE
         ids = list(node_ids)
         if not ids or not (outgoing or incoming):
@@ -368,7 +369,8 @@ class Neo4jStore:
         # Both directions in one round trip: a traversal asks once per level.
         query = f"{_neighbors_of(live)} RETURN collect({_EDGE_MAP}) AS rows"
         rows = self._read_rows(query, ids=ids, outgoing=list(outgoing), incoming=list(incoming), as_of=as_of)
-        return [_edge(r) for r in rows]
+        edges = [_edge(r) for r in rows]
+        return edges if crossing is None else [edge for edge in edges if crossing(edge.key)]
 
     def details(self, node_ids: Sequence[str], *, outgoing: Sequence[str] = (),
                 incoming: Sequence[str] = ()) -> Details:

@@ -14,112 +14,29 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
-
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
 from graph.errors import RunsAlreadyStoredError, UnknownStoreError
 from graph.locks import FileLock, NoLock, WriterLock, read_only_lock
-from graph.model import (
-    Change,
-    Details,
-    Edge,
-    IssueFilter,
-    Member,
-    Node,
-    Quarantine,
-    QuarantineEntry,
-    Usage,
-    issue_key,
+from graph.model import Change, Details, Edge, IssueFilter, Member, Node, Quarantine, QuarantineEntry, Usage
+from graph.sqlite_rows import (
+    EDGE_COLUMNS,
+    NODE_COLUMNS,
+    RUN_COLUMNS,
+    chunks,
+    edge_of,
+    insert_issues,
+    issue_clause,
+    liveness,
+    marks,
+    node_of,
+    stored_runs,
+    to_json,
 )
+from graph.sqlite_schema import COUNTS_BY_SCAN, SCHEMA, add_missing_columns, bump_counts, count_once, live_now
+from graph.sqlite_walks import Borrowed, ShapeChange, load_shape, patch_shape, reach_in_sql
 from graph.store import EdgeKey, register_backend
-from graph.topology import END_KINDS, KINDS, Shapes, Topology
+from graph.topology import Shapes, Topology
 from parsers import Evidence, Origin, ParseIssue
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS nodes (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT, name TEXT NOT NULL, label TEXT,
-    props TEXT NOT NULL DEFAULT '{}', first_seen TEXT, last_seen TEXT, removed_at TEXT);
-CREATE INDEX IF NOT EXISTS nodes_by_kind ON nodes (kind, name);
--- Search, best ranked first (find's ORDER BY): read in rank order until the page is full, the
--- names and labels matched in the index; by kind, or across kinds.
-CREATE INDEX IF NOT EXISTS nodes_by_rank ON nodes (coalesce(json_extract(props, '$.rank'), 0) DESC, name, label, kind)
-    WHERE removed_at IS NULL;
-CREATE INDEX IF NOT EXISTS nodes_by_kind_rank ON nodes (kind, coalesce(json_extract(props, '$.rank'), 0) DESC, name)
-    WHERE removed_at IS NULL;
-CREATE TABLE IF NOT EXISTS edges (
-    src TEXT NOT NULL, kind TEXT NOT NULL, dst TEXT NOT NULL, count INTEGER NOT NULL,
-    confidence REAL NOT NULL, first_seen TEXT, last_seen TEXT, props TEXT NOT NULL DEFAULT '{}',
-    stale_since TEXT, removed_at TEXT,
-    PRIMARY KEY (src, kind, dst)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS edges_by_dst ON edges (dst, kind);
-CREATE TABLE IF NOT EXISTS evidence (
-    src TEXT NOT NULL, kind TEXT NOT NULL, dst TEXT NOT NULL, ordinal INTEGER NOT NULL,
-    data TEXT NOT NULL, PRIMARY KEY (src, kind, dst, ordinal)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY, job TEXT NOT NULL, started_at TEXT, user TEXT, session_id TEXT,
-    status TEXT NOT NULL, statement_kind TEXT, facets TEXT NOT NULL DEFAULT '{}');
-CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job);
-CREATE TABLE IF NOT EXISTS usage (
-    node TEXT NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL, count INTEGER NOT NULL,
-    first_seen TEXT, last_seen TEXT, PRIMARY KEY (node, user, role)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS members (
-    dataset TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL,
-    first_seen TEXT, last_seen TEXT, PRIMARY KEY (dataset, name)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS issues (
-    key TEXT PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL,
-    path TEXT NOT NULL, line INTEGER, byte_offset INTEGER, snippet TEXT);
-CREATE TABLE IF NOT EXISTS crawls (id INTEGER PRIMARY KEY AUTOINCREMENT, report TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cursors (
-    path TEXT PRIMARY KEY, byte_offset INTEGER NOT NULL, line INTEGER NOT NULL, head_length INTEGER NOT NULL,
-    head_digest TEXT NOT NULL, tail_digest TEXT NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL DEFAULT '{}');
-INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0'), ('schema_version', '1');
-"""
-
-# Live nodes and edges by kind, runs and issues, kept up to date by each write in its own
-# transaction: a page's counts are a lookup, not a scan of a million rows. (Not by triggers: a
-# trigger's statement per row halved the write rate.) A store made before is counted once, on
-# its first opening for writes (_count_once).
-_BUMP = ("INSERT INTO counts (what, kind, n) VALUES (?, ?, ?)"
-         " ON CONFLICT (what, kind) DO UPDATE SET n = n + excluded.n")
-# Of the rows a write names (a JSON list of keys), those live now, by kind: one index lookup
-# each, in SQLite's C, not a query per row.
-_LIVE_NOW = {
-    "node": "SELECT t.kind, count(*) FROM json_each(?) j JOIN nodes t ON t.id = j.value ->> 0"
-            " WHERE t.removed_at IS NULL GROUP BY t.kind",
-    "edge": "SELECT t.kind, count(*) FROM json_each(?) j JOIN edges t ON t.src = j.value ->> 0"
-            " AND t.kind = j.value ->> 1 AND t.dst = j.value ->> 2 WHERE t.removed_at IS NULL GROUP BY t.kind",
-}
-
-
-def _live_now(db: sqlite3.Connection, what: str, keys: Iterable[Sequence[str]]) -> Counter[str]:
-    """How many of these nodes ``(id,)`` or edges ``(src, kind, dst)`` are live, by kind."""
-    listed = list(dict.fromkeys(tuple(key) for key in keys))
-    return Counter(dict(db.execute(_LIVE_NOW[what], (json.dumps(listed),)))) if listed else Counter()
-
-
-def _bump_counts(db: sqlite3.Connection, what: str, by_kind: Mapping[str, int], sign: int = 1) -> None:
-    db.executemany(_BUMP, [(what, kind, sign * n) for kind, n in by_kind.items() if n])
-
-
-_COUNTS_BY_SCAN = """
-SELECT 'node', kind, count(*) FROM nodes WHERE removed_at IS NULL GROUP BY kind
-UNION ALL SELECT 'edge', kind, count(*) FROM edges WHERE removed_at IS NULL GROUP BY kind
-UNION ALL SELECT 'run', '', count(*) FROM runs
-UNION ALL SELECT 'issue', '', count(*) FROM issues
-"""
-
-
-def _count_once(db: sqlite3.Connection) -> None:
-    """The counts table and its triggers, filled by one scan when the store has none yet."""
-    with db:
-        db.execute("BEGIN IMMEDIATE")  # two writers opening an old store: one counts it
-        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'counts'").fetchone():
-            return
-        db.execute("CREATE TABLE counts (what TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,"
-                   " PRIMARY KEY (what, kind)) WITHOUT ROWID")
-        db.execute(f"INSERT INTO counts (what, kind, n) {_COUNTS_BY_SCAN}")
-
 
 # Keep the earliest first_seen and latest last_seen of two, either of which may be unknown.
 _SPAN = """first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -157,68 +74,17 @@ _UPSERT_MEMBER = f"""
 INSERT INTO members (dataset, name, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (dataset, name) DO UPDATE SET count = count + excluded.count, {_SPAN}
 """
+# The live edges of a JSON list of keys: a primary key lookup each, in SQLite's C.
+_EDGES_OF = (f"SELECT {', '.join('t.' + c for c in EDGE_COLUMNS.split(', '))} FROM json_each(?) j"
+             " JOIN edges t ON t.src = j.value ->> 0 AND t.kind = j.value ->> 1 AND t.dst = j.value ->> 2"
+             " WHERE t.removed_at IS NULL")
 _INSERT_RUN = ("INSERT OR IGNORE INTO runs (id, job, started_at, user, session_id, status, statement_kind, facets)"
                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-_NODE_COLUMNS = "id, kind, namespace, name, label, props, first_seen, last_seen, removed_at"
-_EDGE_COLUMNS = "src, kind, dst, count, confidence, first_seen, last_seen, props, stale_since, removed_at"
-_RUN_COLUMNS = "id, job, started_at, user, session_id, status, statement_kind, facets"
-_CHUNK = 500  # ids per IN (...) list
 CACHE_KIB = 128 * 1024  # a writing connection's page cache (taken as pages are read)
-
-
-# The crawl that added (or brought back), marked stale or removed a node or edge, and the crawl
-# that quarantined an issue and when it was acknowledged: what `lineage diff` and `issues` read.
-_CRAWL_STAMPS = {"nodes": ("added_in INTEGER", "removed_in INTEGER"),
-                 "edges": ("added_in INTEGER", "stale_in INTEGER", "removed_in INTEGER"),
-                 "issues": ("crawl INTEGER", "acked_at TEXT")}
-
-
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Columns added since a store was made: cursors' ``state`` (none carried before), runs'
-    ``facets`` (code versions, parameters), the crawl stamps."""
-    for table, columns in _CRAWL_STAMPS.items():
-        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        for column in columns:
-            if column.split()[0] not in present:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
-    if "state" not in {row[1] for row in db.execute("PRAGMA table_info(cursors)")}:
-        db.execute("ALTER TABLE cursors ADD COLUMN state TEXT NOT NULL DEFAULT '{}'")
-    if "facets" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
-        db.execute("ALTER TABLE runs ADD COLUMN facets TEXT NOT NULL DEFAULT '{}'")
-
 
 TRAVERSALS = ("auto", "memory", "store")
 
 
-def _load_shape(connect: Callable[[], sqlite3.Connection]) -> Topology:
-    """The generation, the live nodes at the ends of walk edges (in the order impact pages list
-    them) and the live walk edges, read in one transaction on a connection of its own: the shape
-    of one generation, as 32-bit positions (strings are held once, in ``ids``)."""
-    db = connect()
-    try:
-        db.execute("BEGIN")
-        (generation,) = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        ids = [node for (node,) in db.execute(
-            f"SELECT id FROM nodes WHERE kind IN ({_marks(END_KINDS)}) AND removed_at IS NULL"
-            " ORDER BY kind, name, id", END_KINDS)]
-        position = {node: index for index, node in enumerate(ids)}
-        code = {kind: index for index, kind in enumerate(KINDS)}
-        ends: list[int] = []
-        kinds: list[int] = []
-        rows = db.execute(f"SELECT src, kind, dst FROM edges WHERE kind IN ({_marks(KINDS)}) AND removed_at IS NULL",
-                          KINDS)
-        for src, kind, dst in rows:
-            for end in (src, dst):  # an end that is no live node of those kinds sorts last
-                at = position.get(end)
-                if at is None:
-                    at = position[end] = len(ids)
-                    ids.append(end)
-                ends.append(at)
-            kinds.append(code[kind])
-        db.rollback()
-    finally:
-        db.close()
-    return Topology(ids, np.array(ends, np.int32), np.array(kinds, np.int8), int(generation))
 
 
 class SqliteStore:
@@ -231,7 +97,7 @@ class SqliteStore:
         self._read_only = read_only
         self._local = threading.local()
         self._memory: sqlite3.Connection | None = None
-        self._shapes = Shapes(lambda: _load_shape(self._connect_for_shape))
+        self._shapes = Shapes(lambda: load_shape(self._connect_for_shape), lambda held: patch_shape(self._db, held))
         self._writer: WriterLock = NoLock(url) if path == ":memory:" else FileLock(url, Path(f"{path}.lock"))
         if path != ":memory:" and Path(path).is_dir():
             raise UnknownStoreError(f"{path} is a directory, not a lineage store (give a file: sqlite:///dir/lineage.db)")
@@ -242,8 +108,8 @@ class SqliteStore:
                 if path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._db.executescript(SCHEMA)
-                _add_missing_columns(self._db)
-                _count_once(self._db)
+                add_missing_columns(self._db)
+                count_once(self._db)
             else:
                 self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         except (sqlite3.DatabaseError, OSError) as error:
@@ -265,7 +131,7 @@ class SqliteStore:
         """A connection of the shape's loader, closed once it has read (it runs in a thread of
         its own); an in-memory store has only the one."""
         if self._path == ":memory:":
-            return _Borrowed(self._db)  # type: ignore[return-value]
+            return Borrowed(self._db)  # type: ignore[return-value]
         return self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -287,7 +153,7 @@ class SqliteStore:
         return self._writer.hold(wait)
 
     def known_runs(self, run_ids: Sequence[str]) -> set[str]:
-        return _stored_runs(self._db, run_ids)
+        return stored_runs(self._db, run_ids)
 
     def apply(self, batch: Batch) -> None:
         if not batch:
@@ -299,15 +165,15 @@ class SqliteStore:
             runs = list(batch.runs.values())
             if runs and db.executemany(_INSERT_RUN, runs).rowcount != len(runs):
                 db.rollback()  # (then the runs found are those stored before)
-                raise RunsAlreadyStoredError(_stored_runs(db, list(batch.runs)))
+                raise RunsAlreadyStoredError(stored_runs(db, list(batch.runs)))
             # Counted as written: what is live after, less what was live before.
-            nodes_live = _live_now(db, "node", ((n.id,) for n in batch.nodes.values()))
-            edges_live = _live_now(db, "edge", batch.edges)
+            nodes_live = live_now(db, "node", ((n.id,) for n in batch.nodes.values()))
+            edges_live = live_now(db, "edge", batch.edges)
             db.executemany(_UPSERT_NODE, [
-                (n.id, n.kind, n.namespace, n.name, n.label, _json(n.props), n.first_seen, n.last_seen, batch.crawl)
+                (n.id, n.kind, n.namespace, n.name, n.label, to_json(n.props), n.first_seen, n.last_seen, batch.crawl)
                 for n in batch.nodes.values()])
             db.executemany(_UPSERT_EDGE, [
-                (e.src, e.kind, e.dst, e.count, e.confidence, e.first_seen, e.last_seen, _json(e.props), batch.crawl)
+                (e.src, e.kind, e.dst, e.count, e.confidence, e.first_seen, e.last_seen, to_json(e.props), batch.crawl)
                 for e in batch.edges.values()])
             db.executemany(_ADD_EVIDENCE, [
                 (e.count, i, data, e.src, e.kind, e.dst, e.count, i, EVIDENCE_SAMPLE)
@@ -316,28 +182,31 @@ class SqliteStore:
                 (u.node, u.key, u.role, u.count, u.first_seen, u.last_seen) for u in batch.usage.values()])
             db.executemany(_UPSERT_MEMBER, [
                 (m.node, m.key, m.count, m.first_seen, m.last_seen) for m in batch.members.values()])
-            issues = _insert_issues(db, batch.issues, batch.crawl)
-            _bump_counts(db, "node", Counter(n.kind for n in batch.nodes.values()) - nodes_live)
-            _bump_counts(db, "edge", Counter(e.kind for e in batch.edges.values()) - edges_live)
-            _bump_counts(db, "run", {"": len(runs)})
-            _bump_counts(db, "issue", {"": issues})
+            issues = insert_issues(db, batch.issues, batch.crawl)
+            bump_counts(db, "node", Counter(n.kind for n in batch.nodes.values()) - nodes_live)
+            bump_counts(db, "edge", Counter(e.kind for e in batch.edges.values()) - edges_live)
+            bump_counts(db, "run", {"": len(runs)})
+            bump_counts(db, "issue", {"": issues})
             db.executemany("INSERT OR REPLACE INTO cursors (path, byte_offset, line, head_length, head_digest,"
                            " tail_digest, size, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(c.path, c.offset, c.line, c.head_length, c.head_digest, c.tail_digest, c.size, c.state)
                             for c in batch.cursors.values()])
             if batch.nodes or batch.edges or batch.runs:
-                self._bump(db)
+                self._bump(db, change=ShapeChange.of_batch(batch))
 
-    def _bump(self, db: sqlite3.Connection, changes_before: int | None = None) -> None:
-        """A new generation, which readers' traversal index follows; not when the write changed no
-        row (a crawl that found nothing to age out or rerank leaves the index as it is)."""
+    def _bump(self, db: sqlite3.Connection, changes_before: int | None = None,
+              change: ShapeChange | None = None) -> None:
+        """A new generation, which readers' traversal index follows, and what it changed of the
+        graph's shape; not when the write changed no row (a crawl that found nothing to age out or
+        rerank leaves the index as it is)."""
         if changes_before is None or db.total_changes > changes_before:
             db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            (change or ShapeChange()).log(db)
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int:
         with self._db as db:
-            added = _insert_issues(db, issues)
-            _bump_counts(db, "issue", {"": added})
+            added = insert_issues(db, issues)
+            bump_counts(db, "issue", {"": added})
             return added
 
     def save_report(self, report: dict[str, Any]) -> None:
@@ -355,13 +224,13 @@ class SqliteStore:
     def remove(self, edges: Sequence[EdgeKey], nodes: Sequence[str], at: str, *, crawl: int | None = None) -> None:
         with self._db as db:
             before = db.total_changes
-            _bump_counts(db, "edge", _live_now(db, "edge", edges), -1)
-            _bump_counts(db, "node", _live_now(db, "node", ((node,) for node in nodes)), -1)
+            bump_counts(db, "edge", live_now(db, "edge", edges), -1)
+            bump_counts(db, "node", live_now(db, "node", ((node,) for node in nodes)), -1)
             db.executemany("UPDATE edges SET removed_at = ?, removed_in = ? WHERE src = ? AND kind = ? AND dst = ?",
                            [(at, crawl, *key) for key in edges])
             db.executemany("UPDATE nodes SET removed_at = ?, removed_in = ? WHERE id = ?",
                            [(at, crawl, node) for node in nodes])
-            self._bump(db, before)
+            self._bump(db, before, ShapeChange.of_removal(edges))
 
     def acknowledge(self, keys: Sequence[str], at: str) -> int:
         with self._db as db:
@@ -371,7 +240,7 @@ class SqliteStore:
     def release(self, keys: Sequence[str]) -> int:
         with self._db as db:
             released = sum(db.execute("DELETE FROM issues WHERE key = ?", (key,)).rowcount for key in keys)
-            _bump_counts(db, "issue", {"": -released})
+            bump_counts(db, "issue", {"": -released})
             return released
 
     def set_ranks(self, ranks: dict[str, float]) -> None:
@@ -394,19 +263,19 @@ class SqliteStore:
     def node(self, node_id: str) -> Node | None:
         if node_id.startswith("run:"):
             return next(self._runs("WHERE id = ?", (node_id,)), None)
-        row = self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id = ?", (node_id,)).fetchone()
-        return _node(row) if row else None
+        row = self._db.execute(f"SELECT {NODE_COLUMNS} FROM nodes WHERE id = ?", (node_id,)).fetchone()
+        return node_of(row) if row else None
 
     def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
               include_removed: bool = False) -> Iterator[Node]:
         if ids is not None:
-            for chunk in _chunks(ids):
-                rows = self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN ({_marks(chunk)})", chunk)
-                yield from (_node(row) for row in rows if include_removed or row[-1] is None)
-                yield from self._runs(f"WHERE id IN ({_marks(chunk)})", tuple(chunk))
+            for chunk in chunks(ids):
+                rows = self._db.execute(f"SELECT {NODE_COLUMNS} FROM nodes WHERE id IN ({marks(chunk)})", chunk)
+                yield from (node_of(row) for row in rows if include_removed or row[-1] is None)
+                yield from self._runs(f"WHERE id IN ({marks(chunk)})", tuple(chunk))
             return
         if kind != "run":
-            yield from (_node(row) for row in self._node_rows(kind, include_removed))
+            yield from (node_of(row) for row in self._node_rows(kind, include_removed))
         if kind in (None, "run"):
             yield from self._runs("", ())
 
@@ -417,10 +286,10 @@ class SqliteStore:
             where.append("kind = ?")
             params = (kind,)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        return self._db.execute(f"SELECT {_NODE_COLUMNS} FROM nodes{clause} ORDER BY id", params)
+        return self._db.execute(f"SELECT {NODE_COLUMNS} FROM nodes{clause} ORDER BY id", params)
 
     def _runs(self, where: str, params: tuple[Any, ...]) -> Iterator[Node]:
-        rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs {where} ORDER BY id", params)
+        rows = self._db.execute(f"SELECT {RUN_COLUMNS} FROM runs {where} ORDER BY id", params)
         for rid, job, started_at, user, session_id, status, statement_kind, facets in rows:
             props = {**(json.loads(facets) if facets != "{}" else {}), "job": job, "user": user,
                      "session_id": session_id, "status": status, "statement_kind": statement_kind}
@@ -430,35 +299,35 @@ class SqliteStore:
 
     def find(self, text: str, kind: str | None = None, limit: int = 200) -> list[Node]:
         pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = (f"SELECT {_NODE_COLUMNS} FROM nodes WHERE removed_at IS NULL AND kind != 'column'"
+        query = (f"SELECT {NODE_COLUMNS} FROM nodes WHERE removed_at IS NULL AND kind != 'column'"
                  " AND (lower(name) LIKE ? ESCAPE '\\' OR lower(coalesce(label, '')) LIKE ? ESCAPE '\\')")
         params: list[Any] = [pattern, pattern]
         if kind:
             query += " AND kind = ?"
             params.append(kind)
         query += " ORDER BY coalesce(json_extract(props, '$.rank'), 0) DESC, name LIMIT ?"
-        return [_node(row) for row in self._db.execute(query, [*params, limit])]
+        return [node_of(row) for row in self._db.execute(query, [*params, limit])]
 
     def edges(self, kinds: Sequence[str] | None = None, *, include_removed: bool = False) -> Iterator[Edge]:
         wanted = list(kinds) if kinds else None
-        yield from (_edge(row) for row in self._edge_rows(wanted, include_removed))
+        yield from (edge_of(row) for row in self._edge_rows(wanted, include_removed))
         if wanted is None or "OF" in wanted:
             for rid, job, started_at in self._db.execute("SELECT id, job, started_at FROM runs ORDER BY id"):
                 yield Edge(src=rid, kind="OF", dst=job, first_seen=started_at, last_seen=started_at)
 
     def served_unproduced(self) -> list[Edge]:
         rows = self._db.execute(
-            f"SELECT {_EDGE_COLUMNS} FROM edges AS s WHERE s.kind = 'SERVED' AND s.removed_at IS NULL AND NOT EXISTS "
+            f"SELECT {EDGE_COLUMNS} FROM edges AS s WHERE s.kind = 'SERVED' AND s.removed_at IS NULL AND NOT EXISTS "
             "(SELECT 1 FROM edges AS p WHERE p.dst = s.src AND p.kind = 'PRODUCED' AND p.removed_at IS NULL) "
             "ORDER BY src, kind, dst")
-        return [_edge(row) for row in rows]
+        return [edge_of(row) for row in rows]
 
     def _edge_rows(self, kinds: Sequence[str] | None, include_removed: bool = False) -> sqlite3.Cursor:
         where = [] if include_removed else ["removed_at IS NULL"]
         if kinds:
-            where.append(f"kind IN ({_marks(kinds)})")
+            where.append(f"kind IN ({marks(kinds)})")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        return self._db.execute(f"SELECT {_EDGE_COLUMNS} FROM edges{clause} ORDER BY src, kind, dst", kinds or ())
+        return self._db.execute(f"SELECT {EDGE_COLUMNS} FROM edges{clause} ORDER BY src, kind, dst", kinds or ())
 
     def warm(self) -> threading.Thread | None:
         """Load the graph's shape for walks in a background thread (``lineage serve`` does on
@@ -475,17 +344,40 @@ class SqliteStore:
         return self._shapes.current(self.generation(), wait=wait)
 
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
-                  as_of: str | None = None, include_removed: bool = False) -> list[Edge]:
+                  as_of: str | None = None, include_removed: bool = False,
+                  crossing: Callable[[EdgeKey], bool] | None = None) -> list[Edge]:
         ids = list(node_ids)
-        live, live_params = _liveness(as_of, include_removed)
+        if crossing is not None:
+            if as_of is None and not include_removed:
+                return self._edges_of([key for key in self._neighbor_keys(ids, outgoing, incoming) if crossing(key)])
+            return [edge for edge in self.neighbors(ids, outgoing=outgoing, incoming=incoming, as_of=as_of,
+                                                    include_removed=include_removed) if crossing(edge.key)]
+        live, live_params = liveness(as_of, include_removed)
         found: list[Edge] = []
         for column, kinds in (("src", list(outgoing)), ("dst", list(incoming))):
             if not kinds:
                 continue
-            for chunk in _chunks(ids):
-                query = (f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {column} IN ({_marks(chunk)})"
-                         f" AND kind IN ({_marks(kinds)}){live}")
-                found.extend(_edge(row) for row in self._db.execute(query, [*chunk, *kinds, *live_params]))
+            for chunk in chunks(ids):
+                query = (f"SELECT {EDGE_COLUMNS} FROM edges WHERE {column} IN ({marks(chunk)})"
+                         f" AND kind IN ({marks(kinds)}){live}")
+                found.extend(edge_of(row) for row in self._db.execute(query, [*chunk, *kinds, *live_params]))
+        return found
+
+    def _neighbor_keys(self, ids: list[str], outgoing: Sequence[str], incoming: Sequence[str]) -> list[EdgeKey]:
+        """The keys of the edges of these kinds at these nodes, live or not: read from the keys
+        alone (the index by target holds the source), not from the rows."""
+        keys: list[EdgeKey] = []
+        for column, kinds in (("src", list(outgoing)), ("dst", list(incoming))):
+            for chunk in (chunks(ids) if kinds else ()):
+                keys += self._db.execute(f"SELECT src, kind, dst FROM edges WHERE {column} IN ({marks(chunk)})"
+                                         f" AND kind IN ({marks(kinds)})", [*chunk, *kinds])
+        return keys
+
+    def _edges_of(self, keys: list[EdgeKey]) -> list[Edge]:
+        """The live edges of these keys."""
+        found: list[Edge] = []
+        for chunk in chunks(keys):
+            found += map(edge_of, self._db.execute(_EDGES_OF, (json.dumps(chunk),)))
         return found
 
     def details(self, node_ids: Sequence[str], *, outgoing: Sequence[str] = (),
@@ -499,7 +391,7 @@ class SqliteStore:
         shape = self._shape()
         if shape is not None:
             return shape.reach(root, outgoing, incoming, steps, cutoff)
-        return _reach_in_sql(self._db, root, outgoing, incoming, steps, cutoff)
+        return reach_in_sql(self._db, root, outgoing, incoming, steps, cutoff)
 
     def evidence(self, edge: EdgeKey) -> list[Evidence]:
         rows = self._db.execute(
@@ -510,8 +402,8 @@ class SqliteStore:
         query = "SELECT node, user, role, count, first_seen, last_seen FROM usage"
         if ids is not None:
             rows: list[tuple[Any, ...]] = []
-            for chunk in _chunks(ids):
-                rows += self._db.execute(f"{query} WHERE node IN ({_marks(chunk)})", chunk)
+            for chunk in chunks(ids):
+                rows += self._db.execute(f"{query} WHERE node IN ({marks(chunk)})", chunk)
             rows.sort(key=lambda row: (row[0], row[2], row[1]))
         elif node_id:
             rows = list(self._db.execute(query + " WHERE node = ? ORDER BY node, role, user", (node_id,)))
@@ -536,7 +428,7 @@ class SqliteStore:
         ]
 
     def quarantine(self, where: IssueFilter, limit: int | None = None) -> Quarantine:
-        clause, params = _issue_clause(where)
+        clause, params = issue_clause(where)
         (total,) = self._db.execute(f"SELECT count(*) FROM issues{clause}", params).fetchone()
         rows = self._db.execute(
             "SELECT key, code, severity, message, path, line, byte_offset, snippet, crawl, acked_at FROM issues"
@@ -554,13 +446,13 @@ class SqliteStore:
     def changes(self, after: int, upto: int) -> list[Change]:
         found: list[Change] = []
         for change, column in (("added", "added_in"), ("removed", "removed_in")):
-            rows = self._db.execute(f"SELECT {_NODE_COLUMNS}, {column} FROM nodes WHERE {column} > ? AND {column} <= ?"
+            rows = self._db.execute(f"SELECT {NODE_COLUMNS}, {column} FROM nodes WHERE {column} > ? AND {column} <= ?"
                                     " ORDER BY id", (after, upto))
-            found += [Change(crawl=row[-1], change=change, node=_node(row[:-1])) for row in rows]  # type: ignore[arg-type]
+            found += [Change(crawl=row[-1], change=change, node=node_of(row[:-1])) for row in rows]  # type: ignore[arg-type]
         for change, column in (("added", "added_in"), ("stale", "stale_in"), ("removed", "removed_in")):
-            rows = self._db.execute(f"SELECT {_EDGE_COLUMNS}, {column} FROM edges WHERE {column} > ? AND {column} <= ?"
+            rows = self._db.execute(f"SELECT {EDGE_COLUMNS}, {column} FROM edges WHERE {column} > ? AND {column} <= ?"
                                     " ORDER BY src, kind, dst", (after, upto))
-            found += [Change(crawl=row[-1], change=change, edge=_edge(row[:-1])) for row in rows]  # type: ignore[arg-type]
+            found += [Change(crawl=row[-1], change=change, edge=edge_of(row[:-1])) for row in rows]  # type: ignore[arg-type]
         return found
 
     def counts(self) -> dict[str, int]:
@@ -570,7 +462,7 @@ class SqliteStore:
         try:
             rows = list(db.execute("SELECT what, kind, n FROM counts"))
         except sqlite3.OperationalError:  # no such table: a store not opened for writing since
-            rows = list(db.execute(_COUNTS_BY_SCAN))
+            rows = list(db.execute(COUNTS_BY_SCAN))
         counts = {kind or what: n for what, kind, n in rows}
         counts["OF"] = counts.get("OF", 0) + counts.get("run", 0)
         return {kind: count for kind, count in sorted(counts.items()) if count}
@@ -587,48 +479,6 @@ class SqliteStore:
         self._memory = None
 
 
-_NO_PROPS: dict[str, Any] = {}  # shared by every edge and node without properties: never mutated
-
-
-def _json(props: dict[str, Any]) -> str:
-    return json.dumps(props, sort_keys=True) if props else "{}"
-
-
-def _props(text: str) -> dict[str, Any]:
-    return _NO_PROPS if text == "{}" else json.loads(text)
-
-
-def _liveness(as_of: str | None, include_removed: bool) -> tuple[str, list[str]]:
-    """The SQL condition for an edge to count: live now, live at ``as_of``, or any."""
-    if include_removed:
-        return "", []
-    if as_of is None:
-        return " AND removed_at IS NULL", []
-    return " AND (first_seen IS NULL OR first_seen <= ?) AND (removed_at IS NULL OR removed_at > ?)", [as_of, as_of]
-
-
-def _chunks(items: Sequence[str]) -> Iterator[list[str]]:
-    items = list(items)
-    for start in range(0, len(items), _CHUNK):
-        yield items[start: start + _CHUNK]
-
-
-def _marks(items: Sequence[Any]) -> str:
-    return ", ".join("?" for _ in items)
-
-
-def _node(row: tuple[Any, ...]) -> Node:
-    node_id, kind, namespace, name, label, props, first_seen, last_seen, removed_at = row
-    return Node(id=node_id, kind=kind, namespace=namespace, name=name, label=label, props=_props(props),
-                first_seen=first_seen, last_seen=last_seen, removed_at=removed_at)
-
-
-def _edge(row: tuple[Any, ...]) -> Edge:
-    src, kind, dst, count, confidence, first_seen, last_seen, props, stale_since, removed_at = row
-    return Edge(src=src, kind=kind, dst=dst, count=count, confidence=confidence, first_seen=first_seen,
-                last_seen=last_seen, props=_props(props), stale_since=stale_since, removed_at=removed_at)
-
-
 def open_sqlite(url: str, read_only: bool) -> SqliteStore:
     """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``,
     with ``?traversal=auto|memory|store``: where walks run (see the README's Stores)."""
@@ -642,91 +492,7 @@ def open_sqlite(url: str, read_only: bool) -> SqliteStore:
     return SqliteStore(url, parts.path[1:], read_only=read_only, traversal=traversal)
 
 
-class _Borrowed:
-    """The one connection of an in-memory store, lent to the shape's loader: not closed by it."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self._db.execute(sql, params)
-
-    def rollback(self) -> None:
-        self._db.rollback()
-
-    def close(self) -> None:
-        pass
-
-
-def _reach_in_sql(db: sqlite3.Connection, root: str, outgoing: Sequence[str], incoming: Sequence[str],
-                  steps: Mapping[str, int], cutoff: int | None) -> dict[str, int]:
-    """``Store.reach`` by Dial's algorithm over the edges table, a level's frontier at a time (while
-    the shape loads, or with ``traversal=store``): the same distances as the walk in memory."""
-    ways = [(column, other, kind) for column, other, kinds in (("src", "dst", outgoing), ("dst", "src", incoming))
-            for kind in kinds if kind in KINDS]
-    best = {root: 0}
-    pending: dict[int, list[str]] = {0: [root]}
-    while pending:
-        level = min(pending)
-        frontier = [node for node in dict.fromkeys(pending.pop(level)) if best[node] == level]
-        for column, other, kind in ways:
-            reached = level + steps[kind]
-            if cutoff is not None and reached > cutoff:
-                continue
-            for chunk in _chunks(frontier):
-                query = (f"SELECT {other} FROM edges WHERE {column} IN ({_marks(chunk)}) AND kind = ?"
-                         " AND removed_at IS NULL")
-                for (node,) in db.execute(query, [*chunk, kind]):
-                    if reached < best.get(node, reached + 1):
-                        best[node] = reached
-                        pending.setdefault(reached, []).append(node)
-    return dict(sorted(best.items(), key=lambda item: item[1]))
-
 
 register_backend("sqlite", open_sqlite)
 
 
-def _stored_runs(db: sqlite3.Connection, run_ids: Sequence[str]) -> set[str]:
-    known: set[str] = set()
-    for chunk in _chunks(run_ids):
-        known.update(row[0] for row in db.execute(f"SELECT id FROM runs WHERE id IN ({_marks(chunk)})", chunk))
-    return known
-
-
-def _issue_clause(where: IssueFilter) -> tuple[str, list[Any]]:
-    """The WHERE clause (or nothing) and its parameters for a quarantine filter."""
-    conditions: list[str] = []
-    params: list[Any] = []
-    if where.codes:
-        conditions.append(f"code IN ({_marks(where.codes)})")
-        params += where.codes
-    for column, value in (("severity", where.severity), ("crawl", where.since)):
-        if value is not None:
-            conditions.append(f"{column} >= ?" if column == "crawl" else f"{column} = ?")
-            params.append(value)
-    if where.path is not None:
-        conditions.append("(path = ? OR substr(path, 1, ?) = ?)")
-        prefix = where.path.rstrip("/") + "/"
-        params += [where.path, len(prefix), prefix]
-    if where.key is not None:
-        conditions.append("substr(key, 1, ?) = ?")
-        params += [len(where.key), where.key]
-    if where.acknowledged is not None:
-        conditions.append("acked_at IS NOT NULL" if where.acknowledged else "acked_at IS NULL")
-    return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), params
-
-
-def _insert_issues(db: sqlite3.Connection, issues: Sequence[ParseIssue], crawl: int | None = None) -> int:
-    """Quarantine the issues not there yet (one is known by its code, place and message), stamped
-    with the crawl that found them."""
-    added = 0
-    for issue in issues:
-        origin = issue.origin
-        key = issue_key(issue)
-        added += db.execute(
-            "INSERT OR IGNORE INTO issues (key, code, severity, message, path, line, byte_offset, snippet, crawl)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, issue.code, issue.severity, issue.message, origin.path, origin.line, origin.byte_offset,
-             issue.snippet, crawl),
-        ).rowcount
-    return added

@@ -81,7 +81,12 @@ class Store(Protocol):
     def edges(self, kinds: Sequence[str] | None = None, *, include_removed: bool = False) -> Iterator[Edge]: ...
 
     def neighbors(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (), incoming: Sequence[str] = (),
-                  as_of: str | None = None, include_removed: bool = False) -> list[Edge]: ...
+                  as_of: str | None = None, include_removed: bool = False,
+                  crossing: Callable[[EdgeKey], bool] | None = None) -> list[Edge]:
+        """The edges of the ``outgoing`` kinds leaving these nodes and of the ``incoming`` kinds
+        arriving; of those, with ``crossing``, only the ones whose key it holds true for (a store
+        may ask it before reading the rest of each edge: a hub's page keeps a few of thousands)."""
+        ...
 
     def served_unproduced(self) -> list[Edge]:
         """The live SERVED edges of the model versions that no live PRODUCED edge reaches (a

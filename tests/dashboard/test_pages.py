@@ -11,7 +11,7 @@ from dash import dcc, html
 
 from dashboard import callbacks, crawls, impact, models, pages
 from dashboard.app import create_app
-from dashboard.elements import GraphOptions, elements, flows, impact_href, keep, model_href, node_href
+from dashboard.elements import GraphOptions, elements, flows, impact_href, keep, links, model_href, node_href
 from graph import Edge, LineageView, Node, Store, neighbourhood, resolve
 from graph.nearby import Surroundings
 
@@ -487,6 +487,36 @@ def test_a_hub_page_at_depth_10_is_the_whole_views_on_a_generated_warehouse(tmp_
             whole = elements(pages.view_of(store, root, options), options)
             assert pages.graph_elements(store, root, options) == whole, (root, datasets_only)
     store.close()
+
+
+def _elements_from_every_flow(view: LineageView, options: GraphOptions) -> list[dict[str, Any]]:
+    """``elements`` as it was before it folded only the edges of the nodes drawn: every flow made."""
+    from dashboard import elements as drawing
+
+    drawn = flows(view, datasets_only=options.datasets_only)
+    placed, more = keep(view, drawn, options)
+    shown = set(placed)
+    nodes = [drawing._node_element(view, view.nodes[n]) for n in placed]
+    nodes += [drawing._more_element(m) for m in more]
+    edges = [drawing._edge_element(view, f) for f in drawn if f.src in shown and f.dst in shown]
+    edges += [drawing._more_edge(m) for m in more]
+    return nodes + edges[:max(0, options.max_elements - len(nodes))]
+
+
+@pytest.mark.parametrize("per_node", [2, 8])
+def test_links_are_the_ends_of_the_flows_and_the_elements_those_of_every_flow(demo_store: Store,
+                                                                              per_node: int) -> None:
+    for name in ("staging.customers", "ml.credit_scores", "raw.customers", "raw.payments"):
+        root = resolve(demo_store, name).id
+        for datasets_only in (True, False):
+            options = GraphOptions(upstream=10, downstream=10, datasets_only=datasets_only, per_node=per_node,
+                                   max_nodes=12)
+            view = pages.view_of(demo_store, root, options)
+            assert links(view, datasets_only=datasets_only) == {
+                (f.src, f.dst) for f in flows(view, datasets_only=datasets_only)}, (name, datasets_only)
+            built = elements(view, options)
+            assert built == _elements_from_every_flow(view, options), (name, datasets_only)
+            assert any("source" in e["data"] for e in built) and any(e["data"].get("label") for e in built)
 
 
 def test_the_home_counts_are_kept_until_the_store_is_written(tmp_path: Any) -> None:

@@ -139,6 +139,26 @@ def test_details_of_a_page_are_its_nodes_edges_and_usage_at_once(chain: Store) -
     assert chain.details(ids[:1]).edges == []
 
 
+def test_neighbors_crossing_are_those_whose_key_it_holds_for_live_ones_only(chain: Store) -> None:
+    ids = ["dataset:postgres://warehouse:5432/mart.c", "job:postgres://warehouse:5432/j2",
+           "job:postgres://warehouse:5432/j3", "dataset:postgres://warehouse:5432/stg.b"]
+    every = chain.neighbors(ids, outgoing=["WRITES", "READS"], incoming=["READS", "WRITES"])
+    reads = [edge for edge in every if edge.kind == "READS"]
+    assert reads and len(reads) < len(every)
+    removed = reads[0]
+    chain.remove([removed.key], [], "2026-11-26T00:00:00.000Z")
+
+    def crossing(key: tuple[str, str, str]) -> bool:
+        return key[1] == "READS"
+
+    found = chain.neighbors(ids, outgoing=["WRITES", "READS"], incoming=["READS", "WRITES"], crossing=crossing)
+    live = chain.neighbors(ids, outgoing=["WRITES", "READS"], incoming=["READS", "WRITES"])
+    assert sorted(found, key=repr) == sorted((e for e in live if e.kind == "READS"), key=repr)
+    assert {e.key for e in found} == {e.key for e in reads} - {removed.key}, "whole edges, of the keys it holds for"
+    past = chain.neighbors(ids, outgoing=["READS"], incoming=["READS"], crossing=crossing, include_removed=True)
+    assert removed.key in {e.key for e in past if e.removed_at}
+
+
 def test_runs_are_nodes_of_their_job(chain: Store) -> None:
     run = chain.node("run:r3")
     assert run is not None and run.kind == "run"

@@ -3,7 +3,10 @@ stores made before."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,8 @@ import pytest
 import graph
 from graph import UnknownStoreError, open_store
 from tests.graph.helpers import NS, event
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_reader_sees_what_a_writer_commits(tmp_path: Path) -> None:
@@ -100,12 +105,69 @@ def test_walks_answer_alike_in_sql_while_the_shape_loads_in_memory_after_and_aft
     loader.join()
     assert walked_in_memory() and answers(auto) == before
     graph.write(writer, events[-8:])
-    assert not walked_in_memory(), "a write: the shape held is of the generation before, so SQL walks"
+    assert walked_in_memory(), "a write: the shape held is patched with what the write changed"
     after = answers(in_sql)
     assert after != before and answers(auto) == after
     auto.warm().join()  # type: ignore[attr-defined]
     assert walked_in_memory() and answers(auto) == after
     assert in_sql.warm() is None  # type: ignore[attr-defined]
+
+
+# Writes as a crawl (another process, with its own store on the file) makes them: new jobs and
+# tables whose names sort among the others, edges removed (and a node), marked stale, brought back.
+WRITE_AS_A_CRAWL = """
+import sys
+import graph
+from tests.graph.helpers import NS, event
+from tests.graph.test_contract import _warehouse
+store = graph.open_store(sys.argv[1])
+step = sys.argv[2]
+reads = [edge.key for edge in store.edges(["READS"])]
+if step == "write":
+    graph.write(store, [*_warehouse()[-8:], event("j1.7", ["raw.t0", "raw.t3"], ["l1.t2b"], run="n1"),
+                        event("a.first", ["raw.t0"], ["a.t0"], run="n2"), event("zz", ["l1.t2b"], ["l2.t9"], run="n3")])
+elif step == "remove":
+    writes = [edge.key for edge in store.edges(["WRITES"])]
+    store.remove([*reads[:3], *writes[2:4]], [f"dataset:{NS}/l2.t9"], "2026-11-26T00:00:00.000Z")
+elif step == "stale":
+    store.set_stale(reads[3:6], "2026-11-26T00:00:00.000Z")
+elif step == "revive":
+    graph.write(store, [event("a.first", ["raw.t0"], ["a.t0"], run="n4"), event("zz", ["l1.t2b"], ["l2.t9"], run="n5")])
+store.close()
+"""
+
+
+def test_writes_by_another_process_patch_the_shape_held_and_walks_in_memory_answer_as_sql_walks(
+        tmp_path: Path) -> None:
+    from graph import impact, lineage
+    from graph.topology import Reached
+    from tests.graph.test_contract import _warehouse
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    graph.write(open_store(url), _warehouse()[:-8])
+    serving, in_sql = open_store(url, read_only=True), open_store(f"{url}?traversal=store", read_only=True)
+    serving.warm().join()  # type: ignore[attr-defined]
+    roots = [f"dataset:{NS}/{name}" for name in ("raw.t0", "raw.t3", "l1.t2", "l3.t4")]
+
+    def answers(store: graph.Store) -> list[object]:
+        return [(lineage(store, root, way, depth).distance, impact(store, root, depth),
+                 impact(store, root, depth, limit=4), impact(store, root, depth, limit=9))
+                for root in roots for way in ("upstream", "downstream") for depth in (1, 3, None)]
+
+    def in_memory_at(generation: int) -> bool:
+        walked = serving.reach(roots[0], outgoing=("READS", "WRITES"), incoming=(), steps={"READS": 1, "WRITES": 1})
+        return isinstance(walked, Reached) and serving._shapes._current.generation == generation  # type: ignore
+
+    seen = [answers(in_sql)]
+    assert answers(serving) == seen[0]
+    for step in ("write", "remove", "stale", "revive"):
+        subprocess.run([sys.executable, "-c", WRITE_AS_A_CRAWL, url, step], check=True, cwd=ROOT,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert in_memory_at(serving.generation()), step
+        seen.append(answers(in_sql))
+        assert answers(serving) == seen[-1], step
+    assert seen[1] != seen[0] and seen[2] != seen[1] and seen[3] == seen[2] and seen[4] != seen[3]
+    assert serving._shapes.loads == 1, "patched after each write, never loaded again"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("option", ["traversal=fast", "walk=memory"])
@@ -141,3 +203,25 @@ def test_search_reads_an_index_in_rank_order_not_the_table(tmp_path: Path, kind:
     plan = " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", ["%a%", *([kind] if kind else [])]))
     assert "USING INDEX nodes_by" in plan and "TEMP B-TREE" not in plan, plan
     assert [n.name for n in store.find("a", kind=kind)] == ["raw.a"]
+
+
+def test_pages_asking_at_once_after_a_write_find_the_shape_patched_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graph import lineage
+    from tests.graph.test_contract import _warehouse
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    writer = open_store(url)
+    events = _warehouse()
+    graph.write(writer, events[:-8])
+    serving, in_sql = open_store(url, read_only=True), open_store(f"{url}?traversal=store", read_only=True)
+    serving.warm().join()  # type: ignore[attr-defined]
+    root = f"dataset:{NS}/raw.t0"
+    lineage(serving, root, "downstream", None)  # a walk built: the patch carries it over
+    graph.write(writer, events[-8:])
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: lineage(serving, root, "downstream", None).distance, range(16)))
+    assert seen == [lineage(in_sql, root, "downstream", None).distance] * 16
+    assert serving._shapes.loads == 1  # type: ignore[attr-defined]
+    assert serving._shapes._current.generation == serving.generation()  # type: ignore[attr-defined]
