@@ -323,6 +323,7 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--store", help="A store built before by this bench (skips building; it is written to).")
+    parser.add_argument("--keep", type=Path, help="Build the store at this path and keep it (for --store later).")
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="The checkout whose `lineage serve` is measured (another tree: before and after).")
     parser.add_argument("--no-browser", action="store_true", help="First bytes only: no Chromium, no grid.")
