@@ -46,6 +46,7 @@ from graph_bench import NAMESPACE, WHEN, batches, shape  # noqa: E402
 
 import graph  # noqa: E402
 from dashboard.elements import GraphOptions  # noqa: E402
+from graph import changes  # noqa: E402
 from graph.batch import Batch  # noqa: E402
 
 STAR = f"dataset:{NAMESPACE}/star.center"
@@ -77,8 +78,9 @@ def build(url: str, edges: int) -> tuple[dict[str, Any], str]:
         store.apply(batch)
         total += count
     store.apply(star_batch())
-    store.save_report({"started_at": WHEN, "files": 0, "records": total, "written": total, "seconds": 0,
-                       "issues_by_code": {}})
+    number = changes.next_crawl(store)
+    store.save_report({"crawl": number, "started_at": WHEN, "files": 0, "records": total, "written": total,
+                       "seconds": 0, "issues_by_code": {}, "changes": changes.crawl_summary(store, number)})
     seconds = time.perf_counter() - start
     store.close()
     return {"edges": total + 3 * 2 * STAR_SIDE, "build_s": round(seconds, 1)}, f"dataset:{NAMESPACE}/{layers[0][0]}"
@@ -144,10 +146,12 @@ def pages(hub: str) -> dict[str, str]:
 WRITE_A_LITTLE = """
 import sys, time
 import graph
+from graph import changes
 from graph.batch import Batch
 url, ns, star, when = sys.argv[1:5]
 store = graph.open_store(url)
-batch = Batch()
+number = changes.next_crawl(store)
+batch = Batch(crawl=number)
 for i in range(3):
     job, out = f"job:{ns}/bench.write{time.time_ns()}.{i}", f"dataset:{ns}/bench.written{i}"
     batch.node(job, "job", job.rsplit("/", 1)[1], when, namespace=ns, label=f"INSERT bench.written{i}")
@@ -155,7 +159,12 @@ for i in range(3):
     batch.edge(star, "READS", job, when)
     batch.edge(job, "WRITES", out, when)
 store.apply(batch)
-store.save_report({"started_at": when, "files": 1, "records": 3, "written": 3, "seconds": 0, "issues_by_code": {}})
+report = {"crawl": number, "started_at": when, "files": 1, "records": 3, "written": 3, "seconds": 0,
+          "issues_by_code": {}}
+summarise = getattr(changes, "crawl_summary", None)  # (as a crawl does; a checkout from before keeps none)
+if summarise is not None:
+    report["changes"] = summarise(store, number)
+store.save_report(report)
 store.close()
 """
 
