@@ -175,6 +175,43 @@ def first_asks(port: int, hub: str) -> dict[str, float]:
             for name, path in pages(hub).items()}
 
 
+def grid_body(hub: str, request: dict[str, Any]) -> dict[str, Any]:
+    return {"output": "impact-grid.getRowsResponse", "outputs": {"id": "impact-grid", "property": "getRowsResponse"},
+            "inputs": [{"id": "impact-grid", "property": "getRowsRequest", "value": request}],
+            "state": [{"id": "impact-root", "property": "data", "value": hub}],
+            "changedPropIds": ["impact-grid.getRowsRequest"]}
+
+
+def summary_body(hub: str) -> dict[str, Any]:
+    return {"output": "impact-summary.children", "outputs": {"id": "impact-summary", "property": "children"},
+            "inputs": [{"id": "impact-grid", "property": "getRowsResponse", "value": {}}],
+            "state": [{"id": "impact-root", "property": "data", "value": hub},
+                      {"id": "impact-summary", "property": "children", "value": "Counting everything downstream..."}],
+            "changedPropIds": ["impact-grid.getRowsResponse"]}
+
+
+def grid_asks(port: int, hub: str) -> dict[str, Any]:
+    """The hub's impact grid as its page asks it right after a write: the first block (the grid's
+    own order: by distance), the summary line (asked once the first block is in; it counts every
+    row), then a block sorted by name and the last block."""
+    first, body = first_byte(port, "POST", "/_dash-update-component",
+                             grid_body(hub, {"startRow": 0, "endRow": 100, "filterModel": {},
+                                             "sortModel": [{"colId": "distance", "sort": "asc"}]}))
+    rows = json.loads(body)["response"]["impact-grid"]["getRowsResponse"]["rowCount"]
+    try:
+        summary = round(first_byte(port, "POST", "/_dash-update-component", summary_body(hub))[0], 1)
+    except AssertionError:  # (a checkout from before: the summary came with the page)
+        summary = None
+    by_name = first_byte(port, "POST", "/_dash-update-component",
+                         grid_body(hub, {"startRow": 0, "endRow": 100,
+                                         "sortModel": [{"colId": "name", "sort": "desc"}]}))
+    last = first_byte(port, "POST", "/_dash-update-component",
+                      grid_body(hub, {"startRow": rows - 100, "endRow": rows, "filterModel": {},
+                                      "sortModel": [{"colId": "distance", "sort": "asc"}]}))
+    return {"rows": rows, "first_block_ms": round(first, 1), "summary_ms": summary,
+            "sorted_by_name_ms": round(by_name[0], 1), "last_block_ms": round(last[0], 1)}
+
+
 def time_pages(port: int, hub: str, repeats: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name, path in pages(hub).items():
@@ -363,6 +400,7 @@ def main() -> None:
         start = time.perf_counter()
         first_byte(port, "POST", "/_dash-update-component", route_body(pages(hub)["node hub"]))
         index_s = round(time.perf_counter() - start, 2)
+        grid_after_write: dict[str, Any] = {}
         print(f"first ask after start (a hub's node page; the graph's shape loads meanwhile): {index_s} s",
               flush=True)
         timed = time_pages(port, hub, args.repeats) if "pages" in parts else {}
@@ -376,6 +414,10 @@ def main() -> None:
                        check=True)
         after_write = first_asks(port, hub)
         print(f"first asks right after a write: {after_write}", flush=True)
+        subprocess.run([sys.executable, "-c", WRITE_A_LITTLE, url, NAMESPACE, STAR, WHEN], env=env, cwd=code,
+                       check=True)
+        grid_after_write = grid_asks(port, hub)
+        print(f"the hub's impact grid right after a write: {grid_after_write}", flush=True)
         node: dict[str, Any] = {}
         grid: dict[str, Any] = {}
         if args.no_browser:
@@ -398,7 +440,8 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=20)
     result = {"edges": args.edges, "store": built, "code": str(args.code), "first_after_start_s": index_s,
-              "pages": timed, "first_after_write_ms": after_write, "cap": cap, "cap_kept": not over,
+              "pages": timed, "first_after_write_ms": after_write,
+              "grid_after_write_ms": grid_after_write, "cap": cap, "cap_kept": not over,
               "node_page": node, "impact_grid": grid}
     name = "dashboard" if args.only is None else "dashboard-" + "-".join(sorted(parts))
     out = ROOT / "bench" / "results" / f"{name}.json"
