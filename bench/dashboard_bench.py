@@ -8,6 +8,9 @@
   first ask of a hub's node page right after `lineage serve` starts (the store loads the graph's
   shape in the background meanwhile) timed apart; then each page's first ask right after a write
   (a small crawl: a few edges and its report);
+- the impact grid's callbacks right after a write, as its page asks them: the first block (nearest
+  first), the summary line, a block sorted by name and the last block; then the same for another
+  hub asked for the first time;
 - the cap: the elements the server sends for the graph of a star (500 neighbours) and of a hub at
   depth 1 and 10, against ``GraphOptions.max_elements``;
 - headless Chromium at 1280x800: a node page whose neighbourhood holds 500 nodes, from navigation
@@ -401,6 +404,7 @@ def main() -> None:
         first_byte(port, "POST", "/_dash-update-component", route_body(pages(hub)["node hub"]))
         index_s = round(time.perf_counter() - start, 2)
         grid_after_write: dict[str, Any] = {}
+        grid_other_hub: dict[str, Any] = {}
         print(f"first ask after start (a hub's node page; the graph's shape loads meanwhile): {index_s} s",
               flush=True)
         timed = time_pages(port, hub, args.repeats) if "pages" in parts else {}
@@ -418,6 +422,9 @@ def main() -> None:
                        check=True)
         grid_after_write = grid_asks(port, hub)
         print(f"the hub's impact grid right after a write: {grid_after_write}", flush=True)
+        other = f"dataset:{NAMESPACE}/{shape(args.edges)[0][0][1]}"  # (the store's shape is loaded by now)
+        grid_other_hub = grid_asks(port, other)
+        print(f"another hub's impact grid, first asked: {grid_other_hub}", flush=True)
         node: dict[str, Any] = {}
         grid: dict[str, Any] = {}
         if args.no_browser:
@@ -441,7 +448,8 @@ def main() -> None:
         server.wait(timeout=20)
     result = {"edges": args.edges, "store": built, "code": str(args.code), "first_after_start_s": index_s,
               "pages": timed, "first_after_write_ms": after_write,
-              "grid_after_write_ms": grid_after_write, "cap": cap, "cap_kept": not over,
+              "grid_after_write_ms": grid_after_write, "grid_other_hub_ms": grid_other_hub, "cap": cap,
+              "cap_kept": not over,
               "node_page": node, "impact_grid": grid}
     name = "dashboard" if args.only is None else "dashboard-" + "-".join(sorted(parts))
     out = ROOT / "bench" / "results" / f"{name}.json"
