@@ -11,7 +11,6 @@ background, and the summary line, which counts every row, follows once it is
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
@@ -19,7 +18,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from typing import Any
 
 import dash_ag_grid as dag
@@ -97,12 +96,34 @@ def impact_table(store: Store, node_id: str) -> ImpactTable | None:
     grid, the summary and the CSV read it again."""
     future, mine = _claim(store, node_id)
     if mine:
-        try:
-            future.set_result(_work_out(store, node_id))
-        except BaseException as error:  # (told to every caller waiting; asked again, worked out again)
-            _forget(store, node_id, future)
-            future.set_exception(error)
+        _fill(store, node_id, future)
     return future.result()
+
+
+def _fill(store: Store, node_id: str, future: Future[ImpactTable | None]) -> None:
+    try:
+        future.set_result(_work_out(store, node_id))
+    except BaseException as error:  # (told to every caller waiting; asked again, worked out again)
+        _forget(store, node_id, future)
+        future.set_exception(error)
+
+
+_BACKGROUND: set[Future[ImpactTable | None]] = set()  # impacts being worked out in threads of their own
+
+
+def _in_background(store: Store, node_id: str, future: Future[ImpactTable | None]) -> None:
+    with _TABLES_LOCK:
+        _BACKGROUND.add(future)
+    future.add_done_callback(_BACKGROUND.discard)
+    threading.Thread(target=_fill, args=(store, node_id, future), name="impact", daemon=True).start()
+
+
+def settle(timeout: float = 120.0) -> None:
+    """Wait for the impacts being worked out in the background: they read the store, which is
+    not to be closed under them."""
+    with _TABLES_LOCK:
+        pending = list(_BACKGROUND)
+    wait(pending, timeout)
 
 
 def _claim(store: Store, node_id: str) -> tuple[Future[ImpactTable | None], bool]:
@@ -134,11 +155,6 @@ def _current(store: Store, node_id: str) -> Future[ImpactTable | None] | None:
     with _TABLES_LOCK:
         found = _TABLES.get((id(store), node_id))
     return found[1] if found is not None and found[0] == store.generation() else None
-
-
-def _in_background(store: Store, node_id: str) -> None:
-    with contextlib.suppress(Exception):  # (the next to ask works it out again, and is told what failed)
-        impact_table(store, node_id)
 
 
 def _work_out(store: Store, node_id: str) -> ImpactTable | None:
@@ -177,7 +193,9 @@ def _early_block(store: Store, node_id: str, request: Any) -> dict[str, Any] | N
         return {"rowData": [], "rowCount": 0}
     page = graph.impact_page(store, node.id, limit=end)
     if whole is None:  # (started once the block is read: it would halve the block's share of the interpreter)
-        threading.Thread(target=_in_background, args=(store, node.id), name="impact", daemon=True).start()
+        future, mine = _claim(store, node_id)
+        if mine:
+            _in_background(store, node_id, future)
     return {"rowData": grid_rows(page.rows[start:end]), "rowCount": page.total}
 
 

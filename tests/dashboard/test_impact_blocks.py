@@ -54,6 +54,7 @@ def _nothing_worked_out() -> None:
 def layers(layers_url: str) -> Iterator[Store]:
     store = open_store(layers_url, read_only=True)
     yield store
+    impact.settle()
     store.close()
 
 
@@ -94,6 +95,7 @@ def test_blocks_asked_together_while_the_impact_is_worked_out_agree_with_it(laye
         assert answers == [grid.block(table.rows, request, impact.SORT_KEYS) for request in requests]
         assert answers[3]["rowData"][0]["title"] == "layers.l2_0399" and answers[4]["rowCount"] == 2 * FAN
     finally:
+        impact.settle()
         store.close()
 
 
@@ -112,6 +114,7 @@ def test_a_huge_or_hostile_block_request_is_answered(layers_url: str, request_: 
         assert answer == grid.block(table.rows, request_, impact.SORT_KEYS)
         assert answer["rowCount"] == 4 * FAN and len(answer["rowData"]) <= grid.MAX_BLOCK
     finally:
+        impact.settle()
         store.close()
 
 
