@@ -67,6 +67,7 @@ def impact_page(store: Store, node_id: str) -> html.Div:
             html.Button("Download CSV", id=ids.IMPACT_CSV_BUTTON, n_clicks=0),
             dcc.Download(id=ids.IMPACT_CSV),
             dcc.Store(id=ids.IMPACT_ROOT, data=node.id),
+            dcc.Store(id=ids.IMPACT_REFRESHED),
             dcc.Link("Back to the lineage graph", href=node_href(node.id), style={"marginLeft": "16px"}),
         ], style={"margin": "6px 0"}),
         dag.AgGrid(
@@ -191,12 +192,24 @@ def _early_block(store: Store, node_id: str, request: Any) -> dict[str, Any] | N
     node = store.node(node_id)
     if node is None or node.kind == "run":
         return {"rowData": [], "rowCount": 0}
-    page = graph.impact_page(store, node.id, limit=end)
+    rows, count = _first_rows(store, node.id, end)
     if whole is None:  # (started once the block is read: it would halve the block's share of the interpreter)
         future, mine = _claim(store, node_id)
         if mine:
             _in_background(store, node_id, future)
-    return {"rowData": grid_rows(page.rows[start:end]), "rowCount": page.total}
+    return {"rowData": grid_rows(rows[start:end]), "rowCount": count}
+
+
+def _first_rows(store: Store, node_id: str, end: int) -> tuple[Sequence[ImpactRow], int | None]:
+    """The first ``end`` rows of a node's impact, walked a distance at a time, and how many
+    there are in all (None: not known until the whole impact is in; the grid then grows as it
+    is scrolled, and is refreshed when the summary line comes). Where the walk that far cannot
+    tell the rows, they are read from the whole walk (its rows' details alone)."""
+    head = graph.impact_head(store, node_id, end)
+    if head is not None:
+        return head.rows, head.total
+    page = graph.impact_page(store, node_id, limit=end)
+    return page.rows, page.total
 
 
 COLUMN_DEFS = [
