@@ -8,6 +8,9 @@
   first ask of a hub's node page right after `lineage serve` starts (the store loads the graph's
   shape in the background meanwhile) timed apart; then each page's first ask right after a write
   (a small crawl: a few edges and its report);
+- the impact grid's callbacks right after a write, as its page asks them: the first block (nearest
+  first), the summary line, a block sorted by name and the last block; then the same for another
+  hub asked for the first time;
 - the cap: the elements the server sends for the graph of a star (500 neighbours) and of a hub at
   depth 1 and 10, against ``GraphOptions.max_elements``;
 - headless Chromium at 1280x800: a node page whose neighbourhood holds 500 nodes, from navigation
@@ -46,6 +49,7 @@ from graph_bench import NAMESPACE, WHEN, batches, shape  # noqa: E402
 
 import graph  # noqa: E402
 from dashboard.elements import GraphOptions  # noqa: E402
+from graph import changes  # noqa: E402
 from graph.batch import Batch  # noqa: E402
 
 STAR = f"dataset:{NAMESPACE}/star.center"
@@ -77,8 +81,9 @@ def build(url: str, edges: int) -> tuple[dict[str, Any], str]:
         store.apply(batch)
         total += count
     store.apply(star_batch())
-    store.save_report({"started_at": WHEN, "files": 0, "records": total, "written": total, "seconds": 0,
-                       "issues_by_code": {}})
+    number = changes.next_crawl(store)
+    store.save_report({"crawl": number, "started_at": WHEN, "files": 0, "records": total, "written": total,
+                       "seconds": 0, "issues_by_code": {}, "changes": changes.crawl_summary(store, number)})
     seconds = time.perf_counter() - start
     store.close()
     return {"edges": total + 3 * 2 * STAR_SIDE, "build_s": round(seconds, 1)}, f"dataset:{NAMESPACE}/{layers[0][0]}"
@@ -144,10 +149,12 @@ def pages(hub: str) -> dict[str, str]:
 WRITE_A_LITTLE = """
 import sys, time
 import graph
+from graph import changes
 from graph.batch import Batch
 url, ns, star, when = sys.argv[1:5]
 store = graph.open_store(url)
-batch = Batch()
+number = changes.next_crawl(store)
+batch = Batch(crawl=number)
 for i in range(3):
     job, out = f"job:{ns}/bench.write{time.time_ns()}.{i}", f"dataset:{ns}/bench.written{i}"
     batch.node(job, "job", job.rsplit("/", 1)[1], when, namespace=ns, label=f"INSERT bench.written{i}")
@@ -155,7 +162,12 @@ for i in range(3):
     batch.edge(star, "READS", job, when)
     batch.edge(job, "WRITES", out, when)
 store.apply(batch)
-store.save_report({"started_at": when, "files": 1, "records": 3, "written": 3, "seconds": 0, "issues_by_code": {}})
+report = {"crawl": number, "started_at": when, "files": 1, "records": 3, "written": 3, "seconds": 0,
+          "issues_by_code": {}}
+summarise = getattr(changes, "crawl_summary", None)  # (as a crawl does; a checkout from before keeps none)
+if summarise is not None:
+    report["changes"] = summarise(store, number)
+store.save_report(report)
 store.close()
 """
 
@@ -164,6 +176,47 @@ def first_asks(port: int, hub: str) -> dict[str, float]:
     """Each page's content, asked once."""
     return {name: round(first_byte(port, "POST", "/_dash-update-component", route_body(path))[0], 1)
             for name, path in pages(hub).items()}
+
+
+def grid_body(hub: str, request: dict[str, Any]) -> dict[str, Any]:
+    return {"output": "impact-grid.getRowsResponse", "outputs": {"id": "impact-grid", "property": "getRowsResponse"},
+            "inputs": [{"id": "impact-grid", "property": "getRowsRequest", "value": request}],
+            "state": [{"id": "impact-root", "property": "data", "value": hub}],
+            "changedPropIds": ["impact-grid.getRowsRequest"]}
+
+
+def summary_body(hub: str) -> dict[str, Any]:
+    return {"output": "impact-summary.children", "outputs": {"id": "impact-summary", "property": "children"},
+            "inputs": [{"id": "impact-grid", "property": "getRowsResponse", "value": {}}],
+            "state": [{"id": "impact-root", "property": "data", "value": hub},
+                      {"id": "impact-summary", "property": "children", "value": "Counting everything downstream..."}],
+            "changedPropIds": ["impact-grid.getRowsResponse"]}
+
+
+def grid_asks(port: int, hub: str) -> dict[str, Any]:
+    """The hub's impact grid as its page asks it right after a write: the first block (the grid's
+    own order: by distance), the summary line (asked once the first block is in; it counts every
+    row), then a block sorted by name and the last block."""
+    first, body = first_byte(port, "POST", "/_dash-update-component",
+                             grid_body(hub, {"startRow": 0, "endRow": 100, "filterModel": {},
+                                             "sortModel": [{"colId": "distance", "sort": "asc"}]}))
+    early_count = json.loads(body)["response"]["impact-grid"]["getRowsResponse"]["rowCount"]
+    try:
+        summary = round(first_byte(port, "POST", "/_dash-update-component", summary_body(hub))[0], 1)
+    except AssertionError:  # (a checkout from before: the summary came with the page)
+        summary = None
+    # (the first block may come before the number of rows in all: asked again, the impact is in)
+    _, again = first_byte(port, "POST", "/_dash-update-component", grid_body(hub, {"startRow": 0, "endRow": 100}))
+    rows = json.loads(again)["response"]["impact-grid"]["getRowsResponse"]["rowCount"]
+    by_name = first_byte(port, "POST", "/_dash-update-component",
+                         grid_body(hub, {"startRow": 0, "endRow": 100,
+                                         "sortModel": [{"colId": "name", "sort": "desc"}]}))
+    last = first_byte(port, "POST", "/_dash-update-component",
+                      grid_body(hub, {"startRow": rows - 100, "endRow": rows, "filterModel": {},
+                                      "sortModel": [{"colId": "distance", "sort": "asc"}]}))
+    return {"rows": rows, "rows_in_first_block_answer": early_count, "first_block_ms": round(first, 1),
+            "summary_ms": summary,
+            "sorted_by_name_ms": round(by_name[0], 1), "last_block_ms": round(last[0], 1)}
 
 
 def time_pages(port: int, hub: str, repeats: int) -> dict[str, Any]:
@@ -292,6 +345,13 @@ def impact_grid_in_browser(driver: Any, base: str, hub: str) -> dict[str, Any]:
             "jump_to_end_ms": round(jumped * 1000)}
 
 
+def write_a_little(url: str, code: Path) -> None:
+    """A small write to the store by the checkout ``code``, as a crawl makes while the server runs."""
+    code = code.resolve()
+    subprocess.run([sys.executable, "-c", WRITE_A_LITTLE, url, NAMESPACE, STAR, WHEN], cwd=code,
+                   env={**os.environ, "PYTHONPATH": str(code)}, check=True)
+
+
 def serve(url: str, code: Path) -> tuple[int, subprocess.Popen[bytes]]:
     """`lineage serve` of the checkout ``code`` on a free port, once it answers."""
     port = free_port()
@@ -352,6 +412,8 @@ def main() -> None:
         start = time.perf_counter()
         first_byte(port, "POST", "/_dash-update-component", route_body(pages(hub)["node hub"]))
         index_s = round(time.perf_counter() - start, 2)
+        grid_after_write: dict[str, Any] = {}
+        grid_other_hub: dict[str, Any] = {}
         print(f"first ask after start (a hub's node page; the graph's shape loads meanwhile): {index_s} s",
               flush=True)
         timed = time_pages(port, hub, args.repeats) if "pages" in parts else {}
@@ -361,11 +423,15 @@ def main() -> None:
         cap = GraphOptions().max_elements
         over = {name: row["elements"] for name, row in timed.items() if row["elements"] > cap}
         print(f"element cap {cap}: {'kept' if not over else f'EXCEEDED {over}'}", flush=True)
-        subprocess.run([sys.executable, "-c", WRITE_A_LITTLE, url, NAMESPACE, STAR, WHEN], cwd=args.code.resolve(),
-                       env={**os.environ, "PYTHONPATH": str(args.code.resolve())},
-                       check=True)
+        write_a_little(url, args.code)
         after_write = first_asks(port, hub)
         print(f"first asks right after a write: {after_write}", flush=True)
+        write_a_little(url, args.code)
+        grid_after_write = grid_asks(port, hub)
+        print(f"the hub's impact grid right after a write: {grid_after_write}", flush=True)
+        other = f"dataset:{NAMESPACE}/{shape(args.edges)[0][0][1]}"  # (the store's shape is loaded by now)
+        grid_other_hub = grid_asks(port, other)
+        print(f"another hub's impact grid, first asked: {grid_other_hub}", flush=True)
         node: dict[str, Any] = {}
         grid: dict[str, Any] = {}
         if args.no_browser:
@@ -388,7 +454,9 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=20)
     result = {"edges": args.edges, "store": built, "code": str(args.code), "first_after_start_s": index_s,
-              "pages": timed, "first_after_write_ms": after_write, "cap": cap, "cap_kept": not over,
+              "pages": timed, "first_after_write_ms": after_write,
+              "grid_after_write_ms": grid_after_write, "grid_other_hub_ms": grid_other_hub, "cap": cap,
+              "cap_kept": not over,
               "node_page": node, "impact_grid": grid}
     name = "dashboard" if args.only is None else "dashboard-" + "-".join(sorted(parts))
     out = ROOT / "bench" / "results" / f"{name}.json"

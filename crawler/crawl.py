@@ -42,7 +42,7 @@ from crawler.streams import is_compressed
 from crawler.supplements import Supplements
 from graph import Store
 from graph.batch import Cursor
-from graph.changes import next_crawl
+from graph.changes import crawl_summary, next_crawl
 from graph.gc import DEFAULT_STALE_AFTER, collect
 from graph.ingest import Prepared, prepare, write_prepared
 from graph.model import Node
@@ -84,6 +84,8 @@ class CrawlReport:
     held_back: tuple[str, ...] = ()
     # With --retry-quarantine: quarantined records read again that now parse ("released") or not.
     retried: dict[str, int] = dataclasses.field(default_factory=dict)
+    # What the crawl changed in the lineage (graph.changes.summary), kept for the crawls page.
+    changes: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def issues(self) -> int:
@@ -216,6 +218,9 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
     clock = time.perf_counter()
     update_ranks(store)
     tally.timings["rank"] += time.perf_counter() - clock
+    clock = time.perf_counter()
+    changed = crawl_summary(store, tally.crawl)
+    tally.timings["changes"] += time.perf_counter() - clock
     report = CrawlReport(
         crawl=tally.crawl,
         started_at=started_at,
@@ -239,6 +244,7 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
         unreadable_files=tuple(tally.unreadable),
         held_back=tuple(tally.held_back),
         retried=retried,
+        changes=changed,
     )
     store.save_report(report.to_dict())
     return report

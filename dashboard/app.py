@@ -102,6 +102,16 @@ def _register(app: Dash, store: Store) -> None:
     def _impact_rows(request: Any, root: Any) -> Any:
         return impact.impact_block(store, root, request)
 
+    # The summary counts every row: asked once the grid has its first block (asked with it, the
+    # whole impact would be worked out alongside that block, and slow it), once.
+    @app.callback(Output(ids.IMPACT_SUMMARY, "children"), Input(ids.IMPACT_GRID, "getRowsResponse"),
+                  State(ids.IMPACT_ROOT, "data"), State(ids.IMPACT_SUMMARY, "children"), prevent_initial_call=True)
+    def _impact_summary(_rows: Any, root: Any, shown: Any) -> Any:
+        return (impact.impact_summary(store, root) if shown == impact.COUNTING else None) or no_update
+
+    app.clientside_callback(callbacks.REFRESH_GRID, Output(ids.IMPACT_REFRESHED, "data"),
+                            Input(ids.IMPACT_SUMMARY, "children"), State(ids.IMPACT_GRID, "id"),
+                            prevent_initial_call=True)
     app.clientside_callback(callbacks.CENTRE_ON_ROOT, Output(ids.CENTRED, "data"),
                             Input(ids.GRAPH, "elements"), State(ids.GRAPH, "id"))
     app.clientside_callback(callbacks.OPEN_ON_DOUBLE_TAP, Output(ids.DOUBLE_TAP, "data"),

@@ -94,6 +94,16 @@ def impact_download(store: Store, root: str | None) -> dict[str, Any] | None:
     return None if text is None or root is None else dcc.send_string(text, impact.csv_filename(root))
 
 
+# The summary line comes once the whole impact is in: the grid asks again for the blocks it holds
+# (its first blocks came before the rest, without the number of rows in all).
+REFRESH_GRID = """
+function(summary, gridId) {
+    try { dash_ag_grid.getApi(gridId).refreshInfiniteCache(); } catch (e) { return false; }
+    return true;
+}
+"""
+
+
 # After each drawing: the page opens at 100% (labels at their full size), the root in the middle.
 CENTRE_ON_ROOT = """
 function(elements, graphId) {

@@ -1,5 +1,7 @@
 """The crawls page, ``/crawls``: every crawl's report (counters, timings, issues with a sample)
-and what it changed in the lineage against the crawl before (:func:`graph.changes.diff`)."""
+and what it changed in the lineage against the crawl before: the summary the crawl kept with its
+report (:func:`graph.changes.summary`, worked out when it ended; the diff scans whole tables, and
+any write would throw a page's worth of them away)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,11 @@ from dash.development.base_component import Component
 
 from dashboard import styles
 from dashboard.elements import node_href
-from dashboard.parts import by_generation
 from graph import Store
-from graph.changes import Diff, diff
+from graph.changes import LISTED_AT_MOST, in_order
 
 CRAWLS_SHOWN = 20
-CHANGES_SHOWN = 50  # nodes listed per crawl; edges are counted
+CHANGES_SHOWN = LISTED_AT_MOST  # nodes listed per crawl (as many as its report keeps); edges are counted
 
 
 def crawls_page(store: Store) -> html.Div:
@@ -28,7 +29,8 @@ def crawls_page(store: Store) -> html.Div:
         html.P(f"The last {len(reports)} crawls, newest first; open one for its issues and what it changed.",
                style=styles.MUTED),
         html.Table([_header(), *(_row(r) for r in reports)], style=styles.TABLE, id="crawls-table"),
-        *(crawl_section(store, report, _before(numbers, n)) for report, n in zip(reports, numbers, strict=True)),
+        *(crawl_section(report, _before(numbers, n), newest=n == numbers[0])
+          for report, n in zip(reports, numbers, strict=True)),
     ], id="crawls-page")
 
 
@@ -52,22 +54,39 @@ def _row(report: dict[str, Any]) -> html.Tr:
     return html.Tr([html.Td("" if v is None else str(v), style=styles.TD) for v in values])
 
 
-def crawl_section(store: Store, report: dict[str, Any], before: int) -> html.Details:
+def crawl_section(report: dict[str, Any], before: int, *, newest: bool = False) -> html.Details:
     number = int(report.get("crawl", 0))
-    changed = by_generation(store, f"diff:{before}:{number}", lambda: diff(store, before, number))
+    changed = kept_changes(report, before)
     return html.Details([
-        html.Summary(f"Crawl {number}: {change_line(changed)}"),
+        html.Summary(f"Crawl {number}: {change_line(changed) if changed is not None else 'changes not kept'}"),
         html.H4("Issues"),
         _issues(report),
         html.H4(f"Changes since crawl {before}"),
-        _changes(changed),
-    ], id=f"crawl-{number}", open=number == int(store.reports(limit=1)[0].get("crawl", 0)))
+        _changes(changed) if changed is not None else _not_kept(before, number),
+    ], id=f"crawl-{number}", open=newest)
 
 
-def change_line(changed: Diff) -> str:
-    """``added 26 datasets, 62 jobs, 52 READS; removed 1 dataset`` (nothing: ``no lineage changed``)."""
+def kept_changes(report: dict[str, Any], before: int) -> dict[str, Any] | None:
+    """The change summary a crawl kept with its report, if it is of the changes since ``before``
+    (None: a report from before crawls kept one, or a summary of something else)."""
+    kept = report.get("changes")
+    if not isinstance(kept, dict) or kept.get("after") != before or not isinstance(kept.get("counts"), dict):
+        return None
+    return kept
+
+
+def change_line(changed: dict[str, Any]) -> str:
+    """``added 26 datasets, 62 jobs, 52 READS; removed 1 dataset`` (nothing: ``no lineage changed``).
+
+    >>> change_line({"counts": {"added": {"datasets": 2, "READS": 3}, "removed": {"jobs": 1}}})
+    'added 2 datasets, 3 READS; removed 1 jobs'
+    >>> change_line({"counts": {"removed": {"READS": 1}, "added": {"READS": 3, "datasets": 2}}})
+    'added 2 datasets, 3 READS; removed 1 READS'
+    >>> change_line({"counts": {}})
+    'no lineage changed'
+    """
     parts = []
-    for change, groups in changed.counts.items():
+    for change, groups in in_order(changed["counts"]).items():
         parts.append(f"{change} " + ", ".join(f"{count} {group}" for group, count in groups.items()))
     return "; ".join(parts) or "no lineage changed"
 
@@ -91,14 +110,18 @@ def _where(origin: dict[str, Any]) -> str:
     return place + (f" @{origin['byte_offset']}" if origin.get("byte_offset") is not None else "")
 
 
-def _changes(changed: Diff) -> Component:
-    nodes = [c for c in changed.changes if c.node is not None and c.node.kind in ("dataset", "job", "model",
-                                                                                      "model_version")]
-    if not changed.changes:
+def _changes(changed: dict[str, Any]) -> Component:
+    if not changed["counts"]:
         return html.P("No lineage changed.", style=styles.MUTED)
-    items = [html.Li([f"{c.change} {c.node.kind} ", dcc.Link(changed.names.get(c.node.id, c.node.id),
-                                                              href=node_href(c.node.id))])
-             for c in nodes[:CHANGES_SHOWN] if c.node is not None]
-    more = [html.Li(f"... and {len(nodes) - CHANGES_SHOWN} more", style=styles.MUTED)] \
-        if len(nodes) > CHANGES_SHOWN else []
-    return html.Ul([*items, *more], className="crawl-changes")
+    listed = [item for item in changed.get("listed") or [] if isinstance(item, dict)][:CHANGES_SHOWN]
+    items = [html.Li([f"{item.get('change')} {item.get('kind')} ",
+                      dcc.Link(str(item.get("name") or item.get("id")), href=node_href(str(item.get("id"))))])
+             for item in listed]
+    more = int(changed.get("nodes") or 0) - len(listed)
+    return html.Ul([*items, *([html.Li(f"... and {more} more", style=styles.MUTED)] if more > 0 else [])],
+                   className="crawl-changes")
+
+
+def _not_kept(before: int, number: int) -> Component:
+    return html.P(f"Not kept with this report: the crawl ran before reports kept their changes "
+                  f"(`lineage diff {before} {number}` works them out).", style=styles.MUTED)

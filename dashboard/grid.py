@@ -35,11 +35,42 @@ def block(rows: Sequence[Row], request: Any, columns: Mapping[str, str]) -> dict
     3
     """
     asked = request if isinstance(request, Mapping) else {}
-    start = _int(asked.get("startRow"), 0)
-    end = min(_int(asked.get("endRow"), start + BLOCK), start + MAX_BLOCK)
+    start, end = window(asked)
     matched = [row for row in rows if _keep(row, asked.get("filterModel"), columns)]
     ordered = _sorted(matched, asked.get("sortModel"), columns)
-    return {"rowData": list(ordered[start:max(start, end)]), "rowCount": len(ordered)}
+    return {"rowData": list(ordered[start:end]), "rowCount": len(ordered)}
+
+
+def window(request: Any) -> tuple[int, int]:
+    """The rows a request asks for, ``start`` up to ``end``: a block, at most ``MAX_BLOCK``.
+
+    >>> window({"startRow": 200, "endRow": 300}), window({"startRow": 5, "endRow": 10**9}), window("x")
+    ((200, 300), (5, 1005), (0, 100))
+    """
+    asked = request if isinstance(request, Mapping) else {}
+    start = _int(asked.get("startRow"), 0)
+    end = min(_int(asked.get("endRow"), start + BLOCK), start + MAX_BLOCK)
+    return start, max(start, end)
+
+
+def in_order_of(request: Any, columns: Mapping[str, str], first: str) -> bool:
+    """Whether a request asks for the rows as they come, sorted by column ``first`` ascending
+    (or not sorted) and not filtered: then a block is the rows' own slice.
+
+    >>> cols = {"distance": "d", "name": "n"}
+    >>> in_order_of({"sortModel": [{"colId": "distance", "sort": "asc"}], "filterModel": {}}, cols, "distance")
+    True
+    >>> in_order_of({"sortModel": [], "filterModel": {"name": {"type": "contains", "filter": "a"}}}, cols, "distance")
+    False
+    >>> in_order_of({"sortModel": [{"colId": "distance", "sort": "desc"}]}, cols, "distance")
+    False
+    """
+    asked = request if isinstance(request, Mapping) else {}
+    model = asked.get("filterModel")
+    filtered = isinstance(model, Mapping) and any(
+        isinstance(column, str) and column in columns and isinstance(condition, Mapping)
+        for column, condition in model.items())
+    return not filtered and _orders(asked.get("sortModel"), columns) in ([], [(columns[first], False)])
 
 
 def _int(value: Any, default: int) -> int:
@@ -54,12 +85,16 @@ def _int(value: Any, default: int) -> int:
 def _sorted(rows: list[Row], model: Any, columns: Mapping[str, str]) -> list[Row]:
     """Sorted by each column of the model in turn (the first the most significant); a row
     without the value sorts first."""
-    items = model if isinstance(model, list) else []
-    orders = [(columns[item["colId"]], item.get("sort") == "desc") for item in items
-              if isinstance(item, Mapping) and isinstance(item.get("colId"), str) and item["colId"] in columns]
-    for key, descending in reversed(orders):
+    for key, descending in reversed(_orders(model, columns)):
         rows = sorted(rows, key=_by(key), reverse=descending)
     return rows
+
+
+def _orders(model: Any, columns: Mapping[str, str]) -> list[tuple[str, bool]]:
+    """The sort model's keys, the first the most significant, each with whether it descends."""
+    items = model if isinstance(model, list) else []
+    return [(columns[item["colId"]], item.get("sort") == "desc") for item in items
+            if isinstance(item, Mapping) and isinstance(item.get("colId"), str) and item["colId"] in columns]
 
 
 def _by(key: str) -> Callable[[Row], tuple[int, Any]]:

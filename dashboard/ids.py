@@ -26,3 +26,5 @@ IMPACT_GRID = "impact-grid"
 IMPACT_CSV_BUTTON = "impact-csv-button"
 IMPACT_CSV = "impact-csv"
 IMPACT_ROOT = "impact-root"
+IMPACT_SUMMARY = "impact-summary"
+IMPACT_REFRESHED = "impact-refreshed"  # set once the grid is asked again, the whole impact in

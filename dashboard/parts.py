@@ -32,8 +32,8 @@ _MEMO: dict[tuple[int, str], tuple[int, Any]] = {}
 
 
 def by_generation(store: Store, key: str, compute: Callable[[], T]) -> T:
-    """What ``compute()`` gives, kept while the store's generation stays: the store's counts and a
-    crawl's changes scan whole tables (seconds at a million edges) and move only when it is written."""
+    """What ``compute()`` gives, kept while the store's generation stays: the store's counts and the
+    home page's lists scan whole tables (seconds at a million edges) and move only when it is written."""
     generation = store.generation()
     found = _MEMO.get((id(store), key))
     if found is None or found[0] != generation:

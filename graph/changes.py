@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from graph.errors import GraphError
@@ -21,6 +22,9 @@ from graph.store import Store
 _GROUPS = {"dataset": "datasets", "job": "jobs", "column": "columns", "model": "models",
            "model_version": "model_versions", "source": "sources"}
 CHANGES = ("added", "stale", "removed")
+# What a crawl's kept summary lists by name (the rest is counted), and how many at most.
+LISTED = ("dataset", "job", "model", "model_version")
+LISTED_AT_MOST = 50
 
 
 class UnknownCrawlError(GraphError):
@@ -95,9 +99,45 @@ def diff(store: Store, after: int, upto: int) -> Diff:
     names = {c.node.id: _name(c.node) for c in changes if c.node is not None}
     missing = sorted(ends - names.keys())
     names.update((node.id, _name(node)) for node in store.nodes(ids=missing, include_removed=True))
-    return Diff(after=after, upto=upto, counts={k: dict(sorted(v.items(), key=lambda item: _group_order(item[0])))
-                                                 for k, v in counts.items() if v},
+    return Diff(after=after, upto=upto, counts=in_order({k: dict(v) for k, v in counts.items() if v}),
                 changes=changes, names=names)
+
+
+def in_order(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    """Counts by change and group in the order they are told: added, stale, removed; node groups
+    first, then edges in the graph model's order (a report kept as JSON with sorted keys loses it).
+
+    >>> in_order({"removed": {"jobs": 1}, "added": {"READS": 3, "datasets": 2}})
+    {'added': {'datasets': 2, 'READS': 3}, 'removed': {'jobs': 1}}
+    """
+    changes = sorted(counts, key=lambda change: (CHANGES.index(change) if change in CHANGES else 9, change))
+    return {change: dict(sorted(counts[change].items(), key=lambda item: _group_order(item[0]))) for change in changes}
+
+
+def summary(changed: Diff, listed: int = LISTED_AT_MOST) -> dict[str, Any]:
+    """What a crawl's report keeps of its changes, as the crawls page shows them: the counts by
+    change and group, and the first ``listed`` datasets, jobs, models and versions changed (of
+    ``nodes`` in all). Worked out once, when the crawl ends: the diff scans whole tables.
+
+    >>> from graph.store import open_store
+    >>> summary(diff(open_store("sqlite:///:memory:"), 0, 1))
+    {'after': 0, 'upto': 1, 'counts': {}, 'listed': [], 'nodes': 0}
+    """
+    nodes = _listed(changed)
+    return {"after": changed.after, "upto": changed.upto, "counts": changed.counts,
+            "listed": [{"change": change.change, "kind": node.kind, "id": node.id,
+                        "name": changed.names.get(node.id, node.id)} for change, node in nodes[:listed]],
+            "nodes": len(nodes)}
+
+
+def _listed(changed: Diff) -> list[tuple[Change, Node]]:
+    return [(change, change.node) for change in changed.changes
+            if change.node is not None and change.node.kind in LISTED]
+
+
+def crawl_summary(store: Store, crawl: int) -> dict[str, Any]:
+    """:func:`summary` of what crawl ``crawl`` changed (since the crawl before it)."""
+    return summary(diff(store, crawl - 1, crawl))
 
 
 def _name(node: Node) -> str:

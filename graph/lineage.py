@@ -207,15 +207,7 @@ def impact_page(store: Store, root: str, depth: int | None = None, *, limit: int
     walk = _Walk.of(root_node, "downstream", depth)
     best = walk.distances(store, None)
     page, into, usage = _page(store, walk, best, root, limit)
-    last_use: dict[str, str] = {}
-    for edge in walk.crossed(best, into):
-        target = edge.dst if _flow_of(edge.kind) > 0 else edge.src
-        if edge.last_seen and edge.last_seen > last_use.get(target, ""):
-            last_use[target] = edge.last_seen
-    writers = _writers(usage)
-    rows = [ImpactRow(node=node, distance=(best[node.id] + 1) // 2,
-                      last_seen=last_use.get(node.id, node.last_seen), owners=writers.get(node.id, ()))
-            for node in page]
+    rows = _rows(page, best, _last_use(walk, best, into), usage)
     total = len(best) - 1  # all but the root
     if root_node.kind == "column":
         jobs = column_jobs(store, walk, best)
@@ -223,6 +215,91 @@ def impact_page(store: Store, root: str, depth: int | None = None, *, limit: int
         rows = sorted(rows + jobs, key=lambda row: row.distance)[:limit]
         total += len(jobs)
     return ImpactPage(rows=tuple(rows), total=total)
+
+
+def _last_use(walk: _Walk, reached: Mapping[str, int], into: Iterable[Edge]) -> dict[str, str]:
+    """When each node was last fed by the walk: the newest of the edges it crossed to arrive."""
+    last_use: dict[str, str] = {}
+    for edge in walk.crossed(reached, into):
+        target = edge.dst if _flow_of(edge.kind) > 0 else edge.src
+        if edge.last_seen and edge.last_seen > last_use.get(target, ""):
+            last_use[target] = edge.last_seen
+    return last_use
+
+
+def _rows(page: list[Node], best: Mapping[str, int], last_use: Mapping[str, str],
+          usage: Iterable[Usage]) -> list[ImpactRow]:
+    writers = _writers(usage)
+    return [ImpactRow(node=node, distance=(best[node.id] + 1) // 2,
+                      last_seen=last_use.get(node.id, node.last_seen), owners=writers.get(node.id, ()))
+            for node in page]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ImpactHead:
+    """The first rows of an impact, and how many nodes it reaches in all if the walk that found
+    them reached everything (None: not known without the whole walk)."""
+
+    rows: tuple[ImpactRow, ...]
+    total: int | None
+
+
+def impact_head(store: Store, root: str, limit: int) -> ImpactHead | None:
+    """:func:`impact_page`'s first ``limit`` rows, the same rows in the same order, without its
+    whole walk: downstream a distance at a time (a round trip each), no further than the rows
+    need; a hub's first rows without the walk of its hundreds of thousands. None where only the
+    whole walk tells them: a column's (the jobs that carry it come from the whole walk), a page
+    short of live nodes, or a row's last use that an edge from a node not reached yet may set
+    (from farther downstream: a table a later job also writes)."""
+    root_node = store.node(root)
+    if root_node is None:
+        raise NodeNotFoundError(root, [])
+    if root_node.kind == "column":
+        return None
+    walk = _Walk.of(root_node, "downstream", None)
+    # (the walk's last step is whole: there is always one)
+    known, reached, whole = next(step for step in _distances(store, walk) if step[2] or len(step[0]) > limit)
+    page, into, usage = _page(store, walk, known, root, limit)
+    last_use = _last_use(walk, reached, into)
+    if not whole and (len(page) < limit or _fed_from_beyond(walk, reached, into, last_use)):
+        return None
+    return ImpactHead(rows=tuple(_rows(page, known, last_use, usage)), total=len(known) - 1 if whole else None)
+
+
+def _fed_from_beyond(walk: _Walk, reached: Mapping[str, int], into: Iterable[Edge],
+                     last_use: Mapping[str, str]) -> bool:
+    """Whether an edge from a node not reached yet would make a row's last use newer, if that
+    node turned out to be downstream."""
+    forward = frozenset(walk.outgoing)
+    for edge in into:
+        source, target = (edge.src, edge.dst) if edge.kind in forward else (edge.dst, edge.src)
+        if source not in reached and (edge.last_seen or "") > last_use.get(target, ""):
+            return True
+    return False
+
+
+def _distances(store: Store, walk: _Walk) -> Iterator[tuple[dict[str, int], dict[str, int], bool]]:
+    """:func:`_walk` (live graph, no cutoff) a distance at a time: before each round trip, the
+    half-step distances known for good, of whole distances only, nearest first; every node
+    reached so far; and whether the walk is over (then all of them, known for good)."""
+    outgoing, incoming = frozenset(walk.outgoing), frozenset(walk.incoming)
+    best = {walk.root: 0}
+    buckets: dict[int, set[str]] = {0: {walk.root}}
+    while buckets:
+        level = min(buckets)  # every node this near or nearer is known for good
+        if level % 2 == 0:
+            yield dict(sorted(((n, h) for n, h in best.items() if h <= level), key=lambda item: item[1])), best, False
+        frontier = {node for node in buckets.pop(level) if best[node] == level}
+        for edge in store.neighbors(frontier, outgoing=walk.outgoing, incoming=walk.incoming):
+            forward = edge.src in frontier and edge.kind in outgoing
+            if not forward and not (edge.dst in frontier and edge.kind in incoming):
+                continue
+            other = edge.dst if forward else edge.src
+            reached = level + HALF_STEPS.get(edge.kind, 2)
+            if reached < best.get(other, reached + 1):
+                best[other] = reached
+                buckets.setdefault(reached, set()).add(other)
+    yield dict(sorted(best.items(), key=lambda item: item[1])), best, True
 
 
 def column_jobs(store: Store, walk: _Walk, best: Mapping[str, int]) -> list[ImpactRow]:

@@ -5,13 +5,15 @@ whichever this URL names."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crawler import config as crawl_config
 from crawler.crawl import crawl
-from graph import open_store
+from dashboard import impact
+from graph import Store, open_store
 from tests.graph.neo4j_server import neo4j_url
 
 
@@ -28,3 +30,9 @@ def demo_store_url(request: pytest.FixtureRequest, demo_store_url: str, demo_cop
         store.close()
     return url
 
+
+
+@pytest.fixture
+def demo_store(demo_store: Store) -> Iterator[Store]:
+    yield demo_store
+    impact.settle()  # (an impact grid's first block leaves the rest being worked out: not under a closed store)

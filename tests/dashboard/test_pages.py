@@ -117,7 +117,8 @@ def test_the_app_builds_with_every_callback(demo_store: Store) -> None:
     app = create_app(demo_store)
     outputs = {key.split("@")[0] for key in app.callback_map}
     assert {"page.children", "search-results.children", "url.href", "edge-details.children",
-            "node-details.children", "impact-csv.data", "impact-grid.getRowsResponse"} <= outputs
+            "node-details.children", "impact-csv.data", "impact-grid.getRowsResponse",
+            "impact-summary.children"} <= outputs
 
 
 def test_a_token_guards_every_request(demo_store: Store) -> None:
@@ -353,8 +354,12 @@ def test_search_finds_columns_and_enter_opens_every_match(demo_store: Store) -> 
 
 def test_the_impact_summary_counts_kinds_and_owners(demo_store: Store) -> None:
     customers = resolve(demo_store, "staging.customers")
-    summary = _text(pages.route(demo_store, impact_href(customers.id)))
+    (shown,) = [c for c in _find(pages.route(demo_store, impact_href(customers.id)), html.P)
+                if getattr(c, "id", None) == "impact-summary"]
+    assert shown.children == impact.COUNTING, "the page does not wait for the whole impact"
+    summary = impact.impact_summary(demo_store, customers.id)  # (its callback's, once the grid has a block)
     assert "2 model versions" in summary and "owners to notify" in summary and "jobs" in summary
+    assert impact.impact_summary(demo_store, "dataset:nope") == impact.impact_summary(demo_store, {"x": 1}) == ""
 
 
 def test_the_impact_csv_lists_every_row_and_defuses_formulas(demo_store: Store) -> None:
@@ -421,14 +426,13 @@ def test_hostile_ids_and_searches_get_a_page_not_an_error(demo_store: Store, tex
 
 def test_a_column_impact_counts_columns_and_jobs_as_themselves(demo_store: Store) -> None:
     income = resolve(demo_store, "raw.customers#annual_income").id
-    page = pages.route(demo_store, impact_href(income))
-    (summary,) = [c for c in _find(page, html.P) if getattr(c, "id", None) == "impact-summary"]
+    summary = impact.impact_summary(demo_store, income)
     table = impact.impact_table(demo_store, income)
     assert table is not None
     columns = sum(1 for row in table.rows if row["kind"] == "column")
     jobs = [row for row in table.rows if row["kind"] == "job"]
     # (the owners to notify are the jobs' owners: the users who run them)
-    assert re.fullmatch(rf"{columns} columns, {len(jobs)} jobs, [1-9][0-9]* owners to notify\.", summary.children)
+    assert re.fullmatch(rf"{columns} columns, {len(jobs)} jobs, [1-9][0-9]* owners to notify\.", summary)
     assert columns and any("CREATE TABLE AS credit\\.staging\\.customers" in row["name"] and row["distance"] == 1
                            for row in jobs), "the jobs that read the column"
 
