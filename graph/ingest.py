@@ -70,7 +70,8 @@ def pack(events: Sequence[LineageEvent]) -> Packed:
     firsts: list[LineageEvent] = []
     packed: list[PackedEvent] = []
     for event in events:
-        key = tuple(id(part) if part else type(part) for part in _shape_of(event))  # (an empty {} is any {})
+        # (an empty {} is any {}; a list, not a generator: half the time)
+        key = tuple([id(part) if part else type(part) for part in _shape_of(event)])
         index = shapes.get(key)
         if index is None:
             index = shapes[key] = len(firsts)
