@@ -42,7 +42,9 @@ def quick_init(cls: C) -> C:
     if hasattr(cls, "__post_init__") or not all(field.init for field in params):
         raise TypeError(f"{cls.__name__}: quick_init does not run __post_init__ nor leave fields out")
     scope: dict[str, Any] = {"_NO_VALUE": _NO_VALUE}
-    positional, keyword, body = [], [], []
+    positional: list[str] = []
+    keyword: list[str] = []
+    body: list[str] = []
     for field in params:
         name = field.name
         scope[f"_set_{name}"] = cls.__dict__[name].__set__
@@ -61,5 +63,5 @@ def quick_init(cls: C) -> C:
     exec(f"def __init__({signature}):\n" + "\n".join(body or ["    pass"]), scope)  # noqa: S102  (as dataclasses does)
     init = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init  # type: ignore[misc]
+    cls.__init__ = init  # type: ignore[method-assign]
     return cls
