@@ -54,8 +54,8 @@ _shape_of = operator.attrgetter(*_SHAPE)
 @dataclasses.dataclass(frozen=True, slots=True)
 class Packed:
     """Events as columns of plain values, to cross a process boundary: pickling a million
-    dataclasses costs a Python call per object each way, a list of strings none, and a column
-    pickles in two thirds of the time a tuple per event takes. The parts events of one template
+    dataclasses costs a Python call per object each way, a list of strings none, and columns
+    pickle in about three quarters of the time a tuple per event takes. The parts events of one template
     share (the very same objects) are kept once, as an event of that shape; ``shape`` holds each
     event's, the other columns its evidence's and its run's fields (``run_id`` None: no run)."""
 
