@@ -581,7 +581,8 @@ def _take(spec: SourceSpec, item: SourceRecord | ParseIssue | None, sessions: di
     record, joined = supplements.complete(item)
     found, problems = _parse(spec, record, sessions, tally)
     events.extend(found)
-    issues.extend([*joined, *problems])
+    if joined or problems:
+        issues.extend([*joined, *problems])
 
 
 def _cursor(path: Path, after: Read, sessions: Mapping[str, Session], *, ended: bool) -> Cursor:
@@ -606,7 +607,9 @@ def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],
     if filters and not all(spec.wants(field, getattr(record, attr)) for field, attr in _RECORD_FILTERS):
         tally.counts["filtered"] += 1
         return [], ()
-    session = sessions.setdefault(record.session_id, Session()) if record.session_id else None
+    session = sessions.get(record.session_id) if record.session_id else None
+    if session is None and record.session_id:  # (not setdefault: a Session made for every statement)
+        session = sessions[record.session_id] = Session()
     result = parsers.parse(session.prepare(record) if session else record)
     events = session.observe(result) if session else list(result.events)
     kept = [event for event in events if spec.wants("kind", event.statement_kind)] if filters else events

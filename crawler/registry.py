@@ -16,6 +16,7 @@ from crawler.cursors import Start
 from crawler.errors import ConfigError, SourceNotFoundError
 from crawler.streams import head, logical_suffix
 from parsers import ParseIssue, SourceRecord
+from parsers.frozen import quick_init
 
 Item = SourceRecord | ParseIssue
 
@@ -24,6 +25,7 @@ def _nothing() -> dict[str, Any]:
     return {}
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True)
 class Read:
     """An item and where reading stands after it (byte offset, lines), for the cursor.

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, TypeVar
 
 from parsers.errors import SchemaVersionError
+from parsers.frozen import quick_init
 
 SCHEMA_VERSION = 1
 
@@ -97,6 +98,7 @@ def _decode(kind: Any, value: Any) -> Any:
     return value
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Origin(Record):
     """Where a record was read: a file, and the line and byte offset it starts at."""
@@ -106,6 +108,7 @@ class Origin(Record):
     byte_offset: int | None = None
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SourceRecord(Record):
     """One unit of raw text a crawler read, with the context the log gave it.
@@ -186,6 +189,7 @@ class JobRef(Record):
     name: str
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RunRef(Record):
     """One execution of a job."""
@@ -237,6 +241,7 @@ class ParseIssue(Record):
     snippet: str | None = None
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence(Record):
     """Why an edge exists: the log record and the (redacted) statement behind it."""
@@ -268,6 +273,7 @@ class DatasetEvent(Record):
     other: DatasetRef | None = None
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LineageEvent(Record):
     """What one statement (or job step) read and wrote, with the evidence for it."""
@@ -296,6 +302,7 @@ class LineageEvent(Record):
     indirect: tuple[DatasetRef, ...] = ()
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ParseResult(Record):
     """Everything a parser found in one source record: events and issues."""

@@ -25,12 +25,14 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from parsers import dialects
+from parsers.frozen import quick_init
 from parsers.model import DatasetRef
 
 if TYPE_CHECKING:
     from parsers.catalog import Catalog
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class NameContext:
     """What qualifies a bare name: the engine, its server and the session's defaults."""

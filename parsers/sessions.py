@@ -87,7 +87,8 @@ class Session:
     def resolve(self, events: Iterable[LineageEvent]) -> list[LineageEvent]:
         resolved = []
         for event in events:
-            made = (*event.outputs, *(c.dataset for c in event.lifecycle if c.event == "create_like"))
+            made = (*event.outputs, *(c.dataset for c in event.lifecycle if c.event == "create_like")) \
+                if event.lifecycle else event.outputs
             for ref in made:  # (CREATE TEMP TABLE b (LIKE a) makes b with no rows: a lifecycle event)
                 if event.dataset_facets.get(ref.qualified, {}).get("kind") == "temporary":
                     self._temporary.setdefault(ref, set())

@@ -25,10 +25,12 @@ from crawler.cursors import Start
 from crawler.formats.executions import Executions
 from crawler.streams import lines_from
 from crawler.timestamps import normalize
+from parsers.frozen import quick_init
 
 DEFAULT_PREFIX = "%m [%p] "  # PostgreSQL's default log_line_prefix
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Entry:
     """One log entry, whatever the destination; ``offset``/``end`` are its bytes in the file."""

@@ -54,11 +54,12 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
     for lineage in found:
         sets.update(lineage.sets)
         origin = _statement_origin(record, lineage)
-        issues.extend(
-            ParseIssue(code=i.code, message=i.message, severity=i.severity, origin=origin,  # type: ignore[arg-type]
-                       snippet=lineage.statement.redacted[:200])
-            for i in lineage.issues
-        )
+        if lineage.issues:  # (most have none: no generator made for nothing)
+            issues.extend(
+                ParseIssue(code=i.code, message=i.message, severity=i.severity, origin=origin,  # type: ignore[arg-type]
+                           snippet=lineage.statement.redacted[:200])
+                for i in lineage.issues
+            )
         if lineage.has_lineage or lineage.lifecycle:
             sql = (redacted_repeat(record.text, lineage.statement, context.dialect) if len(found) == 1
                    else lineage.statement.redacted)

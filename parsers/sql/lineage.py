@@ -172,7 +172,9 @@ def _literals_out(sql: str, dialect: Dialect) -> str | None:
     return None if _UNREADABLE in text else text
 
 
-_PLAIN_LITERALS = re.compile(f"'(?:[^']|'')*'|{dialects.NUMBER}")
+# (A string's inside as runs of other characters between doubled quotes: the same matches as
+# ``'(?:[^']|'')*'`` in two thirds of the time, as the engine takes a run in one step.)
+_PLAIN_LITERALS = re.compile(f"'[^']*(?:''[^']*)*'|{dialects.NUMBER}")
 _Q_QUOTE = re.compile(r"(?<![\w$])[qQ]'")
 
 

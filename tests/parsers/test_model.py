@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -89,3 +90,37 @@ def test_record_key_depends_on_place_and_text() -> None:
 def test_the_fast_evidence_encoding_is_the_canonical_one(evidence: Evidence) -> None:
     generic = json.dumps(evidence.to_dict(), sort_keys=True, separators=(",", ":"))
     assert evidence.to_json() == generic
+
+
+
+# The record types whose __init__ parsers.frozen.quick_init writes, with an instance of each.
+QUICK = {Origin: "origin", SourceRecord: "source_record", RunRef: "run", Evidence: "evidence",
+         LineageEvent: "event", ParseResult: "result"}
+
+
+def _required(kind: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(kind)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+
+
+@pytest.mark.parametrize("kind", list(QUICK), ids=lambda kind: kind.__name__)
+def test_records_built_by_quick_init_are_what_dataclasses_builds(kind: type) -> None:
+    """From the same arguments (all of them, or the required ones only), a record type built by
+    quick_init's __init__ holds what the __init__ dataclasses writes gives a twin of it, default
+    factories give each record its own value, and a missing argument or a change is refused."""
+    fields = dataclasses.fields(kind)
+    twin = dataclasses.make_dataclass(f"{kind.__name__}Twin", [(f.name, f.type, f) for f in fields],
+                                      frozen=True, slots=True, kw_only=True)
+    instance = INSTANCES[QUICK[kind]]
+    given = {f.name: getattr(instance, f.name) for f in fields}
+    required = {name: given[name] for name in _required(kind)}
+    for arguments in (given, required):
+        assert [getattr(kind(**arguments), f.name) for f in fields] == \
+            [getattr(twin(**arguments), f.name) for f in fields]
+    for field in fields:
+        if field.default_factory is not dataclasses.MISSING:
+            assert getattr(kind(**required), field.name) is not getattr(kind(**required), field.name)
+    with pytest.raises(TypeError, match=f"missing .* '{_required(kind)[0]}'"):
+        kind(**{name: value for name, value in given.items() if name != _required(kind)[0]})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(kind(**given), fields[0].name, None)
