@@ -153,13 +153,23 @@ class _Walk:
 
 
 def _walk(store: Store, walk: _Walk, as_of: str | None) -> dict[str, int]:
-    """Shortest half-step distances from the root, one layer of neighbours per round trip (a
-    bucketed Dijkstra: steps are 1 or 2)."""
+    """Shortest half-step distances from the root (see :func:`_layers`)."""
+    for level, best in _layers(store, walk, as_of):
+        if level is None:
+            return best
+    raise AssertionError("unreachable: the last layer is None")
+
+
+def _layers(store: Store, walk: _Walk, as_of: str | None) -> Iterator[tuple[int | None, dict[str, int]]]:
+    """The walk one layer of neighbours per round trip (a bucketed Dijkstra: steps are 1 or 2):
+    before each round trip, the half-step distance whose nodes it reads around (every node this
+    near or nearer is known for good) and the distances found so far; last, None and all of them."""
     outgoing, incoming, cutoff = frozenset(walk.outgoing), frozenset(walk.incoming), walk.cutoff
     best = {walk.root: 0}
     buckets: dict[int, set[str]] = {0: {walk.root}}
     while buckets:
         level = min(buckets)
+        yield level, best
         frontier = {node for node in buckets.pop(level) if best[node] == level}
         for edge in store.neighbors(frontier, outgoing=walk.outgoing, incoming=walk.incoming, as_of=as_of):
             if walk.direct_only and indirect(edge):
@@ -172,7 +182,7 @@ def _walk(store: Store, walk: _Walk, as_of: str | None) -> dict[str, int]:
             if (cutoff is None or reached <= cutoff) and reached < best.get(other, reached + 1):
                 best[other] = reached
                 buckets.setdefault(reached, set()).add(other)
-    return best
+    yield None, best
 
 
 def indirect(edge: Edge) -> bool:
@@ -279,27 +289,14 @@ def _fed_from_beyond(walk: _Walk, reached: Mapping[str, int], into: Iterable[Edg
 
 
 def _distances(store: Store, walk: _Walk) -> Iterator[tuple[dict[str, int], dict[str, int], bool]]:
-    """:func:`_walk` (live graph, no cutoff) a distance at a time: before each round trip, the
-    half-step distances known for good, of whole distances only, nearest first; every node
-    reached so far; and whether the walk is over (then all of them, known for good)."""
-    outgoing, incoming = frozenset(walk.outgoing), frozenset(walk.incoming)
-    best = {walk.root: 0}
-    buckets: dict[int, set[str]] = {0: {walk.root}}
-    while buckets:
-        level = min(buckets)  # every node this near or nearer is known for good
-        if level % 2 == 0:
+    """:func:`_layers` of the live graph at whole distances: the half-step distances known for
+    good, nearest first; every node reached so far; and whether the walk is over (then all of
+    them, known for good)."""
+    for level, best in _layers(store, walk, None):
+        if level is None:
+            yield dict(sorted(best.items(), key=lambda item: item[1])), best, True
+        elif level % 2 == 0:
             yield dict(sorted(((n, h) for n, h in best.items() if h <= level), key=lambda item: item[1])), best, False
-        frontier = {node for node in buckets.pop(level) if best[node] == level}
-        for edge in store.neighbors(frontier, outgoing=walk.outgoing, incoming=walk.incoming):
-            forward = edge.src in frontier and edge.kind in outgoing
-            if not forward and not (edge.dst in frontier and edge.kind in incoming):
-                continue
-            other = edge.dst if forward else edge.src
-            reached = level + HALF_STEPS.get(edge.kind, 2)
-            if reached < best.get(other, reached + 1):
-                best[other] = reached
-                buckets.setdefault(reached, set()).add(other)
-    yield dict(sorted(best.items(), key=lambda item: item[1])), best, True
 
 
 def column_jobs(store: Store, walk: _Walk, best: Mapping[str, int]) -> list[ImpactRow]:

@@ -8,12 +8,24 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import graph
 from graph import UnknownStoreError, open_store
 from tests.graph.helpers import NS, event
+
+
+def _half_written(tmp_path: Path) -> tuple[str, graph.Store, list[Any], graph.Store, graph.Store]:
+    """The contract tests' warehouse but its last 8 events, written; its URL, the writer, the
+    events, and two readers: one walking as a server does (auto) and one walking in SQL."""
+    from tests.graph.test_contract import _warehouse
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    writer, events = open_store(url), _warehouse()
+    graph.write(writer, events[:-8])
+    return url, writer, events, open_store(url, read_only=True), open_store(f"{url}?traversal=store", read_only=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,13 +93,8 @@ def test_reach_answers_a_mapping_nearest_first(tmp_path: Path) -> None:
 def test_walks_answer_alike_in_sql_while_the_shape_loads_in_memory_after_and_after_writes(tmp_path: Path) -> None:
     from graph import impact, lineage
     from graph.topology import Reached
-    from tests.graph.test_contract import _warehouse
 
-    url = f"sqlite:///{tmp_path / 'l.db'}"
-    writer = open_store(url)
-    events = _warehouse()
-    graph.write(writer, events[:-8])
-    auto, in_sql = open_store(url, read_only=True), open_store(f"{url}?traversal=store", read_only=True)
+    url, writer, events, auto, in_sql = _half_written(tmp_path)
     roots = [f"dataset:{NS}/{name}" for name in ("raw.t0", "raw.t3", "l1.t2", "l2.t4")]
 
     def answers(store: graph.Store) -> list[object]:
@@ -141,11 +148,8 @@ def test_writes_by_another_process_patch_the_shape_held_and_walks_in_memory_answ
         tmp_path: Path) -> None:
     from graph import impact, lineage
     from graph.topology import Reached
-    from tests.graph.test_contract import _warehouse
 
-    url = f"sqlite:///{tmp_path / 'l.db'}"
-    graph.write(open_store(url), _warehouse()[:-8])
-    serving, in_sql = open_store(url, read_only=True), open_store(f"{url}?traversal=store", read_only=True)
+    url, _, _, serving, in_sql = _half_written(tmp_path)
     serving.warm().join()  # type: ignore[attr-defined]
     roots = [f"dataset:{NS}/{name}" for name in ("raw.t0", "raw.t3", "l1.t2", "l3.t4")]
 
@@ -209,13 +213,8 @@ def test_pages_asking_at_once_after_a_write_find_the_shape_patched_once(tmp_path
     from concurrent.futures import ThreadPoolExecutor
 
     from graph import lineage
-    from tests.graph.test_contract import _warehouse
 
-    url = f"sqlite:///{tmp_path / 'l.db'}"
-    writer = open_store(url)
-    events = _warehouse()
-    graph.write(writer, events[:-8])
-    serving, in_sql = open_store(url, read_only=True), open_store(f"{url}?traversal=store", read_only=True)
+    url, writer, events, serving, in_sql = _half_written(tmp_path)
     serving.warm().join()  # type: ignore[attr-defined]
     root = f"dataset:{NS}/raw.t0"
     lineage(serving, root, "downstream", None)  # a walk built: the patch carries it over
