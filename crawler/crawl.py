@@ -16,6 +16,7 @@ import json
 import re
 import sqlite3
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -640,13 +641,15 @@ def _retried(write: Callable[[], T], delays: Sequence[float] | None = None) -> T
 
 
 def _transient(error: BaseException) -> bool:
-    """A failure worth waiting out: the Neo4j driver's own word for it, or SQLite busy or locked."""
+    """A failure worth waiting out: the Neo4j driver's own word for it, or SQLite busy or locked.
+    A commit whose answer was lost (IncompleteCommit) too: the batch tried again finds it written,
+    if it was, by its token (see graph.ingest.token)."""
     if isinstance(error, sqlite3.OperationalError):
         return any(word in str(error) for word in ("locked", "busy"))
     module = type(error).__module__
     if module.startswith("neo4j"):
         return bool(getattr(error, "is_retryable", lambda: False)()) or type(error).__name__ in (
-            "ServiceUnavailable", "SessionExpired", "TransientError")
+            "ServiceUnavailable", "SessionExpired", "TransientError", "IncompleteCommit")
     return False
 
 
@@ -655,9 +658,10 @@ def _flush(store: Store, events: list[LineageEvent] | Prepared, issues: list[Par
     """Write events (or events a worker folded already) with their issues and cursor."""
     clock = time.perf_counter()
     cursors = [cursor] if cursor else []
-    crawl = tally.crawl
-    stats = _retried(lambda: write_prepared(store, events, cursors, issues, crawl=crawl)
-                     if isinstance(events, Prepared) else graph.write(store, events, cursors, issues, crawl=crawl))
+    crawl, token = tally.crawl, uuid.uuid4().hex  # (one token for every try of this write)
+    stats = _retried(lambda: write_prepared(store, events, cursors, issues, crawl=crawl, token=token)
+                     if isinstance(events, Prepared)
+                     else graph.write(store, events, cursors, issues, crawl=crawl, token=token))
     tally.timings["write"] += time.perf_counter() - clock
     tally.counts.update(events=stats.events, written=stats.written, already_seen=stats.already_seen)
     if cursor is not None:

@@ -138,6 +138,11 @@ class Batch:
     # The crawl writing the batch (its number, see graph.changes): nodes and edges it adds (or
     # brings back after a removal) and issues it quarantines are stamped with it. None: unstamped.
     crawl: int | None = None
+    # Names the write this batch is a try of (graph.ingest.write's token). A server can go away
+    # after committing and before saying so; the write tried again then finds its own runs stored,
+    # and a store that records the token of its last commit tells "this very write, done" from
+    # "runs another write stored".
+    token: str = ""
     _encoded: dict[int, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def node(self, node_id: str, kind: str, name: str, when: str | None, *, namespace: str | None = None,

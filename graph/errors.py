@@ -48,9 +48,13 @@ class StoreBusyError(GraphError):
 
 class RunsAlreadyStoredError(GraphError):
     """A batch holding runs the store already has: nothing of it was written (another writer
-    stored them after we looked). ``graph.write`` drops those runs' events and writes the rest."""
+    stored them after we looked). ``graph.write`` drops those runs' events and writes the rest.
+    ``committed``: they are all this very batch's, stored by an earlier try of it whose commit
+    went unconfirmed (the store recorded the batch's token): the batch is written already."""
 
-    def __init__(self, run_ids: set[str]) -> None:
+    def __init__(self, run_ids: set[str], *, committed: bool = False) -> None:
         shown = ", ".join(sorted(run_ids)[:3]) + (" ..." if len(run_ids) > 3 else "")
-        super().__init__(f"the store already holds {len(run_ids)} of the batch's runs ({shown}); nothing written")
+        super().__init__(f"the store already holds {len(run_ids)} of the batch's runs ({shown}); nothing written"
+                         + (" (this batch's own, from a try whose commit went unconfirmed)" if committed else ""))
         self.run_ids = frozenset(run_ids)
+        self.committed = committed

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 import pickle
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,14 +19,18 @@ from parsers import Evidence, LineageEvent, Origin, ParseIssue, RunRef
 
 
 def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor] = (),
-          issues: Sequence[ParseIssue] = (), *, crawl: int | None = None) -> WriteStats:
+          issues: Sequence[ParseIssue] = (), *, crawl: int | None = None, token: str | None = None) -> WriteStats:
     """Store the events whose runs are new, quarantine the issues and move the cursors, in one
     transaction, stamped with the ``crawl`` number if given; return how many events were new and
     how many known.
 
     Runs are not looked up first: the store checks them inside its write and refuses a batch
     holding one it has (stored by an earlier crawl, or by another writer, one not holding the
-    writer lock); then those runs' events are dropped and the rest folded and written again."""
+    writer lock); then those runs' events are dropped and the rest folded and written again.
+    ``token`` names this write in every try of it (a new one if not given): where the store finds
+    the batch written whole by an earlier try (a commit whose answer was lost), its events count
+    as written."""
+    token = token or uuid.uuid4().hex
     known: set[str] = set()
     while True:
         fresh = _fresh(events, known)
@@ -33,15 +38,19 @@ def write(store: Store, events: Sequence[LineageEvent], cursors: Sequence[Cursor
         batch.cursors.update((cursor.path, cursor) for cursor in cursors)
         batch.issues.extend(issues)
         batch.crawl = crawl
+        batch.token = token
         label_jobs(store, batch)
         try:
             store.apply(batch)
         except RunsAlreadyStoredError as error:
+            if error.committed:
+                break
             if not error.run_ids - known:
                 raise  # (cannot happen: the store named runs we had not asked it to write)
             known |= error.run_ids
             continue
-        return WriteStats(events=len(events), written=len(fresh), already_seen=len(events) - len(fresh))
+        break
+    return WriteStats(events=len(events), written=len(fresh), already_seen=len(events) - len(fresh))
 
 
 # What an event shares with the others of its template (and the one Python `is` tells apart);
@@ -151,17 +160,21 @@ def prepare(events: Sequence[LineageEvent]) -> Prepared:
 
 
 def write_prepared(store: Store, prepared: Prepared, cursors: Sequence[Cursor] = (),
-                   issues: Sequence[ParseIssue] = (), *, crawl: int | None = None) -> WriteStats:
+                   issues: Sequence[ParseIssue] = (), *, crawl: int | None = None,
+                   token: str | None = None) -> WriteStats:
     """:func:`write` for events :func:`prepare` folded: their rows are written as they are; where
     the store has some of their runs already, it refuses them, and the events are folded again
     without those runs."""
     batch = dataclasses.replace(prepared.batch, cursors={cursor.path: cursor for cursor in cursors},
-                                issues=list(issues), crawl=crawl)
+                                issues=list(issues), crawl=crawl, token=token or uuid.uuid4().hex)
     label_jobs(store, batch)
     try:
         store.apply(batch)
-    except RunsAlreadyStoredError:
-        return write(store, unpack(pickle.loads(prepared.events)), cursors, issues, crawl=crawl)
+    except RunsAlreadyStoredError as error:
+        if error.committed:
+            return WriteStats(events=prepared.count, written=prepared.fresh,
+                              already_seen=prepared.count - prepared.fresh)
+        return write(store, unpack(pickle.loads(prepared.events)), cursors, issues, crawl=crawl, token=batch.token)
     return WriteStats(events=prepared.count, written=prepared.fresh, already_seen=prepared.count - prepared.fresh)
 
 

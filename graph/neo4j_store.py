@@ -251,7 +251,7 @@ class Neo4jStore:
                                     "count": m.count, "first_seen": m.first_seen, "last_seen": m.last_seen}
                                    for m in batch.members.values()])
         if batch.nodes or batch.edges or batch.runs:
-            _bump(tx)
+            _bump(tx, batch.token)
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int:
         return self._write(lambda tx: _merge_issues(tx, issues)) if issues else 0
@@ -596,7 +596,8 @@ def _upsert_runs(tx: neo4j.ManagedTransaction, batch: Batch) -> dict[str, str]:
         "facets": r.facets if r.facets != "{}" else None}
         for r in batch.runs.values()]).single(strict=True)
     if record["stored"]:
-        raise RunsAlreadyStoredError(set(record["stored"]))  # (execute_write rolls back)
+        stored = set(record["stored"])  # (execute_write rolls back)
+        raise RunsAlreadyStoredError(stored, committed=stored == batch.runs.keys() and _last_commit(tx) == batch.token)
     return dict(record["runs"])
 
 
@@ -673,8 +674,18 @@ def _alive(v: str) -> str:
     return f"{v}.removed_at IS NULL"
 
 
-def _bump(tx: neo4j.ManagedTransaction) -> None:
-    tx.run("MERGE (m:Meta {key: 'generation'}) ON CREATE SET m.value = 0 SET m.value = m.value + 1")
+def _bump(tx: neo4j.ManagedTransaction, token: str = "") -> None:
+    """Count a write in the store's generation, and record the token of the batch it wrote
+    (null for other writes) for :func:`_last_commit`."""
+    tx.run("MERGE (m:Meta {key: 'generation'}) ON CREATE SET m.value = 0 SET m.value = m.value + 1, "
+           "m.last_batch = $token", token=token or None)
+
+
+def _last_commit(tx: neo4j.ManagedTransaction) -> str | None:
+    """The token of the last batch written: the one a try whose commit went unconfirmed left, if
+    it committed and no other write came since (then the runs count as stored by another)."""
+    record = tx.run("MATCH (m:Meta {key: 'generation'}) RETURN m.last_batch AS token").single()
+    return record["token"] if record else None
 
 
 def _set_edges(tx: neo4j.ManagedTransaction, edges: Sequence[EdgeKey], field: str, value: str | None,

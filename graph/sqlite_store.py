@@ -165,7 +165,9 @@ class SqliteStore:
             runs = list(batch.runs.values())
             if runs and db.executemany(_INSERT_RUN, runs).rowcount != len(runs):
                 db.rollback()  # (then the runs found are those stored before)
-                raise RunsAlreadyStoredError(stored_runs(db, list(batch.runs)))
+                stored = stored_runs(db, list(batch.runs))
+                raise RunsAlreadyStoredError(stored, committed=stored == batch.runs.keys() and self._last_commit(db)
+                                             == batch.token)
             # Counted as written: what is live after, less what was live before.
             nodes_live = live_now(db, "node", ((n.id,) for n in batch.nodes.values()))
             edges_live = live_now(db, "edge", batch.edges)
@@ -193,6 +195,14 @@ class SqliteStore:
                             for c in batch.cursors.values()])
             if batch.nodes or batch.edges or batch.runs:
                 self._bump(db, change=ShapeChange.of_batch(batch))
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_batch', ?)", (batch.token,))
+
+    @staticmethod
+    def _last_commit(db: sqlite3.Connection) -> str | None:
+        """The token of the last batch written (see graph.batch.Batch.token). A SQLite commit is
+        never left unconfirmed, but the contract is one: a batch written again whole counts once."""
+        row = db.execute("SELECT value FROM meta WHERE key = 'last_batch'").fetchone()
+        return row[0] if row else None
 
     def _bump(self, db: sqlite3.Connection, changes_before: int | None = None,
               change: ShapeChange | None = None) -> None:

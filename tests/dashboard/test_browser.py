@@ -299,11 +299,19 @@ def test_tapping_a_folded_edge_shows_the_sql_behind_it(server: str, browser: web
 
 def _double_click_node(driver: webdriver.Chrome, selector: str) -> dict[str, str]:
     """A real double click (the mouse, not an emitted event) on the first node ``selector`` picks."""
-    time.sleep(0.3)  # the page centres its node up to 250 ms after drawing
-    node = driver.execute_script(
-        CY + f"const n = cy.nodes({selector!r})[0]; const p = n.renderedPosition();"
-        "const box = cy.container().getBoundingClientRect();"
-        "return {id: n.id(), href: n.data('href'), x: box.left + p.x, y: box.top + p.y};")
+    where = (CY + f"const n = cy.nodes({selector!r})[0]; const p = n.renderedPosition();"
+             "const box = cy.container().getBoundingClientRect();"
+             "return {id: n.id(), href: n.data('href'), x: box.left + p.x, y: box.top + p.y,"
+             " bound: !!cy.scratch('_lineageDoubleTap')};")
+    # The page centres its node up to 250 ms after drawing, and binds the double tap once the graph
+    # is there: timers a loaded machine runs late. Click where the node has stopped moving.
+    node = driver.execute_script(where)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        last, node = node, driver.execute_script(where)
+        if node["bound"] and (last["x"], last["y"]) == (node["x"], node["y"]):
+            break
     actions = ActionBuilder(driver)
     actions.pointer_action.move_to_location(round(node["x"]), round(node["y"])).double_click()
     actions.perform()
