@@ -19,6 +19,7 @@ from dashboard.elements import (
     clamp_depth,
     column_boxes,
     elements,
+    grow,
     impact_href,
     keep,
     links,
@@ -273,25 +274,13 @@ READ_WHOLE = 2_000  # nodes reached up to which the whole view is read at once: 
 
 
 def _elements_around(around: Surroundings, options: GraphOptions) -> list[dict[str, Any]]:
-    """Placed and read around, repeatedly: a node's neighbours are placed right once it has been
-    read around (with jobs folded, so have the jobs beside it, whose far ends it links to)."""
+    """The nodes placed as the graph grows from the root, read around only as they are placed,
+    then the edges at them; the whole view at once when it is small (one round of reads)."""
     if around.reached() <= READ_WHOLE:
         return elements(around.everything(), options)
-    read: set[str] = set()
-    wanted = {around.root.id}
-    while True:
-        view = around.view(wanted)
-        read |= wanted
-        if options.datasets_only:  # a node links across the jobs beside it: read around those too
-            jobs = {end for edge in view.edges if edge.src in read or edge.dst in read for end in (edge.src, edge.dst)
-                    if end not in read and end in view.nodes and view.nodes[end].kind == "job"}
-            if jobs:
-                read |= jobs
-                view = around.view(jobs)
-        placed, _ = keep(view, links(view, datasets_only=options.datasets_only), options)
-        wanted = set(placed) - read
-        if not wanted:
-            return elements(view, options)
+    placed, more = grow(around, options)
+    at_placed = around.read(placed, outgoing=around.kinds, incoming=around.kinds)
+    return elements(around.view_of(at_placed, placed), options, kept=(placed, more))
 
 
 def _settled(view: LineageView, walked: GraphOptions, options: GraphOptions) -> bool:

@@ -442,14 +442,14 @@ def test_a_deep_graph_is_read_only_around_the_nodes_drawn_and_draws_the_same(
         demo_store: Store, max_nodes: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "READ_WHOLE", 0)  # (the demo is small: read around, as a hub's page is)
     read: list[str] = []
-    real_view = Surroundings.view
+    real_read = Surroundings.read
 
-    def counting(around: Surroundings, nodes: Any) -> LineageView:
+    def counting(around: Surroundings, nodes: Any, **ways: Any) -> list[Edge]:
         nodes = list(nodes)
         read.extend(nodes)
-        return real_view(around, nodes)
+        return real_read(around, nodes, **ways)
 
-    monkeypatch.setattr(Surroundings, "view", counting)
+    monkeypatch.setattr(Surroundings, "read", counting)
     for name in ("staging.customers", "ml.credit_scores", "raw.customers"):
         root = resolve(demo_store, name).id
         for datasets_only in (True, False):
