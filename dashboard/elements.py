@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from graph import Edge, LineageView, Node
 from graph.nearby import Surroundings
+from graph.store import EdgeKey
 
 FLOW = {"READS": 1, "WRITES": 1, "TRAINED_ON": -1, "SERVED": 1, "DERIVES": 1}
 
@@ -259,17 +260,33 @@ def grow(around: Surroundings, options: GraphOptions) -> tuple[list[str], list[M
     return _place(around.root.id, neighbours, around.node, options)
 
 
+def drawn_keys(around: Surroundings, placed: list[str], *, datasets_only: bool) -> list[EdgeKey]:
+    """The keys of the edges at the nodes ``placed`` that their drawing is made of (see
+    :func:`_touching`): those between two of them and, jobs folded, those between one of them and
+    a job folded beside two of them. Only these are read whole (not a hub's thousands)."""
+    shown = set(placed)
+    keys = around.read(placed, outgoing=around.kinds, incoming=around.kinds)
+    beside: dict[str, set[str]] = {}
+    if datasets_only:
+        for src, _, dst in keys:
+            for job, other in ((src, dst), (dst, src)):
+                if other in shown and job not in shown and _folded_job(around, job):
+                    beside.setdefault(job, set()).add(other)
+    return [key for key in keys if (key[0] in shown and key[2] in shown)
+            or len(beside.get(key[2] if key[0] in shown else key[0], ())) > 1]
+
+
 def _folded_job(around: Surroundings, node_id: str) -> bool:
     node = around.node(node_id)
     return node is not None and node.kind == "job" and node_id != around.root.id
 
 
-def _flow_ends(edges: Iterable[Edge], side: str) -> dict[str, set[str]]:
+def _flow_ends(keys: Iterable[EdgeKey], side: str) -> dict[str, set[str]]:
     """For each node these edges leave (downstream) or arrive at (upstream) as data flows, the
     nodes at their other ends."""
     found: dict[str, set[str]] = {}
-    for edge in edges:
-        src, dst = (edge.src, edge.dst) if FLOW.get(edge.kind, 1) > 0 else (edge.dst, edge.src)
+    for key in keys:
+        src, dst = (key[0], key[2]) if FLOW.get(key[1], 1) > 0 else (key[2], key[0])
         near, far = (dst, src) if side == "upstream" else (src, dst)
         found.setdefault(near, set()).add(far)
     return found

@@ -18,6 +18,7 @@ from dashboard.elements import (
     GraphOptions,
     clamp_depth,
     column_boxes,
+    drawn_keys,
     elements,
     grow,
     impact_href,
@@ -275,12 +276,13 @@ READ_WHOLE = 2_000  # nodes reached up to which the whole view is read at once: 
 
 def _elements_around(around: Surroundings, options: GraphOptions) -> list[dict[str, Any]]:
     """The nodes placed as the graph grows from the root, read around only as they are placed,
-    then the edges at them; the whole view at once when it is small (one round of reads)."""
+    then whole the edges their drawing is made of; the whole view at once when it is small (one
+    round of reads)."""
     if around.reached() <= READ_WHOLE:
         return elements(around.everything(), options)
     placed, more = grow(around, options)
-    at_placed = around.read(placed, outgoing=around.kinds, incoming=around.kinds)
-    return elements(around.view_of(at_placed, placed), options, kept=(placed, more))
+    drawn = around.view_of(drawn_keys(around, placed, datasets_only=options.datasets_only), placed)
+    return elements(drawn, options, kept=(placed, more))
 
 
 def _settled(view: LineageView, walked: GraphOptions, options: GraphOptions) -> bool:

@@ -2,11 +2,11 @@
 of a walk reaching hundreds of thousands needs (a hub at depth 10).
 
 :class:`Surroundings` walks up- and downstream of a root once (the distances only: the store
-answers them in arrays) and then reads, for the nodes it is asked about, their edges that the
-walks crossed and the nodes at the other ends. Its view of some nodes holds exactly the edges of
-:func:`graph.lineage.neighbourhood`'s view that touch them, with their ends: whatever depends only
-on those nodes' surroundings (which neighbours a page draws, the edges among them) comes out the
-same as from the whole view.
+answers them in arrays) and then reads, for the nodes it is asked about, the keys of their edges
+that the walks crossed and the nodes at the other ends (whole edges only where asked for). Its view
+of some nodes holds exactly the edges of :func:`graph.lineage.neighbourhood`'s view that touch
+them, with their ends: whatever depends only on those nodes' surroundings (which neighbours a page
+draws, the edges among them) comes out the same as from the whole view.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from graph.errors import NodeNotFoundError
 from graph.lineage import LineageView, _Walk
 from graph.model import Edge, Node
-from graph.store import Store
+from graph.store import EdgeKey, Store
 
 
 class Surroundings:
     """The walks ``upstream`` and ``downstream`` jobs deep from ``root`` (the live graph), and
-    what has been read around the nodes asked about so far."""
+    what has been read around the nodes asked about so far: the keys of the edges crossed, the
+    nodes at their ends, and whole the edges asked for whole."""
 
     def __init__(self, store: Store, root: str, upstream: int, downstream: int) -> None:
         root_node = store.node(root)
@@ -31,10 +32,12 @@ class Surroundings:
         self.root = root_node
         self._walks = [(walk, walk.distances(store, None)) for walk in (
             _Walk.of(root_node, "upstream", upstream), _Walk.of(root_node, "downstream", downstream))]
-        self.kinds = tuple(sorted({kind for walk, _ in self._walks for kind in (*walk.outgoing, *walk.incoming)}))
+        self._crossing = [(walk, best, frozenset((*walk.outgoing, *walk.incoming))) for walk, best in self._walks]
+        self.kinds = tuple(sorted({kind for _, _, kinds in self._crossing for kind in kinds}))
         self._read: set[tuple[str, str, bool]] = set()  # (node, kind, at the source end) read around
-        self._edges: dict[tuple[str, str, str], Edge] = {}
-        self._at: dict[str, list[Edge]] = {}  # the edges read, by each end
+        self._keys: set[EdgeKey] = set()  # of the edges the walks crossed, at the nodes read around
+        self._at: dict[str, list[EdgeKey]] = {}  # those keys by each end
+        self._edges: dict[EdgeKey, Edge] = {}  # the edges read whole
         self._nodes: dict[str, Node | None] = {root: root_node}
         self._distance: dict[str, int] = {root: 0}  # in jobs, upstream negative, of the nodes read
 
@@ -49,36 +52,37 @@ class Surroundings:
     def view(self, around: Iterable[str]) -> LineageView:
         """The view of both walks (upstream distances negative) cut down to the edges touching
         ``around`` (and those touching the nodes read before), with the nodes at their ends."""
-        self._read_around(list(dict.fromkeys(around)), self.kinds, self.kinds)
-        return self.view_of(self._edges.values(), self._nodes)
+        self.read(around, outgoing=self.kinds, incoming=self.kinds)
+        return self.view_of(self._keys, self._nodes)
 
-    def read(self, around: Iterable[str], *, outgoing: Sequence[str], incoming: Sequence[str]) -> list[Edge]:
-        """The edges the walks crossed that leave a node of ``around`` by an ``outgoing`` kind or
-        arrive at one by an ``incoming`` kind (each node read around once for each kind and end),
-        the nodes at their ends known after (see :meth:`node`): a page grows its graph from the
-        root reading only around the nodes it places, and only the way it places them."""
+    def read(self, around: Iterable[str], *, outgoing: Sequence[str], incoming: Sequence[str]) -> list[EdgeKey]:
+        """The keys of the edges the walks crossed that leave a node of ``around`` by an
+        ``outgoing`` kind or arrive at one by an ``incoming`` kind (each node read around once for
+        each kind and end), the nodes at their ends known after (see :meth:`node`): a page grows
+        its graph from the root reading only around the nodes it places, the way it places them."""
         wanted = list(dict.fromkeys(around))
         outgoing, incoming = [k for k in outgoing if k in self.kinds], [k for k in incoming if k in self.kinds]
         self._read_around(wanted, outgoing, incoming)
-        return list({edge.key: edge for node in wanted for edge in self._at.get(node, ())
-                     if (edge.src == node and edge.kind in outgoing) or (edge.dst == node and edge.kind in incoming)}
-                    .values())
+        return list(dict.fromkeys(key for node in wanted for key in self._at.get(node, ())
+                                  if (key[0] == node and key[1] in outgoing)
+                                  or (key[2] == node and key[1] in incoming)))
 
     def node(self, node_id: str) -> Node | None:
         """A node read (the root, or an end of an edge read), None if it is not one or not in the view."""
         found = self._nodes.get(node_id)
         return found if found is not None and node_id in self._distance else None
 
-    def view_of(self, edges: Iterable[Edge], nodes: Iterable[str] = ()) -> LineageView:
-        """The view holding these edges (read before) whose ends are nodes of the view, with
-        those ends, the root and ``nodes`` (those of them in the view); edges in key order, as in
-        the whole view."""
-        held = {edge.key: edge for edge in edges if self.node(edge.src) and self.node(edge.dst)}
-        ends = (end for edge in held.values() for end in (edge.src, edge.dst))
+    def view_of(self, keys: Iterable[EdgeKey], nodes: Iterable[str] = ()) -> LineageView:
+        """The view holding the edges of these keys (read before; read whole now) whose ends are
+        nodes of the view, with those ends, the root and ``nodes`` (those of them in the view);
+        edges in key order, as in the whole view."""
+        held = sorted(key for key in keys if self.node(key[0]) and self.node(key[2]))
+        self._read_whole(held)
+        edges = [self._edges[key] for key in held if key in self._edges]  # (or removed since)
+        ends = (end for edge in edges for end in (edge.src, edge.dst))
         found = {node: known for node in (self.root.id, *nodes, *ends) if (known := self.node(node)) is not None}
         return LineageView(root=self.root.id, direction="both", nodes=found,
-                           distance={node: self._distance[node] for node in found},
-                           edges=tuple(held[key] for key in sorted(held)))
+                           distance={node: self._distance[node] for node in found}, edges=tuple(edges))
 
     def _read_around(self, wanted: list[str], outgoing: Sequence[str], incoming: Sequence[str]) -> None:
         wanted = [node for node in wanted if any((node, kind, True) not in self._read for kind in outgoing)
@@ -87,24 +91,24 @@ class Surroundings:
             return
         self._read.update((node, kind, end) for node in wanted
                           for kinds, end in ((outgoing, True), (incoming, False)) for kind in kinds)
+        new = [key for key in dict.fromkeys(self._store.edge_keys(wanted, outgoing=outgoing, incoming=incoming))
+               if key not in self._keys and self._crossed(key)]
+        self._keys.update(new)
+        for key in new:
+            self._at.setdefault(key[0], []).append(key)
+            if key[2] != key[0]:
+                self._at.setdefault(key[2], []).append(key)
+        self._read_ends(list(dict.fromkeys(end for key in new for end in (key[0], key[2]) if end not in self._nodes)))
 
-        def new_and_crossed(key: tuple[str, str, str]) -> bool:
-            return key not in self._edges and any(walk.crosses(best, key) for walk, best in self._walks)
+    def _crossed(self, key: EdgeKey) -> bool:
+        return any(key[1] in kinds and walk.crosses(best, key) for walk, best, kinds in self._crossing)
 
-        touching = {edge.key: edge for edge in self._store.neighbors(wanted, outgoing=outgoing, incoming=incoming,
-                                                                     crossing=new_and_crossed)}
-        new: list[Edge] = []
-        for walk, best in self._walks:
-            kinds = {*walk.outgoing, *walk.incoming}
-            new += walk.crossed(best, (edge for key, edge in touching.items() if edge.kind in kinds
-                                       and key not in self._edges))
-            self._edges.update((edge.key, edge) for edge in new)
-        for edge in new:
-            self._at.setdefault(edge.src, []).append(edge)
-            if edge.dst != edge.src:
-                self._at.setdefault(edge.dst, []).append(edge)
-        self._read_ends(list(dict.fromkeys(end for edge in new for end in (edge.src, edge.dst)
-                                           if end not in self._nodes)))
+    def _read_whole(self, keys: list[EdgeKey]) -> None:
+        missing = {key for key in keys if key not in self._edges}
+        if missing:  # around their sources, of their kinds: only those rows
+            found = self._store.neighbors(sorted({key[0] for key in missing}),
+                                          outgoing=sorted({key[1] for key in missing}), crossing=missing.__contains__)
+            self._edges.update((edge.key, edge) for edge in found)
 
     def _read_ends(self, ends: list[str]) -> None:
         found = {node.id: node for node in self._store.nodes(ids=ends)} if ends else {}
