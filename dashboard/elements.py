@@ -244,9 +244,9 @@ def grow(around: Surroundings, options: GraphOptions) -> tuple[list[str], list[M
     backward = tuple(kind for kind in around.kinds if FLOW.get(kind, 1) <= 0)
 
     def neighbours(frontier: list[str], side: str) -> dict[str, set[str]]:
-        # Upstream, data comes in: flows arrive by a forward kind at the edge's target.
-        ways = {"outgoing": backward, "incoming": forward} if side == "upstream" else {
-            "outgoing": forward, "incoming": backward}
+        # Upstream, data arrives: by a forward kind at the edge's target, a backward one at its source.
+        arriving = side == "upstream"
+        ways = {"outgoing": backward if arriving else forward, "incoming": forward if arriving else backward}
         near = _flow_ends(around.read(frontier, **ways), side)
         if not options.datasets_only:
             return near

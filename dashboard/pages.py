@@ -256,8 +256,8 @@ def view_of(store: Store, root: str, options: GraphOptions) -> LineageView:
 def graph_elements(store: Store, root: str, options: GraphOptions) -> list[dict[str, Any]]:
     """The elements of the node page's graph. Of the live graph, read only around the nodes
     drawn (a hub at depth 10 reaches 10^5 nodes, of which the page draws ``max_nodes``): the
-    walks' distances first, then the edges of the nodes placed, until every node placed has
-    been read around; the same elements as from the whole view."""
+    walks' distances first, then the keys of the edges of each frontier placed as the graph grows
+    from the root, then whole the edges drawn; the same elements as from the whole view."""
     options = options.clamped()
     if options.as_of is None:
         return _elements_around(Surroundings(store, root, options.upstream, options.downstream), options)
