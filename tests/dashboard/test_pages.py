@@ -465,8 +465,10 @@ def test_a_deep_graph_is_read_only_around_the_nodes_drawn_and_draws_the_same(
                 assert len(set(read)) < len(view.nodes), "a full page reads around fewer nodes than it reaches"
 
 
-def test_a_hub_page_at_depth_10_is_the_whole_views_on_a_generated_warehouse(tmp_path: Any) -> None:
-    """Above READ_WHOLE nodes reached, read around the nodes drawn: the same elements."""
+def test_a_hub_page_at_depth_10_is_the_whole_views_on_a_generated_warehouse(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above READ_WHOLE nodes reached, read around the nodes drawn: the same elements, of edges
+    read whole only where drawn (of the others, the keys)."""
     from graph import open_store
     from graph.batch import Batch
 
@@ -485,11 +487,27 @@ def test_a_hub_page_at_depth_10_is_the_whole_views_on_a_generated_warehouse(tmp_
                 batch.edge(f"dataset:x/{name}", "READS", job, when)
     store.apply(batch)
     assert Surroundings(store, "dataset:x/raw.t0", 10, 10).reached() > pages.READ_WHOLE, "a hub: read around"
+    read_whole: list[Edge] = []
+    real_neighbors = store.neighbors
+
+    def counting(*args: Any, **kwargs: Any) -> list[Edge]:
+        found = real_neighbors(*args, **kwargs)
+        read_whole.extend(found)
+        return found
+
     for root in ("dataset:x/raw.t0", "dataset:x/l3.t0", "dataset:x/l2.t7"):
         for datasets_only in (True, False):
             options = GraphOptions(upstream=10, downstream=10, datasets_only=datasets_only)
-            whole = elements(pages.view_of(store, root, options), options)
-            assert pages.graph_elements(store, root, options) == whole, (root, datasets_only)
+            view = pages.view_of(store, root, options)
+            whole = elements(view, options)
+            read_whole.clear()
+            with monkeypatch.context() as patched:
+                patched.setattr(store, "neighbors", counting)
+                assert pages.graph_elements(store, root, options) == whole, (root, datasets_only)
+            drawn = {part for e in whole for part in e["data"].get("parts", ())}
+            assert drawn <= {"|".join(edge.key) for edge in read_whole}
+            if Surroundings(store, root, 10, 10).reached() > pages.READ_WHOLE:
+                assert len(read_whole) < len(view.edges) / 10, (root, datasets_only, len(read_whole), len(view.edges))
     store.close()
 
 
