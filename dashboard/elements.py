@@ -3,17 +3,21 @@
 A view becomes elements in three steps: :func:`flows` turns its edges into edges in the
 direction data moves (folding jobs into labelled dataset-to-dataset edges for analysts),
 :func:`keep` picks the nodes to draw (a hub shows its best-ranked neighbours and a "+N more"
-node for the rest, and the whole never passes a cap), :func:`elements` writes them out.
+node for the rest, and the whole never passes a cap), :func:`elements` writes them out. A view
+too big to read whole (a hub at depth 10) is grown instead: :func:`grow` picks the same nodes
+reading only around those it places.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
 from graph import Edge, LineageView, Node
+from graph.nearby import Surroundings
+from graph.store import EdgeKey
 
 FLOW = {"READS": 1, "WRITES": 1, "TRAINED_ON": -1, "SERVED": 1, "DERIVES": 1}
 
@@ -199,34 +203,104 @@ def keep(view: LineageView, drawn: Iterable[Ends], options: GraphOptions) -> tup
     for flow in drawn:
         after.setdefault(flow.src, set()).add(flow.dst)
         before.setdefault(flow.dst, set()).add(flow.src)
-    placed = [view.root]
-    seen = {view.root}
+    return _place(view.root, lambda frontier, side: before if side == "upstream" else after, view.nodes.get, options)
+
+
+# The neighbours of each node of a frontier on one side (upstream: where its data comes from).
+NeighboursOf = Callable[[list[str], str], Mapping[str, Iterable[str]]]
+
+
+def _place(root: str, neighbours: NeighboursOf, node: Callable[[str], Node | None],
+           options: GraphOptions) -> tuple[list[str], list[More]]:
+    """:func:`keep`'s placing, asking for the neighbours of a frontier when it gets there (of
+    nodes ``node`` knows: others are not in the view)."""
+    placed = [root]
+    seen = {root}
     more: list[More] = []
-    for side, links in (("upstream", before), ("downstream", after)):
-        frontier = [view.root]
+    for side in ("upstream", "downstream"):
+        frontier = [root]
         while frontier:
+            ends = neighbours(frontier, side)
             following = []
-            for node in frontier:
-                new = sorted((n for n in links.get(node, ()) if n not in seen and n in view.nodes),
-                             key=lambda n: _rank_key(view.nodes[n]))
+            for parent in frontier:
+                known = {n: found for n in ends.get(parent, ()) if n not in seen and (found := node(n)) is not None}
+                new = sorted(known, key=lambda n: _rank_key(known[n]))
                 room = max(0, min(options.per_node, options.max_nodes - len(placed)))
                 shown, hidden = new[:room], new[room:]
                 placed += shown
                 seen.update(new)
                 following += shown
                 if hidden:
-                    more.append(More(parent=node, side=side, hidden=tuple(hidden)))
+                    more.append(More(parent=parent, side=side, hidden=tuple(hidden)))
             frontier = following
     return placed, more
+
+
+def grow(around: Surroundings, options: GraphOptions) -> tuple[list[str], list[More]]:
+    """:func:`keep`'s nodes and "+N more" nodes for the whole view of ``around``, read only
+    around the nodes placed, a frontier at a time and only the way each side goes (a hub at depth
+    10 reaches 10^5 nodes; its page places ``max_nodes`` and reads around those)."""
+    forward = tuple(kind for kind in around.kinds if FLOW.get(kind, 1) > 0)
+    backward = tuple(kind for kind in around.kinds if FLOW.get(kind, 1) <= 0)
+
+    def neighbours(frontier: list[str], side: str) -> dict[str, set[str]]:
+        # Upstream, data arrives: by a forward kind at the edge's target, a backward one at its source.
+        arriving = side == "upstream"
+        ways = {"outgoing": backward if arriving else forward, "incoming": forward if arriving else backward}
+        near = _flow_ends(around.read(frontier, **ways), side)
+        if not options.datasets_only:
+            return near
+        # As :func:`links` has it: a job (not the root) is folded into links across it.
+        folded = {end for ends in near.values() for end in ends if _folded_job(around, end)}
+        across = _flow_ends(around.read(list(folded), **ways), side) if folded else {}
+        return {node: {end for end in ends if end not in folded and not _folded_job(around, node)}
+                | {far for job in ends & folded for far in across.get(job, ()) if far != node}
+                for node, ends in near.items()}
+
+    return _place(around.root.id, neighbours, around.node, options)
+
+
+def drawn_keys(around: Surroundings, placed: list[str], *, datasets_only: bool) -> list[EdgeKey]:
+    """The keys of the edges at the nodes ``placed`` that their drawing is made of (see
+    :func:`_touching`): those between two of them and, jobs folded, those between one of them and
+    a job folded beside two of them. Only these are read whole (not a hub's thousands)."""
+    shown = set(placed)
+    keys = around.read(placed, outgoing=around.kinds, incoming=around.kinds)
+    beside: dict[str, set[str]] = {}
+    if datasets_only:
+        for src, _, dst in keys:
+            for job, other in ((src, dst), (dst, src)):
+                if other in shown and job not in shown and _folded_job(around, job):
+                    beside.setdefault(job, set()).add(other)
+    return [key for key in keys if (key[0] in shown and key[2] in shown)
+            or len(beside.get(key[2] if key[0] in shown else key[0], ())) > 1]
+
+
+def _folded_job(around: Surroundings, node_id: str) -> bool:
+    node = around.node(node_id)
+    return node is not None and node.kind == "job" and node_id != around.root.id
+
+
+def _flow_ends(keys: Iterable[EdgeKey], side: str) -> dict[str, set[str]]:
+    """For each node these edges leave (downstream) or arrive at (upstream) as data flows, the
+    nodes at their other ends."""
+    found: dict[str, set[str]] = {}
+    for key in keys:
+        src, dst = (key[0], key[2]) if FLOW.get(key[1], 1) > 0 else (key[2], key[0])
+        near, far = (dst, src) if side == "upstream" else (src, dst)
+        found.setdefault(near, set()).add(far)
+    return found
 
 
 def _rank_key(node: Node) -> tuple[float, str]:
     return -float(node.props.get("rank") or 0.0), node.id
 
 
-def elements(view: LineageView, options: GraphOptions | None = None) -> list[dict[str, Any]]:
+def elements(view: LineageView, options: GraphOptions | None = None, *,
+             kept: tuple[list[str], list[More]] | None = None) -> list[dict[str, Any]]:
     """Nodes then edges, each classed by kind and by side (upstream, downstream, root), never
-    more than ``options.max_elements`` of them.
+    more than ``options.max_elements`` of them; of the nodes :func:`keep` picks, or those ``kept``
+    (placed by :func:`grow`: ``view`` need then hold only the edges at them).
 
     >>> from graph import Edge, Node
     >>> view = LineageView(root="dataset:x/b", direction="both", distance={"dataset:x/b": 0, "job:x/j": -1},
@@ -237,7 +311,7 @@ def elements(view: LineageView, options: GraphOptions | None = None) -> list[dic
     [('dataset:x/b', 'dataset root'), ('job:x/j', 'job upstream'), ('job:x/j|WRITES|dataset:x/b', 'upstream')]
     """
     options = options or GraphOptions()
-    placed, more = keep(view, links(view, datasets_only=options.datasets_only), options)
+    placed, more = kept or keep(view, links(view, datasets_only=options.datasets_only), options)
     shown = set(placed)
     drawn = flows(_touching(view, shown, datasets_only=options.datasets_only), datasets_only=options.datasets_only)
     nodes = [_node_element(view, view.nodes[n]) for n in placed]

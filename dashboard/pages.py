@@ -18,7 +18,9 @@ from dashboard.elements import (
     GraphOptions,
     clamp_depth,
     column_boxes,
+    drawn_keys,
     elements,
+    grow,
     impact_href,
     keep,
     links,
@@ -254,8 +256,8 @@ def view_of(store: Store, root: str, options: GraphOptions) -> LineageView:
 def graph_elements(store: Store, root: str, options: GraphOptions) -> list[dict[str, Any]]:
     """The elements of the node page's graph. Of the live graph, read only around the nodes
     drawn (a hub at depth 10 reaches 10^5 nodes, of which the page draws ``max_nodes``): the
-    walks' distances first, then the edges of the nodes placed, until every node placed has
-    been read around; the same elements as from the whole view."""
+    walks' distances first, then the keys of the edges of each frontier placed as the graph grows
+    from the root, then whole the edges drawn; the same elements as from the whole view."""
     options = options.clamped()
     if options.as_of is None:
         return _elements_around(Surroundings(store, root, options.upstream, options.downstream), options)
@@ -273,25 +275,14 @@ READ_WHOLE = 2_000  # nodes reached up to which the whole view is read at once: 
 
 
 def _elements_around(around: Surroundings, options: GraphOptions) -> list[dict[str, Any]]:
-    """Placed and read around, repeatedly: a node's neighbours are placed right once it has been
-    read around (with jobs folded, so have the jobs beside it, whose far ends it links to)."""
+    """The nodes placed as the graph grows from the root, read around only as they are placed,
+    then whole the edges their drawing is made of; the whole view at once when it is small (one
+    round of reads)."""
     if around.reached() <= READ_WHOLE:
         return elements(around.everything(), options)
-    read: set[str] = set()
-    wanted = {around.root.id}
-    while True:
-        view = around.view(wanted)
-        read |= wanted
-        if options.datasets_only:  # a node links across the jobs beside it: read around those too
-            jobs = {end for edge in view.edges if edge.src in read or edge.dst in read for end in (edge.src, edge.dst)
-                    if end not in read and end in view.nodes and view.nodes[end].kind == "job"}
-            if jobs:
-                read |= jobs
-                view = around.view(jobs)
-        placed, _ = keep(view, links(view, datasets_only=options.datasets_only), options)
-        wanted = set(placed) - read
-        if not wanted:
-            return elements(view, options)
+    placed, more = grow(around, options)
+    drawn = around.view_of(drawn_keys(around, placed, datasets_only=options.datasets_only), placed)
+    return elements(drawn, options, kept=(placed, more))
 
 
 def _settled(view: LineageView, walked: GraphOptions, options: GraphOptions) -> bool:

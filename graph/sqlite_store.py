@@ -373,14 +373,19 @@ class SqliteStore:
                 found.extend(edge_of(row) for row in self._db.execute(query, [*chunk, *kinds, *live_params]))
         return found
 
-    def _neighbor_keys(self, ids: list[str], outgoing: Sequence[str], incoming: Sequence[str]) -> list[EdgeKey]:
-        """The keys of the edges of these kinds at these nodes, live or not: read from the keys
-        alone (the index by target holds the source), not from the rows."""
+    def edge_keys(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (),
+                  incoming: Sequence[str] = ()) -> list[EdgeKey]:
+        return self._neighbor_keys(list(node_ids), outgoing, incoming, live=" AND removed_at IS NULL")
+
+    def _neighbor_keys(self, ids: list[str], outgoing: Sequence[str], incoming: Sequence[str],
+                       live: str = "") -> list[EdgeKey]:
+        """The keys of the edges of these kinds at these nodes, live or not (unless ``live``):
+        read from the keys alone (the index by target holds the source), not from the rows."""
         keys: list[EdgeKey] = []
         for column, kinds in (("src", list(outgoing)), ("dst", list(incoming))):
             for chunk in (chunks(ids) if kinds else ()):
                 keys += self._db.execute(f"SELECT src, kind, dst FROM edges WHERE {column} IN ({marks(chunk)})"
-                                         f" AND kind IN ({marks(kinds)})", [*chunk, *kinds])
+                                         f" AND kind IN ({marks(kinds)}){live}", [*chunk, *kinds])
         return keys
 
     def _edges_of(self, keys: list[EdgeKey]) -> list[Edge]:

@@ -88,6 +88,12 @@ class Store(Protocol):
         may ask it before reading the rest of each edge: a hub's page keeps a few of thousands)."""
         ...
 
+    def edge_keys(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (),
+                  incoming: Sequence[str] = ()) -> list[EdgeKey]:
+        """The keys of the live edges ``neighbors`` returns, without the rest of each edge (a
+        hub's page finds where thousands of edges go, and reads whole the few it draws)."""
+        ...
+
     def served_unproduced(self) -> list[Edge]:
         """The live SERVED edges of the model versions that no live PRODUCED edge reaches (a
         prediction log names them; no crawled source trained or registered them), in edge order."""

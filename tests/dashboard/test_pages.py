@@ -442,14 +442,14 @@ def test_a_deep_graph_is_read_only_around_the_nodes_drawn_and_draws_the_same(
         demo_store: Store, max_nodes: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "READ_WHOLE", 0)  # (the demo is small: read around, as a hub's page is)
     read: list[str] = []
-    real_view = Surroundings.view
+    real_read = Surroundings.read
 
-    def counting(around: Surroundings, nodes: Any) -> LineageView:
+    def counting(around: Surroundings, nodes: Any, **ways: Any) -> list[Edge]:
         nodes = list(nodes)
         read.extend(nodes)
-        return real_view(around, nodes)
+        return real_read(around, nodes, **ways)
 
-    monkeypatch.setattr(Surroundings, "view", counting)
+    monkeypatch.setattr(Surroundings, "read", counting)
     for name in ("staging.customers", "ml.credit_scores", "raw.customers"):
         root = resolve(demo_store, name).id
         for datasets_only in (True, False):
@@ -465,8 +465,10 @@ def test_a_deep_graph_is_read_only_around_the_nodes_drawn_and_draws_the_same(
                 assert len(set(read)) < len(view.nodes), "a full page reads around fewer nodes than it reaches"
 
 
-def test_a_hub_page_at_depth_10_is_the_whole_views_on_a_generated_warehouse(tmp_path: Any) -> None:
-    """Above READ_WHOLE nodes reached, read around the nodes drawn: the same elements."""
+def test_a_hub_page_at_depth_10_is_the_whole_views_on_a_generated_warehouse(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above READ_WHOLE nodes reached, read around the nodes drawn: the same elements, of edges
+    read whole only where drawn (of the others, the keys)."""
     from graph import open_store
     from graph.batch import Batch
 
@@ -485,11 +487,27 @@ def test_a_hub_page_at_depth_10_is_the_whole_views_on_a_generated_warehouse(tmp_
                 batch.edge(f"dataset:x/{name}", "READS", job, when)
     store.apply(batch)
     assert Surroundings(store, "dataset:x/raw.t0", 10, 10).reached() > pages.READ_WHOLE, "a hub: read around"
+    read_whole: list[Edge] = []
+    real_neighbors = store.neighbors
+
+    def counting(*args: Any, **kwargs: Any) -> list[Edge]:
+        found = real_neighbors(*args, **kwargs)
+        read_whole.extend(found)
+        return found
+
     for root in ("dataset:x/raw.t0", "dataset:x/l3.t0", "dataset:x/l2.t7"):
         for datasets_only in (True, False):
             options = GraphOptions(upstream=10, downstream=10, datasets_only=datasets_only)
-            whole = elements(pages.view_of(store, root, options), options)
-            assert pages.graph_elements(store, root, options) == whole, (root, datasets_only)
+            view = pages.view_of(store, root, options)
+            whole = elements(view, options)
+            read_whole.clear()
+            with monkeypatch.context() as patched:
+                patched.setattr(store, "neighbors", counting)
+                assert pages.graph_elements(store, root, options) == whole, (root, datasets_only)
+            drawn = {part for e in whole for part in e["data"].get("parts", ())}
+            assert drawn <= {"|".join(edge.key) for edge in read_whole}
+            if Surroundings(store, root, 10, 10).reached() > pages.READ_WHOLE:
+                assert len(read_whole) < len(view.edges) / 10, (root, datasets_only, len(read_whole), len(view.edges))
     store.close()
 
 
@@ -553,3 +571,84 @@ def test_a_columns_url_draws_a_box_per_table_with_a_row_per_column(demo_store: S
     edges = [e for e in graph.elements if "source" in e["data"]]
     assert edges and all({"direct", "indirect"} & set(e["classes"].split()) for e in edges)
     assert pages.column_href(customers, "annual_income") == node_href(customers.id) + "?column=annual_income"
+
+
+def _generated_lineage(path: Any, seed: int) -> Store:
+    """A small warehouse drawn at random: a hub most jobs read, cycles, jobs writing two tables or
+    another job, model versions trained on tables and served into others, ranks with ties, edges
+    removed."""
+    import random
+
+    from graph import open_store
+    from graph.batch import Batch
+
+    rng, when = random.Random(seed), "2026-11-25T00:00:00.000Z"
+    store = open_store(f"sqlite:///{path / f'g{seed}.db'}")
+    batch = Batch()
+    tables = [f"dataset:g/t{i}" for i in range(30)]
+    for table in tables:
+        batch.node(table, "dataset", table.removeprefix("dataset:g/"), when, namespace="g")
+    edges = []
+    for index in range(50):
+        job = f"job:g/j{index}"
+        batch.node(job, "job", f"j{index}", when, namespace="g", label=rng.choice(["INSERT", "MERGE", "CTAS"]))
+        for source in {tables[0] if rng.random() < 0.6 else rng.choice(tables), rng.choice(tables)}:
+            edges.append((source, "READS", job))
+        for target in {rng.choice(tables) for _ in range(rng.choice([1, 1, 2]))}:
+            edges.append((job, "WRITES", target))
+    for index in range(4):
+        version = f"model_version:m{index}/1"
+        batch.node(version, "model_version", f"m{index}", when, props={"version": "1"})
+        edges += [(version, "TRAINED_ON", rng.choice(tables)), (version, "SERVED", rng.choice(tables))]
+    edges += [(f"job:g/j{index}", "WRITES", f"job:g/j{index + 1}") for index in (3, 4, 9)]  # (jobs as ends)
+    for src, kind, dst in edges:
+        batch.edge(src, kind, dst, when, count=rng.randrange(1, 5))
+    store.apply(batch)
+    store.set_ranks({node: rng.choice([0.0, 0.1, 0.5]) for node in tables + [f"job:g/j{i}" for i in range(50)]})
+    store.remove(rng.sample(edges, 8), [], "2026-11-26T00:00:00.000Z")
+    return store
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_links_and_placing_grown_edge_by_edge_are_those_of_the_whole_view_each_round(
+        tmp_path: Any, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The incremental page draws what the whole view draws: each frontier's neighbours as the
+    whole view links them, the same nodes placed and "+N more" nodes, the same elements."""
+    from dashboard import elements as drawing
+
+    store = _generated_lineage(tmp_path, seed)
+    monkeypatch.setattr(pages, "READ_WHOLE", 0)
+    rounds: list[tuple[list[str], str, dict[str, set[str]]]] = []
+    real_place = drawing._place
+
+    def recording(root: str, neighbours: Any, node: Any, options: GraphOptions) -> Any:
+        def asked(frontier: list[str], side: str) -> Any:
+            found = neighbours(frontier, side)
+            rounds.append((list(frontier), side, {n: {end for end in found.get(n, ()) if node(end)} for n in frontier}))
+            return found
+        return real_place(root, asked, node, options)
+
+    monkeypatch.setattr(drawing, "_place", recording)
+    roots = ["dataset:g/t0", "dataset:g/t7", "job:g/j3", "model_version:m1/1"]
+    held_back = 0
+    for root in roots:
+        for up, down, per_node, max_nodes, datasets_only in ((1, 1, 8, 80, True), (2, 3, 2, 6, True),
+                                                             (10, 10, 3, 12, True), (10, 10, 2, 9, False),
+                                                             (3, 10, 8, 80, False)):
+            options = GraphOptions(upstream=up, downstream=down, per_node=per_node, max_nodes=max_nodes,
+                                   datasets_only=datasets_only)
+            case = (root, options)
+            view = pages.view_of(store, root, options)
+            linked = links(view, datasets_only=datasets_only)
+            whole = keep(view, linked, options)
+            rounds.clear()
+            grown = drawing.grow(Surroundings(store, root, up, down), options)
+            assert grown == whole, case
+            held_back += len(whole[1])
+            ways = {"upstream": {(b, a) for a, b in linked}, "downstream": {(a, b) for a, b in linked}}
+            for frontier, side, found in rounds:
+                assert found == {n: {far for near, far in ways[side] if near == n and far in view.nodes}
+                                 for n in frontier}, (case, side)
+            assert pages.graph_elements(store, root, options) == elements(view, options), case
+    assert held_back, "some pages have \"+N more\" nodes"
+    store.close()

@@ -159,6 +159,16 @@ def test_neighbors_crossing_are_those_whose_key_it_holds_for_live_ones_only(chai
     assert removed.key in {e.key for e in past if e.removed_at}
 
 
+def test_edge_keys_are_those_of_the_live_neighbors(chain: Store) -> None:
+    ids = ["dataset:postgres://warehouse:5432/mart.c", "job:postgres://warehouse:5432/j3"]
+    ways = {"outgoing": ["READS"], "incoming": ["WRITES"]}
+    keys = chain.edge_keys(ids, **ways)
+    assert len(keys) >= 3 and sorted(keys) == sorted(edge.key for edge in chain.neighbors(ids, **ways))
+    chain.remove([keys[0]], [], "2026-11-26T00:00:00.000Z")
+    assert sorted(chain.edge_keys(ids, **ways)) == sorted(keys[1:]), "live edges only"
+    assert chain.edge_keys([], **ways) == [] and chain.edge_keys(ids) == []
+
+
 def test_runs_are_nodes_of_their_job(chain: Store) -> None:
     run = chain.node("run:r3")
     assert run is not None and run.kind == "run"
