@@ -28,6 +28,7 @@ import graph
 import parsers
 from crawler import hadoop, parallel, quarantine
 from crawler.cursors import READING, Start, advance, resume
+from crawler.errors import CrawlerError
 from crawler.registry import (
     GROWING,
     SESSION_END,
@@ -44,11 +45,13 @@ from crawler.supplements import Supplements
 from graph import Store
 from graph.batch import Cursor
 from graph.changes import crawl_summary, next_crawl
+from graph.errors import RunsAlreadyStoredError
 from graph.gc import DEFAULT_STALE_AFTER, collect
 from graph.ingest import Prepared, prepare, write_prepared
 from graph.model import Node
 from graph.ranking import update_ranks
 from parsers import DatasetRef, LineageEvent, Origin, ParseIssue, SourceRecord, catalog
+from parsers.catalog import Catalog
 from parsers.naming import is_table_namespace
 from parsers.sessions import Session
 
@@ -415,24 +418,88 @@ def _crawl_unit_here(unit: _Unit, store: Store, tally: _Tally, batch_size: int, 
 
 
 def _crawl_unit(unit: _Unit, shared: _Shared, emit: parallel.Emit) -> dict[str, Any]:
-    """Read and parse a unit's files in a worker, handing each batch to ``emit``; return what
-    the writer adds to the crawl's report."""
+    """Read and parse a unit's files in a worker, handing each batch (as :class:`_Folded`) to
+    ``emit``; return what the writer adds to the crawl's report."""
     tally = _Tally()
     used = shared.supplements.used()
-
-    def taken(events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None) -> None:
-        # Folded here: the writer, the one process that cannot be doubled, only writes the rows.
-        emit(prepare(events) if events else [], list(issues), cursor)
-        events.clear()
-        issues.clear()
-        if cursor is not None:
-            tally.cursors[cursor.path] = cursor  # for the next part of a rolling log
-
     for spec, path, source_type, start in unit.files:
-        _crawl_file(spec, path, source_type, start, tally, shared.batch_size, unit.known, shared.supplements, taken)
+        begun = _continued(source_type, path, start, unit.known, tally)
+        taken = _Spooling(spec, path, source_type, begun, emit, tally)
+        _crawl_file(spec, path, source_type, begun, tally, shared.batch_size, unit.known, shared.supplements, taken)
     return {"counts": dict(tally.counts), "timings": dict(tally.timings), "held_back": list(tally.held_back),
             "unused": {status: sorted(keys) for status, keys in tally.unused.items()},
             "used": sorted(shared.supplements.used() - used)}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Folded:
+    """A batch a worker read and folded, and where its reading began: the file, the start (the
+    cursor before it), and how many entries the unit's catalog journal held then (``mark``), so
+    that the writer can read it again (see :func:`_read_again`)."""
+
+    prepared: Prepared
+    spec: SourceSpec
+    path: Path
+    source_type: str
+    since: Start
+    mark: int
+
+
+class _Spooling:
+    """Hands a worker's batches of one file on, folded, each with where its reading began."""
+
+    def __init__(self, spec: SourceSpec, path: Path, source_type: str, start: Start, emit: parallel.Emit,
+                 tally: _Tally) -> None:
+        self.spec, self.path, self.source_type, self.emit, self.tally = spec, path, source_type, emit, tally
+        self.since, self.mark = start, _journaled()
+
+    def __call__(self, events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None) -> None:
+        # Folded here: the writer, the one process that cannot be doubled, only writes the rows.
+        folded: _Folded | list[LineageEvent] = []
+        if events:
+            folded = _Folded(prepare(events), self.spec, self.path, self.source_type, self.since, self.mark)
+        self.emit(folded, list(issues), cursor)
+        events.clear()
+        issues.clear()
+        if cursor is not None:
+            self.tally.cursors[cursor.path] = cursor  # for the next part of a rolling log
+            self.since, self.mark = _start_at(cursor), _journaled()
+
+
+def _journaled() -> int:
+    """How many lookups and changes the catalog in use has journaled so far."""
+    current = catalog.current()
+    return len(current.journal) if current is not None and current.journal is not None else 0
+
+
+def _start_at(cursor: Cursor) -> Start:
+    """Where reading goes on from a cursor of this crawl's."""
+    return Start(offset=cursor.offset, line=cursor.line, state=json.loads(cursor.state))
+
+
+class _Enough(Exception):  # noqa: N818  (not an error: the one batch wanted is read)
+    def __init__(self, events: list[LineageEvent], cursor: Cursor | None) -> None:
+        super().__init__()
+        self.events, self.cursor = events, cursor
+
+
+def _read_again(folded: _Folded, cursor: Cursor | None, at: Catalog, batch_size: int,
+                supplements: Supplements) -> list[LineageEvent]:
+    """The events of a batch a worker read, read and parsed again here, from where it began and
+    against the catalog as it was there (``at``): reading stops where the worker's batch did
+    (``cursor``), as parsing is the same given the same start, catalog and batch size."""
+    def first(events: list[LineageEvent], issues: list[ParseIssue], end: Cursor | None) -> None:
+        raise _Enough(list(events), end)
+
+    try:
+        with catalog.using(at):
+            _crawl_file(folded.spec, folded.path, folded.source_type, folded.since, _Tally(), batch_size, {},
+                        supplements, first)
+    except _Enough as enough:
+        if (enough.cursor and (enough.cursor.offset, enough.cursor.line)) == (cursor and (cursor.offset, cursor.line)):
+            return enough.events
+    raise CrawlerError(f"{folded.path} changed while it was crawled (read again, it no longer ends a batch where "
+                       "it did): crawl again")
 
 
 def _crawl_in_parallel(units: Sequence[_Unit], store: Store, tally: _Tally, batch_size: int, workers: int,
@@ -458,8 +525,22 @@ def _crawl_in_parallel(units: Sequence[_Unit], store: Store, tally: _Tally, batc
         # (the time of files parsed again here, as an earlier file created tables they read)
         tally.timings["read_parse_again"] += time.perf_counter() - clock
 
+    def write(folded: _Folded | list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None,
+              at: Callable[[int], Catalog]) -> None:
+        if not isinstance(folded, _Folded):
+            _flush(store, folded, issues, cursor, tally)
+            return
+        try:
+            _flush(store, folded.prepared, issues, cursor, tally)
+        except RunsAlreadyStoredError:
+            # Some of its runs are stored (by an earlier crawl, or from another file of this one):
+            # the events are read again here, and those of the runs not stored written.
+            clock = time.perf_counter()
+            events = _read_again(folded, cursor, at(folded.mark), batch_size, supplements)
+            tally.timings["read_parse_again"] += time.perf_counter() - clock
+            _flush(store, events, issues, cursor, tally)
+
     shared = _Shared(batch_size=batch_size, supplements=supplements)
-    write: parallel.Emit = lambda events, issues, cursor: _flush(store, events, issues, cursor, tally)  # noqa: E731
     if workers:
         parallel.run(units, _crawl_unit, shared, workers=workers, write=write, take=take, again=again,
                      finished=finished)

@@ -47,6 +47,9 @@ Unit = TypeVar("Unit")
 Shared = TypeVar("Shared")
 # A batch: its events (or what they were folded into: see graph.ingest.prepare), issues, cursor.
 Emit = Callable[[Any, list[ParseIssue], Cursor | None], None]
+# Writing a batch, given as well the catalog as it was after so many entries of its unit's journal
+# (for a batch to be parsed again here: see Writer.unit).
+Write = Callable[[Any, list[ParseIssue], Cursor | None, Callable[[int], Catalog]], None]
 Work = Callable[[Unit, Shared, Emit], dict[str, Any]]
 
 # Below this many bytes to read, a crawl left to choose runs in one process: starting workers
@@ -90,7 +93,7 @@ def default_workers() -> int:
 
 
 def run(units: Sequence[Unit], work: Work[Unit, Shared], shared: Shared, *, workers: int,
-        write: Emit, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None],
+        write: Write, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None],
         finished: Callable[[Unit], None]) -> None:
     """Run ``work`` over ``units`` in ``workers`` processes; in unit order, ``write`` each batch a
     unit's work emitted and ``take`` its summary, or, where its catalog lookups are answered
@@ -141,13 +144,15 @@ class Writer:
 
     def unit(self, unit: Unit, batches: Iterable[tuple[Any, list[ParseIssue], Cursor | None]],
              summary: dict[str, Any], journal: list[tuple[Any, ...]],
-             write: Emit, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None]) -> None:
+             write: Write, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None]) -> None:
         """Write a unit's ``batches`` and ``take`` its summary where its ``journal`` replays on the
-        catalog in crawl order; else run it ``again`` here."""
+        catalog in crawl order; else run it ``again`` here. ``write`` is given, for a batch it
+        parses again, the catalog in crawl order as it was after so many entries of the journal."""
         trial = self.catalog.copy()
         if trial.replay(journal):
+            before = self.catalog
             for events, issues, cursor in batches:
-                write(events, issues, cursor)
+                write(events, issues, cursor, lambda mark: _replayed(before, journal[:mark]))
             take(summary)
             self.catalog = trial
             self.changes.extend(entry for entry in journal if entry[0] in CHANGES)
@@ -159,6 +164,12 @@ class Writer:
                 self.changes.extend(entry for entry in self.catalog.journal if entry[0] in CHANGES)
             finally:
                 self.catalog.journal = None
+
+
+def _replayed(start: Catalog, journal: list[tuple[Any, ...]]) -> Catalog:
+    found = start.copy()
+    found.replay(journal)
+    return found
 
 
 def _dispatch(pending: Iterator[tuple[int, Any]], tasks: multiprocessing.Queue[Any], in_flight: set[int],

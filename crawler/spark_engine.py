@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler import hadoop
 from crawler.errors import CrawlerError
-from crawler.parallel import Emit, Known, Unit, Work, Writer
+from crawler.parallel import Known, Unit, Work, Write, Writer
 from parsers import ParseIssue, catalog
 from parsers.catalog import Catalog
 
@@ -64,7 +64,7 @@ def driver(master: str | None) -> Iterator[SparkSession]:
 
 
 def run(units: Sequence[Unit], work: Work[Unit, Any], shared: Any, *, master: str | None,
-        write: Emit, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None],
+        write: Write, take: Callable[[dict[str, Any]], None], again: Callable[[Unit], None],
         finished: Callable[[Unit], None], fetch: Callable[[Unit], list[str]] = lambda unit: []) -> None:
     """As :func:`crawler.parallel.run`, with each unit's ``work`` a Spark job on ``master``; the
     files a unit names by URI (``fetch``) are read for its task by Spark (its ``binaryFile`` source)."""

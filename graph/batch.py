@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -189,6 +190,40 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(self.nodes or self.edges or self.runs or self.cursors or self.issues)
+
+    # A batch folded in a worker process of a parallel crawl crosses to the writer pickled, a row
+    # per statement (its run) and one per template, user and table: as plain tuples, which pickle
+    # in a third of the time rows as objects take, each way. (The fold's cache stays behind.)
+    def __getstate__(self) -> dict[str, Any]:
+        return {"nodes": list(map(_NODE_VALUES, self.nodes.values())),
+                "edges": list(map(_EDGE_VALUES, self.edges.values())),
+                "runs": list(map(tuple, self.runs.values())),
+                "usage": list(map(_COUNT_VALUES, self.usage.values())),
+                "members": list(map(_COUNT_VALUES, self.members.values())),
+                "cursors": self.cursors, "issues": self.issues, "crawl": self.crawl, "token": self.token}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.nodes = {values[0]: NodeRow(**dict(zip(_NODE_FIELDS, values, strict=True))) for values in state["nodes"]}
+        self.edges = {values[:3]: EdgeRow(**dict(zip(_EDGE_FIELDS, values, strict=True))) for values in state["edges"]}
+        self.runs = dict(zip([values[0] for values in state["runs"]], map(RunRow._make, state["runs"]), strict=True))
+        self.usage = {values[:3]: CountRow(**dict(zip(_COUNT_FIELDS, values, strict=True)))
+                      for values in state["usage"]}
+        self.members = {values[:2]: CountRow(**dict(zip(_COUNT_FIELDS, values, strict=True)))
+                        for values in state["members"]}
+        self.cursors, self.issues, self.crawl, self.token = (state["cursors"], state["issues"], state["crawl"],
+                                                             state["token"])
+        self._encoded = {}
+
+
+def _fields(row: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(row))
+
+
+# (a row's key fields first: its key in the batch is a prefix of its values)
+_NODE_FIELDS, _EDGE_FIELDS, _COUNT_FIELDS = _fields(NodeRow), _fields(EdgeRow), _fields(CountRow)
+_NODE_VALUES = operator.attrgetter(*_NODE_FIELDS)
+_EDGE_VALUES = operator.attrgetter(*_EDGE_FIELDS)
+_COUNT_VALUES = operator.attrgetter(*_COUNT_FIELDS)
 
 
 def batch_of(events: Iterable[LineageEvent]) -> Batch:

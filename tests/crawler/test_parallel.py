@@ -160,3 +160,62 @@ def _wait_for_cursors(url: str, count: int, process: subprocess.Popen[bytes]) ->
             return
         time.sleep(0.05)
     raise AssertionError("the crawl wrote no cursors in time (or ended first)")
+
+
+def _statement(number: int) -> str:
+    """The statement a server ran as its ``number``-th: a table created, read with ``SELECT *``,
+    dropped and created with other columns, a transaction, and many loads."""
+    special = {5: "CREATE TABLE raw.x (a int, b int)", 76: "BEGIN", 82: "COMMIT",
+               85: "INSERT INTO mart.y SELECT * FROM raw.x", 250: "DROP TABLE raw.x",
+               251: "CREATE TABLE raw.x (c int)", 260: "INSERT INTO mart.z SELECT * FROM raw.x"}
+    if number in special:
+        return special[number]
+    if 76 < number < 82:
+        return f"INSERT INTO mart.tx SELECT a FROM raw.x WHERE id = {number}"
+    return f"INSERT INTO mart.t{number % 7} SELECT a FROM raw.s{number % 5} WHERE id = {number}"
+
+
+def _server_log(path: Path, numbers: range) -> None:
+    """A csvlog of the statements ``numbers`` of one server (a process per session; the
+    transaction's statements in one session)."""
+    lines = []
+    for number in numbers:
+        session = 0 if 76 <= number <= 82 else number % 8
+        stamp = f"2026-11-25 {number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}.000 UTC"
+        lines.append(
+            f"{stamp},etl,credit,{4000 + session},127.0.0.1:5000,6b08{session:04x}.fa0,{number},idle,"
+            f'2026-11-25 00:00:00 UTC,{session}/1,0,LOG,00000,"statement: {_statement(number)}",,,,,,,,,app,'
+            "client backend,,0\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+
+
+def test_batches_holding_runs_another_log_stored_are_written_as_one_process_writes_them(
+    fresh_store: Fresh, tmp_path: Path
+) -> None:
+    # Two logs of one server: the first holds statements 100-199, the second 0-299. Of the
+    # second's batches (40 statements), the one across 100 holds runs the first stored and new
+    # ones (read again by the writer, against the catalog as it was there: raw.x with a and b,
+    # not with c, as it is by the end of that log); those within 100-199 hold stored runs only.
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _server_log(logs / "postgresql-a.csv", range(100, 200))
+    _server_log(logs / "postgresql-b.csv", range(300))
+    specs = [SourceSpec(path=str(logs), namespace=PG)]
+    exports, reports = [], []
+    for workers in (1, 2):
+        url = fresh_store()
+        store = open_store(url)
+        try:
+            reports.append(crawl(specs, store, workers=workers, batch_size=40))
+            exports.append(masked_export(url))
+        finally:
+            store.close()
+    one, two = reports
+    assert "credit.mart.y#a" in exports[0] and "credit.mart.y#c" not in exports[0]
+    assert "credit.mart.z#c" in exports[0]
+    assert (two.events, two.written, two.already_seen) == (one.events, one.written, one.already_seen)
+    assert one.already_seen == 100
+    assert two.timings["read_parse_again"] > 0  # (the batch across 100 was read again)
+    assert exports[1] == exports[0]

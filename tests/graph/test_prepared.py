@@ -11,10 +11,10 @@ from collections.abc import Callable
 import pytest
 
 import graph
-from graph.batch import batch_of, facets_json
+from graph.batch import Batch, CountRow, Cursor, batch_of, facets_json
 from graph.errors import RunsAlreadyStoredError
 from graph.export import dumps, export
-from graph.ingest import pack, prepare, unpack, write_prepared
+from graph.ingest import prepare, write_prepared
 from graph.model import WriteStats, run_id
 from parsers import DatasetEvent, LineageEvent, RunRef
 from tests.graph.conftest import Factory
@@ -34,23 +34,6 @@ def mixed() -> list[LineageEvent]:
             dataclasses.replace(bare, job_facets={"spark_version": "4.0"}, run=RunRef(run_id="r3"))]
 
 
-def test_packed_events_unpack_equal_and_pickle_through() -> None:
-    found = mixed()
-    back = unpack(pickle.loads(pickle.dumps(pack(found), protocol=pickle.HIGHEST_PROTOCOL)))
-    assert back == found
-    assert [e.run.facets if e.run else None for e in back] == [e.run.facets if e.run else None for e in found]
-
-
-def test_events_of_one_template_share_one_shape_however_their_empty_parts_were_made() -> None:
-    found = events(300)
-    # (a parser gives each event its own empty job_facets dict: still one shape per template)
-    assert len({id(e.job_facets) for e in found}) > 1
-    packed = pack(found)
-    assert len(packed.shapes) == len({(id(e.job), id(e.inputs), id(e.outputs), id(e.column_edges), id(e.job_title),
-                                      id(e.dataset_facets), id(e.indirect), e.statement_kind) for e in found})
-    assert len(packed.shapes) < len(found) / 5
-
-
 def _exported(store: graph.Store) -> str:
     return dumps(export(store))
 
@@ -68,19 +51,17 @@ def test_prepared_events_write_as_the_events_do(new_store: Factory) -> None:
     assert _exported(prepared) == expected
 
 
-def test_a_prepared_batch_holding_stored_runs_writes_only_the_new_ones(new_store: Factory) -> None:
+def test_a_prepared_batch_holding_stored_runs_is_refused_and_leaves_the_store_as_it_was(new_store: Factory) -> None:
     found = mixed()
-
-    def crawled(write: Callable[[graph.Store, list[LineageEvent], int], WriteStats]) -> list[object]:
-        store = new_store()  # (on Neo4j each store is the one server's, wiped: one after the other)
-        graph.write(store, found[100:200], crawl=1)  # (an earlier crawl, or another log of the same server)
-        second = write(store, found, 2)
-        middle = _exported(store)
-        return [second, middle, write(store, found, 3), _exported(store)]
-
-    direct = crawled(lambda store, events, crawl: graph.write(store, events, crawl=crawl))
-    assert 0 < direct[0].already_seen < len(found)  # type: ignore[attr-defined]
-    assert crawled(lambda store, events, crawl: write_prepared(store, prepare(events), crawl=crawl)) == direct
+    store = new_store()
+    graph.write(store, found[100:200], crawl=1)  # (an earlier crawl, or another log of the same server)
+    before = _exported(store)
+    with pytest.raises(RunsAlreadyStoredError) as refused:
+        write_prepared(store, pickle.loads(pickle.dumps(prepare(found))), crawl=2)
+    assert not refused.value.committed
+    assert _exported(store) == before
+    # (the crawl then writes the events themselves: graph.write drops the stored runs' events)
+    assert 0 < graph.write(store, found, crawl=2).already_seen < len(found)
 
 
 def test_a_batch_with_a_stored_run_is_refused_whole_naming_only_the_runs_stored_before(new_store: Factory) -> None:
@@ -100,3 +81,33 @@ def test_run_facets_encode_alike_cached_or_not() -> None:
     assert facets_json({"application": "psql", "user": "etl"}) == facets_json({"user": "etl", "application": "psql"})
     assert facets_json({"try": 1}) == '{"try": 1}' and facets_json({"try": True}) == '{"try": true}'
     assert facets_json({"params": {"lr": 0.1}}) == '{"params": {"lr": 0.1}}' and facets_json({}) == "{}"
+
+
+def test_a_prepared_batch_whose_runs_are_all_stored_writes_what_adds_no_run_and_its_cursor(
+        new_store: Factory) -> None:
+    # (another log of the same server, read before: every run of the batch is stored; its DROPs
+    # add no run, and are written again, as write writes them)
+    found = [e for e in mixed() if e.run is not None]
+    cursor = Cursor(path="/logs/stderr.log", offset=4096, line=40, head_length=10, head_digest="h", tail_digest="t",
+                    size=8192)
+
+    def crawled(write: Callable[[graph.Store], WriteStats]) -> tuple[WriteStats, str, dict[str, Cursor]]:
+        store = new_store()  # (on Neo4j each store is the one server's, wiped: one after the other)
+        graph.write(store, found, crawl=1)
+        stats = write(store)
+        return stats, _exported(store), store.cursors()
+
+    prepared = crawled(lambda store: write_prepared(store, prepare(found), [cursor], crawl=2))
+    assert 0 < prepared[0].written < prepared[0].already_seen
+    assert prepared[2] == {cursor.path: cursor}
+    assert prepared == crawled(lambda store: graph.write(store, found, [cursor], crawl=2))
+
+
+def test_a_batch_pickles_through_equal_with_every_field() -> None:
+    batch = prepare(mixed()).batch
+    batch.members[("dataset:a", "dataset:a_2026")] = CountRow(node="dataset:a", key="dataset:a_2026", count=2)
+    batch.crawl, batch.token = 7, "t"
+    assert batch.usage and batch.edges and batch.nodes and batch.runs
+    assert pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)) == batch
+    # (a field added to Batch must cross too: its state names every one but the fold's cache)
+    assert set(batch.__getstate__()) == {field.name for field in dataclasses.fields(Batch)} - {"_encoded"}
