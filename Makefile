@@ -104,6 +104,7 @@ bench: venv browser
 	$(BIN)/python bench/graph_bench.py --edges 1000000 --neo4j "$$url" --no-view || status=$$?; \
 	bash graph/neo4j_server/neo4j.sh stop; exit $$status
 	$(BIN)/python bench/querylog_bench.py
+	$(BIN)/python bench/querylog_bench.py --statements 1000000 --files 8 --workers 2
 	$(BIN)/python bench/spark_engine_bench.py --statements 1000000 --files 8 --master 'local[2]'
 	$(BIN)/python bench/spark_eventlog_bench.py --size-mb 1024
 	$(BIN)/python bench/dashboard_bench.py --edges 1000000

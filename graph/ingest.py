@@ -72,7 +72,9 @@ def prepare(events: Sequence[LineageEvent]) -> Prepared:
     """Fold ``events`` for :func:`write_prepared`: the work of a write that needs no store."""
     fresh = _fresh(events, set())
     batch = batch_of(fresh)
-    runless = [event for event in fresh if event.run is None or run_id(event.run.run_id) not in batch.runs]
+    runless = [event for event in fresh if event.run is None]
+    if len(fresh) - len(runless) != len(batch.runs):  # (some events of a run add no row of it)
+        runless = [event for event in fresh if event.run is None or run_id(event.run.run_id) not in batch.runs]
     rest = batch_of(runless)
     for folded in (batch, rest):
         folded._encoded.clear()  # (a cache of the fold's, by object ids that mean nothing elsewhere)
