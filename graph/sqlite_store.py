@@ -194,23 +194,24 @@ class SqliteStore:
                            [(c.path, c.offset, c.line, c.head_length, c.head_digest, c.tail_digest, c.size, c.state)
                             for c in batch.cursors.values()])
             if batch.nodes or batch.edges or batch.runs:
-                self._bump(db, change=ShapeChange.of_batch(batch))
-                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_batch', ?)", (batch.token,))
+                self._bump(db, change=ShapeChange.of_batch(batch), token=batch.token)
 
     @staticmethod
     def _last_commit(db: sqlite3.Connection) -> str | None:
         """The token of the last batch written (see graph.batch.Batch.token). A SQLite commit is
         never left unconfirmed, but the contract is one: a batch written again whole counts once."""
         row = db.execute("SELECT value FROM meta WHERE key = 'last_batch'").fetchone()
-        return row[0] if row else None
+        return row[0] if row and row[0] else None
 
     def _bump(self, db: sqlite3.Connection, changes_before: int | None = None,
-              change: ShapeChange | None = None) -> None:
+              change: ShapeChange | None = None, token: str = "") -> None:
         """A new generation, which readers' traversal index follows, and what it changed of the
         graph's shape; not when the write changed no row (a crawl that found nothing to age out or
-        rerank leaves the index as it is)."""
+        rerank leaves the index as it is). The generation's write is the last commit: its token
+        (a batch's), or none."""
         if changes_before is None or db.total_changes > changes_before:
             db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_batch', ?)", (token,))
             (change or ShapeChange()).log(db)
 
     def add_issues(self, issues: Sequence[ParseIssue]) -> int:
