@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from crawler.cli import main
+from tests.processes import answering, free_port
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
@@ -331,3 +333,13 @@ def test_column_impact_counts_each_kind_as_itself_and_lists_the_jobs_that_read_i
     # Model versions are model versions, not jobs.
     table = run("impact", "raw.customers", "--store", store).splitlines()[0]
     assert table.endswith(" jobs and 2 model versions") and "dataset(s)" not in table
+
+
+def test_serve_has_loaded_the_graphs_shape_when_it_first_answers(demo_store_url: str, tmp_path: Path) -> None:
+    # (the first pages walk the shape in memory, not the store's slower way while it loads)
+    base = f"http://127.0.0.1:{free_port()}"
+    argv = [sys.executable, "-m", "crawler", "serve", "--store", demo_store_url, "--port", base.rsplit(":", 1)[1]]
+    log = tmp_path / "serve.log"
+    with answering(argv, lambda: urllib.request.urlopen(base, timeout=1).close(), log):
+        told = log.read_text()
+    assert "Loading the graph's shape for walks..." in told and "Loaded in" in told
