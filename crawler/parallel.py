@@ -13,7 +13,9 @@ written by then created), journaling every lookup with its answer; before a unit
 its journal is replayed on the catalog it meets in crawl order. Where every lookup is answered
 the same, the parse is the one a single process makes; where one is not (an earlier unit,
 still being parsed then, created a table this one reads), the unit is parsed again here,
-against that catalog. Each worker keeps its own template cache: results are keyed by the
+against that catalog. Where no unit being parsed when it was given out changed the catalog,
+the two are the same: its batches are written as the worker spools them, the unit's turn
+come, rather than once it is done (so the last units' writes do not all wait for the end). Each worker keeps its own template cache: results are keyed by the
 catalog's version, which no two catalogs share, so no parse depends on what a worker saw first.
 
 Workers are spawned (no state is inherited but what is handed to them) and leave when this
@@ -24,6 +26,7 @@ one process killed there would, and the next crawl goes on from its cursors.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import multiprocessing
@@ -98,7 +101,11 @@ def run(units: Sequence[Unit], work: Work[Unit, Shared], shared: Shared, *, work
     """Run ``work`` over ``units`` in ``workers`` processes; in unit order, ``write`` each batch a
     unit's work emitted and ``take`` its summary, or, where its catalog lookups are answered
     otherwise in crawl order, run it ``again`` here instead; then tell it ``finished``.
-    ``work`` and ``shared`` are pickled: ``work`` must be a module's function."""
+    ``work`` and ``shared`` are pickled: ``work`` must be a module's function.
+
+    A unit given out with the catalog as it is in crawl order when its turn to be written comes
+    (no unit still being parsed then changed it) was parsed as one process would parse it: its
+    batches are written as the worker spools them, without waiting for the rest of it."""
     ordered = Writer(catalog.current() or Catalog())
     spool = Path(tempfile.mkdtemp(prefix="lineage-crawl-"))
     context = multiprocessing.get_context("spawn")
@@ -108,31 +115,87 @@ def run(units: Sequence[Unit], work: Work[Unit, Shared], shared: Shared, *, work
                                  args=(tasks, results, work, shared, ordered.catalog.copy(), spool, os.getpid(),
                                        sys.getrecursionlimit()))
                  for number in range(min(workers, len(units)))]
+    crew = _Crew(units, tasks, results, processes, ordered.changes)
     try:
         for process in processes:
             process.start()
-        pending = iter(enumerate(units))
-        in_flight: set[int] = set()
-        done: dict[int, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {}
         # One unit more than workers is queued, so a worker finds the next while this one writes.
         for _ in range(len(processes) + 1):
-            _dispatch(pending, tasks, in_flight, ordered.changes)
+            crew.dispatch()
         for index, unit in enumerate(units):
-            while index not in done:
-                kind, number, *rest = _receive(results, processes)
-                if kind == "failed":
-                    raise WorkerError(f"a worker failed on {units[number]!r}:\n{rest[0]}")
-                done[number] = (rest[0], rest[1])
-                in_flight.discard(number)
-                _dispatch(pending, tasks, in_flight, ordered.changes)
-            summary, journal = done.pop(index)
             spooled = spool / f"{index}.pickle"
-            ordered.unit(unit, _batches(spooled), summary, journal, write, take, again)
+            if crew.given[index] == len(ordered.changes):
+                ordered.streamed(crew.batches(index, spooled), crew.journals[index],
+                                 functools.partial(crew.summary, index), write, take)
+                del crew.journals[index]
+            else:
+                crew.wait_for(index)
+                ordered.unit(unit, _batches(spooled), crew.summary(index), crew.journals.pop(index), write, take,
+                             again)
             spooled.unlink(missing_ok=True)
             finished(unit)
     finally:
         _stop(processes, tasks)
         shutil.rmtree(spool, ignore_errors=True)
+
+
+class _Crew:
+    """The workers as the writer sees them: units given out (each with how many catalog changes
+    it was given), batches spooled and summaries sent back, and each unit's catalog journal as
+    far as it has come."""
+
+    def __init__(self, units: Sequence[Any], tasks: multiprocessing.Queue[Any],
+                 results: multiprocessing.Queue[Any], processes: Sequence[BaseProcess],
+                 changes: list[tuple[Any, ...]]) -> None:
+        self.units, self.tasks, self.results, self.processes = units, tasks, results, processes
+        self.changes = changes  # (the writer's, growing as units are written)
+        self.pending = iter(enumerate(units))
+        self.given: dict[int, int] = {}
+        self.told: dict[int, int] = {}  # batches spooled whole, by unit
+        self.journals: dict[int, list[tuple[Any, ...]]] = {}
+        self.done: dict[int, dict[str, Any]] = {}
+
+    def dispatch(self) -> None:
+        found = next(self.pending, None)
+        if found is not None:
+            index, unit = found
+            self.given[index], self.told[index], self.journals[index] = len(self.changes), 0, []
+            self.tasks.put((index, unit, list(self.changes)))
+
+    def receive(self) -> None:
+        """Take the next word of a worker: a batch spooled, or a unit done (then give out the next)."""
+        kind, index, *rest = _receive(self.results, self.processes)
+        if kind == "failed":
+            raise WorkerError(f"a worker failed on {self.units[index]!r}:\n{rest[0]}")
+        self.journals[index].extend(rest[-1])
+        if kind == "batch":
+            self.told[index] += 1
+            return
+        self.done[index] = rest[0]
+        self.dispatch()
+
+    def wait_for(self, index: int) -> None:
+        while index not in self.done:
+            self.receive()
+
+    def summary(self, index: int) -> dict[str, Any]:
+        self.wait_for(index)
+        return self.done.pop(index)
+
+    def batches(self, index: int, spooled: Path) -> Iterator[tuple[Any, list[ParseIssue], Cursor | None]]:
+        """A unit's batches, each as soon as its worker has spooled it whole, to the last."""
+        read = 0
+        with contextlib.ExitStack() as closing:
+            stream = None
+            while True:
+                while read < self.told[index]:
+                    if stream is None:
+                        stream = closing.enter_context(spooled.open("rb"))
+                    yield pickle.load(stream)
+                    read += 1
+                if index in self.done:
+                    return
+                self.receive()
 
 
 class Writer:
@@ -166,18 +229,26 @@ class Writer:
                 self.catalog.journal = None
 
 
+    def streamed(self, batches: Iterable[tuple[Any, list[ParseIssue], Cursor | None]],
+                 journal: list[tuple[Any, ...]], summary: Callable[[], dict[str, Any]], write: Write,
+                 take: Callable[[dict[str, Any]], None]) -> None:
+        """Write the batches of a unit parsed against this very catalog as they come (its
+        ``journal`` grows with them), then ``take`` its ``summary``."""
+        before = self.catalog
+        for events, issues, cursor in batches:
+            write(events, issues, cursor, lambda mark: _replayed(before, journal[:mark]))
+        take(summary())
+        after = before.copy()
+        if not after.replay(journal):
+            raise WorkerError("a unit parsed against the catalog in crawl order looked up something otherwise")
+        self.catalog = after
+        self.changes.extend(entry for entry in journal if entry[0] in CHANGES)
+
+
 def _replayed(start: Catalog, journal: list[tuple[Any, ...]]) -> Catalog:
     found = start.copy()
     found.replay(journal)
     return found
-
-
-def _dispatch(pending: Iterator[tuple[int, Any]], tasks: multiprocessing.Queue[Any], in_flight: set[int],
-              changes: list[tuple[Any, ...]]) -> None:
-    found = next(pending, None)
-    if found is not None:
-        tasks.put((*found, list(changes)))
-        in_flight.add(found[0])
 
 
 def _receive(results: multiprocessing.Queue[Any], processes: Sequence[BaseProcess]) -> tuple[Any, ...]:
@@ -231,14 +302,15 @@ def _serve(tasks: multiprocessing.Queue[Any], results: multiprocessing.Queue[Any
             return
         index, unit, changes = task
         try:
-            summary, journal = _work_on(unit, work, shared, known.given(changes), spool / f"{index}.pickle", parent)
+            summary, journal, last = _work_on(index, unit, work, shared, known.given(changes), spool, results,
+                                              parent)
             known.done(journal)
         except _Orphaned:
             return
         except Exception:  # noqa: BLE001  (told to the writer, which stops the crawl with it)
             results.put(("failed", index, traceback.format_exc()))
             continue
-        results.put(("done", index, summary, journal))
+        results.put(("done", index, summary, last))
 
 
 class _Orphaned(Exception):
@@ -272,14 +344,27 @@ class Known:
         self.catalog.journal = None
 
 
-def _work_on(unit: Any, work: Work[Any, Any], shared: Any, known: Catalog, spooled: Path,
-             parent: int) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
-    """Do one unit against the catalog the writer had when it gave it out; spool its batches."""
-    with spooled.open("wb") as stream, catalog.using(known):
+def _work_on(index: int, unit: Any, work: Work[Any, Any], shared: Any, known: Catalog, spool: Path,
+             results: multiprocessing.Queue[Any], parent: int
+             ) -> tuple[dict[str, Any], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Do one unit against the catalog the writer had when it gave it out; spool its batches,
+    telling the writer of each with the catalog journal's entries since the one before. Return
+    the unit's summary, its whole journal, and the entries after its last batch."""
+    told = 0  # journal entries sent with the batches so far
+
+    def since() -> list[tuple[Any, ...]]:
+        nonlocal told
+        journal = known.journal or []
+        news, told = journal[told:], len(journal)
+        return news
+
+    with (spool / f"{index}.pickle").open("wb") as stream, catalog.using(known):
         def emit(events: Any, issues: list[ParseIssue], cursor: Cursor | None) -> None:
             if os.getppid() != parent:
                 raise _Orphaned
             pickle.dump((events, issues, cursor), stream, protocol=pickle.HIGHEST_PROTOCOL)
+            stream.flush()  # (whole in the file before the writer is told)
+            results.put(("batch", index, since()))
 
         summary = work(unit, shared, emit)
-    return summary, list(known.journal or ())
+    return summary, list(known.journal or []), since()

@@ -11,12 +11,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from crawler import config as crawl_config
+from crawler import parallel
 from crawler.crawl import crawl
 from crawler.registry import SourceSpec
 from graph import open_store
-from parsers import SourceRecord, catalog, parse
+from parsers import ParseIssue, SourceRecord, catalog, parse
 from parsers.catalog import Catalog
 from parsers.model import DatasetRef, Origin
 from tests.crawler.conftest import Fresh
@@ -219,3 +221,31 @@ def test_batches_holding_runs_another_log_stored_are_written_as_one_process_writ
     assert one.already_seen == 100
     assert two.timings["read_parse_again"] > 0  # (the batch across 100 was read again)
     assert exports[1] == exports[0]
+
+
+def _waits_for_its_first_batch_to_be_written(unit: int, flags: Path, emit: parallel.Emit) -> dict[str, Any]:
+    """A unit's work (in a worker): a batch, then another once the writer has written the first
+    (or after 20 s, saying so)."""
+    emit([f"{unit}: first"], [], None)
+    flag = flags / f"{unit}.written"
+    deadline = time.monotonic() + 20
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    emit([f"{unit}: second, {'after' if flag.exists() else 'before'} the first was written"], [], None)
+    return {}
+
+
+def test_a_units_batches_are_written_as_its_worker_spools_them(tmp_path: Path) -> None:
+    written: list[str] = []
+
+    def write(events: list[str], issues: list[ParseIssue], cursor: object, at: object) -> None:
+        written.append(events[0])
+        (tmp_path / f"{events[0].split(':')[0]}.written").touch()
+
+    def again(unit: int) -> None:
+        raise AssertionError(f"unit {unit} parsed again: nothing changed the catalog")
+
+    parallel.run([0, 1, 2], _waits_for_its_first_batch_to_be_written, tmp_path, workers=2, write=write,
+                 take=lambda summary: None, again=again, finished=lambda unit: None)
+    assert written == [line for unit in range(3)
+                       for line in (f"{unit}: first", f"{unit}: second, after the first was written")]
