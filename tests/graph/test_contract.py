@@ -169,6 +169,18 @@ def test_edge_keys_are_those_of_the_live_neighbors(chain: Store) -> None:
     assert chain.edge_keys([], **ways) == [] and chain.edge_keys(ids) == []
 
 
+def test_edges_seen_are_the_live_neighbors_keys_with_their_last_seen(chain: Store) -> None:
+    ids = ["dataset:postgres://warehouse:5432/mart.c", "job:postgres://warehouse:5432/j3"]
+    ways = {"outgoing": ["READS"], "incoming": ["WRITES"]}
+    seen = chain.edges_seen(ids, **ways)
+    edges = chain.neighbors(ids, **ways)
+    assert len(seen) >= 3 and sorted(seen) == sorted((*e.key, e.last_seen) for e in edges)
+    assert {last for *_, last in seen} == {"2026-11-20T00:00:00.000Z", "2026-11-25T06:00:00.000Z"}
+    chain.remove([seen[0][:3]], [], "2026-11-26T00:00:00.000Z")
+    assert sorted(chain.edges_seen(ids, **ways)) == sorted(seen[1:]), "live edges only"
+    assert chain.edges_seen([], **ways) == [] and chain.edges_seen(ids) == []
+
+
 def test_runs_are_nodes_of_their_job(chain: Store) -> None:
     run = chain.node("run:r3")
     assert run is not None and run.kind == "run"
