@@ -17,7 +17,18 @@ from urllib.parse import parse_qs, urlsplit
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
 from graph.errors import RunsAlreadyStoredError, UnknownStoreError
 from graph.locks import FileLock, NoLock, WriterLock, read_only_lock
-from graph.model import Change, Details, Edge, IssueFilter, Member, Node, Quarantine, QuarantineEntry, Usage
+from graph.model import (
+    Change,
+    Details,
+    Edge,
+    IssueFilter,
+    Member,
+    Node,
+    Quarantine,
+    QuarantineEntry,
+    Usage,
+    is_run,
+)
 from graph.sqlite_rows import (
     EDGE_COLUMNS,
     NODE_COLUMNS,
@@ -280,10 +291,13 @@ class SqliteStore:
     def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
               include_removed: bool = False) -> Iterator[Node]:
         if ids is not None:
-            for chunk in chunks(ids):
+            # In order: each chunk then reads its own stretch of the index (a hub's impact reads 10^5).
+            for chunk in chunks(sorted(ids)):
                 rows = self._db.execute(f"SELECT {NODE_COLUMNS} FROM nodes WHERE id IN ({marks(chunk)})", chunk)
                 yield from (node_of(row) for row in rows if include_removed or row[-1] is None)
-                yield from self._runs(f"WHERE id IN ({marks(chunk)})", tuple(chunk))
+                runs = [node_id for node_id in chunk if is_run(node_id)]
+                if runs:
+                    yield from self._runs(f"WHERE id IN ({marks(runs)})", tuple(runs))
             return
         if kind != "run":
             yield from (node_of(row) for row in self._node_rows(kind, include_removed))
