@@ -234,10 +234,10 @@ def _last_use(walk: _Walk, reached: Mapping[str, int], into: Iterable[EdgeSeen])
     (An impact's walk crosses indirect edges too: the edges' keys and times tell it all.)"""
     last_use: dict[str, str] = {}
     for src, kind, dst, last_seen in into:
-        if last_seen and walk.crosses(reached, (src, kind, dst)):
-            target = dst if _flow_of(kind) > 0 else src
-            if last_seen > last_use.get(target, ""):
-                last_use[target] = last_seen
+        target = dst if _flow_of(kind) > 0 else src
+        # (Whether it is newer first: most edges into a node are no newer than one seen before.)
+        if last_seen and last_seen > last_use.get(target, "") and walk.crosses(reached, (src, kind, dst)):
+            last_use[target] = last_seen
     return last_use
 
 
