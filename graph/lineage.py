@@ -20,7 +20,7 @@ import networkx as nx
 
 from graph.errors import AmbiguousNameError, NodeNotFoundError
 from graph.model import EDGE_KINDS, Edge, Node, Usage
-from graph.store import Store
+from graph.store import EdgeSeen, Store
 
 Direction = Literal["upstream", "downstream"]
 
@@ -216,6 +216,8 @@ def impact_page(store: Store, root: str, depth: int | None = None, *, limit: int
         raise NodeNotFoundError(root, [])
     walk = _Walk.of(root_node, "downstream", depth)
     best = walk.distances(store, None)
+    if limit is None:  # every distance is read, some many times: from a dict, not the walk's arrays
+        best = dict(best.items())
     page, into, usage = _page(store, walk, best, root, limit)
     rows = _rows(page, best, _last_use(walk, best, into), usage)
     total = len(best) - 1  # all but the root
@@ -227,13 +229,15 @@ def impact_page(store: Store, root: str, depth: int | None = None, *, limit: int
     return ImpactPage(rows=tuple(rows), total=total)
 
 
-def _last_use(walk: _Walk, reached: Mapping[str, int], into: Iterable[Edge]) -> dict[str, str]:
-    """When each node was last fed by the walk: the newest of the edges it crossed to arrive."""
+def _last_use(walk: _Walk, reached: Mapping[str, int], into: Iterable[EdgeSeen]) -> dict[str, str]:
+    """When each node was last fed by the walk: the newest of the edges it crossed to arrive.
+    (An impact's walk crosses indirect edges too: the edges' keys and times tell it all.)"""
     last_use: dict[str, str] = {}
-    for edge in walk.crossed(reached, into):
-        target = edge.dst if _flow_of(edge.kind) > 0 else edge.src
-        if edge.last_seen and edge.last_seen > last_use.get(target, ""):
-            last_use[target] = edge.last_seen
+    for src, kind, dst, last_seen in into:
+        target = dst if _flow_of(kind) > 0 else src
+        # (Whether it is newer first: most edges into a node are no newer than one seen before.)
+        if last_seen and last_seen > last_use.get(target, "") and walk.crosses(reached, (src, kind, dst)):
+            last_use[target] = last_seen
     return last_use
 
 
@@ -276,14 +280,14 @@ def impact_head(store: Store, root: str, limit: int) -> ImpactHead | None:
     return ImpactHead(rows=tuple(_rows(page, known, last_use, usage)), total=len(known) - 1 if whole else None)
 
 
-def _fed_from_beyond(walk: _Walk, reached: Mapping[str, int], into: Iterable[Edge],
+def _fed_from_beyond(walk: _Walk, reached: Mapping[str, int], into: Iterable[EdgeSeen],
                      last_use: Mapping[str, str]) -> bool:
     """Whether an edge from a node not reached yet would make a row's last use newer, if that
     node turned out to be downstream."""
     forward = frozenset(walk.outgoing)
-    for edge in into:
-        source, target = (edge.src, edge.dst) if edge.kind in forward else (edge.dst, edge.src)
-        if source not in reached and (edge.last_seen or "") > last_use.get(target, ""):
+    for src, kind, dst, last_seen in into:
+        source, target = (src, dst) if kind in forward else (dst, src)
+        if source not in reached and (last_seen or "") > last_use.get(target, ""):
             return True
     return False
 
@@ -370,9 +374,10 @@ def counted(count: int, kind: str) -> str:
 
 
 def _page(store: Store, walk: _Walk, best: Mapping[str, int], root: str,
-          limit: int | None) -> tuple[list[Node], list[Edge], list[Usage]]:
+          limit: int | None) -> tuple[list[Node], list[EdgeSeen], list[Usage]]:
     """The page's nodes (nearest first, then by kind and name), the edges by which the walk
-    arrives at them, and who used them."""
+    arrives at them (their keys and last seen: all a page asks of them; with no ``limit``, every
+    edge the walk leaves a node by, a few arriving off the page), and who used them."""
     buckets = ([node for node, _ in bucket if node != root]
                for _, bucket in itertools.groupby(best.items(), key=lambda item: (item[1] + 1) // 2))
     rank = getattr(best, "rank", None)
@@ -388,18 +393,25 @@ def _page(store: Store, walk: _Walk, best: Mapping[str, int], root: str,
             page = page[:limit]
             break
     ids = [node.id for node in page]
-    # The edges by which the walk arrives: its outgoing kinds as they come in, and the reverse.
-    return page, store.neighbors(ids, outgoing=walk.incoming, incoming=walk.outgoing), store.usage(ids=ids)
+    if limit is None:
+        # Every node reached is on the page, so the edges the walk leaves its nodes by are those
+        # it arrives by: read from where they leave (SQLite keeps an edge by its source; by their
+        # targets, a hub's take a lookup each, and a fifth more come from nodes not reached).
+        into = store.edges_seen(list(best), outgoing=walk.outgoing, incoming=walk.incoming)
+    else:
+        # The edges by which the walk arrives: its outgoing kinds as they come in, and the reverse.
+        into = store.edges_seen(ids, outgoing=walk.incoming, incoming=walk.outgoing)
+    return page, into, store.usage(ids=ids)
 
 
 def _page_by_rank(store: Store, walk: _Walk, ordered: Iterator[str],
-                  limit: int) -> tuple[list[Node], list[Edge], list[Usage]]:
+                  limit: int) -> tuple[list[Node], list[EdgeSeen], list[Usage]]:
     """The first ``limit`` live nodes of ``ordered`` with their edges and usage (a walk over the
     graph's shape in arrays knows how nodes sort): read for the page alone, in one go however
     many distances it spans, not for every node of its distances (a hub has thousands at
     distance 1)."""
     page: list[Node] = []
-    edges: list[Edge] = []
+    edges: list[EdgeSeen] = []
     usage: list[Usage] = []
     while len(page) < limit:
         wanted = list(itertools.islice(ordered, limit - len(page)))
@@ -408,7 +420,7 @@ def _page_by_rank(store: Store, walk: _Walk, ordered: Iterator[str],
         details = store.details(wanted, outgoing=walk.incoming, incoming=walk.outgoing)
         found = {node.id: node for node in details.nodes}  # live ones only
         page += [found[node] for node in wanted if node in found]
-        edges += details.edges
+        edges += ((*edge.key, edge.last_seen) for edge in details.edges)
         usage += details.usage
     return page, edges, usage
 

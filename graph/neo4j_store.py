@@ -40,7 +40,7 @@ from graph.model import (
     issue_key,
 )
 from graph.neo4j_lock import Lease, lease_seconds
-from graph.store import EdgeKey, register_backend
+from graph.store import EdgeKey, EdgeSeen, register_backend
 from graph.topology import END_KINDS, KINDS, Shapes, Topology
 from parsers import Evidence, Origin, ParseIssue
 
@@ -151,6 +151,8 @@ _EDGE_FIELDS = """a.id AS src, type(e) AS kind, b.id AS dst, e.count AS count, e
     e.removed_at AS removed_at"""
 _EDGE_MAP = "{" + ", ".join(f"{name}: {name}" for name in (
     "src", "kind", "dst", "count", "confidence", "first_seen", "last_seen", "props", "stale_since", "removed_at")) + "}"
+# What ``edges_seen`` reads of each edge: no properties, evidence counts or stamps it does not use.
+_SEEN_FIELDS = "a.id AS src, type(e) AS kind, b.id AS dst, e.last_seen AS last_seen"
 _LIVE = " AND e.removed_at IS NULL"
 _AS_OF = " AND (e.first_seen IS NULL OR e.first_seen <= $as_of) AND (e.removed_at IS NULL OR e.removed_at > $as_of)"
 
@@ -376,6 +378,16 @@ class Neo4jStore:
                   incoming: Sequence[str] = ()) -> list[EdgeKey]:
         # One round trip either way; the rows' other fields cost the server little.
         return [edge.key for edge in self.neighbors(node_ids, outgoing=outgoing, incoming=incoming)]
+
+    def edges_seen(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (),
+                   incoming: Sequence[str] = ()) -> list[EdgeSeen]:
+        ids = list(node_ids)
+        if not ids or not (outgoing or incoming):
+            return []
+        # Lists, not maps: a hub's answer runs to half a million rows, and each key costs on the wire.
+        query = f"{_neighbors_of(_LIVE, _SEEN_FIELDS)} RETURN collect([src, kind, dst, last_seen]) AS rows"
+        rows = self._read_rows(query, ids=ids, outgoing=list(outgoing), incoming=list(incoming))
+        return [(src, kind, dst, last_seen) for src, kind, dst, last_seen in rows]
 
     def details(self, node_ids: Sequence[str], *, outgoing: Sequence[str] = (),
                 incoming: Sequence[str] = ()) -> Details:
@@ -626,14 +638,14 @@ def _edge_rows(tx: neo4j.ManagedTransaction, batch: Batch, elements: dict[str, s
     return by_kind
 
 
-def _neighbors_of(live: str) -> str:
+def _neighbors_of(live: str, fields: str = _EDGE_FIELDS) -> str:
     """A subquery of the edges of the nodes ``$ids``: those of kinds ``$outgoing`` leaving them
-    and those of kinds ``$incoming`` arriving, as _EDGE_FIELDS."""
+    and those of kinds ``$incoming`` arriving, as ``fields`` (of ``a``, ``e`` and ``b``)."""
     return (f"CALL () {{ "
             f"UNWIND $ids AS id MATCH (a:Node {{id: id}})-[e]->(b:Node) WHERE type(e) IN $outgoing{live} "
-            f"RETURN {_EDGE_FIELDS} UNION ALL "
+            f"RETURN {fields} UNION ALL "
             f"UNWIND $ids AS id MATCH (a:Node)-[e]->(b:Node {{id: id}}) WHERE type(e) IN $incoming{live} "
-            f"RETURN {_EDGE_FIELDS} }}")
+            f"RETURN {fields} }}")
 
 
 def _usage(u: Any) -> Usage:

@@ -17,7 +17,18 @@ from urllib.parse import parse_qs, urlsplit
 from graph.batch import EVIDENCE_SAMPLE, Batch, Cursor
 from graph.errors import RunsAlreadyStoredError, UnknownStoreError
 from graph.locks import FileLock, NoLock, WriterLock, read_only_lock
-from graph.model import Change, Details, Edge, IssueFilter, Member, Node, Quarantine, QuarantineEntry, Usage
+from graph.model import (
+    Change,
+    Details,
+    Edge,
+    IssueFilter,
+    Member,
+    Node,
+    Quarantine,
+    QuarantineEntry,
+    Usage,
+    is_run,
+)
 from graph.sqlite_rows import (
     EDGE_COLUMNS,
     NODE_COLUMNS,
@@ -34,7 +45,7 @@ from graph.sqlite_rows import (
 )
 from graph.sqlite_schema import COUNTS_BY_SCAN, SCHEMA, add_missing_columns, bump_counts, count_once, live_now
 from graph.sqlite_walks import Borrowed, ShapeChange, load_shape, patch_shape, reach_in_sql
-from graph.store import EdgeKey, register_backend
+from graph.store import EdgeKey, EdgeSeen, register_backend
 from graph.topology import Shapes, Topology
 from parsers import Evidence, Origin, ParseIssue
 
@@ -280,10 +291,13 @@ class SqliteStore:
     def nodes(self, kind: str | None = None, *, ids: Sequence[str] | None = None,
               include_removed: bool = False) -> Iterator[Node]:
         if ids is not None:
-            for chunk in chunks(ids):
+            # In order: each chunk then reads its own stretch of the index (a hub's impact reads 10^5).
+            for chunk in chunks(sorted(ids)):
                 rows = self._db.execute(f"SELECT {NODE_COLUMNS} FROM nodes WHERE id IN ({marks(chunk)})", chunk)
                 yield from (node_of(row) for row in rows if include_removed or row[-1] is None)
-                yield from self._runs(f"WHERE id IN ({marks(chunk)})", tuple(chunk))
+                runs = [node_id for node_id in chunk if is_run(node_id)]
+                if runs:
+                    yield from self._runs(f"WHERE id IN ({marks(runs)})", tuple(runs))
             return
         if kind != "run":
             yield from (node_of(row) for row in self._node_rows(kind, include_removed))
@@ -378,16 +392,27 @@ class SqliteStore:
                   incoming: Sequence[str] = ()) -> list[EdgeKey]:
         return self._neighbor_keys(list(node_ids), outgoing, incoming, live=" AND removed_at IS NULL")
 
+    def edges_seen(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (),
+                   incoming: Sequence[str] = ()) -> list[EdgeSeen]:
+        # In order: each chunk of ids then reads its own stretch of the index (a third faster for a hub).
+        return self._neighbor_rows(sorted(node_ids), outgoing, incoming, "src, kind, dst, last_seen",
+                                   " AND removed_at IS NULL")
+
     def _neighbor_keys(self, ids: list[str], outgoing: Sequence[str], incoming: Sequence[str],
                        live: str = "") -> list[EdgeKey]:
         """The keys of the edges of these kinds at these nodes, live or not (unless ``live``):
         read from the keys alone (the index by target holds the source), not from the rows."""
-        keys: list[EdgeKey] = []
+        return self._neighbor_rows(ids, outgoing, incoming, "src, kind, dst", live)
+
+    def _neighbor_rows(self, ids: list[str], outgoing: Sequence[str], incoming: Sequence[str], columns: str,
+                       live: str) -> list[Any]:
+        """These ``columns`` of the edges of these kinds at these nodes, as tuples (no Edge made)."""
+        rows: list[Any] = []
         for column, kinds in (("src", list(outgoing)), ("dst", list(incoming))):
             for chunk in (chunks(ids) if kinds else ()):
-                keys += self._db.execute(f"SELECT src, kind, dst FROM edges WHERE {column} IN ({marks(chunk)})"
+                rows += self._db.execute(f"SELECT {columns} FROM edges WHERE {column} IN ({marks(chunk)})"
                                          f" AND kind IN ({marks(kinds)}){live}", [*chunk, *kinds])
-        return keys
+        return rows
 
     def _edges_of(self, keys: list[EdgeKey]) -> list[Edge]:
         """The live edges of these keys."""

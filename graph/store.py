@@ -18,6 +18,8 @@ from graph.model import Change, Details, Edge, IssueFilter, Member, Node, Quaran
 from parsers import Evidence, ParseIssue
 
 EdgeKey = tuple[str, str, str]
+# An edge's key and when it was last seen: ``(src, kind, dst, last_seen)``.
+EdgeSeen = tuple[str, str, str, str | None]
 
 
 class Store(Protocol):
@@ -92,6 +94,13 @@ class Store(Protocol):
                   incoming: Sequence[str] = ()) -> list[EdgeKey]:
         """The keys of the live edges ``neighbors`` returns, without the rest of each edge (a
         hub's page finds where thousands of edges go, and reads whole the few it draws)."""
+        ...
+
+    def edges_seen(self, node_ids: Iterable[str], *, outgoing: Sequence[str] = (),
+                   incoming: Sequence[str] = ()) -> list[EdgeSeen]:
+        """The keys of the live edges ``neighbors`` returns, each with its ``last_seen``, without
+        the rest of the edge (a hub's whole impact asks when each of ~10^5 nodes was last fed by
+        half a million edges, and needs nothing else of them)."""
         ...
 
     def served_unproduced(self) -> list[Edge]:

@@ -181,3 +181,10 @@ def test_the_demo_first_rows_are_the_whole_walks(demo_store: Store, name: str, l
         assert head.total in (None, whole.total)
     else:
         assert "#" in root or limit < whole.total
+
+
+def test_grid_names_escape_every_markdown_punctuation_mark_and_nothing_else() -> None:
+    punctuation = "\\`*_{}[]()<>#+-.!|~"
+    name = f"raw{punctuation}t0 é:/=%"
+    expected = "raw" + "".join("\\" + char for char in punctuation) + "t0 é:/=%"
+    assert impact._markdown_text(name) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import networkx
 import pytest
@@ -652,3 +653,9 @@ def test_links_and_placing_grown_edge_by_edge_are_those_of_the_whole_view_each_r
             assert pages.graph_elements(store, root, options) == elements(view, options), case
     assert held_back, "some pages have \"+N more\" nodes"
     store.close()
+
+
+@pytest.mark.parametrize("node_id", ["dataset:postgres://db:5432/credit.ml.scores", "dataset:file//lake/été/{dt}",
+                                     "job:routine:load", "model:limits", "", "/", "dataset:s3://b/k/", "a/b c%/d?e#f"])
+def test_node_links_escape_the_whole_id(node_id: str) -> None:
+    assert node_href(node_id) == "/node/" + quote(node_id, safe="")

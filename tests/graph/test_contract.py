@@ -169,6 +169,18 @@ def test_edge_keys_are_those_of_the_live_neighbors(chain: Store) -> None:
     assert chain.edge_keys([], **ways) == [] and chain.edge_keys(ids) == []
 
 
+def test_edges_seen_are_the_live_neighbors_keys_with_their_last_seen(chain: Store) -> None:
+    ids = ["dataset:postgres://warehouse:5432/mart.c", "job:postgres://warehouse:5432/j3"]
+    ways = {"outgoing": ["READS"], "incoming": ["WRITES"]}
+    seen = chain.edges_seen(ids, **ways)
+    edges = chain.neighbors(ids, **ways)
+    assert len(seen) >= 3 and sorted(seen) == sorted((*e.key, e.last_seen) for e in edges)
+    assert {last for *_, last in seen} == {"2026-11-20T00:00:00.000Z", "2026-11-25T06:00:00.000Z"}
+    chain.remove([seen[0][:3]], [], "2026-11-26T00:00:00.000Z")
+    assert sorted(chain.edges_seen(ids, **ways)) == sorted(seen[1:]), "live edges only"
+    assert chain.edges_seen([], **ways) == [] and chain.edges_seen(ids) == []
+
+
 def test_runs_are_nodes_of_their_job(chain: Store) -> None:
     run = chain.node("run:r3")
     assert run is not None and run.kind == "run"
@@ -584,6 +596,34 @@ def test_impact_pages_and_totals_agree_with_the_walk_of_the_past(store: Store, d
             assert (list(page.rows), page.total) == (every[:limit], len(every))
     model = "model_version:limits/3"
     assert model in {r.node.id for r in impact(store, resolve(store, "l1.t2").id, 1)}, "training is one step"
+
+
+@pytest.mark.parametrize("depth", [1, 2, None])
+def test_an_impacts_last_use_is_the_newest_edge_the_walk_arrives_by(store: Store, depth: int | None) -> None:
+    """As the whole edges of the lineage view tell it (an impact reads only the edges' keys and
+    times; a whole one, those leaving the nodes reached): the newest crossed into each node, else
+    the node's own last seen."""
+    rng = random.Random(11)
+    dated = []
+    for e in _warehouse():
+        when = f"2026-11-{rng.randint(1, 28):02d}T0{rng.randint(0, 9)}:00:00.000Z"
+        dated.append(dataclasses.replace(e, run=dataclasses.replace(e.run, started_at=when),
+                                         evidence=dataclasses.replace(e.evidence, timestamp=when)))
+    graph.write(store, dated)
+    times = set()
+    for name in ("raw.t0", "raw.t3", "l1.t2", "l4.t1"):
+        root = resolve(store, name).id
+        view = lineage(store, root, "downstream", depth)
+        newest: dict[str, str] = {}
+        for edge in view.edges:
+            target = edge.src if edge.kind == "TRAINED_ON" else edge.dst
+            newest[target] = max(newest.get(target, ""), edge.last_seen or "")
+        every = impact(store, root, depth)
+        times |= {row.last_seen for row in every}
+        assert [row.last_seen for row in every] == [newest.get(row.node.id) or row.node.last_seen for row in every]
+        for limit in (1, 5, 12):
+            assert list(impact_page(store, root, depth, limit=limit).rows) == every[:limit]
+    assert len(times) > 3, "the edges' times differ"
 
 
 # -- crawls, their changes, and the quarantine ---------------------------------------------------
