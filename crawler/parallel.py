@@ -15,8 +15,9 @@ the same, the parse is the one a single process makes; where one is not (an earl
 still being parsed then, created a table this one reads), the unit is parsed again here,
 against that catalog. Where no unit being parsed when it was given out changed the catalog,
 the two are the same: its batches are written as the worker spools them, the unit's turn
-come, rather than once it is done (so the last units' writes do not all wait for the end). Each worker keeps its own template cache: results are keyed by the
-catalog's version, which no two catalogs share, so no parse depends on what a worker saw first.
+come, rather than once it is done (so the last units' writes do not all wait for the end).
+Each worker keeps its own template cache: results are keyed by the catalog's version, which no
+two catalogs share, so no parse depends on what a worker saw first.
 
 Workers are spawned (no state is inherited but what is handed to them) and leave when this
 process does, however it ends: a crawl killed at any point leaves the store as a crawl with
