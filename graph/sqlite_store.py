@@ -101,10 +101,6 @@ TRAVERSALS = ("auto", "memory", "store")
 class SqliteStore:
     """Lineage in one SQLite file; a connection per thread, since Dash serves from many."""
 
-    # (A commit writes each page its rows touched: the run index's pages, random by run id,
-    # are shared by more runs in 50,000 than in 20,000, and written once: a quarter less to write.)
-    write_batch = 50_000
-
     def __init__(self, url: str, path: str, *, read_only: bool = False, traversal: str = "auto") -> None:
         self.url = url
         self._traversal = traversal

@@ -27,11 +27,6 @@ class Store(Protocol):
     nodes and edges unless asked for removed ones or for the graph ``as_of`` a time."""
 
     url: str
-    # Events a crawl writes in one transaction: what this backend writes fastest at without
-    # straining its server. (A batch folds each template's first event whole and later ones as
-    # repeats of it: 20,000 events from a log of a few hundred templates fold in 40% of the time
-    # 4 x 5,000 take; and a bigger batch shares more of each index page a commit writes.)
-    write_batch: int
 
     # -- writes
     def writer_lock(self, wait: float = 0.0) -> AbstractContextManager[None]:
