@@ -214,12 +214,9 @@ class Writer:
         parses again, the catalog in crawl order as it was after so many entries of the journal."""
         trial = self.catalog.copy()
         if trial.replay(journal):
-            before = self.catalog
-            for events, issues, cursor in batches:
-                write(events, issues, cursor, lambda mark: _replayed(before, journal[:mark]))
+            self._write(batches, journal, write)
             take(summary)
-            self.catalog = trial
-            self.changes.extend(entry for entry in journal if entry[0] in CHANGES)
+            self._moved_to(trial, journal)
         else:
             self.catalog.journal = []
             try:
@@ -235,13 +232,23 @@ class Writer:
                  take: Callable[[dict[str, Any]], None]) -> None:
         """Write the batches of a unit parsed against this very catalog as they come (its
         ``journal`` grows with them), then ``take`` its ``summary``."""
+        self._write(batches, journal, write)
+        take(summary())
+        after = self.catalog.copy()
+        if not after.replay(journal):
+            raise WorkerError("a unit parsed against the catalog in crawl order looked up something otherwise")
+        self._moved_to(after, journal)
+
+    def _write(self, batches: Iterable[tuple[Any, list[ParseIssue], Cursor | None]],
+               journal: list[tuple[Any, ...]], write: Write) -> None:
+        """``write`` a unit's batches, each with the catalog as it was after so many entries of
+        the unit's ``journal`` (this one, the catalog before the unit, replaying them)."""
         before = self.catalog
         for events, issues, cursor in batches:
             write(events, issues, cursor, lambda mark: _replayed(before, journal[:mark]))
-        take(summary())
-        after = before.copy()
-        if not after.replay(journal):
-            raise WorkerError("a unit parsed against the catalog in crawl order looked up something otherwise")
+
+    def _moved_to(self, after: Catalog, journal: list[tuple[Any, ...]]) -> None:
+        """The catalog once a unit is written, and the changes its ``journal`` made to it."""
         self.catalog = after
         self.changes.extend(entry for entry in journal if entry[0] in CHANGES)
 
