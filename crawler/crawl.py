@@ -694,7 +694,9 @@ def _parse(spec: SourceSpec, record: SourceRecord, sessions: dict[str, Session],
         session = sessions[record.session_id] = Session()
     result = parsers.parse(session.prepare(record) if session else record)
     events = session.observe(result) if session else list(result.events)
-    kept = [event for event in events if spec.wants("kind", event.statement_kind)] if filters else events
+    if not filters:
+        return events, result.issues
+    kept = [event for event in events if spec.wants("kind", event.statement_kind)]
     tally.counts["filtered"] += len(events) - len(kept)
     return kept, result.issues
 

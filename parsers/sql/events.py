@@ -95,6 +95,8 @@ def _without_database(record: SourceRecord, events: list[LineageEvent],
 def _each_move(lineage: StatementLineage) -> list[StatementLineage]:
     """A statement of several renames (``RENAME TABLE t TO t_old, t_new TO t``) as one lineage per
     rename: each moves its own table's data, not every table's into every new name."""
+    if len(lineage.lifecycle) < 2:
+        return [lineage]  # (most statements: no list of moves made for nothing)
     moves = [change for change in lineage.lifecycle if change.event == "rename" and change.other is not None]
     if len(moves) < 2:
         return [lineage]
