@@ -245,24 +245,23 @@ _CSV_COLUMNS = ("log_time", "user_name", "database_name", "process_id", "connect
 
 def read_csvlog(path: Path, start: Start) -> Iterator[Entry]:
     """Entries of a csvlog; a record spans several lines when its fields hold newlines."""
-    lines: list[tuple[int, int, int]] = []  # (offset, line, end) of the lines of the record being read
+    fed = [start.offset, start.line]  # where the lines read so far end: the next byte, the last line
 
     def feed() -> Iterator[str]:
         for raw, offset, number in lines_from(path, start):
-            lines.append((offset, number, offset + len(raw)))
+            fed[0], fed[1] = offset + len(raw), number
             yield raw.decode("utf-8", errors="replace")
 
     rows = csv.reader(feed())
     while True:
+        offset, line = fed[0], fed[1] + 1  # (the reader takes no line beyond the record's last)
         try:
             row = next(rows)
         except (StopIteration, csv.Error):  # the end, or a record cut short: read it next time
             return
-        (offset, number, _), (_, end_line, end) = lines[0], lines[-1]
-        lines.clear()
         if len(row) < 23:
             continue
-        yield Entry(offset=offset, end=end, line=number, end_line=end_line,
+        yield Entry(offset=offset, end=fed[0], line=line, end_line=fed[1],
                     severity=row[_AT_SEVERITY], message=row[_AT_MESSAGE], timestamp=normalize(row[_AT_TIME]),
                     session=row[_AT_SESSION] or None, user=row[_AT_USER] or None,
                     database=row[_AT_DATABASE] or None, application=row[_AT_APPLICATION] or None,
