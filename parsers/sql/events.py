@@ -42,10 +42,7 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
         return ParseResult(record_key=record.key(), issues=(ParseIssue(
             code="statement_too_large", origin=record.origin, snippet=record.text[:80].split("'")[0],
             message=f"{len(record.text):,} characters of SQL, over the {MAX_SQL_CHARS:,} parsed: skipped"),))
-    context = NameContext.of(
-        record.dialect, namespace=record.namespace, database=record.database, schema=record.schema,
-        search_path=record.search_path, temporary=record.temporary, catalog=catalog.current(),
-    )
+    context = _context(record)
     events = []
     issues: list[ParseIssue] = []
     sets: dict[str, str] = {}
@@ -68,6 +65,27 @@ def parse_sql_record(record: SourceRecord) -> ParseResult:
     if record.attributes.get(DATABASE_UNKNOWN) and not record.database:
         events, issues = _without_database(record, events, issues)
     return ParseResult(record_key=record_key, events=tuple(events), issues=tuple(issues), sets=tuple(sets.items()))
+
+
+# Name contexts by what they are made of: a query log's records share a few (one per database,
+# schema and search path), found again in a lookup rather than made for every record. The entry
+# holds the catalog, so its id in the key cannot be reused while the entry lives.
+_CONTEXTS: dict[tuple[Any, ...], NameContext] = {}
+_CONTEXTS_MAX = 1024
+
+
+def _context(record: SourceRecord) -> NameContext:
+    known = catalog.current()
+    key = (record.dialect, record.namespace, record.database, record.schema, record.search_path, record.temporary,
+           id(known))
+    context = _CONTEXTS.get(key)
+    if context is None:
+        if len(_CONTEXTS) >= _CONTEXTS_MAX:
+            _CONTEXTS.clear()
+        context = _CONTEXTS[key] = NameContext.of(
+            record.dialect, namespace=record.namespace, database=record.database, schema=record.schema,
+            search_path=record.search_path, temporary=record.temporary, catalog=known)
+    return context
 
 
 # A record attribute: the log began in the middle of this statement's session (a MySQL thread
