@@ -196,6 +196,21 @@ def test_a_store_made_before_counts_were_kept_is_counted_once_when_opened_for_wr
     assert kept == {"dataset": 3, "job": 2} and store.counts()["run"] == 2
 
 
+def test_a_store_made_with_an_index_of_runs_by_job_drops_it_and_keeps_its_runs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    store = open_store(url)
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+    store.close()
+    with sqlite3.connect(tmp_path / "l.db") as db:  # as stores were made before
+        db.execute("CREATE INDEX runs_by_job ON runs (job)")
+    store = open_store(url)
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r2")])
+    with sqlite3.connect(tmp_path / "l.db") as db:
+        indexes = {row[1] for row in db.execute("PRAGMA index_list(runs)")}
+    assert "runs_by_job" not in indexes and indexes, indexes  # (the id's own index stays)
+    assert sorted(n.name for n in store.nodes(kind="run")) == ["r1", "r2"]
+
+
 @pytest.mark.parametrize("kind", [None, "dataset"])
 def test_search_reads_an_index_in_rank_order_not_the_table(tmp_path: Path, kind: str | None) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
