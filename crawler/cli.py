@@ -430,14 +430,15 @@ def _sql_batch(batch: str, dialect: str | None, database: str | None, schema: st
 
 @main.command(name="export")
 @click.option("--format", "fmt", type=click.Choice(["json", "openlineage"]), default="json", show_default=True,
-              help="json: the whole store, for `lineage import`; openlineage: one OpenLineage RunEvent per run, "
-                   "as JSON lines (read back by the `openlineage` source).")
+              help="json: the whole store, for `lineage import`; openlineage: one OpenLineage RunEvent per run "
+                   "and a DatasetEvent per drop, truncate or rename, as JSON lines (read back by the "
+                   "`openlineage` source).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @store_option
 def export_command(fmt: str, output: str | None, store_url: str) -> None:
     """Every node and edge with its evidence, sorted: equal graphs export byte-identical."""
     store = graph.open_store(store_url, read_only=True)
-    text = openlineage.dumps(openlineage.run_events(store)) if fmt == "openlineage" else dumps(export(store))
+    text = openlineage.dumps(openlineage.events(store)) if fmt == "openlineage" else dumps(export(store))
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:

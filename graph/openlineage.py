@@ -1,5 +1,7 @@
-"""A store as OpenLineage RunEvents (https://openlineage.io/spec/2-0-2/OpenLineage.json): one
-COMPLETE (or FAIL) event per stored run, JSON lines, sorted, so equal graphs export equal lines.
+"""A store as OpenLineage events (https://openlineage.io/spec/2-0-2/OpenLineage.json): one
+COMPLETE (or FAIL) RunEvent per stored run, and a DatasetEvent per change in a dataset's life
+that moved no data (its last drop, truncate, rename, swap, CREATE ... LIKE, refresh: the ones
+the dataset keeps the time of), JSON lines, sorted, so equal graphs export equal lines.
 
 What an event says, and where it comes from in our graph:
 
@@ -16,7 +18,10 @@ What an event says, and where it comes from in our graph:
   every run of a job lists the same datasets: the job's live edges at export time.
 - dataset facets: ``schema`` (from the dataset's known columns), ``dataSource`` (its namespace),
   ``datasetType`` (view, file...), and the dataset's other properties (its location, when it was
-  last dropped or truncated) in the custom ``lineageCrawler_dataset``; an output's
+  last dropped or truncated) in the custom ``lineageCrawler_dataset``, which in a DatasetEvent
+  names the change too (``lifecycle``: drop, truncate...), beside the standard
+  ``lifecycleStateChange`` where the spec has a name for it (DROP, TRUNCATE, CREATE, OVERWRITE);
+  an output's
   ``columnLineage`` holds the DERIVES edges into its
   columns from columns of the job's inputs (DIRECT and INDIRECT transformations).
 
@@ -26,7 +31,7 @@ serving edges, cluster members, quarantined issues and removed edges have no pla
 and are not exported here (``lineage export --format json`` holds everything).
 
 >>> from graph import open_store
->>> list(run_events(open_store("sqlite:///:memory:")))
+>>> list(events(open_store("sqlite:///:memory:")))
 []
 """
 
@@ -57,12 +62,15 @@ JOB_FACET_SCHEMA = f"{SCHEMAS_URL}/LineageCrawlerJobFacet.json#/$defs/LineageCra
 # models name (the tests check each against them).
 _SPEC = "https://openlineage.io/spec"
 RUN_EVENT_SCHEMA = f"{_SPEC}/2-0-2/OpenLineage.json#/$defs/RunEvent"
+DATASET_EVENT_SCHEMA = f"{_SPEC}/2-0-2/OpenLineage.json#/$defs/DatasetEvent"
 FACET_SCHEMAS = {
     "schema": f"{_SPEC}/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
     "dataSource": f"{_SPEC}/facets/1-0-1/DatasourceDatasetFacet.json#/$defs/DatasourceDatasetFacet",
     "datasetType": f"{_SPEC}/facets/1-0-1/DatasetTypeDatasetFacet.json#/$defs/DatasetTypeDatasetFacet",
     "columnLineage": f"{_SPEC}/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet",
     "sql": f"{_SPEC}/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet",
+    "lifecycleStateChange":
+        f"{_SPEC}/facets/1-0-1/LifecycleStateChangeDatasetFacet.json#/$defs/LifecycleStateChangeDatasetFacet",
 }
 # Evidence whose "sql" is no SQL statement (a Spark plan node's text): not a `sql` facet.
 _NOT_SQL = frozenset({"spark_eventlog", "prediction_log"})
@@ -78,12 +86,33 @@ def openlineage_run_id(run: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PROJECT_URL}/runs/{run}"))
 
 
-def run_events(store: Store) -> Iterator[dict[str, Any]]:
-    """Every stored run as an OpenLineage RunEvent, sorted by time, job and run."""
+def events(store: Store) -> Iterator[dict[str, Any]]:
+    """Every stored run as an OpenLineage RunEvent, and every change in a dataset's life that
+    moved no data as a DatasetEvent, sorted by time, then job and run or dataset."""
     graph = _Graph.of(store)
-    events = [graph.event(run) for run in store.nodes(kind="run")]
-    yield from sorted(events, key=lambda e: (e["eventTime"], e["job"]["namespace"], e["job"]["name"],
-                                             e["run"]["runId"]))
+    found = [graph.event(run) for run in store.nodes(kind="run")]
+    found += [graph.dataset_event(dataset, change, when) for dataset in graph.datasets.values()
+              for change, when in _changes(dataset)]
+    yield from sorted(found, key=_order)
+
+
+def _order(event: Mapping[str, Any]) -> tuple[str, ...]:
+    named = event["job"] if "job" in event else event["dataset"]
+    return (event["eventTime"], named["namespace"], named["name"], event.get("run", {}).get("runId", ""))
+
+
+# Our changes in a dataset's life (``last_<change>``, see parsers.model.DatasetEvent) as the
+# lifecycleStateChange facet names them. Ours are told of the dataset changed: a rename of the old
+# name (OpenLineage tells it of the new one, naming the old), a swap of one of the two; neither
+# has a standard name from that side, so only our facet tells them.
+LIFECYCLE = {"drop": "DROP", "truncate": "TRUNCATE", "rename": None, "swap": None, "create_like": "CREATE",
+             "refresh": "OVERWRITE"}
+
+
+def _changes(dataset: Node) -> list[tuple[str, str]]:
+    """The changes in a dataset's life it keeps the time of (the last of each kind)."""
+    return [(change, when) for change in LIFECYCLE
+            if isinstance(when := dataset.props.get(f"last_{change}"), str) and when]
 
 
 def dumps(events: Iterable[Mapping[str, Any]]) -> str:
@@ -199,6 +228,15 @@ class _Graph:
         if query is not None:
             facets["sql"] = _facet("sql", query=query)
         return facets
+
+    def dataset_event(self, dataset: Node, change: str, when: str) -> dict[str, Any]:
+        item = self._dataset(dataset.id)
+        facets = item["facets"]
+        if LIFECYCLE[change] is not None:
+            facets["lifecycleStateChange"] = _facet("lifecycleStateChange", lifecycleStateChange=LIFECYCLE[change])
+        facets.setdefault(DATASET_FACET, {"_producer": PRODUCER, "_schemaURL": DATASET_FACET_SCHEMA,
+                                          "properties": {}})["lifecycle"] = change
+        return {"eventTime": when, "producer": PRODUCER, "schemaURL": DATASET_EVENT_SCHEMA, "dataset": item}
 
     def _dataset(self, dataset_id: str) -> dict[str, Any]:
         node = self.datasets[dataset_id]

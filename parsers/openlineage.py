@@ -5,7 +5,9 @@ folded into its COMPLETE, FAIL or ABORT): the job, the run with its facets, the 
 outputs with theirs. Dataset names are OpenLineage's already (our naming is theirs); only the
 Goods clustering applies (``/lake/events/dt=2024-01-01`` is ``/lake/events/{dt}``). A
 DatasetEvent or JobEvent (OpenLineage 2) carries no run: it moves no data, and gives only what
-it says of its datasets (their schema and type).
+it says of its datasets (their schema and type) and, a DatasetEvent, the change in its dataset's
+life it tells (``lifecycleStateChange``: DROP, TRUNCATE, OVERWRITE as a refresh, RENAME from its
+``previousIdentifier``; our own export's facet names ours).
 
 What is kept:
 - run: ``runId`` (or our own id, from an export of ours: the ``lineageCrawler_run`` facet), the
@@ -113,14 +115,38 @@ def _static(event: Mapping[str, Any], record: SourceRecord, when: str | None) ->
     if "dataset" in event:
         found = [_dataset(event["dataset"])]
         job = JobRef(namespace=SOURCE_TYPE, name="dataset-event")
+        lifecycle: tuple[DatasetEvent, ...] = (_change(*found[0]),)
     else:
         job_item = _mapping(event.get("job"), "job")
         job = JobRef(namespace=_required(job_item, "namespace"), name=_required(job_item, "name"))
         found = [_dataset(item) for key in ("inputs", "outputs") for item in _list(event.get(key), key)]
-    return LineageEvent(
-        job=job, statement_kind="DESCRIBE", evidence=_evidence(event, record, when),
-        lifecycle=tuple(DatasetEvent(event="described", dataset=ref) for ref, _ in found),
-        dataset_facets=_dataset_facets(found))
+        lifecycle = tuple(DatasetEvent(event="described", dataset=ref) for ref, _ in found)
+    return LineageEvent(job=job, statement_kind="DESCRIBE", evidence=_evidence(event, record, when),
+                        lifecycle=lifecycle, dataset_facets=_dataset_facets(found))
+
+
+# The lifecycleStateChange facet's changes that are ours too (see parsers.model.DatasetEvent).
+_CHANGES = {"DROP": "drop", "TRUNCATE": "truncate", "OVERWRITE": "refresh"}
+# Ours, as our own export tells them (its dataset facet's ``lifecycle``).
+_OUR_CHANGES = frozenset({"drop", "truncate", "rename", "swap", "create_like", "refresh"})
+
+
+def _change(ref: DatasetRef, item: Mapping[str, Any]) -> DatasetEvent:
+    """What a DatasetEvent says happened to its dataset: a change in its life, as our export or
+    the lifecycleStateChange facet tells it (a RENAME: from the name it gives before), or else
+    that it was described."""
+    facets = _facets(item)
+    ours = facets.get(DATASET_FACET)
+    if isinstance(ours, Mapping) and ours.get("lifecycle") in _OUR_CHANGES:
+        return DatasetEvent(event=str(ours["lifecycle"]), dataset=ref)
+    given = facets.get("lifecycleStateChange")
+    change = given.get("lifecycleStateChange") if isinstance(given, Mapping) else None
+    if change == "RENAME" and isinstance(given, Mapping) and isinstance(given.get("previousIdentifier"), Mapping):
+        before, _ = _dataset(given["previousIdentifier"])
+        return DatasetEvent(event="rename", dataset=before, other=ref)
+    if change in _CHANGES:
+        return DatasetEvent(event=_CHANGES[change], dataset=ref)
+    return DatasetEvent(event="described", dataset=ref)
 
 
 def _run(event: Mapping[str, Any], record: SourceRecord, when: str | None) -> RunRef:

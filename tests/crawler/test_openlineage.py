@@ -28,6 +28,7 @@ from openlineage.client.generated import (
     column_lineage_dataset,
     dataset_type_dataset,
     datasource_dataset,
+    lifecycle_state_change_dataset,
     schema_dataset,
     sql_job,
 )
@@ -38,7 +39,7 @@ from crawler.formats.openlineage import MAX_EVENT_BYTES, sniff
 from crawler.registry import SourceSpec
 from graph import open_store
 from graph.export import export
-from graph.openlineage import DATASET_FACET, JOB_FACET, READ_FACET, RUN_FACET, dumps, openlineage_run_id, run_events
+from graph.openlineage import DATASET_FACET, JOB_FACET, READ_FACET, RUN_FACET, dumps, events, openlineage_run_id
 from tests.servers import workload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +51,7 @@ STANDARD_FACETS: dict[str, type] = {
     "datasetType": dataset_type_dataset.DatasetTypeDatasetFacet,
     "columnLineage": column_lineage_dataset.ColumnLineageDatasetFacet,
     "sql": sql_job.SQLJobFacet,
+    "lifecycleStateChange": lifecycle_state_change_dataset.LifecycleStateChangeDatasetFacet,
 }
 CUSTOM_FACETS = {RUN_FACET: "LineageCrawlerRunFacet", JOB_FACET: "LineageCrawlerJobFacet",
                  DATASET_FACET: "LineageCrawlerDatasetFacet", READ_FACET: "LineageCrawlerReadFacet"}
@@ -123,7 +125,7 @@ def _without_custom(data: Any) -> Any:
 
 
 def validate(event: dict[str, Any]) -> None:
-    instance = _build(base.RunEvent, event, "event")
+    instance = _build(base.DatasetEvent if "dataset" in event else base.RunEvent, event, "event")
     # the client serializes the models back as the event is (ours aside: checked by their schema)
     assert _without_custom(Serde.to_dict(instance)) == _without_custom(event)
 
@@ -132,34 +134,53 @@ def validate(event: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def demo_events(demo_store_url: str) -> list[dict[str, Any]]:
-    return list(run_events(open_store(demo_store_url, read_only=True)))
+    return list(events(open_store(demo_store_url, read_only=True)))
+
+
+def _runs(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [event for event in found if "run" in event]
 
 
 def test_every_event_of_the_demo_is_valid(demo_events: list[dict[str, Any]]) -> None:
-    assert len(demo_events) == len(list(e for e in demo_events if e["eventType"] == "COMPLETE")) > 300
+    runs = _runs(demo_events)
+    assert len(runs) == len(list(e for e in runs if e["eventType"] == "COMPLETE")) > 300
     for event in demo_events:
         validate(event)
-    facets = {name for e in demo_events for d in e["outputs"] + e["inputs"] for name in d["facets"]}
+    facets = {name for e in runs for d in e["outputs"] + e["inputs"] for name in d["facets"]}
     assert facets >= {"schema", "dataSource", "datasetType", "columnLineage", DATASET_FACET}
-    assert any("sql" in e["job"]["facets"] for e in demo_events)
+    assert any("sql" in e["job"]["facets"] for e in runs)
+    # the warehouse log's staging refresh drops and truncates tables: DatasetEvents, at those times
+    changes = {(e["dataset"]["facets"][DATASET_FACET]["lifecycle"],
+                e["dataset"]["facets"].get("lifecycleStateChange", {}).get("lifecycleStateChange"))
+               for e in demo_events if "dataset" in e}
+    assert {("drop", "DROP"), ("rename", None)} <= changes, changes
+    for event in demo_events:
+        if "dataset" in event:
+            change = event["dataset"]["facets"][DATASET_FACET]
+            assert change["properties"][f"last_{change['lifecycle']}"] == event["eventTime"]
 
 
 def test_export_is_deterministic(demo_store: Any, demo_events: list[dict[str, Any]]) -> None:
-    assert dumps(run_events(demo_store)) == dumps(demo_events)
-    ids = [e["run"]["runId"] for e in demo_events]
+    assert dumps(events(demo_store)) == dumps(demo_events)
+    assert [e["eventTime"] for e in demo_events] == sorted(e["eventTime"] for e in demo_events)
+    ids = [e["run"]["runId"] for e in _runs(demo_events)]
     assert len(set(ids)) == len(ids)
-    event = demo_events[0]
+    event = _runs(demo_events)[0]
     assert event["run"]["runId"] == openlineage_run_id(event["run"]["facets"][RUN_FACET]["runId"])
 
 
 def test_a_bad_event_is_refused_by_the_validation(demo_events: list[dict[str, Any]]) -> None:
-    event = json.loads(json.dumps(demo_events[0]))
+    event = json.loads(json.dumps(_runs(demo_events)[0]))
     event["run"]["runId"] = "not-a-uuid"
     with pytest.raises(ValueError):
         validate(event)
-    event = json.loads(json.dumps(demo_events[0]))
+    event = json.loads(json.dumps(_runs(demo_events)[0]))
     event["job"]["owner"] = "x"
     with pytest.raises(AssertionError):
+        validate(event)
+    event = json.loads(json.dumps(next(e for e in demo_events if "dataset" in e)))
+    event["dataset"]["facets"]["lifecycleStateChange"] = {"lifecycleStateChange": "VANISH"}
+    with pytest.raises((AssertionError, ValueError)):
         validate(event)
 
 
@@ -175,9 +196,9 @@ def test_export_then_import_gives_the_same_graph(demo_store: Any, demo_events: l
       event lists its job's whole column lineage (counted once a run, seen at each run's time);
     - rank: PageRank over a graph without the models;
     - runs that touched no dataset (an MLflow model's registration: a run of its own): no lineage,
-      which the import keeps no run for, so their job's last_seen is its last run with datasets;
-    - the times of a table last (or first) named by a DROP (the warehouse log's staging refresh,
-      workload.PG_REFRESH_AFTER_REVIEW): a drop moves no data, so no RunEvent carries it."""
+      which the import keeps no run for, so their job's last_seen is its last run with datasets.
+    The tables the warehouse log's staging refresh drops and renames (workload.PG_REFRESH_AFTER_REVIEW)
+    keep their times: DatasetEvents carry them."""
     events = tmp_path / "demo.openlineage.jsonl"
     events.write_text(dumps(demo_events), encoding="utf-8")
     store = open_store(f"sqlite:///{tmp_path / 'back.db'}")
@@ -185,28 +206,26 @@ def test_export_then_import_gives_the_same_graph(demo_store: Any, demo_events: l
     assert not report.issues_by_code
     before, after = export(demo_store), export(store)
     models = ("model", "model_version")
-    empty = {f"run:{e['run']['facets'][RUN_FACET]['runId']}" for e in demo_events if not (e["inputs"] or e["outputs"])}
+    empty = {f"run:{e['run']['facets'][RUN_FACET]['runId']}" for e in _runs(demo_events)
+             if not (e["inputs"] or e["outputs"])}
     registrations = {n["id"] for n in before["nodes"] if n["kind"] == "run" and n.get("props", {}).get("registers")}
     assert empty == registrations, "a run with lineage was exported without its datasets"
     their_jobs = {n["props"]["job"] for n in before["nodes"] if n["id"] in empty}
     dropped = {f"/credit.{sql.split()[-1]}" for sql in workload.PG_REFRESH_AFTER_REVIEW if sql.startswith("DROP")}
-    untimed = {n["id"] for n in before["nodes"] if n["kind"] == "dataset" and n["id"].endswith(tuple(dropped))}
-    assert len(untimed) == 2
-    assert _nodes(before, models, empty, their_jobs, untimed) == _nodes(after, models, empty, their_jobs, untimed)
+    assert len({n["id"] for n in after["nodes"] if n["kind"] == "dataset" and n["id"].endswith(tuple(dropped))}) == 2
+    assert _nodes(before, models, empty, their_jobs) == _nodes(after, models, empty, their_jobs)
     assert _edges(before, models, empty) == _edges(after, models, empty)
     assert before["usage"] == after["usage"]
 
 
 def _nodes(document: Mapping[str, Any], skipped: tuple[str, ...], empty_runs: set[str],
-           jobs_of_empty: set[str], untimed: set[str] = frozenset()) -> dict[str, Any]:
+           jobs_of_empty: set[str]) -> dict[str, Any]:
     found = {}
     for node in document["nodes"]:
         if node["kind"] in skipped or node["id"] in empty_runs:
             continue
         if node["id"] in jobs_of_empty:
             node = {k: v for k, v in node.items() if k != "last_seen"}
-        if node["id"] in untimed:
-            node = {k: v for k, v in node.items() if k not in ("first_seen", "last_seen")}
         node = {**node, "props": {k: v for k, v in node.get("props", {}).items() if k != "rank"}}
         if node["kind"] == "column":
             node.pop("first_seen", None), node.pop("last_seen", None)
@@ -284,6 +303,37 @@ def test_a_start_waits_for_its_end_across_crawls(tmp_path: Path) -> None:
     crawl([SourceSpec(path=str(log))], store)
     (run,) = store.nodes(kind="run")
     assert run.first_seen == "2026-11-26T02:00:04.112Z" and run.props["code_version"] == "4f2c9e1b7d3a"
+
+
+def test_other_producers_dataset_events_drop_truncate_and_rename_their_datasets(tmp_path: Path) -> None:
+    def change(when: str, name: str, state: str, **more: Any) -> dict[str, Any]:
+        facet = {"_producer": "https://x", "_schemaURL": "https://x", "lifecycleStateChange": state, **more}
+        return {"eventTime": when, "producer": "https://x", "schemaURL": "https://x",
+                "dataset": {"namespace": "postgres://db:5432", "name": name, "facets": {"lifecycleStateChange": facet}}}
+    log = tmp_path / "events.jsonl"
+    log.write_text(dumps([
+        change("2026-11-26T01:00:00Z", "shop.public.old", "DROP"),
+        change("2026-11-26T02:00:00Z", "shop.public.orders", "TRUNCATE"),
+        change("2026-11-26T03:00:00Z", "shop.public.orders", "RENAME",
+               previousIdentifier={"namespace": "postgres://db:5432", "name": "shop.public.orders_new"}),
+        change("2026-11-26T04:00:00Z", "shop.public.seen", "ALTER"),
+    ]), encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    assert not crawl([SourceSpec(path=str(log))], store).issues_by_code
+    props = {n.name: n.props for n in store.nodes(kind="dataset")}
+    assert props["shop.public.old"]["last_drop"] == "2026-11-26T01:00:00.000Z"
+    assert props["shop.public.orders"]["last_truncate"] == "2026-11-26T02:00:00.000Z"
+    assert props["shop.public.orders_new"]["last_rename"] == "2026-11-26T03:00:00.000Z"
+    assert props["shop.public.orders_new"]["rename_with"] == "shop.public.orders"
+    assert props["shop.public.seen"] == {"last_described": "2026-11-26T04:00:00.000Z"}
+    # and ours, exported: each change a DatasetEvent at its time, the table only ever dropped too
+    exported = [e for e in events(store) if "dataset" in e]
+    assert [(e["dataset"]["name"], e["dataset"]["facets"][DATASET_FACET]["lifecycle"], e["eventTime"])
+            for e in exported] == [("shop.public.old", "drop", "2026-11-26T01:00:00.000Z"),
+                                   ("shop.public.orders", "truncate", "2026-11-26T02:00:00.000Z"),
+                                   ("shop.public.orders_new", "rename", "2026-11-26T03:00:00.000Z")]
+    for event in exported:
+        validate(event)
 
 
 @pytest.mark.parametrize("line", [
