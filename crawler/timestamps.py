@@ -32,12 +32,31 @@ _EPOCH_MILLIS_ABOVE = 10**11  # larger epoch numbers are milliseconds (after 197
 _SPLIT = re.compile(r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\.(\d{1,9})(\s?(?:UTC|Z|[+-]\d\d(?::?\d\d)?)?)")
 
 
+# Seconds read before, by the text around a fraction of three digits (the date and time before
+# it, the zone after): most log times, looked up without the regular expression.
+_SECONDS: dict[str, str] = {}
+_SECONDS_MAX = 4096
+
+
 def normalize(value: object) -> str | None:
     """The canonical form of a timestamp, or None if it cannot be read."""
-    if isinstance(value, str) and (parts := _SPLIT.fullmatch(value)) is not None:
+    if not isinstance(value, str):
+        return _normalize(value)
+    milliseconds = len(value) >= 23 and value[19] == "." and value[20:23].isdigit() and not value[23:24].isdigit()
+    if milliseconds:
+        second = _SECONDS.get(around := value[:19] + value[23:])
+        if second is not None:
+            return f"{second}{value[20:23]}Z"
+    if (parts := _SPLIT.fullmatch(value)) is not None:
         # A log writes the same second many times over: convert the second once, keep the fraction.
         second = _second(parts[1] + parts[3])
-        return None if second is None else f"{second}{(parts[2] + '00')[:3]}Z"
+        if second is None:
+            return None
+        if milliseconds:
+            if len(_SECONDS) >= _SECONDS_MAX:
+                _SECONDS.clear()
+            _SECONDS[around] = second
+        return f"{second}{(parts[2] + '00')[:3]}Z"
     return _normalize(value)
 
 
