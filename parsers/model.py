@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, TypeVar
 
 from parsers.errors import SchemaVersionError
+from parsers.fingerprint import digest
 from parsers.frozen import quick_init
 
 SCHEMA_VERSION = 1
@@ -139,8 +140,6 @@ class SourceRecord(Record):
         A record its reader named as one execution of a server's (``attributes["execution"]``:
         the server's process, the second and the text, as every log of that server shows them)
         has that identity wherever it was read, so a statement two logs show is one run."""
-        from parsers.fingerprint import digest
-
         execution = self.attributes.get("execution")
         if execution:
             return digest(f"execution\0{self.namespace or ''}\0{execution}")
