@@ -299,9 +299,9 @@ _EXECUTED = re.compile(
     r"^(?:duration: [\d.]+ ms\s+)?(?:statement|execute [^:]*?)(?: \(\w+\))?:\s(?P<sql>.*)$", re.DOTALL)
 # log_duration's line of its own, after the statement log_statement logged as it started.
 _DURATION = re.compile(r"^duration: [\d.]+ ms$")
-_BEGIN = re.compile(r"^\s*(?:begin|start\s+transaction)\b", re.IGNORECASE)
-_COMMIT = re.compile(r"^\s*(?:commit|end)\b(?!\s+prepared)", re.IGNORECASE)
-_ROLLBACK = re.compile(r"^\s*(?:rollback|abort)\b(?!\s+(?:to|prepared))", re.IGNORECASE)
+# A transaction's start and end (one expression: most statements are neither, and fail it at once).
+_TRANSACTION = re.compile(r"\s*(?:(?P<begin>begin|start\s+transaction)\b|(?P<commit>commit|end)\b(?!\s+prepared)"
+                          r"|(?P<rollback>rollback|abort)\b(?!\s+(?:to|prepared)))", re.IGNORECASE)
 
 
 # Lines that add to the entry before them (stderr writes them as entries of their own).
@@ -359,8 +359,9 @@ class Sessions:
                 released += self._settle(session)  # the statement before it is done, and did not fail
             return released
         released += self._settle(session)
-        execution = self._executions.name("postgres", entry.process, entry.timestamp, match["sql"])
-        return released + self._begin_or_end(session, Statement(entry=entry, sql=match["sql"], execution=execution))
+        sql = match["sql"]
+        execution = self._executions.name("postgres", entry.process, entry.timestamp, sql)
+        return released + self._begin_or_end(session, Statement(entry=entry, sql=sql, execution=execution))
 
     @classmethod
     def resumed(cls, state: Mapping[str, Any]) -> Sessions:
@@ -410,12 +411,12 @@ class Sessions:
         return [last]
 
     def _begin_or_end(self, session: str, statement: Statement) -> list[Statement]:
-        if _BEGIN.match(statement.sql):
+        found = _TRANSACTION.match(statement.sql)
+        if found is not None and found["begin"]:
             self._transaction[session] = []
             return []
-        rollback = bool(_ROLLBACK.match(statement.sql))
-        commit = bool(_COMMIT.match(statement.sql))
-        if (rollback or commit) and session in self._transaction:
+        rollback = found is not None and bool(found["rollback"])
+        if found is not None and session in self._transaction:
             work = self._transaction.pop(session)
             undone = rollback or session in self._failed  # COMMIT of a failed transaction rolls back
             self._failed.discard(session)
