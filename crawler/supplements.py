@@ -116,6 +116,8 @@ class Supplements:
 
     def complete(self, record: SourceRecord) -> tuple[SourceRecord, list[ParseIssue]]:
         """``record`` with what side rows say of its query: its whole text, the tables claimed."""
+        if not (self._claims or self._parts):
+            return record, []  # (a crawl of no warehouse history: most)
         key = _key(record)
         if key not in self._claims and key not in self._parts:
             return record, []

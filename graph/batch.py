@@ -78,7 +78,7 @@ def facets_json(facets: Mapping[str, Any]) -> str:
     key = tuple(facets.items())
     # Most runs of a log carry the same few texts (its applications); other values are encoded
     # each time (as keys, 1 and True would be one).
-    if not all(type(value) is str for _, value in key):
+    if not (type(key[0][1]) is str if len(key) == 1 else all(type(value) is str for _, value in key)):
         return json.dumps(facets, sort_keys=True)
     found = _FACETS_JSON.get(key)
     if found is None:
