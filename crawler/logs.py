@@ -50,7 +50,10 @@ def _postgres_records(spec: SourceSpec, path: Path, start: Start, entries: Itera
                                 for item in _with_encoding(_postgres_record(spec, where, statement))]
         if postgres.ends_session(entry):
             released.append(_session_end(where, entry))
-        yield from _released(released, offset, line, sessions.state)
+        if len(released) == 1:  # (most entries: the session's statement before, now settled)
+            yield Read(released[0], offset, line, sessions.state)
+        elif released:
+            yield from _released(released, offset, line, sessions.state)
     drained = [item for statement in sessions.drain(final=is_compressed(path), live=not settled(path))
                for item in _with_encoding(_postgres_record(spec, where, statement))]
     yield from _released([*drained, None], offset, line, sessions.state)
@@ -87,7 +90,8 @@ def _postgres_record(spec: SourceSpec, where: str, statement: postgres.Statement
         timestamp=entry.timestamp, user=entry.user, database=entry.database or spec.database,
         schema=spec.schema, session_id=entry.session, application=entry.application,
         dialect=spec.dialect or "postgres", namespace=spec.namespace,
-        attributes={"status": statement.status, **_execution(statement.execution)},
+        attributes={"status": statement.status, EXECUTION: statement.execution} if statement.execution
+        else {"status": statement.status},
     )
 
 

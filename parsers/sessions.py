@@ -78,10 +78,11 @@ class Session:
 
     def observe(self, result: ParseResult) -> list[LineageEvent]:
         """Take in what a record changed; return its events with temporary tables resolved."""
-        changes = dict(result.sets)
-        if "schema" in changes and "search_path" not in changes:
-            self.defaults.pop("search_path", None)  # USE SCHEMA s: one schema, no path
-        self.defaults.update(changes)
+        if result.sets:
+            changes = dict(result.sets)
+            if "schema" in changes and "search_path" not in changes:
+                self.defaults.pop("search_path", None)  # USE SCHEMA s: one schema, no path
+            self.defaults.update(changes)
         return self.resolve(result.events)
 
     def resolve(self, events: Iterable[LineageEvent]) -> list[LineageEvent]:
