@@ -50,20 +50,20 @@ def _postgres_records(spec: SourceSpec, path: Path, start: Start, entries: Itera
                                 for item in _with_encoding(_postgres_record(spec, where, statement))]
         if postgres.ends_session(entry):
             released.append(_session_end(where, entry))
-        if len(released) == 1:  # (most entries: the session's statement before, now settled)
-            yield Read(released[0], offset, line, sessions.state)
-        elif released:
-            yield from _released(released, offset, line, sessions.state)
+        yield from _released(released, offset, line, sessions.state)
     drained = [item for statement in sessions.drain(final=is_compressed(path), live=not settled(path))
                for item in _with_encoding(_postgres_record(spec, where, statement))]
     yield from _released([*drained, None], offset, line, sessions.state)
 
 
 def _released(items: Sequence[Item | None], offset: int, line: int,
-              state: Callable[[], dict[str, Any]]) -> Iterator[Read]:
-    """What one entry released: a crawl may resume after the last of it, not before."""
-    for index, item in enumerate(items, start=1):
-        yield Read(item, offset, line, state if index == len(items) else None)
+              state: Callable[[], dict[str, Any]]) -> Sequence[Read]:
+    """What one entry released: a crawl may resume after the last of it, not before. (Made at
+    once, not by a generator: most entries release one statement, the session's one before.)"""
+    if len(items) == 1:
+        return (Read(items[0], offset, line, state),)
+    last = len(items) - 1
+    return [Read(item, offset, line, state if index == last else None) for index, item in enumerate(items)]
 
 
 def _with_encoding(record: SourceRecord) -> list[Item]:

@@ -46,6 +46,7 @@ from typing import Any
 from graph.batch import RUN_FIELDS
 from graph.model import Edge, Node, run_name
 from graph.store import Store
+from parsers.openlineage import LIFECYCLE_STATES
 
 PROJECT_URL = "https://github.com/lineage-crawler/lineage-crawler"
 PRODUCER = PROJECT_URL
@@ -101,17 +102,9 @@ def _order(event: Mapping[str, Any]) -> tuple[str, ...]:
     return (event["eventTime"], named["namespace"], named["name"], event.get("run", {}).get("runId", ""))
 
 
-# Our changes in a dataset's life (``last_<change>``, see parsers.model.DatasetEvent) as the
-# lifecycleStateChange facet names them. Ours are told of the dataset changed: a rename of the old
-# name (OpenLineage tells it of the new one, naming the old), a swap of one of the two; neither
-# has a standard name from that side, so only our facet tells them.
-LIFECYCLE = {"drop": "DROP", "truncate": "TRUNCATE", "rename": None, "swap": None, "create_like": "CREATE",
-             "refresh": "OVERWRITE"}
-
-
 def _changes(dataset: Node) -> list[tuple[str, str]]:
     """The changes in a dataset's life it keeps the time of (the last of each kind)."""
-    return [(change, when) for change in LIFECYCLE
+    return [(change, when) for change in LIFECYCLE_STATES
             if isinstance(when := dataset.props.get(f"last_{change}"), str) and when]
 
 
@@ -232,8 +225,9 @@ class _Graph:
     def dataset_event(self, dataset: Node, change: str, when: str) -> dict[str, Any]:
         item = self._dataset(dataset.id)
         facets = item["facets"]
-        if LIFECYCLE[change] is not None:
-            facets["lifecycleStateChange"] = _facet("lifecycleStateChange", lifecycleStateChange=LIFECYCLE[change])
+        state = LIFECYCLE_STATES[change]
+        if state is not None:
+            facets["lifecycleStateChange"] = _facet("lifecycleStateChange", lifecycleStateChange=state)
         facets.setdefault(DATASET_FACET, {"_producer": PRODUCER, "_schemaURL": DATASET_FACET_SCHEMA,
                                           "properties": {}})["lifecycle"] = change
         return {"eventTime": when, "producer": PRODUCER, "schemaURL": DATASET_EVENT_SCHEMA, "dataset": item}

@@ -125,10 +125,16 @@ def _static(event: Mapping[str, Any], record: SourceRecord, when: str | None) ->
                         lifecycle=lifecycle, dataset_facets=_dataset_facets(found))
 
 
-# The lifecycleStateChange facet's changes that are ours too (see parsers.model.DatasetEvent).
+# Our changes in a dataset's life (``last_<change>``, see parsers.model.DatasetEvent), as our
+# export names them (its dataset facet's ``lifecycle``), and the lifecycleStateChange facet's
+# name for each. Ours are told of the dataset changed: a rename of the old name (OpenLineage
+# tells it of the new one, naming the old), a swap of one of the two; neither has a standard
+# name from that side, so only our facet tells them.
+LIFECYCLE_STATES: dict[str, str | None] = {"drop": "DROP", "truncate": "TRUNCATE", "rename": None, "swap": None,
+                                           "create_like": "CREATE", "refresh": "OVERWRITE"}
+# The facet's changes, as other producers tell them, that are ours too (their CREATE is no copy
+# of another table's columns).
 _CHANGES = {"DROP": "drop", "TRUNCATE": "truncate", "OVERWRITE": "refresh"}
-# Ours, as our own export tells them (its dataset facet's ``lifecycle``).
-_OUR_CHANGES = frozenset({"drop", "truncate", "rename", "swap", "create_like", "refresh"})
 
 
 def _change(ref: DatasetRef, item: Mapping[str, Any]) -> DatasetEvent:
@@ -137,7 +143,7 @@ def _change(ref: DatasetRef, item: Mapping[str, Any]) -> DatasetEvent:
     that it was described."""
     facets = _facets(item)
     ours = facets.get(DATASET_FACET)
-    if isinstance(ours, Mapping) and ours.get("lifecycle") in _OUR_CHANGES:
+    if isinstance(ours, Mapping) and ours.get("lifecycle") in LIFECYCLE_STATES:
         return DatasetEvent(event=str(ours["lifecycle"]), dataset=ref)
     given = facets.get("lifecycleStateChange")
     change = given.get("lifecycleStateChange") if isinstance(given, Mapping) else None
