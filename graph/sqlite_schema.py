@@ -108,14 +108,18 @@ _CRAWL_STAMPS = {"nodes": ("added_in INTEGER", "removed_in INTEGER"),
 
 def add_missing_columns(db: sqlite3.Connection) -> None:
     """Columns added since a store was made: cursors' ``state`` (none carried before), runs'
-    ``facets`` (code versions, parameters), the crawl stamps."""
-    for table, columns in _CRAWL_STAMPS.items():
-        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        for column in columns:
-            if column.split()[0] not in present:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
-    if "state" not in {row[1] for row in db.execute("PRAGMA table_info(cursors)")}:
-        db.execute("ALTER TABLE cursors ADD COLUMN state TEXT NOT NULL DEFAULT '{}'")
-    if "facets" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
-        db.execute("ALTER TABLE runs ADD COLUMN facets TEXT NOT NULL DEFAULT '{}'")
+    ``facets`` (code versions, parameters), the crawl stamps. Looked for and added in one write
+    transaction: writers opening a store at once (crawls started together on a new one) add
+    each column once, the others finding it there."""
+    with db:
+        db.execute("BEGIN IMMEDIATE")
+        for table, columns in _CRAWL_STAMPS.items():
+            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if column.split()[0] not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+        if "state" not in {row[1] for row in db.execute("PRAGMA table_info(cursors)")}:
+            db.execute("ALTER TABLE cursors ADD COLUMN state TEXT NOT NULL DEFAULT '{}'")
+        if "facets" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
+            db.execute("ALTER TABLE runs ADD COLUMN facets TEXT NOT NULL DEFAULT '{}'")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -92,6 +93,22 @@ _EDGES_OF = (f"SELECT {', '.join('t.' + c for c in EDGE_COLUMNS.split(', '))} FR
 _INSERT_RUN = ("INSERT OR IGNORE INTO runs (id, job, started_at, user, session_id, status, statement_kind, facets)"
                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 CACHE_KIB = 128 * 1024  # a writing connection's page cache (taken as pages are read)
+BUSY_SECONDS = 30.0  # how long a statement waits for another connection's write lock
+
+
+def _write_ahead(connection: sqlite3.Connection) -> None:
+    """WAL mode (kept in the file, so set once). The first writers of a new file race to set it,
+    and SQLite refuses the others at once rather than waiting for their busy timeout: they try
+    again until it has passed."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 TRAVERSALS = ("auto", "memory", "store")
 
@@ -118,7 +135,10 @@ class SqliteStore:
             if not read_only:
                 if path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
-                self._db.executescript(SCHEMA)
+                # In one write transaction, taken before anything is read: writers opening a new
+                # store at once wait for each other (a statement that reads first finds the file
+                # changed under it, and SQLite refuses it at once, without waiting).
+                self._db.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;")
                 add_missing_columns(self._db)
                 count_once(self._db)
             else:
@@ -147,9 +167,9 @@ class SqliteStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._read_only:
-            return sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=30)
-        connection = sqlite3.connect(self._path, timeout=30)
-        connection.execute("PRAGMA journal_mode=WAL")
+            return sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=BUSY_SECONDS)
+        connection = sqlite3.connect(self._path, timeout=BUSY_SECONDS)
+        _write_ahead(connection)
         connection.execute("PRAGMA synchronous=NORMAL")
         # A crawl inserts a run per statement by a random id: with SQLite's 2 MB default the id
         # index outgrows the cache by a few hundred thousand runs and every insert reads pages.

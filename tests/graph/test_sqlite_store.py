@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,25 @@ def test_a_store_made_before_counts_were_kept_is_counted_once_when_opened_for_wr
     with sqlite3.connect(tmp_path / "l.db") as db:
         kept = dict(db.execute("SELECT kind, n FROM counts WHERE what = 'node'").fetchall())
     assert kept == {"dataset": 3, "job": 2} and store.counts()["run"] == 2
+
+
+def test_writers_opening_a_new_store_at_once_all_open_it(tmp_path: Path) -> None:
+    """Crawls started together on a new store: one sets WAL mode, makes the tables and adds the
+    columns stores gained since, the others wait and find them; none fails with a duplicate
+    column or "database is locked" (each of the three, before it was mended, failed most runs
+    of this test)."""
+    opens = ("import sys, time\nfrom graph import open_store\n"
+             "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\nopen_store(sys.argv[1]).close()")
+    for round_ in range(8):
+        url = f"sqlite:///{tmp_path / f'l{round_}.db'}"
+        at = str(time.time() + 2.5)  # (after every writer has imported the store)
+        writers = [subprocess.Popen([sys.executable, "-c", opens, url, at], cwd=ROOT, stderr=subprocess.PIPE,
+                                    text=True) for _ in range(4)]
+        failed = [err for writer in writers if (err := writer.communicate(timeout=60)[1]) and writer.returncode]
+        assert not failed, failed[0][-300:]
+    store = open_store(url)
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+    assert store.counts()["run"] == 1
 
 
 def test_a_store_made_with_an_index_of_runs_by_job_drops_it_and_keeps_its_runs(tmp_path: Path) -> None:
