@@ -49,7 +49,6 @@ from graph.errors import RunsAlreadyStoredError
 from graph.gc import DEFAULT_STALE_AFTER, collect
 from graph.ingest import Prepared, prepare, write_prepared
 from graph.model import Node
-from graph.ranking import update_ranks
 from parsers import DatasetRef, LineageEvent, Origin, ParseIssue, SourceRecord, catalog
 from parsers.catalog import Catalog
 from parsers.naming import is_table_namespace
@@ -223,6 +222,8 @@ def _crawl(specs: Sequence[SourceSpec], store: Store, batch_size: int, stale_aft
     if tally.clocked:
         notes = (f"{len(tally.clocked)} SQL script(s) say nothing of when they ran: their statements take the time "
                  "a crawl first read the file", *notes)
+    from graph.ranking import update_ranks  # (networkx: not for the workers of a parallel crawl)
+
     clock = time.perf_counter()
     update_ranks(store)
     tally.timings["rank"] += time.perf_counter() - clock

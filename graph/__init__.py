@@ -1,10 +1,15 @@
 """Store and query the lineage graph: one narrow store interface, backends by URL scheme,
 ingestion, lineage questions, ranking and garbage collection written once above it.
+
+Light to import: the stores (numpy) and networkx load when first used, so that what only folds
+rows (a parallel crawl's workers: graph.batch, graph.ingest) does not pay for them.
 """
 
 from __future__ import annotations
 
-import graph.sqlite_store  # noqa: F401  (registers the embedded default backend)
+import importlib
+from typing import Any
+
 from graph.errors import (
     AmbiguousNameError,
     GraphError,
@@ -34,6 +39,22 @@ from graph.model import Edge, Member, Node, Usage, WriteStats
 from graph.store import Store, open_store, register_backend
 
 
+def __getattr__(name: str) -> Any:
+    """The package's modules not imported yet (the stores among them), loaded when first asked for."""
+    try:
+        return importlib.import_module(f"graph.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"graph.{name}":
+            raise
+        raise AttributeError(f"module 'graph' has no attribute {name!r}") from None
+
+
+def _open_sqlite(url: str, read_only: bool) -> Store:
+    from graph.sqlite_store import open_sqlite
+
+    return open_sqlite(url, read_only)
+
+
 def _open_neo4j(url: str, read_only: bool) -> Store:
     # The driver takes about a second to import: only a Neo4j URL pays for it.
     from graph.neo4j_store import open_neo4j
@@ -41,6 +62,7 @@ def _open_neo4j(url: str, read_only: bool) -> Store:
     return open_neo4j(url, read_only)
 
 
+register_backend("sqlite", _open_sqlite)
 for _scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
     register_backend(_scheme, _open_neo4j)
 

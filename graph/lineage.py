@@ -14,13 +14,14 @@ import dataclasses
 import difflib
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Literal
-
-import networkx as nx
+from typing import TYPE_CHECKING, Literal
 
 from graph.errors import AmbiguousNameError, NodeNotFoundError
 from graph.model import EDGE_KINDS, Edge, Node, Usage
 from graph.store import EdgeSeen, Store
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 Direction = Literal["upstream", "downstream"]
 
@@ -45,6 +46,8 @@ class LineageView:
 
     def graph(self) -> nx.DiGraph:
         """The view as a networkx graph in the direction data flows."""
+        import networkx as nx  # (a fifth of a second to import: not for what never walks one)
+
         graph = nx.DiGraph()
         graph.add_nodes_from(self.nodes)
         for edge in self.edges:
@@ -467,6 +470,8 @@ def path(store: Store, source: str, target: str, *, as_of: str | None = None) ->
     for start, end in ((source, target), (target, source)):
         view = lineage(store, start, "downstream", MAX_PATH_DEPTH, as_of=as_of)
         if end in view.nodes:
+            import networkx as nx
+
             return [view.nodes[n] for n in nx.shortest_path(view.graph(), start, end)]
     return []
 
