@@ -7,9 +7,6 @@ rows (a parallel crawl's workers: graph.batch, graph.ingest) does not pay for th
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from graph.errors import (
     AmbiguousNameError,
     GraphError,
@@ -39,17 +36,8 @@ from graph.model import Edge, Member, Node, Usage, WriteStats
 from graph.store import Store, open_store, register_backend
 
 
-def __getattr__(name: str) -> Any:
-    """The package's modules not imported yet (the stores among them), loaded when first asked for."""
-    try:
-        return importlib.import_module(f"graph.{name}")
-    except ModuleNotFoundError as error:
-        if error.name != f"graph.{name}":
-            raise
-        raise AttributeError(f"module 'graph' has no attribute {name!r}") from None
-
-
 def _open_sqlite(url: str, read_only: bool) -> Store:
+    # (numpy, for the store's walks: not for what only folds rows)
     from graph.sqlite_store import open_sqlite
 
     return open_sqlite(url, read_only)

@@ -46,7 +46,7 @@ from graph.sqlite_rows import (
 )
 from graph.sqlite_schema import COUNTS_BY_SCAN, SCHEMA, add_missing_columns, bump_counts, count_once, live_now
 from graph.sqlite_walks import Borrowed, ShapeChange, load_shape, patch_shape, reach_in_sql
-from graph.store import EdgeKey, EdgeSeen, register_backend
+from graph.store import EdgeKey, EdgeSeen
 from graph.topology import Shapes, Topology
 from parsers import Evidence, Origin, ParseIssue
 
@@ -551,9 +551,3 @@ def open_sqlite(url: str, read_only: bool) -> SqliteStore:
     if set(options) - {"traversal"} or traversal not in TRAVERSALS:
         raise UnknownStoreError(f"bad SQLite store URL {url!r}: the only option is traversal={'|'.join(TRAVERSALS)}")
     return SqliteStore(url, parts.path[1:], read_only=read_only, traversal=traversal)
-
-
-
-register_backend("sqlite", open_sqlite)
-
-

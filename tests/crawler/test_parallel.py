@@ -249,3 +249,17 @@ def test_a_units_batches_are_written_as_its_worker_spools_them(tmp_path: Path) -
                  take=lambda summary: None, again=again, finished=lambda unit: None)
     assert written == [line for unit in range(3)
                        for line in (f"{unit}: first", f"{unit}: second, after the first was written")]
+
+
+def test_a_worker_imports_what_reading_and_folding_need_and_not_the_graph_walks() -> None:
+    # A worker imports the crawl's module (its work is a function of it) and nothing it is sent
+    # needs the stores or the walks: networkx and numpy (a quarter of a worker's imports) stay out.
+    # (In a fresh interpreter: this one has them from other tests.)
+    probe = ("import sys, crawler.crawl, graph\n"
+             "print(sorted(m for m in ('networkx', 'numpy', 'graph.sqlite_store') if m in sys.modules))\n"
+             "graph.open_store('sqlite:///:memory:')\n"
+             "print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "True"  # (the store still opens, its backend imported when asked for)
