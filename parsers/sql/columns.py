@@ -163,32 +163,38 @@ def _unqualified(expression: exp.Expr) -> exp.Expr:
 
 
 def _qualified(query: exp.Query, context: NameContext) -> exp.Query:
-    """``query`` with its columns qualified by table, and stars expanded where the catalog knows
-    the columns. A correlated subquery over tables of unknown columns cannot be qualified (its
-    bare names could belong to either level): then only the tables are, and the resolver places
-    what it can."""
-    schema = _with_catalog(query, context)
+    """A copy of ``query`` with its columns qualified by table, and stars expanded where the
+    catalog knows the columns. A correlated subquery over tables of unknown columns cannot be
+    qualified (its bare names could belong to either level): then only the tables are, and the
+    resolver places what it can. ``query`` itself (maybe a part of the statement's tree, which the
+    template cache keeps) is left as it is: each try works on a copy of its own, as qualify
+    changes the tree it is given, also when it fails part way. (One copy where the first try
+    succeeds: a copy of a TPC-DS query costs about as much as parsing it.)"""
+    attempt, schema = _with_catalog(query, context)
     try:
-        return qualify(query.copy(), dialect=context.dialect, schema=schema, validate_qualify_columns=False,
+        return qualify(attempt, dialect=context.dialect, schema=schema, validate_qualify_columns=False,
                        quote_identifiers=False, expand_stars=schema is not None)
     except (OptimizeError, AssertionError):
         pass
     # `GROUP BY day` where `day` is a SELECT alias and the tables' columns are not known: sqlglot
     # cannot tell alias from column; the resolver prefers the alias (see filters_of).
     if query.find(exp.Group, exp.Having, exp.Qualify) is not None:
+        attempt, schema = _with_catalog(query, context)
         try:
-            return qualify(query.copy(), dialect=context.dialect, schema=schema, validate_qualify_columns=False,
+            return qualify(attempt, dialect=context.dialect, schema=schema, validate_qualify_columns=False,
                            quote_identifiers=False, expand_stars=schema is not None, expand_alias_refs=False)
         except (OptimizeError, AssertionError):
             pass
-    return qualify(query, dialect=context.dialect, schema=schema, qualify_columns=False,
+    attempt, schema = _with_catalog(query, context)
+    return qualify(attempt, dialect=context.dialect, schema=schema, qualify_columns=False,
                    validate_qualify_columns=False, quote_identifiers=False, expand_stars=False)
 
 
-def _with_catalog(query: exp.Query, context: NameContext) -> MappingSchema | None:
-    """The catalog's columns for the tables ``query`` reads, as sqlglot's schema. Each table is
-    renamed to its dataset's full name (padded to three parts, so every table has the same depth)
-    and remembers its dataset, which the renaming hides."""
+def _with_catalog(query: exp.Query, context: NameContext) -> tuple[exp.Query, MappingSchema | None]:
+    """A copy of ``query``, and the catalog's columns for the tables it reads, as sqlglot's
+    schema. In the copy, each table is renamed to its dataset's full name (padded to three parts,
+    so every table has the same depth) and remembers its dataset, which the renaming hides."""
+    query = query.copy()
     catalog = context.catalog
     known: dict[str, Any] = {}  # {catalog: {db: {table: {column: type}}}}
     for table in query.find_all(exp.Table):
@@ -207,7 +213,7 @@ def _with_catalog(query: exp.Query, context: NameContext) -> MappingSchema | Non
         for key, part in (("catalog", catalog_name), ("db", db), ("this", name)):
             table.set(key, exp.to_identifier(part, quoted=True))
         known.setdefault(catalog_name, {}).setdefault(db, {})[name] = dict.fromkeys(columns, "unknown")
-    return MappingSchema(known, dialect=context.dialect, normalize=False) if known else None
+    return query, (MappingSchema(known, dialect=context.dialect, normalize=False) if known else None)
 
 
 _PAD = "\x00"  # the missing database or schema part of a name, in the schema handed to sqlglot
@@ -241,11 +247,11 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
         query, targets = tree, []
     if not isinstance(query, exp.Query):
         return None, []
-    query = query.copy()
     outer_with = tree.args.get("with_") if query is not tree else None
     if isinstance(outer_with, exp.With) and not query.args.get("with_"):
+        query = query.copy()
         query.set("with_", outer_with.copy())  # WITH ... INSERT: the CTEs belong to the query
-    return query, targets
+    return query, targets  # (maybe a part of the statement's tree: see _qualified)
 
 
 def _by_position(target: exp.Table, columns: list[str]) -> list[str]:
