@@ -82,20 +82,29 @@ $(MOTO)/bin/moto_server:
 test-s3: venv java $(MOTO)/bin/moto_server
 	LINEAGE_TEST_S3=1 LINEAGE_MOTO_SERVER=$(MOTO)/bin/moto_server $(BIN)/python -m pytest tests/crawler/test_spark_s3.py
 
+# acryl-datahub in a virtualenv of its own (it pins another sqlglot than ours), for bench/datahub_bench.py;
+# sqlparse too, which its query aggregator's usage statistics format SQL with.
+DATAHUB := .venv-datahub
+$(DATAHUB)/bin/python:
+	$(PYTHON) -m venv $(DATAHUB)
+	$(DATAHUB)/bin/python -m pip install --quiet 'acryl-datahub[sql-parser]>=1.7,<1.8' 'sqlparse>=0.6,<1'
+
 lint: venv
 	$(BIN)/ruff check parsers crawler graph dashboard tests bench
 	$(BIN)/mypy
 
-# About an hour: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
-# (tests/corpus, ~1 min), TPC-H/TPC-DS throughput (~8 min), the 1M-edge graph on both stores
+# About 90 minutes: table-level SQL lineage vs sqlglot and the peers, accuracy on the SQL corpus
+# (tests/corpus, ~1 min), TPC-H/TPC-DS throughput (~8 min), DataHub's parsing and query aggregator
+# side by side (~17 min), the 1M-edge graph on both stores
 # (Neo4j started here), a 1M-statement PostgreSQL log crawled end to end (and on Spark, local[2]), a 1 GB
 # Spark event log, 100,000 fuzzed inputs per source type (~30 min on 2 cores), and the dashboard on a
 # 1M-edge store in headless Chromium (~7 min).
-bench: venv browser
+bench: venv browser $(DATAHUB)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/datahub_bench.py --datahub-python $(DATAHUB)/bin/python
 	@# Graph stores: one run to warm a fresh Neo4j (its first ingest is about 3x slower), then the
 	@# README's 100k (with whole views) and 1M columns; the 1M run also times the server's bare-create pace.
 	@url=$$(bash graph/neo4j_server/neo4j.sh start) || exit 1; status=0; \
