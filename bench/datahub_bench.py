@@ -17,7 +17,7 @@ shared machine, whose pace drifts, a ratio of two times taken minutes apart meas
 the cold statements take turns one by one.
 The log's crawl is timed before and after DataHub's, and DataHub's time is set against their mean.
 
-    python bench/datahub_bench.py [--repeat 5] [--statements 100000]
+    python bench/datahub_bench.py [--repeat 5] [--statements 100000] [--dialect D ...]
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--datahub-python", type=Path, default=ROOT / ".venv-datahub" / "bin" / "python")
     parser.add_argument("--repeat", type=int, default=5, help="rounds of the cold statements")
     parser.add_argument("--statements", type=int, default=100_000, help="statements of the query log (0: no log)")
-    parser.add_argument("--dialect", action="append", help="dialects to read the TPC queries as (default postgres)")
+    parser.add_argument("--dialect", action="append",
+                        help="dialects to read the TPC queries as (default postgres, duckdb)")
     args = parser.parse_args(argv)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     warnings.simplefilter("ignore")
@@ -146,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         queries = tpc_queries()
         print(f"acryl-datahub {datahub.version[0]} (sqlglot {datahub.version[1]}); {len(queries)} TPC-H and "
               f"TPC-DS queries, {args.repeat} rounds; a log of {args.statements:,} statements", flush=True)
-        for dialect in args.dialect or ["postgres"]:
+        for dialect in args.dialect or ["postgres", "duckdb"]:
             rounds, failed = cold(datahub, queries, dialect, args.repeat)
             results[f"cold_{dialect}"] = {**rounds.to_dict(), **failed}
             per_ours, per_theirs = (statistics.median(r) / len(queries) * 1000 for r in (rounds.ours, rounds.datahub))
