@@ -20,13 +20,17 @@ with its name alone and the confidence drops.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.qualify_columns import qualify_columns
 from sqlglot.optimizer.scope import Scope, build_scope
-from sqlglot.schema import MappingSchema
+from sqlglot.schema import MappingSchema, ensure_schema
 
 from parsers import dialects
 from parsers.model import ColumnRef, DatasetRef
@@ -34,6 +38,8 @@ from parsers.naming import NameContext, table_ref
 from parsers.sql import tables
 
 UNRESOLVED_CONFIDENCE = 0.6
+
+E = TypeVar("E", bound=exp.Expr)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,16 +67,22 @@ class ColumnLineage:
     outputs: tuple[str, ...] = ()
 
 
-def column_flows(tree: exp.Expr, context: NameContext) -> ColumnLineage:
+def column_flows(tree: exp.Expr, context: NameContext, *,
+                 reparse: Callable[[], exp.Expr] | None = None) -> ColumnLineage:
     """The column lineage of a SELECT, INSERT ... SELECT, CREATE TABLE/VIEW AS, UPDATE and MERGE;
-    other statements give none."""
+    other statements give none.
+
+    Qualifying columns changes the tree it is given. Without ``reparse``, ``tree`` stays as it
+    is: each try of qualify works on a copy. With it, the caller hands ``tree`` over (it reads the
+    tree no more): the first try works on the tree itself, and a retry on what ``reparse`` gives,
+    the statement's tree anew. (A copy of a TPC-DS query costs a third of parsing it.)"""
     if isinstance(tree, exp.MultitableInserts):
         return _multitable(tree, context)
-    query, targets = _query_and_targets(tree, context)
+    query, targets, made = _query_and_targets(tree, context)
     if query is None:
         return ColumnLineage()
     try:
-        root = build_scope(_qualified(query, context))
+        root = build_scope(_qualified(_tries(tree, query, made, context, reparse), context))
     except (SqlglotError, KeyError, ValueError, AssertionError, RecursionError):
         # sqlglot's optimizer asserts on some shapes (``SELECT * ... ORDER BY 1`` without a
         # schema): the statement keeps its tables, only its columns are not known
@@ -126,7 +138,7 @@ def _multitable(tree: exp.MultitableInserts, context: NameContext) -> ColumnLine
         alone = _insert_alone(insert, source, conditions) if target is not None else None
         if alone is None or target is None:
             continue
-        found = column_flows(alone, context)
+        found = column_flows(alone, context, reparse=functools.partial(_made_again, insert, source, conditions))
         table = table_ref(target, context)
         flows += [dataclasses.replace(flow, table=table) for flow in found.flows]
         confidence = min(confidence, found.confidence)
@@ -154,6 +166,12 @@ def _insert_alone(insert: exp.Expr, source: exp.Expr | None, conditions: list[ex
     return exp.Insert(this=insert.this.copy(), expression=select)
 
 
+def _made_again(insert: exp.Expr, source: exp.Expr | None, conditions: list[exp.Expr]) -> exp.Insert:
+    alone = _insert_alone(insert, source, conditions)
+    assert alone is not None  # (made once already)
+    return alone
+
+
 def _unqualified(expression: exp.Expr) -> exp.Expr:
     """A copy naming its columns bare: in INSERT ALL, ``t.amount`` is the query's output ``amount``."""
     copy = expression.copy()
@@ -162,66 +180,99 @@ def _unqualified(expression: exp.Expr) -> exp.Expr:
     return copy
 
 
-def _qualified(query: exp.Query, context: NameContext) -> exp.Query:
-    """A copy of ``query`` with its columns qualified by table, and stars expanded where the
+def _tries(tree: exp.Expr, query: exp.Query, made: bool, context: NameContext,
+           reparse: Callable[[], exp.Expr] | None) -> Iterator[exp.Query]:
+    """The query of ``tree`` once for each try of qualify, each for that try alone to change:
+    a query made for column lineage (``made``: an UPDATE as a SELECT) is made again, one that is
+    a part of ``tree`` comes from ``reparse`` or is copied."""
+    yield query if made or reparse is not None else _copied_without_positions(query)
+    while True:
+        if made or reparse is None:
+            again = _query_and_targets(tree, context)[0] if made else _copied_without_positions(query)
+        else:
+            again = _query_and_targets(reparse(), context)[0]
+        assert again is not None  # (the same statement, the same shape)
+        yield again
+
+
+def _qualified(tries: Iterator[exp.Query], context: NameContext) -> exp.Query:
+    """The statement's query with its columns qualified by table, and stars expanded where the
     catalog knows the columns. A correlated subquery over tables of unknown columns cannot be
     qualified (its bare names could belong to either level): then only the tables are, and the
-    resolver places what it can. ``query`` itself (maybe a part of the statement's tree, which the
-    template cache keeps) is left as it is: each try works on a copy of its own, as qualify
-    changes the tree it is given, also when it fails part way. (One copy where the first try
-    succeeds: a copy of a TPC-DS query costs about as much as parsing it.)"""
-    attempt, schema = _with_catalog(query, context)
-    try:
-        return qualify(attempt, dialect=context.dialect, schema=schema, validate_qualify_columns=False,
-                       quote_identifiers=False, expand_stars=schema is not None)
-    except (OptimizeError, AssertionError):
-        pass
+    resolver places what it can. Each try takes a query of its own from ``tries``: qualify
+    changes the tree it is given, also when it fails part way."""
+    query = next(tries)
     # `GROUP BY day` where `day` is a SELECT alias and the tables' columns are not known: sqlglot
     # cannot tell alias from column; the resolver prefers the alias (see filters_of).
-    if query.find(exp.Group, exp.Having, exp.Qualify) is not None:
-        attempt, schema = _with_catalog(query, context)
+    alias_refs = (True, False) if query.find(exp.Group, exp.Having, exp.Qualify) is not None else (True,)
+    for expand_alias_refs in alias_refs:
         try:
-            return qualify(attempt, dialect=context.dialect, schema=schema, validate_qualify_columns=False,
-                           quote_identifiers=False, expand_stars=schema is not None, expand_alias_refs=False)
+            return _qualify(query, context, expand_alias_refs)
         except (OptimizeError, AssertionError):
-            pass
-    attempt, schema = _with_catalog(query, context)
-    return qualify(attempt, dialect=context.dialect, schema=schema, qualify_columns=False,
+            query = next(tries)
+    return qualify(query, dialect=context.dialect, schema=_with_catalog(query, context)[0], qualify_columns=False,
                    validate_qualify_columns=False, quote_identifiers=False, expand_stars=False)
 
 
-def _with_catalog(query: exp.Query, context: NameContext) -> tuple[exp.Query, MappingSchema | None]:
-    """A copy of ``query``, and the catalog's columns for the tables it reads, as sqlglot's
-    schema. In the copy, each table is renamed to its dataset's full name (padded to three parts,
-    so every table has the same depth) and remembers its dataset, which the renaming hides."""
-    query = _copied_without_positions(query)
-    catalog = context.catalog
+def _qualify(query: exp.Query, context: NameContext, expand_alias_refs: bool) -> exp.Query:
+    schema, plain = _with_catalog(query, context)
+    if not plain:
+        return qualify(query, dialect=context.dialect, schema=schema, validate_qualify_columns=False,
+                       quote_identifiers=False, expand_stars=schema is not None, expand_alias_refs=expand_alias_refs)
+    # Where qualify's naming of tables would only alias each table by its name, its two other
+    # steps alone give the same tree to lineage (a third of qualify's time on TPC-DS)
+    normalized = normalize_identifiers(query, dialect=context.dialect, store_original_column_identifiers=True)
+    return qualify_columns(normalized, ensure_schema(schema, dialect=context.dialect),
+                           expand_alias_refs=expand_alias_refs, expand_stars=schema is not None)
+
+
+def _with_catalog(query: exp.Query, context: NameContext) -> tuple[MappingSchema | None, bool]:
+    """The catalog's columns for the tables ``query`` reads, as sqlglot's schema; and whether the
+    query is plain: it reads tables by name and subqueries by alias only (no table function,
+    UNNEST, VALUES, PIVOT, join in parentheses, nor a column named with its table's schema). In
+    ``query``, each table of known columns is renamed to its dataset's full name (padded to three
+    parts, so every table has the same depth) and remembers its dataset, which the renaming hides."""
     known: dict[str, Any] = {}  # {catalog: {db: {table: {column: type}}}}
-    for table in query.find_all(exp.Table):
-        if not tables.is_named(table) or tables.is_cte_reference(table):
-            continue
-        if tables.file_read(table) is not None:
-            table.meta["file"] = True  # a file's columns have no names to give lineage to
-            continue
-        ref = table_ref(table, context)
-        table.meta["dataset"] = ref
-        columns = catalog.columns(ref) if catalog is not None else None
-        if columns is None:
-            continue
-        *qualifiers, name = ref.name.split(".")
-        catalog_name, db = ([_PAD, _PAD] + qualifiers)[-2:]
-        for key, part in (("catalog", catalog_name), ("db", db), ("this", name)):
-            table.set(key, exp.to_identifier(part, quoted=True))
-        known.setdefault(catalog_name, {}).setdefault(db, {})[name] = dict.fromkeys(columns, "unknown")
-    return query, (MappingSchema(known, dialect=context.dialect, normalize=False) if known else None)
+    plain = not isinstance(query, exp.Subquery)
+    for node in query.walk():
+        if isinstance(node, exp.Table):
+            plain = plain and isinstance(node.this, exp.Identifier) and not node.args.get("joins") \
+                and not node.args.get("pivots")
+            _with_dataset(node, context, known)
+        elif plain and isinstance(node, exp.UDTF | exp.Pivot):
+            plain = False
+        elif plain and isinstance(node, exp.Subquery):
+            plain = not isinstance(node.this, exp.Subquery | exp.Table) \
+                and bool(node.alias or not isinstance(node.parent, exp.From | exp.Join))
+        elif plain and isinstance(node, exp.Column):
+            plain = not node.args.get("db")
+    return (MappingSchema(known, dialect=context.dialect, normalize=False) if known else None), plain
+
+
+def _with_dataset(table: exp.Table, context: NameContext, known: dict[str, Any]) -> None:
+    if not tables.is_named(table) or tables.is_cte_reference(table):
+        return
+    if tables.file_read(table) is not None:
+        table.meta["file"] = True  # a file's columns have no names to give lineage to
+        return
+    ref = table_ref(table, context)
+    table.meta["dataset"] = ref
+    columns = context.catalog.columns(ref) if context.catalog is not None else None
+    if columns is None:
+        return
+    *qualifiers, name = ref.name.split(".")
+    catalog_name, db = ([_PAD, _PAD] + qualifiers)[-2:]
+    for key, part in (("catalog", catalog_name), ("db", db), ("this", name)):
+        table.set(key, exp.to_identifier(part, quoted=True))
+    known.setdefault(catalog_name, {}).setdefault(db, {})[name] = dict.fromkeys(columns, "unknown")
 
 
 _PAD = "\x00"  # the missing database or schema part of a name, in the schema handed to sqlglot
 
 
-def _copied_without_positions(query: exp.Query) -> exp.Query:
+def _copied_without_positions(query: E) -> E:
     """A copy of ``query`` whose nodes have no meta: the parser's token positions, which nothing
-    of column lineage reads (its own marks are made on the copy, in _with_catalog). sqlglot's copy
+    of column lineage reads (its own marks are made on the tree qualify works on, in _with_catalog). sqlglot's copy
     hands each node's meta to ``copy.deepcopy``, about half the time a copy takes."""
     positioned = [(node, node._meta) for node in query.walk() if node._meta is not None]
     for node, _ in positioned:
@@ -242,11 +293,12 @@ def _fold(name: str, context: NameContext) -> str:
     return dialects.fold(context.dialect, name, quoted=False)
 
 
-def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query | None, list[str]]:
-    """The query whose rows become the output, and the output's column names where known: declared
-    in the statement, or, for an INSERT without a column list, the target's columns in the catalog."""
+def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query | None, list[str], bool]:
+    """The query whose rows become the output, the output's column names where known (declared in
+    the statement, or, for an INSERT without a column list, the target's columns in the catalog),
+    and whether the query was made here (else it is a part of ``tree``)."""
     if isinstance(tree, exp.Update | exp.Merge):
-        return _as_select(tree, context)
+        return (*_as_select(tree, context), True)
     if isinstance(tree, exp.Insert | exp.Create | exp.Cache):
         query = tree.expression
         while isinstance(query, exp.Subquery):  # Teradata: CREATE TABLE t AS (SELECT ...) WITH DATA
@@ -260,12 +312,13 @@ def _query_and_targets(tree: exp.Expr, context: NameContext) -> tuple[exp.Query 
     else:
         query, targets = tree, []
     if not isinstance(query, exp.Query):
-        return None, []
+        return None, [], False
     outer_with = tree.args.get("with_") if query is not tree else None
     if isinstance(outer_with, exp.With) and not query.args.get("with_"):
-        query = query.copy()
-        query.set("with_", outer_with.copy())  # WITH ... INSERT: the CTEs belong to the query
-    return query, targets  # (maybe a part of the statement's tree: see _qualified)
+        query = _copied_without_positions(query)
+        query.set("with_", _copied_without_positions(outer_with))  # WITH ... INSERT: the CTEs belong to the query
+        return query, targets, True
+    return query, targets, False
 
 
 def _by_position(target: exp.Table, columns: list[str]) -> list[str]:
@@ -393,13 +446,21 @@ class _Deps:
     indirect: frozenset[ColumnRef] = frozenset()
 
     def __or__(self, other: _Deps) -> _Deps:
+        if not (other.direct or other.indirect):
+            return self
+        if not (self.direct or self.indirect):
+            return other
         return _Deps(self.direct | other.direct, self.indirect | other.indirect)
 
     def deciding(self) -> _Deps:
-        return _Deps(frozenset(), self.direct | self.indirect)
+        return _Deps(frozenset(), self.direct | self.indirect) if self.direct else self
 
 
 _NOTHING = _Deps()
+# Nodes that name no column, and those with a child that decides rather than gives their value.
+_LEAVES = (exp.Identifier, exp.Literal, exp.Null, exp.Boolean, exp.Var)
+_DECIDING = (exp.If, exp.Case, exp.Window, exp.Filter, exp.Order, exp.DecodeCase, exp.Anonymous)
+_NO_IDS: frozenset[int] = frozenset()
 
 
 class _Resolver:
@@ -410,10 +471,13 @@ class _Resolver:
         self.unresolved = False
         self._memo: dict[tuple[int, str], _Deps] = {}
         self._arrays: dict[int, dict[str, exp.Expr]] = {}  # ARRAY JOIN aliases by scope
+        self._filters: dict[int, set[ColumnRef]] = {}  # filters_of each scope
 
     def deps(self, scope: Scope, node: exp.Expr, aliases: dict[str, exp.Expr] | None = None) -> _Deps:
         """The columns behind the value of ``node``, an expression evaluated in ``scope``; a bare
         name among ``aliases`` is the SELECT expression it names."""
+        if isinstance(node, _LEAVES):
+            return _NOTHING
         if isinstance(node, exp.Column):
             if aliases and not node.table and node.name in aliases:
                 return self.deps(scope, aliases[node.name])
@@ -421,7 +485,7 @@ class _Resolver:
         if isinstance(node, exp.Subquery | exp.Query):
             return self._subquery(scope, node)
         found = _NOTHING
-        deciding = _deciding_parts(node)
+        deciding = _deciding_parts(node) if isinstance(node, _DECIDING) else _NO_IDS
         for child in node.iter_expressions():
             part = self.deps(scope, child, aliases)
             found |= part.deciding() if id(child) in deciding else part
@@ -438,7 +502,10 @@ class _Resolver:
 
     def filters_of(self, scope: Scope, seen: set[int] | None = None) -> set[ColumnRef]:
         """Columns that decide which rows there are, here and in the derived tables read."""
-        seen = set() if seen is None else seen
+        if seen is None:  # (from the top: each scope once; a recursive CTE's cut below is not kept)
+            if id(scope) not in self._filters:
+                self._filters[id(scope)] = self.filters_of(scope, set())
+            return self._filters[id(scope)]
         if id(scope) in seen:
             return set()
         seen.add(id(scope))

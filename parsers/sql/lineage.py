@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -512,24 +513,15 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
             return _recognised(statement, rewritten, context, columns)
         return _unsupported(statement, tree)
     roles = table_roles(tree)
-    found, problems = _columns(tree, context) if columns and roles.has_lineage else (ColumnLineage(), ())
-    if roles.kind == "SELECT" and roles.outputs:  # only its data-modifying CTEs write: its columns are the query's
-        found = dataclasses.replace(found, flows=())
-    problems += _unknown_columns(found.flows, roles.kind, [table_ref(t, context) for t in roles.outputs], context)
-    if roles.kind in _WRITES and not (roles.outputs or roles.files_out):
-        problems += (StatementIssue(code="no_target", severity="warning",
-                                    message=f"{roles.kind} whose target could not be told"),)
+    # The tables are named first: column lineage works on the tree itself, which it renames.
     # What a statement creates goes in the first schema of the search path; what it names that
     # exists, in the first schema that has it.
     creating = dataclasses.replace(context, search_path=()) if _creates(roles.kind) else context
     guessed = tuple(table_ref(t, context) for t in (*roles.inputs, *(() if creating is not context else roles.outputs))
                     if naming.guessed(t, context))
-    return _moved_by_renames(StatementLineage(
+    written = [table_ref(t, context) for t in roles.outputs]
+    named = StatementLineage(
         statement=statement,
-        issues=problems,
-        column_flows=found.flows,
-        column_confidence=found.confidence,
-        output_columns=tuple(name for name, _ in roles.columns) or found.outputs,
         lifecycle=tuple(_change(event, table, other, context) for event, table, other in roles.lifecycle),
         kind=roles.kind,
         # Named once each: `orders` and `ORDERS` are one table once case is folded.
@@ -538,9 +530,24 @@ def _analyze_statement(sql: str, statement: Statement, context: NameContext, col
                                      *map(file_ref, roles.files_out)])),
         output_kind=roles.output_kind,
         columns=roles.columns,
-        confidence=0.5 if any(p.code == "no_target" for p in problems) else GUESSED_CONFIDENCE if guessed else 1.0,
         guessed=guessed,
         indirect=tuple(dict.fromkeys(table_ref(t, context) for t in roles.indirect)),
+    )
+    found, problems = _columns(tree, context, functools.partial(_parse, sql, statement, context)) \
+        if columns and roles.has_lineage else (ColumnLineage(), ())
+    if roles.kind == "SELECT" and roles.outputs:  # only its data-modifying CTEs write: its columns are the query's
+        found = dataclasses.replace(found, flows=())
+    problems += _unknown_columns(found.flows, roles.kind, written, context)
+    if roles.kind in _WRITES and not (roles.outputs or roles.files_out):
+        problems += (StatementIssue(code="no_target", severity="warning",
+                                    message=f"{roles.kind} whose target could not be told"),)
+    return _moved_by_renames(dataclasses.replace(
+        named,
+        issues=problems,
+        column_flows=found.flows,
+        column_confidence=found.confidence,
+        output_columns=tuple(name for name, _ in roles.columns) or found.outputs,
+        confidence=0.5 if any(p.code == "no_target" for p in problems) else GUESSED_CONFIDENCE if guessed else 1.0,
     ), context)
 
 
@@ -603,10 +610,17 @@ def _rewritten(text: str, context: NameContext) -> commands.Recognised | None:
     return commands.rewritten(text) or commands.partition_moves(text, swaps=dialects.exchange_swaps(context.dialect))
 
 
-def _columns(tree: exp.Expr, context: NameContext) -> tuple[ColumnLineage, tuple[StatementIssue, ...]]:
+def _columns(tree: exp.Expr, context: NameContext,
+             reparse: Callable[[], exp.Expr | None]) -> tuple[ColumnLineage, tuple[StatementIssue, ...]]:
+    """The column lineage of the statement of ``tree``, which it hands over (``reparse`` gives it anew)."""
+    def again() -> exp.Expr:
+        fresh = reparse()
+        assert fresh is not None  # (parsed once already)
+        return returned_as_select(fresh)
+
     try:
         with limits.time_limit(limits.PARSE_TIME_LIMIT):
-            return column_flows(returned_as_select(tree), context), ()
+            return column_flows(returned_as_select(tree), context, reparse=again), ()
     except limits.ParseTimeout:  # sqlglot's qualify is quadratic in some shapes: 20,000 ORs take minutes
         return ColumnLineage(confidence=0.5), (StatementIssue(
             code="column_timeout", severity="warning",

@@ -11,6 +11,7 @@ import sqlglot
 
 from parsers import NameContext
 from parsers.catalog import Catalog
+from parsers.sql import columns
 from parsers.sql.columns import column_flows
 from parsers.sql.lineage import TemplateCache, analyze
 
@@ -392,3 +393,55 @@ def test_column_lineage_leaves_the_statements_tree_as_parsed(sql: str) -> None:
     assert [(node.meta_get("line"), node.meta_get("col"), node.meta_get("start")) for node in tree.walk()] == positions
     assert any(start is not None for _, _, start in positions)
     assert not any(node.meta_get("dataset") or node.meta_get("file") for node in tree.walk())
+
+
+@pytest.mark.parametrize(("sql", "reparsed"), [
+    ("insert into mart.totals (cid, total) select p.customer_id, sum(p.amount) from raw.payments p "
+     "join raw.customers c on c.id = p.customer_id join raw.unknown u on u.id = c.id group by 1", 0),
+    # the first qualify fails part way through the tree: the second works on a new parse
+    ("insert into mart.totals select customer_id, amount as day from raw.unknown group by day "
+     "having sum(amount) > 0", 1),
+    # the query is made for column lineage (the CTEs joined to it): a retry makes it again
+    ("with r as (select * from raw.unknown) insert into mart.totals select customer_id, amount as day from r "
+     "group by day having sum(amount) > 0", 0),
+])
+def test_column_lineage_of_a_tree_handed_over_is_that_of_a_kept_one(sql: str, reparsed: int) -> None:
+    # analyze hands the statement's tree over once its tables are named: qualify works on the tree
+    # itself, and only a retry costs a parse
+    context = with_catalog({"credit.raw.payments": {"customer_id": "int", "amount": "numeric"},
+                            "credit.raw.customers": {"id": "int"}})
+    kept = column_flows(sqlglot.parse_one(sql, dialect="postgres"), context)
+    parses = []
+
+    def reparse() -> sqlglot.exp.Expr:
+        parses.append(sql)
+        return sqlglot.parse_one(sql, dialect="postgres")
+
+    handed = column_flows(sqlglot.parse_one(sql, dialect="postgres"), context, reparse=reparse)
+    assert handed == kept and kept.flows
+    assert len(parses) == reparsed
+
+
+@pytest.mark.parametrize(("sql", "plain"), [
+    ("with r as (select customer_id, amount from raw.payments where amount > 0) "
+     "select c.id, (select max(r.amount) from r where r.customer_id = c.id) as top, payments.* "
+     "from raw.customers c join raw.payments on payments.customer_id = c.id", True),
+    ("select x.total from (select customer_id, sum(amount) as total from raw.payments group by 1) x", True),
+    ("select raw.payments.amount from raw.payments", False),  # a column named with its table's schema
+    ("select total from (select sum(amount) as total from raw.payments)", False),  # a subquery without alias
+    ("select p.amount, g from raw.payments p, generate_series(1, p.amount) g", False),  # a table function
+    ("select p.amount, t from raw.payments p, unnest(array[p.customer_id]) as u(t)", False),
+    ("select v.a, p.amount from raw.payments p, (values (1), (2)) as v(a)", False),
+])
+def test_qualifying_columns_alone_gives_the_lineage_qualify_gives(sql: str, plain: bool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # A query that reads tables by name and subqueries by alias skips qualify's naming of tables,
+    # which would only alias each table by its name; any other shape goes through all of qualify.
+    context = with_catalog({"credit.raw.payments": {"customer_id": "int", "amount": "numeric"},
+                            "credit.raw.customers": {"id": "int"}})
+    assert columns._with_catalog(sqlglot.parse_one(sql, dialect="postgres"), context)[1] is plain
+    found = column_flows(sqlglot.parse_one(sql, dialect="postgres"), context)
+    with_catalog_of = columns._with_catalog
+    monkeypatch.setattr(columns, "_with_catalog", lambda query, given: (with_catalog_of(query, given)[0], False))
+    assert column_flows(sqlglot.parse_one(sql, dialect="postgres"), context) == found
+    assert found.flows
