@@ -229,16 +229,22 @@ def _qualify(query: exp.Query, context: NameContext, expand_alias_refs: bool) ->
 def _with_catalog(query: exp.Query, context: NameContext) -> tuple[MappingSchema | None, bool]:
     """The catalog's columns for the tables ``query`` reads, as sqlglot's schema; and whether the
     query is plain: it reads tables by name and subqueries by alias only (no table function,
-    UNNEST, VALUES, PIVOT, join in parentheses, nor a column named with its table's schema). In
+    UNNEST, VALUES, PIVOT, join in parentheses, table read twice under one name in one SELECT,
+    nor a column named with its table's schema). In
     ``query``, each table of known columns is renamed to its dataset's full name (padded to three
     parts, so every table has the same depth) and remembers its dataset, which the renaming hides."""
     known: dict[str, Any] = {}  # {catalog: {db: {table: {column: type}}}}
     plain = not isinstance(query, exp.Subquery)
+    read: set[tuple[int, str]] = set()  # (SELECT, name) of each table read
     for node in query.walk():
         if isinstance(node, exp.Table):
+            _with_dataset(node, context, known)
             plain = plain and isinstance(node.this, exp.Identifier) and not node.args.get("joins") \
                 and not node.args.get("pivots")
-            _with_dataset(node, context, known)
+            if plain and isinstance(node.parent, exp.From | exp.Join):
+                key = (id(node.parent.parent), node.alias_or_name)
+                plain = key not in read  # a table read twice under one name: qualify tells them apart
+                read.add(key)
         elif plain and isinstance(node, exp.UDTF | exp.Pivot):
             plain = False
         elif plain and isinstance(node, exp.Subquery):

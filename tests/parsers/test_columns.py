@@ -432,6 +432,8 @@ def test_column_lineage_of_a_tree_handed_over_is_that_of_a_kept_one(sql: str, re
     ("select p.amount, g from raw.payments p, generate_series(1, p.amount) g", False),  # a table function
     ("select p.amount, t from raw.payments p, unnest(array[p.customer_id]) as u(t)", False),
     ("select v.a, p.amount from raw.payments p, (values (1), (2)) as v(a)", False),
+    ("select * from raw.customers join raw.payments on payments.customer_id = customers.id "
+     "join raw.customers using (id)", False),  # a table read twice under one name
 ])
 def test_qualifying_columns_alone_gives_the_lineage_qualify_gives(sql: str, plain: bool,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
