@@ -478,6 +478,7 @@ class _Resolver:
         self._memo: dict[tuple[int, str], _Deps] = {}
         self._arrays: dict[int, dict[str, exp.Expr]] = {}  # ARRAY JOIN aliases by scope
         self._filters: dict[int, set[ColumnRef]] = {}  # filters_of each scope
+        self._cuts = 0  # scopes filters_of met again below themselves
 
     def deps(self, scope: Scope, node: exp.Expr, aliases: dict[str, exp.Expr] | None = None) -> _Deps:
         """The columns behind the value of ``node``, an expression evaluated in ``scope``; a bare
@@ -508,13 +509,15 @@ class _Resolver:
 
     def filters_of(self, scope: Scope, seen: set[int] | None = None) -> set[ColumnRef]:
         """Columns that decide which rows there are, here and in the derived tables read."""
-        if seen is None:  # (from the top: each scope once; a recursive CTE's cut below is not kept)
-            if id(scope) not in self._filters:
-                self._filters[id(scope)] = self.filters_of(scope, set())
-            return self._filters[id(scope)]
-        if id(scope) in seen:
+        done = self._filters.get(id(scope))
+        if done is not None:
+            return done
+        seen = set() if seen is None else seen
+        if id(scope) in seen:  # a recursive CTE read in itself, or a scope read twice: counted once
+            self._cuts += 1
             return set()
         seen.add(id(scope))
+        cuts = self._cuts
         found: set[ColumnRef] = set()
         select = scope.expression
         clauses = [select.args.get("where")] + [join.args.get("on") for join in select.args.get("joins") or []]
@@ -540,6 +543,8 @@ class _Resolver:
             if isinstance(source, Scope):
                 for branch in _branches(source):
                     found |= self.filters_of(branch, seen)
+        if cuts == self._cuts:  # (kept where nothing below was cut short)
+            self._filters[id(scope)] = found
         return found
 
     def at(self, branches: list[Scope], index: int) -> _Deps:

@@ -340,7 +340,7 @@ def returned_as_select(tree: exp.Expr) -> exp.Expr:
     """The statement with each data-modifying CTE read as the rows it returns: ``DELETE FROM t
     ... RETURNING a`` hands on ``SELECT a FROM t`` (and nothing without RETURNING), so column
     lineage sees through it."""
-    if not any(isinstance(cte.this, _DATA_MODIFYING) for cte in tree.find_all(exp.CTE)):
+    if not _modifying_ctes(tree):  # (only the statement's own WITH may hold one)
         return tree
     tree = tree.copy()
     for cte in list(tree.find_all(exp.CTE)):
