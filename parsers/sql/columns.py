@@ -230,9 +230,9 @@ def _with_catalog(query: exp.Query, context: NameContext) -> tuple[MappingSchema
     """The catalog's columns for the tables ``query`` reads, as sqlglot's schema; and whether the
     query is plain: it reads tables by name and subqueries by alias only (no table function,
     UNNEST, VALUES, PIVOT, join in parentheses, table read twice under one name in one SELECT,
-    nor a column named with its table's schema). In
-    ``query``, each table of known columns is renamed to its dataset's full name (padded to three
-    parts, so every table has the same depth) and remembers its dataset, which the renaming hides."""
+    nor a column named with its table's schema). In ``query``, each table of known columns is
+    renamed to its dataset's full name (padded to three parts, so every table has the same
+    depth) and remembers its dataset, which the renaming hides."""
     known: dict[str, Any] = {}  # {catalog: {db: {table: {column: type}}}}
     plain = not isinstance(query, exp.Subquery)
     read: set[tuple[int, str]] = set()  # (SELECT, name) of each table read
@@ -256,6 +256,7 @@ def _with_catalog(query: exp.Query, context: NameContext) -> tuple[MappingSchema
 
 
 def _with_dataset(table: exp.Table, context: NameContext, known: dict[str, Any]) -> None:
+    """A table of ``query`` marked with its dataset, renamed and ``known`` where the catalog has it."""
     if not tables.is_named(table) or tables.is_cte_reference(table):
         return
     if tables.file_read(table) is not None:
@@ -278,8 +279,9 @@ _PAD = "\x00"  # the missing database or schema part of a name, in the schema ha
 
 def _copied_without_positions(query: E) -> E:
     """A copy of ``query`` whose nodes have no meta: the parser's token positions, which nothing
-    of column lineage reads (its own marks are made on the tree qualify works on, in _with_catalog). sqlglot's copy
-    hands each node's meta to ``copy.deepcopy``, about half the time a copy takes."""
+    of column lineage reads (its own marks are made on the tree qualify works on, in
+    _with_catalog). sqlglot's copy hands each node's meta to ``copy.deepcopy``, about half the
+    time a copy takes."""
     positioned = [(node, node._meta) for node in query.walk() if node._meta is not None]
     for node, _ in positioned:
         node._meta = None
