@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from querylog_bench import crawl, generate
-from throughput import Query, _settle, contexts_for, ours, tpc_queries
+from throughput import Query, contexts_for, ours, settle, tpc_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -122,7 +122,7 @@ def cold(datahub: DataHub, queries: Sequence[Query], dialect: str, repeat: int,
         return float(answer["seconds"])
 
     for round_ in range(repeat):
-        _settle()
+        settle()
         datahub.ask({"settle": True})
         failed = dict.fromkeys(failed, 0)
         if interleave:

@@ -326,14 +326,14 @@ def interleaved(tasks: Sequence[Task]) -> dict[str, Measure]:
     for round_ in range(max(t.runs for t in tasks)):
         for task in tasks:
             if round_ < task.runs:
-                _settle()
+                settle()
                 start = time.perf_counter()
                 measures[task.name].failed = task.function()
                 measures[task.name].runs.append(time.perf_counter() - start)
     return measures
 
 
-def _settle() -> None:
+def settle() -> None:
     """Before a timed run: the garbage of the runs before it is collected, and what lives on (the
     statements, the peers' grammars) is set aside from the collector's scans. Otherwise whichever
     tool happens to trigger a full collection pays for every object the others left, and a tool's
