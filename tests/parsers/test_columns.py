@@ -447,3 +447,20 @@ def test_qualifying_columns_alone_gives_the_lineage_qualify_gives(sql: str, plai
     monkeypatch.setattr(columns, "_with_catalog", lambda query, given: (with_catalog_of(query, given)[0], False))
     assert column_flows(sqlglot.parse_one(sql, dialect="postgres"), context) == found
     assert found.flows
+
+
+def test_analyze_names_the_tables_before_column_lineage_renames_them() -> None:
+    # Column lineage renames the tables of the statement's tree to their datasets' full names,
+    # padded to three parts, in the tree itself: the statement's tables are named first.
+    context = NameContext.of("postgres")
+    context = dataclasses.replace(context, catalog=Catalog.from_mapping(
+        {"raw.payments": {"customer_id": "int", "amount": "numeric"}, "raw.customers": {"id": "int", "region": "text"}},
+        context))
+    sql = ("insert into mart.totals (region, total) select c.region, sum(p.amount) from raw.payments p "
+           "join raw.customers c on c.id = p.customer_id where p.amount > 0 group by c.region")
+    found = analyze(sql, context, TemplateCache(), columns=True)[0]
+    assert [ref.name for ref in found.inputs] == ["raw.payments", "raw.customers"]
+    assert [ref.name for ref in found.outputs] == ["mart.totals"]
+    assert {(flow.target, tuple(flow.source_names())) for flow in found.column_flows if flow.kind == "direct"} == {
+        ("region", ("raw.customers.region",)), ("total", ("raw.payments.amount",))}
+    assert found.statement.redacted.startswith("insert into mart.totals (region, total) select c.region")
