@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import multiprocessing
 import platform
@@ -41,8 +40,9 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))  # the corpus reader lives with the tests, shared with test_corpus.py
+
+from outputs import write_results  # noqa: E402
 
 from parsers import dialects  # noqa: E402
 from parsers.sql.statements import split  # noqa: E402
@@ -472,10 +472,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         console.print(line, highlight=False)
     if args.misses:
         console.print("\n".join(misses_text(result, args.misses)), highlight=False, markup=False)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "accuracy.json"
-    out.write_text(json.dumps(to_json(result, tools, seconds), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    console.print(f"wrote {out.relative_to(ROOT)}", highlight=False)
+    write_results("accuracy.json", to_json(result, tools, seconds))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from graph_bench import NAMESPACE, WHEN, batches, shape  # noqa: E402
+from outputs import write_results  # noqa: E402
 
 import graph  # noqa: E402
 from dashboard.elements import GraphOptions  # noqa: E402
@@ -464,10 +465,7 @@ def main() -> None:
               "cap_kept": not over,
               "node_page": node, "impact_grid": grid}
     name = "dashboard" if args.only is None else "dashboard-" + "-".join(sorted(parts))
-    out = ROOT / "bench" / "results" / f"{name}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results(f"{name}.json", result)
     if not args.store:
         shutil.rmtree(work, ignore_errors=True)
 

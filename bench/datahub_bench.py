@@ -41,11 +41,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from outputs import write_results
 from querylog_bench import crawl, generate
 from throughput import Query, contexts_for, ours, settle, tpc_queries
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 WORKER = Path(__file__).resolve().parent / "datahub_worker.py"
 # What the issue asks: ours per statement with columns, and a log end to end, this many times DataHub's pace.
 GOALS = {"cold": 5.0, "log": 10.0}
@@ -189,10 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                   f"ours {rounds.ratio:.2f}x faster (goal {GOALS['log']}x)", flush=True)
     finally:
         datahub.close()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "datahub.json"
-    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results("datahub.json", results)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ which no job reads (nothing downstream: the cost of asking).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import resource
@@ -28,6 +27,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from outputs import write_results  # noqa: E402
 
 import graph  # noqa: E402
 from graph.batch import Batch  # noqa: E402
@@ -249,10 +250,7 @@ def main() -> None:
             nodes = sum(results["neo4j"]["counts"].get(kind, 0) for kind in ("dataset", "job"))
             results["neo4j_floor"] = neo4j_floor(args.neo4j, nodes, args.floor, args.batch)
     print(report(results))
-    out = ROOT / "bench" / "results" / "graph.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results("graph.json", results)
 
 
 def report(results: dict[str, Any]) -> str:

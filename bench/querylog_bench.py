@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import peers
+from outputs import write_results
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ("raw", "staging", "features", "ml", "reporting")
 USERS = ("etl_nightly", "svc_limits", "svc_ingest", "ana_risk", "ds_maria", "svc_reports")
 
@@ -344,10 +344,7 @@ def main() -> None:
         if results["openlineage_sql_parse_s"] is not None:
             results["parallel_vs_openlineage"] = round(statistics.median(_of_openlineage(r) for r in timed), 2)
     print(report(results))
-    out = ROOT / "bench" / "results" / ("querylog.json" if args.files == 1 else "querylog_parallel.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results("querylog.json" if args.files == 1 else "querylog_parallel.json", results)
 
 
 def _speedup(timed: dict[str, Any]) -> float:

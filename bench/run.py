@@ -18,13 +18,13 @@ from typing import Any
 
 import peers
 import sqlglot
+from outputs import write_results
 
 from parsers import NameContext
 from parsers.sql import TemplateCache, analyze
 from parsers.sql.statements import split
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 
 
 def corpus() -> list[tuple[str, str]]:
@@ -133,10 +133,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     results = {"python": platform.python_version(), "sqlglot": sqlglot.__version__,
                "table_level": table_level(args.repeat)}
     print(report(results["table_level"]))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "table_level.json"
-    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"\nbest of {args.repeat} runs; wrote {out.relative_to(ROOT)}")
+    print(f"\nbest of {args.repeat} runs")
+    write_results("table_level.json", results)
 
 
 if __name__ == "__main__":

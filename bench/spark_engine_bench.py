@@ -16,7 +16,6 @@ its host to itself), and the log size from which it beats the local engine's --w
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -25,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from outputs import write_results  # noqa: E402
 from querylog_bench import crawl, generate  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 EXECUTORS = (2, 8, 32, 128)
 TINY = 10  # statements a file, for the start-up cost
 
@@ -128,10 +127,7 @@ def main() -> None:
     results = measure(args.statements, args.files, args.master, args.templates)
     derived = implied(results)
     print(report(results, derived))
-    out = ROOT / "bench" / "results" / "spark_engine.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**results, "implied": derived}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results("spark_engine.json", {**results, "implied": derived})
 
 
 if __name__ == "__main__":

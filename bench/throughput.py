@@ -44,6 +44,7 @@ from typing import Any
 
 import peers
 import sqlglot
+from outputs import write_results
 from rich.console import Console
 from rich.table import Table
 from sqlglot.dialects.dialect import Dialect
@@ -56,8 +57,6 @@ from parsers.sql import TemplateCache, analyze
 from parsers.sql.statements import LITERAL_TOKENS
 from parsers.sql.tables import tables_in
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 SUITES = (("tpch", "duckdb_extension_tpch", "dbgen"), ("tpcds", "duckdb_extension_tpcds", "dsdgen"))
 SQLLINEAGE_TIME_LIMIT = 60.0  # seconds for one statement; it has hung on some SQL
 
@@ -542,10 +541,7 @@ def write(results: dict[str, dict[str, dict[str, Measure]]], build: str, args: a
                    for d, ws in results.items()},
         "bound_vs_sqlglot_parse": {d: ratio(ws, "cold", "sqlglot.parse", LEAST) for d, ws in results.items()},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "throughput.json"
-    out.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results("throughput.json", doc)
 
 
 if __name__ == "__main__":
