@@ -185,12 +185,15 @@ def _tries(tree: exp.Expr, query: exp.Query, made: bool, context: NameContext,
     """The query of ``tree`` once for each try of qualify, each for that try alone to change:
     a query made for column lineage (``made``: an UPDATE as a SELECT) is made again, one that is
     a part of ``tree`` comes from ``reparse`` or is copied."""
-    yield query if made or reparse is not None else _copied_without_positions(query)
+    if made or reparse is not None:
+        yield query
     while True:
-        if made or reparse is None:
-            again = _query_and_targets(tree, context)[0] if made else _copied_without_positions(query)
-        else:
+        if made:
+            again = _query_and_targets(tree, context)[0]
+        elif reparse is not None:
             again = _query_and_targets(reparse(), context)[0]
+        else:
+            again = _copied_without_positions(query)
         assert again is not None  # (the same statement, the same shape)
         yield again
 
@@ -202,10 +205,11 @@ def _qualified(tries: Iterator[exp.Query], context: NameContext) -> exp.Query:
     resolver places what it can. Each try takes a query of its own from ``tries``: qualify
     changes the tree it is given, also when it fails part way."""
     query = next(tries)
-    # `GROUP BY day` where `day` is a SELECT alias and the tables' columns are not known: sqlglot
-    # cannot tell alias from column; the resolver prefers the alias (see filters_of).
-    alias_refs = (True, False) if query.find(exp.Group, exp.Having, exp.Qualify) is not None else (True,)
-    for expand_alias_refs in alias_refs:
+    for expand_alias_refs in (True, False):
+        # `GROUP BY day` where `day` is a SELECT alias and the tables' columns are not known: sqlglot
+        # cannot tell alias from column; the resolver prefers the alias (see filters_of).
+        if not expand_alias_refs and query.find(exp.Group, exp.Having, exp.Qualify) is None:
+            break
         try:
             return _qualify(query, context, expand_alias_refs)
         except (OptimizeError, AssertionError):
