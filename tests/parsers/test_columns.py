@@ -395,23 +395,26 @@ def test_column_lineage_leaves_the_statements_tree_as_parsed(sql: str) -> None:
     assert not any(node.meta_get("dataset") or node.meta_get("file") for node in tree.walk())
 
 
-@pytest.mark.parametrize(("sql", "reparsed"), [
+@pytest.mark.parametrize(("sql", "reparsed", "queries"), [
     ("insert into mart.totals (cid, total) select p.customer_id, sum(p.amount) from raw.payments p "
-     "join raw.customers c on c.id = p.customer_id join raw.unknown u on u.id = c.id group by 1", 0),
+     "join raw.customers c on c.id = p.customer_id join raw.unknown u on u.id = c.id group by 1", 0, 1),
     # the first qualify fails part way through the tree: the second works on a new parse
     ("insert into mart.totals select customer_id, amount as day from raw.unknown group by day "
-     "having sum(amount) > 0", 1),
-    # the query is made for column lineage (the CTEs joined to it): a retry makes it again
+     "having sum(amount) > 0", 1, 2),
+    # the query is made for column lineage (the CTEs joined to it): a retry makes it again, unparsed
     ("with r as (select * from raw.unknown) insert into mart.totals select customer_id, amount as day from r "
-     "group by day having sum(amount) > 0", 0),
+     "group by day having sum(amount) > 0", 0, 2),
 ])
-def test_column_lineage_of_a_tree_handed_over_is_that_of_a_kept_one(sql: str, reparsed: int) -> None:
+def test_column_lineage_of_a_tree_handed_over_is_that_of_a_kept_one(sql: str, reparsed: int, queries: int,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     # analyze hands the statement's tree over once its tables are named: qualify works on the tree
     # itself, and only a retry costs a parse
     context = with_catalog({"credit.raw.payments": {"customer_id": "int", "amount": "numeric"},
                             "credit.raw.customers": {"id": "int"}})
     kept = column_flows(sqlglot.parse_one(sql, dialect="postgres"), context)
-    parses = []
+    parses, made = [], []
+    query_of = columns._query_and_targets
+    monkeypatch.setattr(columns, "_query_and_targets", lambda tree, given: made.append(tree) or query_of(tree, given))
 
     def reparse() -> sqlglot.exp.Expr:
         parses.append(sql)
@@ -420,6 +423,7 @@ def test_column_lineage_of_a_tree_handed_over_is_that_of_a_kept_one(sql: str, re
     handed = column_flows(sqlglot.parse_one(sql, dialect="postgres"), context, reparse=reparse)
     assert handed == kept and kept.flows
     assert len(parses) == reparsed
+    assert len(made) == queries  # the statement's query taken once, and once more for each retry
 
 
 @pytest.mark.parametrize(("sql", "plain"), [
