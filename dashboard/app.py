@@ -81,7 +81,7 @@ def _register(app: Dash, store: Store) -> None:
     def _controls(upstream: Any, downstream: Any, datasets_only: Any, as_of: Any, search: str | None) -> Any:
         if upstream is None or downstream is None:  # a depth box being retyped
             return no_update
-        query = callbacks.node_query(upstream, downstream, datasets_only, as_of)
+        query = callbacks.node_query(upstream, downstream, datasets_only, as_of, search)
         return query if query != (search or "") else no_update
 
     @app.callback(Output(ids.NODE_DETAILS, "children"), Input(ids.GRAPH, "tapNodeData"), prevent_initial_call=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 from dash import dcc, html
 
@@ -37,19 +37,24 @@ def search_href(text: str | None) -> str | None:
     return "/search?q=" + quote(text.strip()[:200], safe="")
 
 
-def node_query(upstream: Any, downstream: Any, datasets_only: Any, as_of: Any) -> str:
+def node_query(upstream: Any, downstream: Any, datasets_only: Any, as_of: Any, current: str | None = None) -> str:
     """The node page's controls as its URL's query string (what differs from the defaults), so
     the page is shareable and back and forward step through its states; depths held to 1..10.
+    The column of a column view, named in the ``current`` query string, stays in it.
 
     >>> node_query(3, "99", [], " 2026-11-26T14:00 ")
     '?up=3&down=10&jobs=1&as_of=2026-11-26T14%3A00'
     >>> node_query(1, 1, ["on"], "")
     ''
+    >>> node_query(2, 1, ["on"], "", "?column=email&up=5")
+    '?column=email&up=2'
     """
     query = {"up": clamp_depth(upstream), "down": clamp_depth(downstream), "jobs": 0 if datasets_only else 1,
              "as_of": str(as_of or "").strip()[:40]}
     defaults = {"up": 1, "down": 1, "jobs": 0, "as_of": ""}
-    kept = {key: value for key, value in query.items() if value != defaults[key]}
+    column = parse_qs((current or "").lstrip("?")).get("column", [])[-1:]
+    kept = {**({"column": column[0]} if column else {}),
+            **{key: value for key, value in query.items() if value != defaults[key]}}
     return "?" + urlencode(kept) if kept else ""
 
 

@@ -659,3 +659,14 @@ def test_links_and_placing_grown_edge_by_edge_are_those_of_the_whole_view_each_r
                                      "job:routine:load", "model:limits", "", "/", "dataset:s3://b/k/", "a/b c%/d?e#f"])
 def test_node_links_escape_the_whole_id(node_id: str) -> None:
     assert node_href(node_id) == "/node/" + quote(node_id, safe="")
+
+
+def test_a_column_views_controls_keep_its_column_in_the_url() -> None:
+    # The router draws a column view from ?column=; the controls' callback, which writes the URL's
+    # query from the controls, used to drop it (the view went back to its table's page, and the
+    # browser test of the columns view failed now and then, when that callback ran on the view)
+    query = callbacks.node_query(2, 1, ["on"], None, "?column=annual_income&up=5")
+    assert query == "?column=annual_income&up=2"
+    assert pages.column_of("dataset:pg://h/db.t", query) == "column:pg://h/db.t#annual_income"
+    assert callbacks.node_query(1, 1, ["on"], None, "?column=annual_income") == "?column=annual_income"
+    assert callbacks.node_query(1, 1, ["on"], None, "?up=3") == ""
