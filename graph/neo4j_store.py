@@ -585,6 +585,7 @@ class Neo4jStore:
         self._write(_bump)
 
     def close(self) -> None:
+        self._shapes.finish()  # (the shape's loader reads through the driver's connections)
         self._driver.close()
 
 

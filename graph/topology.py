@@ -352,6 +352,14 @@ class Shapes:
                 self._loader.start()
             return self._loader
 
+    def finish(self) -> None:
+        """Wait for a background load to end: a store whose loader reads through its own
+        connections (Neo4j's driver) closes them after it, not under it."""
+        with self._starting:
+            loader = self._loader
+        if loader is not None:
+            loader.join()
+
     def _loaded(self) -> Topology:
         self.loads += 1
         return self._load()

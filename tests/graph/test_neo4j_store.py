@@ -97,3 +97,16 @@ def test_a_cursor_written_before_cursors_carried_state_reads_with_none(request: 
         assert (cursor.offset, cursor.state) == (10, "{}")
     finally:
         store.close()
+
+
+def test_closing_waits_for_the_shape_loading_in_the_background(request: pytest.FixtureRequest) -> None:
+    # The loader reads through the driver's connections: closing them under it broke the driver
+    # (BufferError in its goodbye, a socket left open), now and then, at the end of a test
+    import graph
+
+    store = open_store(f"{neo4j_url(request)}?traversal=auto")
+    store.wipe()  # type: ignore[attr-defined]
+    graph.write(store, [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+    loader = store.warm()  # type: ignore[attr-defined]
+    store.close()
+    assert not loader.is_alive()
