@@ -93,6 +93,12 @@ _EDGES_OF = (f"SELECT {', '.join('t.' + c for c in EDGE_COLUMNS.split(', '))} FR
 _INSERT_RUN = ("INSERT OR IGNORE INTO runs (id, job, started_at, user, session_id, status, statement_kind, facets)"
                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 CACHE_KIB = 128 * 1024  # a writing connection's page cache (taken as pages are read)
+# The page size of a new store (SQLite's default is 4 KiB; a store made before keeps its own). A
+# crawl inserts a run per statement by a random id, so each batch's commit writes most pages of
+# the id index: with 16 KiB pages, 1M runs in batches of 50,000 take a quarter less time
+# (fewer pages, frames and B-tree levels), and a dashboard's point lookups read a page from the
+# cache either way.
+PAGE_BYTES = 16384
 BUSY_SECONDS = 30.0  # how long a statement waits for another connection's write lock
 
 
@@ -169,6 +175,7 @@ class SqliteStore:
         if self._read_only:
             return sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=BUSY_SECONDS)
         connection = sqlite3.connect(self._path, timeout=BUSY_SECONDS)
+        connection.execute(f"PRAGMA page_size={PAGE_BYTES}")  # (before the file's first write; then a no-op)
         _write_ahead(connection)
         connection.execute("PRAGMA synchronous=NORMAL")
         # A crawl inserts a run per statement by a random id: with SQLite's 2 MB default the id

@@ -42,6 +42,19 @@ def test_a_reader_sees_what_a_writer_commits(tmp_path: Path) -> None:
         reader.apply(graph.batch.batch_of([event("j2", ["x"], ["y"], run="r2")]))  # type: ignore[attr-defined]
 
 
+def test_a_new_store_has_16_kib_pages_and_one_made_with_4_kib_keeps_them(tmp_path: Path) -> None:
+    """(A crawl's run inserts are a quarter cheaper with 16 KiB pages: see PAGE_BYTES.)"""
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    with sqlite3.connect(old) as db:
+        db.execute("PRAGMA page_size=4096")
+        db.execute("CREATE TABLE kept (x)")
+    for path in (new, old):
+        graph.write(open_store(f"sqlite:///{path}"), [event("j1", ["raw.a"], ["stg.b"], run="r1")])
+    assert [sqlite3.connect(path).execute("PRAGMA page_size").fetchone()[0] for path in (new, old)] == [16384, 4096]
+    for path in (new, old):
+        assert open_store(f"sqlite:///{path}", read_only=True).counts()["dataset"] == 2
+
+
 def test_reading_a_store_that_does_not_exist_says_so(tmp_path: Path) -> None:
     with pytest.raises(UnknownStoreError, match="no lineage store"):
         open_store(f"sqlite:///{tmp_path / 'missing.db'}", read_only=True)
