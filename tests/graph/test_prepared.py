@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 import graph
-from graph.batch import Batch, CountRow, Cursor, batch_of, facets_json
+from graph.batch import Batch, CountRow, Cursor, RunRow, batch_of, facets_json
 from graph.errors import RunsAlreadyStoredError
 from graph.export import dumps, export
 from graph.ingest import prepare, write_prepared
@@ -108,6 +108,9 @@ def test_a_batch_pickles_through_equal_with_every_field() -> None:
     batch.members[("dataset:a", "dataset:a_2026")] = CountRow(node="dataset:a", key="dataset:a_2026", count=2)
     batch.crawl, batch.token = 7, "t"
     assert batch.usage and batch.edges and batch.nodes and batch.runs
-    assert pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)) == batch
+    crossed = pickle.loads(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+    assert crossed == batch
+    # (the runs cross marshalled, and come back as rows: by name as by place)
+    assert all(type(run) is RunRow and run.id == key == run[0] for key, run in crossed.runs.items())
     # (a field added to Batch must cross too: its state names every one but the fold's cache)
     assert set(batch.__getstate__()) == {field.name for field in dataclasses.fields(Batch)} - {"_encoded"}
