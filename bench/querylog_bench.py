@@ -8,7 +8,10 @@ bound `least_work` sets: what the least a crawl in Python does per statement cos
 
 With ``--files N`` the log is rotated into N files (PostgreSQL's own rotation: one file per hour,
 ``postgresql-2026-11-25_HH0000.csv``) and crawled with ``--workers 1`` and ``--workers W`` (the
-cores by default): the speed-up, and the peak memory of the crawl's processes together.
+cores by default): the speed-up, and the peak memory of the crawl's processes together. Next to
+it, the speed-up's bound on this machine: W crawls of ``--workers 1`` at once, each of every W-th
+file into a store of its own (no hand-over, no order, no writer shared: what W processes on these
+cores make of the same work at best; their stores are not one crawl's).
 
 A shared virtual machine's pace drifts by 10-20% from minute to minute, so that two crawls timed
 one after the other may meet different machines. With ``--rounds R`` (3 with ``--files``) each
@@ -19,6 +22,7 @@ ratio is taken within its round; the report gives every round and the median of 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import csv
 import hashlib
 import importlib.util
@@ -322,9 +326,10 @@ def main() -> None:
             store.mkdir()
             one = crawl(log, store / "lineage.db", workers=1 if args.files > 1 else None)
             both = crawl(log, store / "parallel.db", workers=args.workers) if args.files > 1 else None
+            apart = crawl_apart(parts, args.workers, store) if args.files > 1 else None
             openlineage = openlineage_parse(sample)
             scaled = round(openlineage * scale, 1) if openlineage is not None else None
-            timed.append({"ours": one, "parallel": both, "openlineage_sql_parse_s": scaled})
+            timed.append({"ours": one, "parallel": both, "apart_s": apart, "openlineage_sql_parse_s": scaled})
             shutil.rmtree(store)
             print(f"  round {number + 1}: {_round_line(timed[-1])}", flush=True)
         least = sum(least_work(part, Path(scratch) / f"least-{number}.db") for number, part in enumerate(parts))
@@ -340,15 +345,35 @@ def main() -> None:
     }
     if args.files > 1:
         results.update(files=args.files, workers=args.workers, parallel=_median_round(timed, "parallel"),
-                       parallel_speedup=round(statistics.median(_speedup(r) for r in timed), 2))
+                       parallel_speedup=round(statistics.median(_speedup(r) for r in timed), 2),
+                       apart_s=statistics.median(r["apart_s"] for r in timed),
+                       apart_speedup=round(statistics.median(_speedup(r, "apart") for r in timed), 2),
+                       of_apart=round(statistics.median(_speedup(r) / _speedup(r, "apart") for r in timed), 2))
         if results["openlineage_sql_parse_s"] is not None:
             results["parallel_vs_openlineage"] = round(statistics.median(_of_openlineage(r) for r in timed), 2)
     print(report(results))
     write_results("querylog.json" if args.files == 1 else "querylog_parallel.json", results)
 
 
-def _speedup(timed: dict[str, Any]) -> float:
-    return float(timed["ours"]["seconds"] / timed["parallel"]["seconds"])
+def crawl_apart(parts: list[Path], workers: int, scratch: Path) -> float:
+    """Seconds ``workers`` crawls of ``--workers 1`` take at once, each of every ``workers``-th
+    of the ``parts`` (linked into a folder of its own) into a store of its own."""
+    shares = []
+    for number in range(workers):
+        share = scratch / f"apart-{number}"
+        share.mkdir()
+        for part in parts[number::workers]:
+            (share / part.name).symlink_to(part)
+        shares.append(share)
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(workers) as crawls:
+        list(crawls.map(lambda share: crawl(share, share / "lineage.db", workers=1), shares))
+    return round(time.perf_counter() - start, 1)
+
+
+def _speedup(timed: dict[str, Any], how: str = "parallel") -> float:
+    """``--workers 1``'s time over ``--workers W``'s, or over W crawls' apart (``how``)."""
+    return float(timed["ours"]["seconds"] / (timed["apart_s"] if how == "apart" else timed["parallel"]["seconds"]))
 
 
 def _of_openlineage(timed: dict[str, Any]) -> float:
@@ -369,7 +394,8 @@ def _median_round(timed: list[dict[str, Any]], key: str) -> dict[str, Any]:
 def _round_line(timed: dict[str, Any]) -> str:
     line = f"--workers 1 {timed['ours']['seconds']} s"
     if timed["parallel"] is not None:
-        line += f", --workers N {timed['parallel']['seconds']} s ({_speedup(timed):.2f}x)"
+        line += (f", --workers N {timed['parallel']['seconds']} s ({_speedup(timed):.2f}x; "
+                 f"apart {timed['apart_s']} s, {_speedup(timed, 'apart'):.2f}x)")
     if timed["openlineage_sql_parse_s"] is not None:
         line += (f", openlineage-sql {timed['openlineage_sql_parse_s']} s "
                  f"(ours {_of_openlineage(timed):.2f}x of its pace)")
@@ -395,6 +421,9 @@ def report(r: dict[str, Any]) -> str:
                      f"{r['parallel_speedup']}x --workers 1; "
                      f"peak RSS of its processes together {both['peak_rss_together_mb']} MB "
                      f"(--workers 1: {ours['peak_rss_together_mb']} MB)")
+        lines.append(f"  its bound here, {r['workers']} crawls of --workers 1 at once on 1/{r['workers']} of the files "
+                     f"each (stores of their own): {r['apart_s']} s, {r['apart_speedup']}x --workers 1; "
+                     f"--workers {r['workers']} makes {r['of_apart']:.0%} of it")
     lines.append(f"  bound: the least a crawl in Python does (bench's LeanCrawl: sessions, outcomes, runs, usage): "
                  f"{r['least_work_s']} s, {r['least_work_statements_per_s']:,} statements/s")
     for name, key, how in (("openlineage-sql 1.x, parse only", "openlineage_sql_parse_s", "every 10th statement"),
