@@ -367,6 +367,10 @@ def _fold(batch: Batch, event: LineageEvent) -> None:
         # (what the event says of the dataset too: an OpenLineage DatasetEvent's schema)
         facets = event.dataset_facets.get(change.dataset.qualified, {})
         _dataset(batch, change.dataset, when, {**facets, f"last_{change.event}": when or "", **other})
+        if change.other is not None:
+            # The name it took (or was swapped with, or made like) is seen then too: a statement
+            # names it among its outputs as well, another producer's DatasetEvent of a RENAME not.
+            _dataset(batch, change.other, when, None)
     if not (event.inputs or event.outputs or event.column_edges or event.produced):
         return
     job = job_id(event.job)

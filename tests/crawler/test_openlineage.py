@@ -319,6 +319,9 @@ def test_other_producers_dataset_events_drop_truncate_and_rename_their_datasets(
         change("2026-11-26T03:00:00Z", "shop.public.orders", "RENAME",
                previousIdentifier={"namespace": "postgres://db:5432", "name": "shop.public.orders_new"}),
         change("2026-11-26T04:00:00Z", "shop.public.seen", "ALTER"),
+        # (the only event naming shop.public.moved: a rename into it)
+        change("2026-11-26T05:00:00Z", "shop.public.moved", "RENAME",
+               previousIdentifier={"namespace": "postgres://db:5432", "name": "shop.public.staged"}),
     ]), encoding="utf-8")
     store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
     assert not crawl([SourceSpec(path=str(log))], store).issues_by_code
@@ -327,13 +330,17 @@ def test_other_producers_dataset_events_drop_truncate_and_rename_their_datasets(
     assert props["shop.public.orders"]["last_truncate"] == "2026-11-26T02:00:00.000Z"
     assert props["shop.public.orders_new"]["last_rename"] == "2026-11-26T03:00:00.000Z"
     assert props["shop.public.orders_new"]["rename_with"] == "shop.public.orders"
+    assert props["shop.public.moved"] == {}  # the name it took: a dataset of its own, seen then
+    (moved,) = (n for n in store.nodes(kind="dataset") if n.name == "shop.public.moved")
+    assert moved.first_seen == moved.last_seen == "2026-11-26T05:00:00.000Z"
     assert props["shop.public.seen"] == {"last_described": "2026-11-26T04:00:00.000Z"}
     # and ours, exported: each change a DatasetEvent at its time, the table only ever dropped too
     exported = [e for e in events(store) if "dataset" in e]
     assert [(e["dataset"]["name"], e["dataset"]["facets"][DATASET_FACET]["lifecycle"], e["eventTime"])
             for e in exported] == [("shop.public.old", "drop", "2026-11-26T01:00:00.000Z"),
                                    ("shop.public.orders", "truncate", "2026-11-26T02:00:00.000Z"),
-                                   ("shop.public.orders_new", "rename", "2026-11-26T03:00:00.000Z")]
+                                   ("shop.public.orders_new", "rename", "2026-11-26T03:00:00.000Z"),
+                                   ("shop.public.staged", "rename", "2026-11-26T05:00:00.000Z")]
     for event in exported:
         validate(event)
 
