@@ -74,9 +74,23 @@ def facets_json(facets: Mapping[str, Any]) -> str:
 
     >>> facets_json({"user": "etl", "application": "psql"})
     '{"application": "psql", "user": "etl"}'
+    >>> facets_json({"application": "psql"}), facets_json({"application": 1}), facets_json({"application": True})
+    ('{"application": "psql"}', '{"application": 1}', '{"application": true}')
     """
     if not facets:
         return "{}"
+    if len(facets) == 1:  # (most runs: one application's; looked up without a key made for it)
+        for name, value in facets.items():
+            if type(value) is str:
+                found = _ONE_FACET_JSON.get(name, {}).get(value)
+                if found is None:
+                    if len(_ONE_FACET_JSON) >= 64:
+                        _ONE_FACET_JSON.clear()
+                    named = _ONE_FACET_JSON.setdefault(name, {})
+                    if len(named) >= 4096:
+                        named.clear()
+                    found = named[value] = json.dumps(facets)
+                return found
     key = tuple(facets.items())
     # Most runs of a log carry the same few texts (its applications); other values are encoded
     # each time (as keys, 1 and True would be one).
@@ -91,6 +105,7 @@ def facets_json(facets: Mapping[str, Any]) -> str:
 
 
 _FACETS_JSON: dict[tuple[tuple[str, str], ...], str] = {}
+_ONE_FACET_JSON: dict[str, dict[str, str]] = {}  # by name, then value
 
 
 # The properties every run has; anything else a run carries is one of its facets.
@@ -313,7 +328,12 @@ class _Repeat:
         plan = self.plan = self.plan or _plan(batch, self.first)
         when = event.evidence.timestamp
         self.seen += 1
-        self.since, self.until, self.last_index = earliest(self.since, when), latest(self.until, when), index
+        self.last_index = index
+        if when is not None:  # (earliest and latest, inline: this runs for every event of a shape)
+            if self.since is None or when < self.since:
+                self.since = when
+            if self.until is None or when > self.until:
+                self.until = when
         for node, label in plan.labels:  # the last event to set a label or a prop wins, as when
             node.label = label  # folded one by one
         for node, props in plan.props:
@@ -325,7 +345,8 @@ class _Repeat:
                         edge.evidence.append(batch._json(event.evidence))
         run = event.run
         assert run is not None  # (a shape needs a run)
-        batch.runs[run_id(run.run_id)] = _run_row(run, plan.job, event.statement_kind)
+        row = _run_row(run, plan.job, event.statement_kind)
+        batch.runs[row[0]] = row
         if run.user:
             _widen(self.users, run.user, when)
         application = _application(run)
@@ -355,8 +376,13 @@ def _widen(spans: dict[str, list[Any]], key: str, when: str | None) -> None:
     span = spans.get(key)
     if span is None:
         spans[key] = [1, when, when]
-    else:
-        span[0], span[1], span[2] = span[0] + 1, earliest(span[1], when), latest(span[2], when)
+        return
+    span[0] += 1
+    if when is not None:  # (earliest and latest, inline: twice an event)
+        if span[1] is None or when < span[1]:
+            span[1] = when
+        if span[2] is None or when > span[2]:
+            span[2] = when
 
 
 def _fold(batch: Batch, event: LineageEvent) -> None:
@@ -468,7 +494,8 @@ def _run_and_usage(batch: Batch, event: LineageEvent, job: str, when: str | None
     run = event.run
     if run is None:
         return
-    batch.runs[run_id(run.run_id)] = _run_row(run, job, event.statement_kind)
+    row = _run_row(run, job, event.statement_kind)
+    batch.runs[row[0]] = row
     if run.user:
         for node_id, role in _usage_keys(event):
             batch.count("usage", node_id, run.user, when, role=role)
@@ -484,8 +511,9 @@ def _application(run: RunRef) -> str | None:
 
 
 def _run_row(run: RunRef, job: str, statement_kind: str | None) -> RunRow:
-    return RunRow(run_id(run.run_id), job, run.started_at, run.user, run.session_id, run.status, statement_kind,
-                  facets_json(run.facets))
+    # (made as _RUN_ROW makes it: RunRow's own constructor is a call of Python's, a run each)
+    return _RUN_ROW((run_id(run.run_id), job, run.started_at, run.user, run.session_id, run.status, statement_kind,
+                     facets_json(run.facets)))
 
 
 def _usage_keys(event: LineageEvent) -> list[tuple[str, str]]:
