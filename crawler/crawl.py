@@ -13,8 +13,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import os
 import re
 import sqlite3
+import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -43,7 +45,7 @@ from crawler.registry import (
 from crawler.streams import is_compressed
 from crawler.supplements import Supplements
 from graph import Store
-from graph.batch import Cursor
+from graph.batch import Cursor, spool_runs
 from graph.changes import crawl_summary, next_crawl
 from graph.errors import RunsAlreadyStoredError
 from graph.gc import DEFAULT_STALE_AFTER, collect
@@ -334,6 +336,9 @@ class _Shared:
 
     batch_size: int
     supplements: Supplements
+    # Where the workers spool each batch's runs for the writer, on this machine (see
+    # graph.batch.spool_runs); None: they cross with the rest of the batch (Spark's executors).
+    runs_dir: str | None = None
 
 
 def _units(plan: Sequence[tuple[SourceSpec, Path, str, Start]], known: Mapping[str, Cursor]) -> list[_Unit]:
@@ -429,7 +434,7 @@ def _crawl_unit(unit: _Unit, shared: _Shared, emit: parallel.Emit) -> dict[str, 
     used = shared.supplements.used()
     for spec, path, source_type, start in unit.files:
         begun = _continued(source_type, path, start, unit.known, tally)
-        taken = _Spooling(spec, path, source_type, begun, emit, tally)
+        taken = _Spooling(spec, path, source_type, begun, emit, tally, shared.runs_dir)
         _crawl_file(spec, path, source_type, begun, tally, shared.batch_size, unit.known, shared.supplements, taken)
     return {"counts": dict(tally.counts), "timings": dict(tally.timings), "held_back": list(tally.held_back),
             "unused": {status: sorted(keys) for status, keys in tally.unused.items()},
@@ -454,15 +459,17 @@ class _Spooling:
     """Hands a worker's batches of one file on, folded, each with where its reading began."""
 
     def __init__(self, spec: SourceSpec, path: Path, source_type: str, start: Start, emit: parallel.Emit,
-                 tally: _Tally) -> None:
+                 tally: _Tally, runs_dir: str | None) -> None:
         self.spec, self.path, self.source_type, self.emit, self.tally = spec, path, source_type, emit, tally
-        self.since, self.mark = start, _journaled()
+        self.since, self.mark, self.runs_dir = start, _journaled(), runs_dir
 
     def __call__(self, events: list[LineageEvent], issues: list[ParseIssue], cursor: Cursor | None) -> None:
         # Folded here: the writer, the one process that cannot be doubled, only writes the rows.
         folded: _Folded | list[LineageEvent] = []
         if events:
             folded = _Folded(prepare(events), self.spec, self.path, self.source_type, self.since, self.mark)
+            if self.runs_dir is not None and folded.prepared.batch.runs:
+                spool_runs(folded.prepared.batch, os.path.join(self.runs_dir, f"{uuid.uuid4().hex}.db"))
         self.emit(folded, list(issues), cursor)
         events.clear()
         issues.clear()
@@ -544,14 +551,19 @@ def _crawl_in_parallel(units: Sequence[_Unit], store: Store, tally: _Tally, batc
             events = _read_again(folded, cursor, at(folded.mark), batch_size, supplements)
             tally.timings["read_parse_again"] += time.perf_counter() - clock
             _flush(store, events, issues, cursor, tally)
+        finally:
+            if folded.prepared.batch.runs_file is not None:
+                os.unlink(folded.prepared.batch.runs_file)
 
-    shared = _Shared(batch_size=batch_size, supplements=supplements)
     if workers:
-        parallel.run(units, _crawl_unit, shared, workers=workers, write=write, take=take, again=again,
-                     finished=finished)
+        with tempfile.TemporaryDirectory(prefix="lineage-runs-") as runs_dir:
+            shared = _Shared(batch_size=batch_size, supplements=supplements, runs_dir=runs_dir)
+            parallel.run(units, _crawl_unit, shared, workers=workers, write=write, take=take, again=again,
+                         finished=finished)
     else:
         from crawler import spark_engine  # (pyspark only for --engine spark)
 
+        shared = _Shared(batch_size=batch_size, supplements=supplements)
         spark_engine.run(units, _crawl_unit, shared, master=spark_master, write=write, take=take, again=again,
                          finished=finished, fetch=_remote_files)
 

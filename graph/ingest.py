@@ -99,7 +99,7 @@ def write_prepared(store: Store, prepared: Prepared, cursors: Sequence[Cursor] =
     except RunsAlreadyStoredError as error:
         if error.committed:
             pass
-        elif error.run_ids == batch.runs.keys():
+        elif error.run_ids == batch.run_ids():
             # (what write folds then: the events of the runs not stored, which add no run)
             rest = dataclasses.replace(prepared.runless, cursors=batch.cursors, issues=batch.issues, crawl=crawl,
                                        token=batch.token)

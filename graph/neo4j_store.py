@@ -23,7 +23,7 @@ import neo4j
 import numpy as np
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
-from graph.batch import EVIDENCE_SAMPLE, RUN_FIELDS, Batch, Cursor, EdgeRow
+from graph.batch import EVIDENCE_SAMPLE, RUN_FIELDS, Batch, Cursor, EdgeRow, with_runs
 from graph.errors import RunsAlreadyStoredError, StoreUnavailableError, UnknownStoreError
 from graph.locks import read_only_lock
 from graph.model import (
@@ -231,6 +231,7 @@ class Neo4jStore:
 
     def apply(self, batch: Batch) -> None:
         if batch:
+            batch = with_runs(batch)  # (runs spooled for SQLite's store: see graph.batch.spool_runs)
             self._write(lambda tx: self._apply(tx, batch))
 
     def _apply(self, tx: neo4j.ManagedTransaction, batch: Batch) -> None:

@@ -92,6 +92,7 @@ _EDGES_OF = (f"SELECT {', '.join('t.' + c for c in EDGE_COLUMNS.split(', '))} FR
              " WHERE t.removed_at IS NULL")
 _INSERT_RUN = ("INSERT OR IGNORE INTO runs (id, job, started_at, user, session_id, status, statement_kind, facets)"
                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_SPOOLED_RUNS = f"INSERT OR IGNORE INTO runs ({RUN_COLUMNS}) SELECT {RUN_COLUMNS} FROM spool.runs"
 CACHE_KIB = 128 * 1024  # a writing connection's page cache (taken as pages are read)
 # The page size of a new store (SQLite's default is 4 KiB; a store made before keeps its own). A
 # crawl inserts a run per statement by a random id, so each batch's commit writes most pages of
@@ -196,16 +197,32 @@ class SqliteStore:
     def apply(self, batch: Batch) -> None:
         if not batch:
             return
+        if batch.runs_file is None:
+            self._apply(batch)
+            return
+        # (a spool of runs is attached outside any transaction, and let go after: see spool_runs)
+        self._db.execute("ATTACH DATABASE ? AS spool", (batch.runs_file,))
+        try:
+            self._apply(batch)
+        finally:
+            self._db.execute("DETACH DATABASE spool")
+
+    def _apply(self, batch: Batch) -> None:
         with self._db as db:
             db.execute("BEGIN IMMEDIATE")
             # Runs first, each kept only if new: no lookup beforehand. Where one was stored
             # already, the batch is refused whole and its runs named (the with block rolls back).
-            runs = list(batch.runs.values())
-            if runs and db.executemany(_INSERT_RUN, runs).rowcount != len(runs):
+            if batch.runs_file is None:
+                runs = len(batch.runs)
+                added = db.executemany(_INSERT_RUN, batch.runs.values()).rowcount if runs else 0
+            else:
+                runs = db.execute("SELECT count(*) FROM spool.runs").fetchone()[0]
+                added = db.execute(_INSERT_SPOOLED_RUNS).rowcount
+            if added != runs:
                 db.rollback()  # (then the runs found are those stored before)
-                stored = stored_runs(db, list(batch.runs))
-                raise RunsAlreadyStoredError(stored, committed=stored == batch.runs.keys() and self._last_commit(db)
-                                             == batch.token)
+                ids = batch.run_ids()
+                stored = stored_runs(db, list(ids))
+                raise RunsAlreadyStoredError(stored, committed=stored == ids and self._last_commit(db) == batch.token)
             # Counted as written: what is live after, less what was live before.
             nodes_live = live_now(db, "node", ((n.id,) for n in batch.nodes.values()))
             edges_live = live_now(db, "edge", batch.edges)
@@ -225,13 +242,13 @@ class SqliteStore:
             issues = insert_issues(db, batch.issues, batch.crawl)
             bump_counts(db, "node", Counter(n.kind for n in batch.nodes.values()) - nodes_live)
             bump_counts(db, "edge", Counter(e.kind for e in batch.edges.values()) - edges_live)
-            bump_counts(db, "run", {"": len(runs)})
+            bump_counts(db, "run", {"": runs})
             bump_counts(db, "issue", {"": issues})
             db.executemany("INSERT OR REPLACE INTO cursors (path, byte_offset, line, head_length, head_digest,"
                            " tail_digest, size, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(c.path, c.offset, c.line, c.head_length, c.head_digest, c.tail_digest, c.size, c.state)
                             for c in batch.cursors.values()])
-            if batch.nodes or batch.edges or batch.runs:
+            if batch.nodes or batch.edges or runs:
                 self._bump(db, change=ShapeChange.of_batch(batch), token=batch.token)
 
     @staticmethod

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crawler import config as crawl_config
 from crawler import parallel
 from crawler.crawl import crawl
@@ -263,3 +265,21 @@ def test_a_worker_imports_what_reading_and_folding_need_and_not_the_graph_walks(
                          cwd=ROOT).stdout.split("\n")
     assert out[0] == "[]"
     assert out[1] == "True"  # (the store still opens, its backend imported when asked for)
+
+
+def test_the_workers_hand_their_batches_runs_over_spooled_and_the_writer_removes_each_spool(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (the SQLite store copies a spool's runs in C: see graph.batch.spool_runs; two logs, so two units)
+    removed: list[str] = []
+    unlink = os.unlink
+
+    def recorded(path: str, *args: Any, **kwargs: Any) -> None:
+        removed.append(str(path))
+        unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", recorded)
+    url = f"sqlite:///{tmp_path / 'spooled.db'}"
+    assert _crawled(url, _querylog_specs(), 2) == _crawled(f"sqlite:///{tmp_path / 'one.db'}", _querylog_specs(), 1)
+    spools = [Path(path) for path in removed if Path(path).parent.name.startswith("lineage-runs-")]
+    assert spools and all(spool.suffix == ".db" for spool in spools)
+    assert not any(spool.parent.exists() for spool in spools)  # (the crawl's spool folder is gone too)
