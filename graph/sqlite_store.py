@@ -90,8 +90,7 @@ ON CONFLICT (dataset, name) DO UPDATE SET count = count + excluded.count, {_SPAN
 _EDGES_OF = (f"SELECT {', '.join('t.' + c for c in EDGE_COLUMNS.split(', '))} FROM json_each(?) j"
              " JOIN edges t ON t.src = j.value ->> 0 AND t.kind = j.value ->> 1 AND t.dst = j.value ->> 2"
              " WHERE t.removed_at IS NULL")
-_INSERT_RUN = ("INSERT OR IGNORE INTO runs (id, job, started_at, user, session_id, status, statement_kind, facets)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_RUN = f"INSERT OR IGNORE INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * len(RUN_COLUMNS.split(', ')))})"
 _INSERT_SPOOLED_RUNS = f"INSERT OR IGNORE INTO runs ({RUN_COLUMNS}) SELECT {RUN_COLUMNS} FROM spool.runs"
 CACHE_KIB = 128 * 1024  # a writing connection's page cache (taken as pages are read)
 # The page size of a new store (SQLite's default is 4 KiB; a store made before keeps its own). A
